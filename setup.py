@@ -1,0 +1,46 @@
+from setuptools import find_packages, setup
+
+with open("sortingview/_version.py") as f:
+    version = f.read().split('"')[1]
+
+test_requires = [
+    "pytest>=7", "ruff", "psutil", "playwright>=1.40", "kachery-cloud>=0.4", "huey>=2.5", "phylib>=2.4",
+    "numba",
+]
+dask_requires = ["dask[distributed]>=2023.1"]
+redis_requires = ["redis>=4.5"]
+nwb_requires = ["pynwb>=2.5"]
+
+setup(
+    name="sortingview",
+    version=version,
+    description="View, curate and share electrophysiological spike sorting results, on your own machines",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["sortingview", "sortingview.*"]),
+    package_data={"sortingview": ["viewer/*", "viewer/**/*"]},
+    include_package_data=True,
+    install_requires=[
+        "numpy>=1.24",
+        "pyyaml>=6",
+        "click>=8.1",
+        "spikeinterface>=0.101",
+        "flask>=3.0",
+        "waitress>=3.0",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "test": test_requires,
+        "dask": dask_requires,
+        "redis": redis_requires,
+        "nwb": nwb_requires,
+        "all": test_requires + dask_requires + redis_requires + nwb_requires,
+    },
+    entry_points={
+        "console_scripts": [
+            "sortingview=sortingview.cli:main",
+            "sortingview-start-backend=sortingview.cli.backend_cmds:start_backend",
+        ]
+    },
+)

@@ -1,0 +1,5 @@
+"""sortingview: view, curate and share electrophysiological spike sorting results, on your own machines."""
+from ._version import __version__
+from .errors import SortingviewError
+
+__all__ = ["__version__", "SortingviewError"]

@@ -1,0 +1,1 @@
+"""(commands registered on the main group; filled in by the issue that owns them)"""

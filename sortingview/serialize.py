@@ -1,0 +1,167 @@
+"""Canonical JSON, task job ids and the figurl-compatible ndarray encoding.
+
+Three byte-exact rules live here and nowhere else:
+
+* :func:`store_json_bytes` gives exactly the bytes kachery-cloud's ``store_json`` writes for the same object
+  (keys sorted, separators ``(',', ':')``, ASCII-escaped, NaN and infinities refused), so both tools agree on
+  the sha1 of a JSON object.
+* :func:`canonical_json` is the same with integral floats written as integers (``2.0`` -> ``2``), so that a
+  task input means one job whether a client wrote ``binMs: 1`` or ``binMs: 1.0``.
+* :func:`encode_value` / :func:`decode_value` turn numpy arrays into
+  ``{"_type": "ndarray", "shape", "dtype", "data_gzip_b64" | "data_b64"}`` and back.
+
+NaN and infinity: JSON has no spelling for them, so ``store_json_bytes`` and ``canonical_json`` refuse them
+with a :class:`SerializationError` that names where they were. Inside numpy arrays they are fine (the bytes
+are binary), so results carry NaN as float arrays; :func:`encode_value` turns a non-finite *Python/numpy
+scalar* into ``None`` (JSON null), which is how metrics report "undefined" (e.g. the SNR of an empty unit).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import zlib
+from typing import Any
+
+import numpy as np
+
+from .errors import SerializationError
+
+#: dtypes the ndarray encoding accepts (what results and figure data use; the viewer decodes each of them)
+SUPPORTED_DTYPES = (
+    "bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+    "float32", "float64",
+)
+
+_COMPRESS_MIN_BYTES = 256
+
+
+def _check_finite(obj: Any, where: str = "$") -> None:
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            raise SerializationError(
+                f"JSON cannot hold {obj!r} (at {where}); replace it with None, or put the values in a numpy "
+                "array and encode it with sortingview.serialize.encode_value"
+            )
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_finite(v, f"{where}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _check_finite(v, f"{where}[{i}]")
+
+
+def _dumps(obj: Any) -> str:
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    except ValueError as exc:
+        _check_finite(obj)
+        raise SerializationError(f"value cannot be written as JSON: {exc}") from exc
+    except TypeError as exc:
+        raise SerializationError(
+            f"value cannot be written as JSON: {exc}; encode numpy arrays and scalars with "
+            "sortingview.serialize.encode_value first"
+        ) from exc
+
+
+def store_json_bytes(obj: Any) -> bytes:
+    """The exact bytes kachery-cloud's ``store_json`` writes for ``obj``."""
+    return _dumps(obj).encode("ascii")
+
+
+def _integralize(obj: Any) -> Any:
+    if isinstance(obj, bool) or obj is None:
+        return obj
+    if isinstance(obj, float):
+        if math.isfinite(obj) and obj == int(obj):
+            return int(obj)
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): _integralize(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_integralize(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _integralize(obj.item())
+    return obj
+
+
+def canonical_json(obj: Any) -> str:
+    """Canonical JSON text used for hashing: as store_json, with integral floats written as integers."""
+    return _dumps(_integralize(obj))
+
+
+def sha1_of_bytes(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def task_job_id(task_name: str, task_input: dict) -> str:
+    """Job id of a calculation: sha1 of canonical ``{"taskInput": ..., "taskName": ...}``."""
+    return sha1_of_bytes(canonical_json({"taskInput": task_input, "taskName": task_name}).encode("ascii"))
+
+
+# --- ndarray encoding -----------------------------------------------------------------------------------
+def encode_array(array: np.ndarray, *, compress: bool | None = None) -> dict:
+    """Encode one numpy array; compress when it is large enough to be worth it (or when told)."""
+    a = np.asarray(array)
+    name = a.dtype.name
+    if name not in SUPPORTED_DTYPES:
+        raise SerializationError(
+            f"arrays of dtype {name} cannot be encoded; convert to one of {', '.join(SUPPORTED_DTYPES)}"
+        )
+    raw = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
+    out: dict = {"_type": "ndarray", "shape": [int(s) for s in a.shape], "dtype": name}
+    if compress is None:
+        compress = len(raw) >= _COMPRESS_MIN_BYTES
+    if compress:
+        out["data_gzip_b64"] = base64.b64encode(zlib.compress(raw, 3)).decode("ascii")
+    else:
+        out["data_b64"] = base64.b64encode(raw).decode("ascii")
+    return out
+
+
+def decode_array(obj: dict) -> np.ndarray:
+    """Decode what :func:`encode_array` produced; malformed input is a SerializationError."""
+    try:
+        dtype = obj["dtype"]
+        shape = tuple(int(s) for s in obj["shape"])
+        if dtype not in SUPPORTED_DTYPES:
+            raise SerializationError(f"unsupported ndarray dtype {dtype!r}")
+        if "data_gzip_b64" in obj:
+            raw = zlib.decompress(base64.b64decode(obj["data_gzip_b64"]))
+        elif "data_b64" in obj:
+            raw = base64.b64decode(obj["data_b64"])
+        else:
+            raise SerializationError("encoded ndarray has neither data_gzip_b64 nor data_b64")
+        a = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
+        return a.astype(np.dtype(dtype), copy=True).reshape(shape)
+    except SerializationError:
+        raise
+    except (KeyError, TypeError, ValueError, zlib.error) as exc:
+        raise SerializationError(f"malformed encoded ndarray: {exc}") from exc
+
+
+def encode_value(obj: Any) -> Any:
+    """Make ``obj`` JSON-able: arrays encoded, numpy scalars to Python numbers, non-finite scalars to None."""
+    if isinstance(obj, np.ndarray):
+        return encode_array(obj)
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): encode_value(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [encode_value(v) for v in obj]
+    return obj
+
+
+def decode_value(obj: Any) -> Any:
+    """Inverse of :func:`encode_value`: every encoded ndarray inside ``obj`` becomes a numpy array."""
+    if isinstance(obj, dict):
+        if obj.get("_type") == "ndarray":
+            return decode_array(obj)
+        return {k: decode_value(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [decode_value(v) for v in obj]
+    return obj

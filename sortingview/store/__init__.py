@@ -1,0 +1,147 @@
+"""The content-addressed store: files, linked files, JSON, arrays, mutables, feeds and task results.
+
+Module-level functions act on the default store: the directory ``$KACHERY_CLOUD_DIR`` (default
+``~/.kachery-cloud``), read at each call so subprocesses and tests that set the variable see it; or the
+store installed with :func:`use_store` (tests use a MemoryStore this way).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import SerializationError
+from ..serialize import store_json_bytes
+from .base import Store, check_mutable_key
+from .feeds import Feed
+from .feeds import create_feed as _create_feed
+from .feeds import load_feed as _load_feed
+from .local import LocalStore, sha1_of_file
+from .memory import MemoryStore
+from .uri import ParsedUri, make_feed_uri, make_uri, parse_feed_uri, parse_uri
+
+_override: list[Store] = []
+_local_cache: dict[str, LocalStore] = {}
+
+
+def store_dir() -> str:
+    """The store directory: ``$KACHERY_CLOUD_DIR`` or ``~/.kachery-cloud``."""
+    return os.path.abspath(os.path.expanduser(os.environ.get("KACHERY_CLOUD_DIR") or "~/.kachery-cloud"))
+
+
+def get_store() -> Store:
+    if _override:
+        return _override[-1]
+    d = store_dir()
+    st = _local_cache.get(d)
+    if st is None:
+        st = _local_cache[d] = LocalStore(d)
+    return st
+
+
+@contextlib.contextmanager
+def use_store(store: Store) -> Iterator[Store]:
+    """Make ``store`` the default store inside a ``with`` block (this process only)."""
+    _override.append(store)
+    try:
+        yield store
+    finally:
+        _override.remove(store)
+
+
+def _label(path: str | None, label: str | None) -> str | None:
+    if label is not None:
+        return label
+    return os.path.basename(path) if path else None
+
+
+def store_file(path: str, *, label: str | None = None) -> str:
+    """Copy a file into the store and return ``sha1://<hash>?label=<basename>``."""
+    return make_uri(get_store().put_file(os.fspath(path)), _label(os.fspath(path), label))
+
+
+def link_file(path: str, *, label: str | None = None) -> str:
+    """Reference a (large) file in place, without copying; its sha1 is computed once per size+mtime."""
+    return make_uri(get_store().link(os.fspath(path)), _label(os.fspath(path), label))
+
+
+def store_bytes(data: bytes, *, label: str | None = None) -> str:
+    return make_uri(get_store().put_bytes(data), label)
+
+
+def store_text(text: str, *, label: str | None = None) -> str:
+    return store_bytes(text.encode("utf-8"), label=label)
+
+
+def store_json(obj: Any, *, label: str | None = None) -> str:
+    """Store JSON with exactly the bytes kachery-cloud's store_json writes (same object -> same sha1)."""
+    return store_bytes(store_json_bytes(obj), label=label)
+
+
+def store_npy(array: np.ndarray, *, label: str | None = None) -> str:
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(array), allow_pickle=False)
+    return store_bytes(buf.getvalue(), label=label)
+
+
+def load_file(uri: str, *, verify: bool = False) -> str:
+    """Local path of the content of ``uri`` (NotFoundError when absent; with ``verify`` the digest is checked)."""
+    return get_store().local_path(parse_uri(uri).sha1, verify=verify)
+
+
+def load_bytes(uri: str, *, verify: bool = False) -> bytes:
+    return get_store().read_bytes(parse_uri(uri).sha1, verify=verify)
+
+
+def load_text(uri: str) -> str:
+    return load_bytes(uri).decode("utf-8")
+
+
+def load_json(uri: str) -> Any:
+    data = load_bytes(uri)
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise SerializationError(f"{uri} does not hold JSON ({exc}); load it with load_file instead") from exc
+
+
+def load_npy(uri: str, *, mmap: bool = False) -> np.ndarray:
+    path = load_file(uri)
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except ValueError as exc:
+        raise SerializationError(f"{uri} is not a .npy array without pickled objects: {exc}") from exc
+
+
+def set_mutable(key: str, value: str) -> None:
+    get_store().set_mutable(key, value)
+
+
+def get_mutable(key: str) -> str | None:
+    return get_store().get_mutable(key)
+
+
+def delete_mutable(key: str) -> bool:
+    return get_store().delete_mutable(key)
+
+
+def create_feed() -> Feed:
+    return _create_feed(get_store())
+
+
+def load_feed(uri: str) -> Feed:
+    return _load_feed(get_store(), uri)
+
+
+__all__ = [
+    "Store", "LocalStore", "MemoryStore", "Feed", "ParsedUri",
+    "store_dir", "get_store", "use_store",
+    "store_file", "link_file", "store_bytes", "store_text", "store_json", "store_npy",
+    "load_file", "load_bytes", "load_text", "load_json", "load_npy",
+    "set_mutable", "get_mutable", "delete_mutable", "create_feed", "load_feed",
+    "parse_uri", "make_uri", "parse_feed_uri", "make_feed_uri", "check_mutable_key", "sha1_of_file",
+]

@@ -1,0 +1,119 @@
+"""The Store abstraction: the smallest surface every store implements, and the checks they share."""
+from __future__ import annotations
+
+import abc
+import re
+from typing import Iterator
+
+from ..errors import InvalidMutableKeyError
+
+_TASK_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def check_mutable_key(key: str) -> list[str]:
+    """Split ``@a/@b/name`` into parts, refusing anything that could escape the mutables folder."""
+    if not isinstance(key, str) or not key:
+        raise InvalidMutableKeyError(f"mutable key must be a non-empty string like '@group/name', got {key!r}")
+    parts = key.split("/")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part in ("", ".", "..") or "\\" in part or "\x00" in part:
+            raise InvalidMutableKeyError(
+                f"invalid mutable key {key!r}: component {part!r} is not allowed "
+                "(no empty, '.' or '..' components); use a key like '@group/@sub/name'"
+            )
+        if not last and not part.startswith("@"):
+            raise InvalidMutableKeyError(
+                f"invalid mutable key {key!r}: every component but the last must start with '@' "
+                f"(write '@{part}' instead of '{part}')"
+            )
+        if last and part.startswith("@"):
+            raise InvalidMutableKeyError(
+                f"invalid mutable key {key!r}: the last component names the value and must not start with '@'"
+            )
+    return parts
+
+
+def check_task_result_name(task_name: str, job_id: str) -> None:
+    from .uri import check_sha1
+
+    if not _TASK_NAME.match(task_name or ""):
+        raise InvalidMutableKeyError(f"invalid task name {task_name!r} for a task result")
+    check_sha1(job_id)
+
+
+class Store(abc.ABC):
+    """Content-addressed files, linked files, mutables, feeds and task results.
+
+    Implementations: :class:`~sortingview.store.local.LocalStore` (a kachery-cloud compatible directory)
+    and :class:`~sortingview.store.memory.MemoryStore` (tests). ``directory`` is None for stores that
+    have no directory on disk.
+    """
+
+    directory: str | None = None
+
+    # content ------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def put_bytes(self, data: bytes) -> str:
+        """Store bytes; return their sha1."""
+
+    @abc.abstractmethod
+    def put_file(self, path: str) -> str:
+        """Copy a file into the store; return its sha1."""
+
+    @abc.abstractmethod
+    def link(self, path: str) -> str:
+        """Reference a file in place (no copy); return its sha1."""
+
+    @abc.abstractmethod
+    def has(self, sha1: str) -> bool:
+        """True when the content is stored or linked (without verifying it)."""
+
+    @abc.abstractmethod
+    def local_path(self, sha1: str, *, verify: bool = False) -> str:
+        """Path of a local file holding the content (NotFoundError, IntegrityError,
+        LinkedFileChangedError)."""
+
+    def read_bytes(self, sha1: str, *, verify: bool = False) -> bytes:
+        with open(self.local_path(sha1, verify=verify), "rb") as f:
+            return f.read()
+
+    # mutables -----------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def set_mutable(self, key: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    def get_mutable(self, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def delete_mutable(self, key: str) -> bool:
+        """Delete a mutable; return whether it existed."""
+
+    @abc.abstractmethod
+    def list_mutables(self, folder: str) -> list[str]:
+        """Names of the values directly inside a mutable folder such as ``@sortingview/@workspaces``."""
+
+    # feeds --------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def feed_create(self, feed_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def feed_exists(self, feed_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def feed_append(self, feed_id: str, messages: list, *, user_id: str | None = None) -> list[int]:
+        """Append messages atomically and durably; return their numbers (0-based, consecutive)."""
+
+    @abc.abstractmethod
+    def feed_read(self, feed_id: str, start: int = 0) -> list[dict]:
+        """Records ``{messageNumber, timestamp, userId, message}`` from ``start`` on."""
+
+    @abc.abstractmethod
+    def feed_ids(self) -> Iterator[str]: ...
+
+    # task results -------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def put_task_result(self, task_name: str, job_id: str, data: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def get_task_result(self, task_name: str, job_id: str) -> bytes | None: ...

@@ -1,0 +1,93 @@
+"""Parsing and making of store URIs: ``sha1://<hash>?label=...``, ``kachery:<zone>:sha1:<hash>[:label]``
+and ``feed://<feedId>``. Anything else that claims to be a URI is an :class:`InvalidUriError`."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, quote, unquote
+
+from ..errors import InvalidUriError
+
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_FEED_ID = re.compile(r"^[0-9a-f]{8,64}$")
+
+
+@dataclass(frozen=True)
+class ParsedUri:
+    sha1: str
+    label: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return make_uri(self.sha1, self.label)
+
+
+def is_sha1(text: str) -> bool:
+    return bool(_HEX40.match(text))
+
+
+def check_sha1(sha1: str) -> str:
+    if not isinstance(sha1, str) or not _HEX40.match(sha1):
+        raise InvalidUriError(f"{sha1!r} is not a sha1 hash (40 lowercase hexadecimal characters)")
+    return sha1
+
+
+def make_uri(sha1: str, label: str | None = None) -> str:
+    check_sha1(sha1)
+    uri = f"sha1://{sha1}"
+    if label:
+        uri += f"?label={quote(label)}"
+    return uri
+
+
+def parse_uri(uri: str) -> ParsedUri:
+    """Parse a content URI; raise InvalidUriError with a hint when it is not one."""
+    if not isinstance(uri, str):
+        raise InvalidUriError(f"expected a URI string like sha1://<40 hex>, got {type(uri).__name__}")
+    if uri.startswith("sha1://"):
+        rest = uri[len("sha1://"):]
+        path, _, query = rest.partition("?")
+        parts = path.split("/")
+        sha1 = parts[0].lower()
+        if not _HEX40.match(sha1):
+            raise InvalidUriError(
+                f"invalid URI {uri!r}: after sha1:// there must be a 40-character hexadecimal hash"
+            )
+        if any(p in ("..", ".") for p in parts[1:]):
+            raise InvalidUriError(f"invalid URI {uri!r}: path components '.' and '..' are not allowed")
+        label = None
+        if query:
+            q = parse_qs(query)
+            if "label" in q:
+                label = q["label"][0]
+        elif len(parts) > 1 and parts[-1]:
+            label = unquote(parts[-1])
+        return ParsedUri(sha1, label)
+    if uri.startswith("kachery:"):
+        parts = uri.split(":")
+        if len(parts) in (4, 5) and parts[2] == "sha1" and _HEX40.match(parts[3].lower()):
+            label = unquote(parts[4]) if len(parts) == 5 and parts[4] else None
+            return ParsedUri(parts[3].lower(), label)
+        raise InvalidUriError(
+            f"invalid URI {uri!r}: expected kachery:<zone>:sha1:<40 hex>[:label]"
+        )
+    hint = ""
+    if uri.startswith(("ipfs://", "gs://", "sha256://", "http://", "https://", "/", ".")):
+        hint = " (only content URIs of the local store are accepted; store the file first with " \
+               "`sortingview store put PATH`)"
+    raise InvalidUriError(f"invalid URI {uri!r}: expected sha1://<40 hex>[?label=...]{hint}")
+
+
+def parse_feed_uri(uri: str) -> str:
+    """Return the feed id of ``feed://<feedId>`` (a bare feed id is accepted too)."""
+    if not isinstance(uri, str):
+        raise InvalidUriError(f"expected a feed URI like feed://<id>, got {type(uri).__name__}")
+    feed_id = uri[len("feed://"):] if uri.startswith("feed://") else uri
+    feed_id = feed_id.split("?")[0]
+    if not _FEED_ID.match(feed_id):
+        raise InvalidUriError(f"invalid feed URI {uri!r}: expected feed://<hexadecimal feed id>")
+    return feed_id
+
+
+def make_feed_uri(feed_id: str) -> str:
+    return f"feed://{parse_feed_uri(feed_id)}"
