@@ -1,0 +1,1 @@
+"""Channel, job handlers, configuration and the backend run loop."""

@@ -1,0 +1,1 @@
+"""Recording and sorting objects <-> spikeinterface extractors."""

@@ -1,0 +1,1 @@
+"""HTTP server: the viewer, store files, tasks, feeds, curation writes."""

@@ -1,0 +1,12 @@
+"""Imports every module that registers built-in tasks (imported lazily by the registry)."""
+from . import (  # noqa: F401
+    amplitudes,
+    comparison,
+    correlograms,
+    features,
+    info,
+    metrics,
+    snippets,
+    timeseries,
+    waveforms,
+)

@@ -1,0 +1,62 @@
+"""Loading recording/sorting objects for tasks (cached per process) and resolving unit ids.
+
+Wherever a task takes unit ids, an element may be a list of ids: a merge group, one unit whose spike train
+is the sorted union of its members' trains.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import TaskInputError
+
+
+@functools.lru_cache(maxsize=16)
+def load_recording(uri: str):
+    """The spikeinterface recording of the object at ``uri`` (cached per process)."""
+    from ..extractors import load_recording as _load
+
+    return _load(uri)
+
+
+@functools.lru_cache(maxsize=16)
+def load_sorting(uri: str):
+    """The spikeinterface sorting of the object at ``uri`` (cached per process)."""
+    from ..extractors import load_sorting as _load
+
+    return _load(uri)
+
+
+def _lookup(sorting, unit_id: Any):
+    ids = list(sorting.get_unit_ids())
+    if unit_id in ids:
+        return unit_id
+    # JSON may carry "7" for unit 7 or 7 for unit "7"
+    for cand in ids:
+        if str(cand) == str(unit_id):
+            return cand
+    raise TaskInputError(f"unit {unit_id!r} is not in the sorting; its units are {ids[:20]}"
+                         f"{' ...' if len(ids) > 20 else ''}")
+
+
+def unit_spike_train(sorting, unit: Any, segment_index: int = 0) -> np.ndarray:
+    """Spike frames (int64, sorted) of a unit id or a merge group (list of unit ids)."""
+    if isinstance(unit, (list, tuple)):
+        if not unit:
+            raise TaskInputError("a merge group must list at least one unit id")
+        trains = [unit_spike_train(sorting, u, segment_index) for u in unit]
+        return np.sort(np.concatenate(trains)).astype(np.int64, copy=False)
+    train = sorting.get_unit_spike_train(_lookup(sorting, unit), segment_index=segment_index)
+    return np.sort(np.asarray(train, dtype=np.int64))
+
+
+def resolve_units(sorting, unit_ids: Sequence[Any] | None) -> list[Any]:
+    """The requested units (all units when None), each a unit id or a merge group, validated."""
+    if unit_ids is None:
+        return [u.item() if hasattr(u, "item") else u for u in sorting.get_unit_ids()]
+    for u in unit_ids:
+        for member in (u if isinstance(u, (list, tuple)) else [u]):
+            _lookup(sorting, member)
+    return list(unit_ids)

@@ -1,0 +1,1 @@
+"""(tasks registered here are added by the compute issue)"""

@@ -1,0 +1,150 @@
+"""The task registry: versioned task names -> plain functions, with handler type and task type.
+
+A task is a module-level function with keyword arguments in camelCase (its input fields), registered with
+:func:`register_task`. A second registration of a name fails at import; an unknown name is an
+:class:`UnknownTaskError` that lists the registered ones. :func:`validate_input` checks a task input against
+the function's signature (unknown fields, missing fields, wrong JSON types) before anything runs.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..errors import SortingviewError, TaskInputError, UnknownTaskError
+
+HANDLER_TYPES = ("clusters", "correlograms", "extract_snippets", "metrics", "misc", "timeseries", "waveforms")
+TASK_TYPES = ("calculation", "action", "query")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.[0-9]+$")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    func: Callable[..., Any]
+    handler_type: str
+    task_type: str
+
+    @property
+    def parameters(self) -> dict[str, inspect.Parameter]:
+        return dict(inspect.signature(self.func).parameters)
+
+
+_registry: dict[str, TaskSpec] = {}
+
+
+def register_task(name: str, *, handler: str, task_type: str = "calculation"):
+    """Decorator: register ``func`` as task ``name`` (``sortingview.<what>.<version>``)."""
+    if not _NAME.match(name):
+        raise SortingviewError(f"task name {name!r} must look like 'sortingview.<what>.<version>'")
+    if handler not in HANDLER_TYPES:
+        raise SortingviewError(f"task {name}: handler {handler!r} is not one of {', '.join(HANDLER_TYPES)}")
+    if task_type not in TASK_TYPES:
+        raise SortingviewError(f"task {name}: task type {task_type!r} is not one of {', '.join(TASK_TYPES)}")
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        if name in _registry:
+            other = _registry[name].func
+            raise SortingviewError(
+                f"task {name} is registered twice: by {other.__module__}.{other.__qualname__} and by "
+                f"{func.__module__}.{func.__qualname__}; give the new one a new version number"
+            )
+        _registry[name] = TaskSpec(name, func, handler, task_type)
+        return func
+
+    return decorate
+
+
+def get_task(name: str) -> TaskSpec:
+    _load_builtin_tasks()
+    spec = _registry.get(name)
+    if spec is None:
+        known = ", ".join(sorted(_registry)) or "(none)"
+        raise UnknownTaskError(f"unknown task {name!r}; registered tasks are: {known}")
+    return spec
+
+
+def list_tasks() -> list[TaskSpec]:
+    _load_builtin_tasks()
+    return [_registry[k] for k in sorted(_registry)]
+
+
+def _load_builtin_tasks() -> None:
+    from . import _builtin  # noqa: F401  (importing registers every built-in task)
+
+
+# --- input validation ----------------------------------------------------------------------------------
+def _json_type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _matches(value: Any, annotation: Any) -> bool:
+    if annotation is inspect.Parameter.empty or annotation is Any:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, a) for a in typing.get_args(annotation))
+    if annotation is None or annotation is type(None):
+        return value is None
+    if origin in (list, tuple):
+        return isinstance(value, list)
+    if origin is dict:
+        return isinstance(value, dict)
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool) or (
+            isinstance(value, float) and value.is_integer())
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is str:
+        return isinstance(value, str)
+    if isinstance(annotation, type):
+        return isinstance(value, annotation)
+    return True
+
+
+def validate_input(spec: TaskSpec, task_input: Any) -> dict:
+    """Check ``task_input`` against the task's signature; return the keyword arguments to call it with."""
+    if not isinstance(task_input, dict):
+        raise TaskInputError(f"input of task {spec.name} must be a JSON object, got {_json_type_name(task_input)}")
+    params = spec.parameters
+    hints = typing.get_type_hints(spec.func)
+    unknown = sorted(set(task_input) - set(params))
+    if unknown:
+        raise TaskInputError(
+            f"task {spec.name} has no input field(s) {', '.join(map(repr, unknown))}; "
+            f"its fields are {', '.join(params) or '(none)'}"
+        )
+    kwargs = {}
+    for pname, p in params.items():
+        if pname not in task_input:
+            if p.default is inspect.Parameter.empty:
+                raise TaskInputError(f"task {spec.name} needs input field {pname!r}")
+            continue
+        value = task_input[pname]
+        ann = hints.get(pname, p.annotation)
+        if not _matches(value, ann):
+            want = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
+            raise TaskInputError(
+                f"task {spec.name}: input field {pname!r} must be {want}, got {_json_type_name(value)} {value!r:.80}"
+            )
+        if ann is int and isinstance(value, float):
+            value = int(value)
+        kwargs[pname] = value
+    return kwargs
