@@ -5,7 +5,7 @@ with open("sortingview/_version.py") as f:
 
 test_requires = [
     "pytest>=7", "ruff", "psutil", "playwright>=1.40", "kachery-cloud>=0.4", "huey>=2.5", "phylib>=2.4",
-    "numba",
+
 ]
 dask_requires = ["dask[distributed]>=2023.1"]
 redis_requires = ["redis>=4.5"]
@@ -29,6 +29,7 @@ setup(
         "flask>=3.0",
         "waitress>=3.0",
         "tqdm>=4.60",
+        "numba>=0.58",
     ],
     extras_require={
         "test": test_requires,
