@@ -1,0 +1,109 @@
+"""Extractor <-> object dispatch, through an allow-list of formats.
+
+Turning an extractor into an object picks the first writer whose test accepts the extractor's type; loading
+an object looks its ``format`` up in a fixed table. Nothing in an object can name a different loader.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .. import store
+from ..errors import InvalidObjectError, UnsupportedExtractorError
+from . import binary, npz
+
+# format name -> (highest version understood, loader of ``data``)
+RECORDING_FORMATS: dict[str, tuple[int, Callable[[dict], Any]]] = {
+    binary.FORMAT: (binary.VERSION, binary.recording_from_data),
+}
+SORTING_FORMATS: dict[str, tuple[int, Callable[[dict], Any]]] = {
+    npz.FORMAT: (npz.VERSION, npz.sorting_from_data),
+}
+# (test, writer) in order; the first test that accepts the extractor writes it
+RECORDING_WRITERS: list[tuple[Callable[[Any], bool], Callable[[Any], dict]]] = [
+    (binary.is_binary_recording, binary.recording_to_object),
+]
+SORTING_WRITERS: list[tuple[Callable[[Any], bool], Callable[[Any], dict]]] = [
+    (npz.is_npz_sorting, npz.sorting_to_object),
+]
+SUPPORTED_RECORDINGS = ["BinaryRecordingExtractor"]
+SUPPORTED_SORTINGS = ["NpzSortingExtractor"]
+
+
+def _check_kind(obj: Any, kind: str) -> None:
+    from spikeinterface.core import BaseRecording, BaseSorting
+
+    base = BaseRecording if kind == "recording" else BaseSorting
+    if not isinstance(obj, base):
+        raise UnsupportedExtractorError(
+            f"expected a spikeinterface {kind} extractor, got {type(obj).__name__}"
+        )
+
+
+def recording_to_object(recording) -> dict:
+    """The JSON object of a supported recording extractor (its files linked into the store)."""
+    _check_kind(recording, "recording")
+    for test, write in RECORDING_WRITERS:
+        if test(recording):
+            return write(recording)
+    raise UnsupportedExtractorError(
+        f"a {type(recording).__name__} cannot be stored as an object; supported recordings are "
+        f"{', '.join(SUPPORTED_RECORDINGS)}. Copy it first: "
+        "recording = sv.copy_recording_extractor(recording, serialize_dtype='float32')"
+    )
+
+
+def sorting_to_object(sorting) -> dict:
+    """The JSON object of a supported sorting extractor (its files stored)."""
+    _check_kind(sorting, "sorting")
+    for test, write in SORTING_WRITERS:
+        if test(sorting):
+            return write(sorting)
+    raise UnsupportedExtractorError(
+        f"a {type(sorting).__name__} cannot be stored as an object; supported sortings are "
+        f"{', '.join(SUPPORTED_SORTINGS)}. Copy it first: sorting = sv.copy_sorting_extractor(sorting)"
+    )
+
+
+def store_recording(recording, *, label: str | None = None) -> str:
+    """Store the object of ``recording`` and return its ``sha1://`` URI."""
+    return store.store_json(recording_to_object(recording), label=label or "recording.json")
+
+
+def store_sorting(sorting, *, label: str | None = None) -> str:
+    """Store the object of ``sorting`` and return its ``sha1://`` URI."""
+    return store.store_json(sorting_to_object(sorting), label=label or "sorting.json")
+
+
+def _resolve(uri_or_object: Any, table: dict, kind: str) -> tuple[Callable[[dict], Any], dict]:
+    obj = store.load_json(uri_or_object) if isinstance(uri_or_object, str) else uri_or_object
+    where = uri_or_object if isinstance(uri_or_object, str) else "the given object"
+    if not isinstance(obj, dict) or not isinstance(obj.get("format"), str) or not isinstance(obj.get("data"), dict):
+        raise InvalidObjectError(
+            f"{where} is not a {kind} object; expected JSON {{\"format\": ..., \"version\": ..., \"data\": {{...}}}} "
+            f"as written by sortingview.extractors.store_{kind}"
+        )
+    fmt = obj["format"]
+    if fmt not in table:
+        raise InvalidObjectError(
+            f"{where}: {kind} format {fmt!r} is not one of the allowed formats ({', '.join(sorted(table))})"
+        )
+    max_version, loader = table[fmt]
+    version = obj.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= max_version:
+        raise InvalidObjectError(
+            f"{where}: {fmt} version {version!r} is not understood by this sortingview (up to {max_version}); "
+            "upgrade sortingview"
+        )
+    return loader, obj["data"]
+
+
+def load_recording(uri_or_object: str | dict):
+    """The spikeinterface recording of an object (or the ``sha1://`` URI of one)."""
+    loader, data = _resolve(uri_or_object, RECORDING_FORMATS, "recording")
+    return loader(data)
+
+
+def load_sorting(uri_or_object: str | dict):
+    """The spikeinterface sorting of an object (or the ``sha1://`` URI of one)."""
+    loader, data = _resolve(uri_or_object, SORTING_FORMATS, "sorting")
+    return loader(data)
