@@ -31,6 +31,10 @@ class InvalidMutableKeyError(SortingviewError, ValueError):
     """A mutable key is not of the form @a/@b/name (no '..', no empty parts)."""
 
 
+class InvalidMutableValueError(SortingviewError, TypeError):
+    """A mutable value is not a string (mutables hold text; encode structured values with json.dumps)."""
+
+
 class FeedError(SortingviewError):
     """A feed is missing, malformed, or an append was refused."""
 

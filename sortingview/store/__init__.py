@@ -16,11 +16,12 @@ import numpy as np
 
 from ..errors import SerializationError
 from ..serialize import store_json_bytes
+from ._fs import sha1_of_file
 from .base import Store, check_mutable_key
 from .feeds import Feed
 from .feeds import create_feed as _create_feed
 from .feeds import load_feed as _load_feed
-from .local import LocalStore, sha1_of_file
+from .local import LocalStore
 from .memory import MemoryStore
 from .uri import ParsedUri, make_feed_uri, make_uri, parse_feed_uri, parse_uri
 
@@ -70,10 +71,17 @@ def link_file(path: str, *, label: str | None = None) -> str:
 
 
 def store_bytes(data: bytes, *, label: str | None = None) -> str:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise SerializationError(f"store_bytes takes bytes, got {type(data).__name__}; use store_text or "
+                                 "store_json")
     return make_uri(get_store().put_bytes(data), label)
 
 
 def store_text(text: str, *, label: str | None = None) -> str:
+    """Store text as UTF-8 (what kachery-cloud's store_text writes)."""
+    if not isinstance(text, str):
+        raise SerializationError(f"store_text takes a str, got {type(text).__name__}; use store_bytes for bytes "
+                                 "and store_json for other objects")
     return store_bytes(text.encode("utf-8"), label=label)
 
 
@@ -84,7 +92,11 @@ def store_json(obj: Any, *, label: str | None = None) -> str:
 
 def store_npy(array: np.ndarray, *, label: str | None = None) -> str:
     buf = io.BytesIO()
-    np.save(buf, np.asarray(array), allow_pickle=False)
+    try:
+        np.save(buf, np.asarray(array), allow_pickle=False)
+    except ValueError as exc:
+        raise SerializationError(f"store_npy cannot store this array ({exc}); convert object arrays to a "
+                                 "numeric dtype, or store the values with store_json") from None
     return store_bytes(buf.getvalue(), label=label)
 
 
@@ -98,7 +110,10 @@ def load_bytes(uri: str, *, verify: bool = False) -> bytes:
 
 
 def load_text(uri: str) -> str:
-    return load_bytes(uri).decode("utf-8")
+    try:
+        return load_bytes(uri).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SerializationError(f"{uri} does not hold UTF-8 text ({exc}); load it with load_file instead") from None
 
 
 def load_json(uri: str) -> Any:
@@ -106,7 +121,7 @@ def load_json(uri: str) -> Any:
     try:
         return json.loads(data)
     except ValueError as exc:
-        raise SerializationError(f"{uri} does not hold JSON ({exc}); load it with load_file instead") from exc
+        raise SerializationError(f"{uri} does not hold JSON ({exc}); load it with load_file instead") from None
 
 
 def load_npy(uri: str, *, mmap: bool = False) -> np.ndarray:

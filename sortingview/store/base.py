@@ -5,7 +5,7 @@ import abc
 import re
 from typing import Iterator
 
-from ..errors import InvalidMutableKeyError
+from ..errors import FeedError, InvalidMutableKeyError, InvalidMutableValueError, SerializationError
 
 _TASK_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -32,6 +32,33 @@ def check_mutable_key(key: str) -> list[str]:
                 f"invalid mutable key {key!r}: the last component names the value and must not start with '@'"
             )
     return parts
+
+
+def check_mutable_value(key: str, value: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidMutableValueError(
+            f"the value of mutable {key!r} must be a str, got {type(value).__name__}; "
+            "store structured values as text with json.dumps"
+        )
+    return value
+
+
+def check_feed_messages(messages: list, user_id: str | None) -> list[bytes]:
+    """Encode feed messages (JSON-able values) before any lock is taken; refuse what cannot be stored."""
+    from ..serialize import store_json_bytes
+
+    if isinstance(messages, (str, bytes, dict)) or not isinstance(messages, (list, tuple)):
+        raise FeedError(f"feed messages must be given as a list, got {type(messages).__name__}; "
+                        "use append_message(msg) for a single message")
+    if user_id is not None and not isinstance(user_id, str):
+        raise FeedError(f"user_id must be a string or None, got {type(user_id).__name__}")
+    payloads = []
+    for i, m in enumerate(messages):
+        try:
+            payloads.append(store_json_bytes(m))
+        except SerializationError as exc:
+            raise SerializationError(f"feed message {i} cannot be stored: {exc}") from None
+    return payloads
 
 
 def check_task_result_name(task_name: str, job_id: str) -> None:

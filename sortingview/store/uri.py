@@ -28,7 +28,8 @@ def is_sha1(text: str) -> bool:
 
 def check_sha1(sha1: str) -> str:
     if not isinstance(sha1, str) or not _HEX40.match(sha1):
-        raise InvalidUriError(f"{sha1!r} is not a sha1 hash (40 lowercase hexadecimal characters)")
+        raise InvalidUriError(f"{sha1!r} is not a sha1 hash (40 lowercase hexadecimal characters); "
+                              "pass the hash part of a sha1:// URI")
     return sha1
 
 
@@ -44,6 +45,7 @@ def parse_uri(uri: str) -> ParsedUri:
     """Parse a content URI; raise InvalidUriError with a hint when it is not one."""
     if not isinstance(uri, str):
         raise InvalidUriError(f"expected a URI string like sha1://<40 hex>, got {type(uri).__name__}")
+    uri = uri.strip()  # pasted from a terminal or a file, URIs often carry a newline
     if uri.startswith("sha1://"):
         rest = uri[len("sha1://"):]
         path, _, query = rest.partition("?")
@@ -51,10 +53,12 @@ def parse_uri(uri: str) -> ParsedUri:
         sha1 = parts[0].lower()
         if not _HEX40.match(sha1):
             raise InvalidUriError(
-                f"invalid URI {uri!r}: after sha1:// there must be a 40-character hexadecimal hash"
+                f"invalid URI {uri!r}: after sha1:// there must be a 40-character hexadecimal hash; "
+                "copy the whole URI as `sortingview store put` printed it"
             )
         if any(p in ("..", ".") for p in parts[1:]):
-            raise InvalidUriError(f"invalid URI {uri!r}: path components '.' and '..' are not allowed")
+            raise InvalidUriError(f"invalid URI {uri!r}: path components '.' and '..' are not allowed; "
+                                  "use sha1://<40 hex>?label=<name>")
         label = None
         if query:
             q = parse_qs(query)
@@ -69,10 +73,12 @@ def parse_uri(uri: str) -> ParsedUri:
             label = unquote(parts[4]) if len(parts) == 5 and parts[4] else None
             return ParsedUri(parts[3].lower(), label)
         raise InvalidUriError(
-            f"invalid URI {uri!r}: expected kachery:<zone>:sha1:<40 hex>[:label]"
+            f"invalid URI {uri!r}: expected kachery:<zone>:sha1:<40 hex>[:label]; or write it as sha1://<40 hex>"
         )
     hint = ""
-    if uri.startswith(("ipfs://", "gs://", "sha256://", "http://", "https://", "/", ".")):
+    if _HEX40.match(uri.lower()):
+        hint = f" (write it as sha1://{uri.lower()})"
+    elif uri.startswith(("ipfs://", "gs://", "sha256://", "http://", "https://", "/", ".")):
         hint = " (only content URIs of the local store are accepted; store the file first with " \
                "`sortingview store put PATH`)"
     raise InvalidUriError(f"invalid URI {uri!r}: expected sha1://<40 hex>[?label=...]{hint}")
@@ -85,7 +91,9 @@ def parse_feed_uri(uri: str) -> str:
     feed_id = uri[len("feed://"):] if uri.startswith("feed://") else uri
     feed_id = feed_id.split("?")[0]
     if not _FEED_ID.match(feed_id):
-        raise InvalidUriError(f"invalid feed URI {uri!r}: expected feed://<hexadecimal feed id>")
+        raise InvalidUriError(
+            f"invalid feed URI {uri!r}: expected feed://<hexadecimal feed id>; use the URI printed when the "
+            "feed was created (a workspace's feed_uri, for example)")
     return feed_id
 
 

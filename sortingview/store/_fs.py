@@ -1,0 +1,134 @@
+"""File-system helpers of the local store: sharding, atomic writes, hashing and the multi-user mode.
+
+``KACHERY_CLOUD_MULTI_USER=1`` (read at each call, as kachery-cloud does) makes every folder the store
+creates ``rwxrwsr-x`` and every file ``rw-rw-r--``, so the members of a lab's group can all write to a
+shared store. Modes are set with chmod after creation rather than through the umask, because the umask is
+process-wide and the server writes from several threads.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+
+from ..errors import NotFoundError
+
+CHUNK = 4 * 1024 * 1024
+DIR_MODE_MULTI_USER = 0o2775  # setgid: new entries inherit the folder's group
+FILE_MODE_MULTI_USER = 0o664
+
+
+def multi_user() -> bool:
+    return os.environ.get("KACHERY_CLOUD_MULTI_USER", "0") == "1"
+
+
+def shard(sha1: str) -> str:
+    """``aa/bb/cc`` from the first three byte pairs of a hex digest (kachery-cloud's layout)."""
+    return f"{sha1[0:2]}/{sha1[2:4]}/{sha1[4:6]}"
+
+
+def makedirs(path: str) -> None:
+    """Create ``path`` and missing parents; in multi-user mode each folder created here is group-writable."""
+    if os.path.isdir(path):
+        return
+    missing = []
+    p = path
+    while p and not os.path.isdir(p):
+        missing.append(p)
+        parent = os.path.dirname(p)
+        if parent == p:
+            break
+        p = parent
+    group = multi_user()
+    for d in reversed(missing):
+        try:
+            os.mkdir(d)
+        except FileExistsError:
+            continue  # another process made it first
+        if group:
+            os.chmod(d, DIR_MODE_MULTI_USER)
+
+
+def finish_file(path: str) -> None:
+    if multi_user():
+        os.chmod(path, FILE_MODE_MULTI_USER)
+
+
+def temp_name(path: str) -> str:
+    """A temp file next to ``path``; the ``@`` prefix can never be a mutable's name, so listings skip it."""
+    return os.path.join(os.path.dirname(path), f"@tmp.{secrets.token_hex(6)}.{os.path.basename(path)}")
+
+
+def atomic_write(path: str, data: bytes, *, fsync: bool = False) -> None:
+    """Write ``data`` to ``path`` so that readers see the old content or the new, never a part."""
+    makedirs(os.path.dirname(path))
+    tmp = temp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        finish_file(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def existing_file(path: str) -> str:
+    """Absolute path of an existing regular file, or a NotFoundError that says what is there instead."""
+    path = os.path.abspath(os.fspath(path))
+    if not os.path.isfile(path):
+        what = "is a directory" if os.path.isdir(path) else "does not exist"
+        raise NotFoundError(f"cannot store {path}: it {what}; give the path of an existing file")
+    return path
+
+
+def sha1_of_file(path: str) -> str:
+    """sha1 of a file's bytes, read in large chunks into one reused buffer."""
+    h = hashlib.sha1()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])
+    return h.hexdigest()
+
+
+def copy_and_hash(src_path: str, dst_path: str) -> str:
+    """Copy a file and return the sha1 of what was copied, in one pass over the bytes."""
+    h = hashlib.sha1()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    try:
+        with open(src_path, "rb", buffering=0) as src, open(dst_path, "wb", buffering=0) as dst:
+            while n := src.readinto(buf):
+                h.update(view[:n])
+                write_all(dst.fileno(), view[:n])
+    except BaseException:
+        _unlink_quietly(dst_path)
+        raise
+    return h.hexdigest()

@@ -1,0 +1,114 @@
+"""The on-disk feed log: one file ``feeds/<feedId>.jsonl``, one line per append.
+
+A line holds one record ``{"messageNumber", "timestamp", "userId", "message"}`` or, when several messages
+were appended in one call, a JSON array of their records. An append is one line, so it lands whole or
+not at all: a writer killed half-way leaves a last line without its newline, which readers ignore and the
+next writer cuts off before it appends.
+
+Guarantees:
+
+* Durable: an append returns only after ``fsync`` of the file (and, for a new feed, of its folder).
+* One order: writers hold an exclusive ``flock`` on the file while they number and write their lines,
+  so numbers are consecutive from 0 and every reader sees the same sequence. Readers take no lock.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+
+from ..errors import FeedError
+from ._fs import finish_file, fsync_dir, makedirs, write_all
+
+_TAIL = 1 << 16
+
+
+def create(path: str, feed_id: str) -> None:
+    makedirs(os.path.dirname(path))
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        raise FeedError(f"feed://{feed_id} already exists; load it with load_feed instead") from None
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    finish_file(path)
+    fsync_dir(os.path.dirname(path))
+
+
+def append(path: str, feed_id: str, payloads: list[bytes], user_id: str | None) -> list[int]:
+    """Append already-encoded JSON messages as one line; return their numbers."""
+    if not payloads:
+        return []
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND)
+    except FileNotFoundError:
+        raise FeedError(f"feed://{feed_id} does not exist at {path}; create it first with create_feed()") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        first = _repair_tail_and_count(fd, path)
+        now = time.time() * 1000
+        user = json.dumps(user_id)
+        records = [
+            b'{"messageNumber":%d,"timestamp":%r,"userId":%s,"message":%s}'
+            % (first + i, now, user.encode("ascii"), payload)
+            for i, payload in enumerate(payloads)
+        ]
+        line = records[0] if len(records) == 1 else b"[" + b",".join(records) + b"]"
+        write_all(fd, line + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+    return list(range(first, first + len(payloads)))
+
+
+def read(path: str, feed_id: str, start: int = 0) -> list[dict]:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise FeedError(f"feed://{feed_id} does not exist at {path}; check the URI and KACHERY_CLOUD_DIR") from None
+    out: list[dict] = []
+    lines = data.split(b"\n")[:-1]  # a last line without its newline is an append still under way (or dead)
+    for lineno, line in enumerate(lines, 1):
+        for rec in _parse_line(line, path, lineno):
+            if rec["messageNumber"] >= start:
+                out.append(rec)
+    return out
+
+
+def _parse_line(line: bytes, path: str, lineno: int) -> list[dict]:
+    try:
+        obj = json.loads(line)
+        recs = obj if isinstance(obj, list) else [obj]
+        for r in recs:
+            int(r["messageNumber"])
+        return recs
+    except (ValueError, KeyError, TypeError) as exc:
+        raise FeedError(
+            f"feed file {path} is damaged at line {lineno} ({exc}); it was edited outside sortingview. "
+            "Restore it from a backup, or remove the damaged line"
+        ) from None
+
+
+def _repair_tail_and_count(fd: int, path: str) -> int:
+    """Under the lock: cut off an unfinished last line (its writer died) and return the next number."""
+    size = os.lseek(fd, 0, os.SEEK_END)
+    tail_len = min(size, _TAIL)
+    while size:
+        tail = os.pread(fd, tail_len, size - tail_len)
+        cut = tail.rfind(b"\n", 0, len(tail) - 1) if tail.endswith(b"\n") else tail.rfind(b"\n")
+        if cut < 0 and tail_len < size:
+            tail_len = min(size, tail_len * 4)  # a line longer than the tail read so far
+            continue
+        if not tail.endswith(b"\n"):
+            size = size - tail_len + cut + 1
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+            tail_len = min(size, _TAIL)
+            continue
+        last = _parse_line(tail[cut + 1:-1], path, -1)
+        return int(last[-1]["messageNumber"]) + 1
+    return 0
