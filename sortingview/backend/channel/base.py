@@ -1,0 +1,170 @@
+"""The channel abstraction: a durable queue of task requests with leases.
+
+A :class:`Channel` stores one record per job. Its statuses move ``queued -> running -> finished | error``;
+a worker *claims* queued jobs (or running jobs whose lease expired because their worker died) and holds a
+lease that it renews with :meth:`Channel.heartbeat`. Only the worker holding the lease may finish, fail or
+release a job, so a job is never run by two live workers at once, and a job whose worker died is claimed
+again (each claim counts an attempt; the backend gives up after its handler's ``max_attempts``).
+
+Implementations provide the small abstract surface; waiting and the request/record conveniences are
+written once here.
+"""
+from __future__ import annotations
+
+import abc
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Iterable
+
+from ...errors import TaskTimeoutError
+
+STATUSES = ("queued", "running", "finished", "error")
+#: how long a backend heartbeat stays valid; a backend silent for longer is reported dead
+BACKEND_STALE_S = 15.0
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """What a client asks for. ``backend_id`` '' means "any backend started without an id"."""
+
+    job_id: str
+    task_name: str
+    task_type: str
+    handler: str
+    task_input: dict
+    backend_id: str = ""
+
+
+@dataclass
+class JobRecord:
+    """The channel's record of one job (a snapshot; re-read it with :meth:`Channel.get`)."""
+
+    job_id: str
+    task_name: str
+    task_type: str
+    handler: str
+    task_input: dict
+    backend_id: str = ""
+    status: str = "queued"
+    attempts: int = 0
+    worker: str | None = None
+    lease_until: float | None = None
+    error: str | None = None
+    traceback: str | None = None
+    result: str | None = None
+    submitted: float | None = None
+    started: float | None = None
+    finished: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("finished", "error")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def encode_input(task_input: dict) -> str:
+    return json.dumps(task_input, sort_keys=True, separators=(",", ":"))
+
+
+class Channel(abc.ABC):
+    """A named, durable task queue shared by clients, the server and backends."""
+
+    name: str
+    url: str
+
+    # --- the abstract surface -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def submit(self, request: TaskRequest) -> JobRecord:
+        """Queue a job; a job with the same id already queued or running is joined (not queued twice).
+
+        A finished or failed job with that id is queued afresh (the caller has already looked in the
+        result cache; an error is retried on a new request).
+        """
+
+    @abc.abstractmethod
+    def claim(self, worker: str, limits: dict[str, int], *, backend_id: str = "",
+              lease_s: float = 30.0) -> list[JobRecord]:
+        """Take up to ``limits[handler]`` jobs per handler for ``worker``, oldest first.
+
+        Queued jobs and running jobs whose lease expired are both claimable; each claim adds one attempt.
+        """
+
+    @abc.abstractmethod
+    def heartbeat(self, worker: str, job_ids: Iterable[str], *, lease_s: float = 30.0) -> list[str]:
+        """Extend the leases ``worker`` holds; return the ids whose lease it still holds."""
+
+    @abc.abstractmethod
+    def finish(self, worker: str, job_id: str, result: str | None = None) -> bool:
+        """Mark a job finished (``result``: JSON text for queries/actions; calculations use task_results)."""
+
+    @abc.abstractmethod
+    def fail(self, worker: str, job_id: str, error: str, traceback: str | None = None) -> bool:
+        """Mark a job failed with its message and traceback."""
+
+    @abc.abstractmethod
+    def release(self, worker: str, job_id: str, *, count_attempt: bool = False) -> bool:
+        """Put a running job back in the queue (graceful stop, or its worker process died)."""
+
+    @abc.abstractmethod
+    def get(self, job_id: str) -> JobRecord | None:
+        """The job's record, or None when the channel does not know it."""
+
+    @abc.abstractmethod
+    def stats(self) -> dict:
+        """``{"queued": {handler: n}, "running": {handler: n}, "finished": n, "error": n}``."""
+
+    @abc.abstractmethod
+    def running_jobs(self) -> list[JobRecord]:
+        """Every job currently running, with its worker and lease."""
+
+    @abc.abstractmethod
+    def put_backend(self, worker: str, info: dict | None) -> None:
+        """Record a backend's heartbeat with its description (None removes it)."""
+
+    @abc.abstractmethod
+    def backends(self) -> dict[str, tuple[float, dict]]:
+        """Every recorded backend: worker id -> (heartbeat time, description)."""
+
+    @abc.abstractmethod
+    def prune(self, older_than_s: float) -> int:
+        """Forget finished and failed jobs that ended more than ``older_than_s`` ago; return how many."""
+
+    def close(self) -> None:  # noqa: B027  (optional: only channels holding connections override it)
+        """Release connections (the channel may not be used afterwards)."""
+
+    # --- conveniences written once --------------------------------------------------------------------
+    def status(self, job_id: str) -> str | None:
+        rec = self.get(job_id)
+        return None if rec is None else rec.status
+
+    def wait(self, job_id: str, timeout: float | None = None) -> JobRecord:
+        """Block until the job is finished or failed; raise TaskTimeoutError after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.0002
+        while True:
+            rec = self.get(job_id)
+            if rec is None or rec.done:
+                if rec is None:
+                    from ...errors import NotFoundError
+
+                    raise NotFoundError(f"job {job_id} is not in channel {self.name!r}; submit it first")
+                return rec
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TaskTimeoutError(
+                    f"job {job_id} ({rec.task_name}) is still {rec.status} after {timeout:g} s on channel "
+                    f"{self.name!r}; is a backend running (`sortingview status`)?"
+                )
+            # short sleeps first keep the round trip of fast tasks in the milliseconds
+            time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 0.02)
+
+    def now(self) -> float:
+        """The channel's clock (heartbeats and leases are compared with it)."""
+        return time.time()
+
+    def live_backends(self, stale_s: float = BACKEND_STALE_S) -> dict[str, dict]:
+        now = self.now()
+        return {w: info for w, (beat, info) in self.backends().items() if now - beat <= stale_s}

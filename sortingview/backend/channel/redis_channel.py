@@ -1,0 +1,268 @@
+"""A channel in Redis (``redis://host:port/db``), for backends on several hosts.
+
+Every state change is one Lua script, so it is atomic on the server without client-side locks, and leases
+use the Redis server's clock (``TIME``), so hosts with skewed clocks still agree on when a lease expired.
+Keys are prefixed ``sortingview:<channel name>:``, so several channels can share one database.
+
+Layout: ``job:<id>`` (hash of the record's fields), ``q:<backendId>:<handler>`` (list of queued ids),
+``queues`` (set of queue keys), ``running`` (zset id -> lease end), ``finished`` / ``error`` (zsets id -> end
+time), ``backends`` (hash worker -> JSON heartbeat).
+"""
+from __future__ import annotations
+
+import functools
+import json
+from typing import Iterable
+
+from ...errors import ChannelError
+from .base import Channel, JobRecord, TaskRequest, encode_input
+
+_NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
+
+_SUBMIT = _NOW + """
+local P, id = ARGV[1], ARGV[2]
+local job = P .. 'job:' .. id
+local st = redis.call('HGET', job, 'status')
+if st == 'queued' or st == 'running' then return 0 end
+redis.call('DEL', job)
+redis.call('ZREM', P .. 'finished', id)
+redis.call('ZREM', P .. 'error', id)
+redis.call('HSET', job, 'job_id', id, 'task_name', ARGV[3], 'task_type', ARGV[4], 'handler', ARGV[5],
+  'task_input', ARGV[6], 'backend_id', ARGV[7], 'status', 'queued', 'attempts', 0,
+  'submitted', string.format('%.6f', now))
+local q = P .. 'q:' .. ARGV[7] .. ':' .. ARGV[5]
+redis.call('RPUSH', q, id)
+redis.call('SADD', P .. 'queues', q)
+return 1
+"""
+
+_CLAIM = _NOW + """
+local P, worker, lease, backend = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local want = {}
+for i = 5, #ARGV, 2 do want[ARGV[i]] = tonumber(ARGV[i + 1]) end
+local out = {}
+local function take(id)
+  local job = P .. 'job:' .. id
+  redis.call('HSET', job, 'status', 'running', 'worker', worker,
+    'lease_until', string.format('%.6f', now + lease), 'started', string.format('%.6f', now))
+  redis.call('HINCRBY', job, 'attempts', 1)
+  redis.call('ZADD', P .. 'running', now + lease, id)
+  out[#out + 1] = id
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'running', '-inf', '(' .. now)) do
+  local f = redis.call('HMGET', P .. 'job:' .. id, 'handler', 'backend_id')
+  if f[2] == backend and want[f[1]] and want[f[1]] > 0 then
+    want[f[1]] = want[f[1]] - 1
+    take(id)
+  end
+end
+for handler, n in pairs(want) do
+  local q = P .. 'q:' .. backend .. ':' .. handler
+  while n > 0 do
+    local id = redis.call('LPOP', q)
+    if not id then break end
+    if redis.call('HGET', P .. 'job:' .. id, 'status') == 'queued' then
+      take(id)
+      n = n - 1
+    end
+  end
+end
+return out
+"""
+
+_HEARTBEAT = _NOW + """
+local P, worker, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local out = {}
+for i = 4, #ARGV do
+  local job = P .. 'job:' .. ARGV[i]
+  local f = redis.call('HMGET', job, 'status', 'worker')
+  if f[1] == 'running' and f[2] == worker then
+    redis.call('HSET', job, 'lease_until', string.format('%.6f', now + lease))
+    redis.call('ZADD', P .. 'running', now + lease, ARGV[i])
+    out[#out + 1] = ARGV[i]
+  end
+end
+return out
+"""
+
+# ARGV: prefix, worker, id, action (finish|fail|release|release_count), a, b, has_a
+_END = _NOW + """
+local P, worker, id, action = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local job = P .. 'job:' .. id
+local f = redis.call('HMGET', job, 'status', 'worker', 'handler', 'backend_id')
+if f[1] ~= 'running' or f[2] ~= worker then return 0 end
+redis.call('ZREM', P .. 'running', id)
+redis.call('HDEL', job, 'lease_until')
+if action == 'finish' or action == 'fail' then
+  local status = action == 'finish' and 'finished' or 'error'
+  redis.call('HSET', job, 'status', status, 'finished', string.format('%.6f', now))
+  if action == 'finish' and ARGV[7] == '1' then redis.call('HSET', job, 'result', ARGV[5]) end
+  if action == 'fail' then redis.call('HSET', job, 'error', ARGV[5], 'traceback', ARGV[6]) end
+  redis.call('ZADD', P .. status, now, id)
+else
+  redis.call('HSET', job, 'status', 'queued')
+  redis.call('HDEL', job, 'worker')
+  if action == 'release' then
+    local a = tonumber(redis.call('HGET', job, 'attempts'))
+    if a > 0 then redis.call('HSET', job, 'attempts', a - 1) end
+  end
+  local q = P .. 'q:' .. f[4] .. ':' .. f[3]
+  redis.call('LPUSH', q, id)
+  redis.call('SADD', P .. 'queues', q)
+end
+return 1
+"""
+
+_FLOATS = ("lease_until", "submitted", "started", "finished")
+
+
+def _wrap_errors(method):
+    """Turn Redis connection problems into a ChannelError that names the URL."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        import redis
+
+        try:
+            return method(self, *args, **kwargs)
+        except redis.exceptions.ConnectionError as exc:
+            raise ChannelError(f"cannot reach the Redis channel at {self.url}: {exc}; start redis-server there "
+                               "or fix the channel URL (SORTINGVIEW_CHANNEL_URL / --channel-url)") from exc
+        except redis.exceptions.RedisError as exc:
+            raise ChannelError(f"Redis channel {self.url}: {exc}") from exc
+
+    return wrapper
+
+
+def _record(fields: dict) -> JobRecord | None:
+    if not fields:
+        return None
+    d = {k.decode(): v.decode() for k, v in fields.items()}
+    values: dict = {k: d.get(k) for k in ("job_id", "task_name", "task_type", "handler", "backend_id", "status",
+                                          "worker", "error", "traceback", "result")}
+    values["backend_id"] = values["backend_id"] or ""
+    values["task_input"] = json.loads(d["task_input"])
+    values["attempts"] = int(d.get("attempts", 0))
+    for k in _FLOATS:
+        values[k] = float(d[k]) if d.get(k) else None
+    return JobRecord(**values)
+
+
+class RedisChannel(Channel):
+    """A channel named ``name`` in the Redis database at ``url``."""
+
+    def __init__(self, url: str, name: str = "default"):
+        try:
+            import redis
+        except ImportError as exc:
+            raise ChannelError("a redis:// channel needs the redis package: pip install 'sortingview[redis]'") from exc
+        self.name, self.url = name, url
+        self.prefix = f"sortingview:{name}:"
+        try:
+            self.r = redis.Redis.from_url(url, socket_connect_timeout=10, health_check_interval=30)
+        except ValueError as exc:
+            raise ChannelError(f"bad Redis channel URL {url!r}: {exc}; use redis://host:port/db") from exc
+        self._submit = self.r.register_script(_SUBMIT)
+        self._claim = self.r.register_script(_CLAIM)
+        self._heartbeat = self.r.register_script(_HEARTBEAT)
+        self._end_script = self.r.register_script(_END)
+
+    @_wrap_errors
+    def submit(self, request: TaskRequest) -> JobRecord:
+        self._submit(args=[self.prefix, request.job_id, request.task_name, request.task_type, request.handler,
+                           encode_input(request.task_input), request.backend_id])
+        return self.get(request.job_id)
+
+    @_wrap_errors
+    def claim(self, worker: str, limits: dict[str, int], *, backend_id: str = "",
+              lease_s: float = 30.0) -> list[JobRecord]:
+        pairs = [x for h, n in limits.items() if n > 0 for x in (h, n)]
+        if not pairs:
+            return []
+        ids = self._claim(args=[self.prefix, worker, lease_s, backend_id, *pairs])
+        return self._get_many([i.decode() for i in ids])
+
+    def _get_many(self, ids: list[str]) -> list[JobRecord]:
+        pipe = self.r.pipeline(transaction=False)
+        for i in ids:
+            pipe.hgetall(self.prefix + "job:" + i)
+        return [rec for rec in map(_record, pipe.execute()) if rec is not None]
+
+    @_wrap_errors
+    def heartbeat(self, worker: str, job_ids: Iterable[str], *, lease_s: float = 30.0) -> list[str]:
+        ids = list(job_ids)
+        if not ids:
+            return []
+        return [i.decode() for i in self._heartbeat(args=[self.prefix, worker, lease_s, *ids])]
+
+    @_wrap_errors
+    def _end(self, worker: str, job_id: str, action: str, a: str | None = None, b: str | None = None) -> bool:
+        args = [self.prefix, worker, job_id, action, a or "", b or "", "1" if a is not None else "0"]
+        return bool(self._end_script(args=args))
+
+    def finish(self, worker: str, job_id: str, result: str | None = None) -> bool:
+        return self._end(worker, job_id, "finish", result)
+
+    def fail(self, worker: str, job_id: str, error: str, traceback: str | None = None) -> bool:
+        return self._end(worker, job_id, "fail", error, traceback)
+
+    def release(self, worker: str, job_id: str, *, count_attempt: bool = False) -> bool:
+        return self._end(worker, job_id, "release_count" if count_attempt else "release")
+
+    @_wrap_errors
+    def get(self, job_id: str) -> JobRecord | None:
+        return _record(self.r.hgetall(self.prefix + "job:" + job_id))
+
+    @_wrap_errors
+    def stats(self) -> dict:
+        out: dict = {"queued": {}, "running": {}, "finished": 0, "error": 0}
+        for q in sorted(self.r.smembers(self.prefix + "queues")):
+            n = self.r.llen(q)
+            if n:
+                handler = q.decode().rsplit(":", 1)[1]
+                out["queued"][handler] = out["queued"].get(handler, 0) + n
+        for rec in self.running_jobs():
+            out["running"][rec.handler] = out["running"].get(rec.handler, 0) + 1
+        out["finished"] = self.r.zcard(self.prefix + "finished")
+        out["error"] = self.r.zcard(self.prefix + "error")
+        return out
+
+    @_wrap_errors
+    def running_jobs(self) -> list[JobRecord]:
+        ids = [i.decode() for i in self.r.zrange(self.prefix + "running", 0, -1)]
+        return [r for r in self._get_many(ids) if r.status == "running"]
+
+    def now(self) -> float:
+        sec, usec = self.r.time()
+        return sec + usec / 1e6
+
+    @_wrap_errors
+    def put_backend(self, worker: str, info: dict | None) -> None:
+        if info is None:
+            self.r.hdel(self.prefix + "backends", worker)
+        else:
+            self.r.hset(self.prefix + "backends", worker, json.dumps({"heartbeat": self.now(), "info": info}))
+
+    @_wrap_errors
+    def backends(self) -> dict[str, tuple[float, dict]]:
+        raw = self.r.hgetall(self.prefix + "backends")
+        out = {}
+        for w, v in raw.items():
+            d = json.loads(v)
+            out[w.decode()] = (d["heartbeat"], d["info"])
+        return out
+
+    @_wrap_errors
+    def prune(self, older_than_s: float) -> int:
+        cutoff = self.now() - older_than_s
+        n = 0
+        for zset in ("finished", "error"):
+            ids = self.r.zrangebyscore(self.prefix + zset, "-inf", cutoff)
+            if ids:
+                self.r.delete(*[self.prefix + "job:" + i.decode() for i in ids])
+                self.r.zrem(self.prefix + zset, *ids)
+                n += len(ids)
+        return n
+
+    def close(self) -> None:
+        self.r.close()

@@ -1,0 +1,206 @@
+"""The default channel: one SQLite file in the store directory, shared by every process on a host.
+
+WAL mode lets readers (clients waiting for results) run while a writer commits; every change is one short
+``BEGIN IMMEDIATE`` transaction, so concurrent backends serialise on SQLite's lock instead of racing.
+``synchronous=NORMAL`` in WAL mode survives a killed process (the case we design for), not a power cut.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from typing import Iterable
+
+from ...errors import ChannelError
+from .base import Channel, JobRecord, TaskRequest, encode_input
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL UNIQUE,
+    task_name TEXT NOT NULL, task_type TEXT NOT NULL, handler TEXT NOT NULL, task_input TEXT NOT NULL,
+    backend_id TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    worker TEXT, lease_until REAL, error TEXT, traceback TEXT, result TEXT,
+    submitted REAL, started REAL, finished REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (status, backend_id, handler, seq);
+CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (status, lease_until);
+CREATE TABLE IF NOT EXISTS backends (worker TEXT PRIMARY KEY, heartbeat REAL NOT NULL, info TEXT NOT NULL);
+"""
+_COLUMNS = ("job_id", "task_name", "task_type", "handler", "task_input", "backend_id", "status", "attempts",
+            "worker", "lease_until", "error", "traceback", "result", "submitted", "started", "finished")
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
+
+
+def _record(row: tuple) -> JobRecord:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["task_input"] = json.loads(values["task_input"])
+    return JobRecord(**values)
+
+
+class SqliteChannel(Channel):
+    """A channel in the SQLite file ``path`` (created on first use)."""
+
+    def __init__(self, path: str, name: str = "default"):
+        self.name = name
+        self.path = os.path.abspath(path)
+        self.url = f"sqlite://{self.path}"
+        self._local = threading.local()
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        try:
+            self._db().executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise ChannelError(f"cannot create the channel database {self.path}: {exc}") from exc
+
+    # --- connections ------------------------------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None or getattr(self._local, "pid", None) != os.getpid():
+            try:
+                db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as exc:
+                raise ChannelError(f"cannot open the channel database {self.path}: {exc}; check that the "
+                                   "directory exists and is writable") from exc
+            self._local.db, self._local.pid = db, os.getpid()
+        return db
+
+    class _Tx:
+        def __init__(self, db: sqlite3.Connection, path: str):
+            self.db, self.path = db, path
+
+        def __enter__(self) -> sqlite3.Connection:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise ChannelError(f"channel database {self.path} is unavailable: {exc}") from exc
+            return self.db
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            if isinstance(exc, sqlite3.Error):
+                raise ChannelError(f"channel database {self.path}: {exc}") from exc
+
+    def _tx(self) -> _Tx:
+        return self._Tx(self._db(), self.path)
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # --- the abstract surface -----------------------------------------------------------------------
+    def submit(self, request: TaskRequest) -> JobRecord:
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute(f"{_SELECT} WHERE job_id = ?", (request.job_id,)).fetchone()
+            if row is not None and row[_COLUMNS.index("status")] in ("queued", "running"):
+                return _record(row)
+            if row is not None:
+                db.execute("DELETE FROM jobs WHERE job_id = ?", (request.job_id,))
+            db.execute(
+                "INSERT INTO jobs (job_id, task_name, task_type, handler, task_input, backend_id, status, "
+                "submitted) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
+                (request.job_id, request.task_name, request.task_type, request.handler,
+                 encode_input(request.task_input), request.backend_id, now),
+            )
+        return JobRecord(request.job_id, request.task_name, request.task_type, request.handler,
+                         request.task_input, request.backend_id, submitted=now)
+
+    def claim(self, worker: str, limits: dict[str, int], *, backend_id: str = "",
+              lease_s: float = 30.0) -> list[JobRecord]:
+        wanted = {h: n for h, n in limits.items() if n > 0}
+        if not wanted:
+            return []
+        now = time.time()
+        claimed: list[str] = []
+        with self._tx() as db:
+            for handler, n in wanted.items():
+                rows = db.execute(
+                    "SELECT job_id FROM jobs WHERE status = 'running' AND lease_until < ? AND backend_id = ? "
+                    "AND handler = ? ORDER BY seq LIMIT ?", (now, backend_id, handler, n)).fetchall()
+                if len(rows) < n:
+                    rows += db.execute(
+                        "SELECT job_id FROM jobs WHERE status = 'queued' AND backend_id = ? AND handler = ? "
+                        "ORDER BY seq LIMIT ?", (backend_id, handler, n - len(rows))).fetchall()
+                claimed += [r[0] for r in rows]
+            if not claimed:
+                return []
+            marks = ",".join("?" * len(claimed))
+            db.execute(
+                f"UPDATE jobs SET status = 'running', worker = ?, lease_until = ?, attempts = attempts + 1, "
+                f"started = ? WHERE job_id IN ({marks})", (worker, now + lease_s, now, *claimed))
+            rows = db.execute(f"{_SELECT} WHERE job_id IN ({marks}) ORDER BY seq", claimed).fetchall()
+        return [_record(r) for r in rows]
+
+    def heartbeat(self, worker: str, job_ids: Iterable[str], *, lease_s: float = 30.0) -> list[str]:
+        ids = list(job_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        with self._tx() as db:
+            db.execute(f"UPDATE jobs SET lease_until = ? WHERE status = 'running' AND worker = ? "
+                       f"AND job_id IN ({marks})", (time.time() + lease_s, worker, *ids))
+            rows = db.execute(f"SELECT job_id FROM jobs WHERE status = 'running' AND worker = ? "
+                              f"AND job_id IN ({marks})", (worker, *ids)).fetchall()
+        return [r[0] for r in rows]
+
+    def _end(self, worker: str, job_id: str, sets: str, params: tuple) -> bool:
+        with self._tx() as db:
+            cur = db.execute(f"UPDATE jobs SET {sets} WHERE job_id = ? AND status = 'running' AND worker = ?",
+                             (*params, job_id, worker))
+            return cur.rowcount == 1
+
+    def finish(self, worker: str, job_id: str, result: str | None = None) -> bool:
+        return self._end(worker, job_id, "status = 'finished', result = ?, finished = ?, lease_until = NULL",
+                         (result, time.time()))
+
+    def fail(self, worker: str, job_id: str, error: str, traceback: str | None = None) -> bool:
+        return self._end(worker, job_id,
+                         "status = 'error', error = ?, traceback = ?, finished = ?, lease_until = NULL",
+                         (error, traceback, time.time()))
+
+    def release(self, worker: str, job_id: str, *, count_attempt: bool = False) -> bool:
+        undo = "" if count_attempt else ", attempts = MAX(attempts - 1, 0)"
+        return self._end(worker, job_id, f"status = 'queued', worker = NULL, lease_until = NULL{undo}", ())
+
+    def get(self, job_id: str) -> JobRecord | None:
+        row = self._db().execute(f"{_SELECT} WHERE job_id = ?", (job_id,)).fetchone()
+        return None if row is None else _record(row)
+
+    def stats(self) -> dict:
+        out: dict = {"queued": {}, "running": {}, "finished": 0, "error": 0}
+        rows = self._db().execute("SELECT status, handler, COUNT(*) FROM jobs GROUP BY status, handler")
+        for status, handler, n in rows:
+            if status in ("queued", "running"):
+                out[status][handler] = n
+            else:
+                out[status] += n
+        return out
+
+    def running_jobs(self) -> list[JobRecord]:
+        rows = self._db().execute(f"{_SELECT} WHERE status = 'running' ORDER BY seq").fetchall()
+        return [_record(r) for r in rows]
+
+    def put_backend(self, worker: str, info: dict | None) -> None:
+        with self._tx() as db:
+            if info is None:
+                db.execute("DELETE FROM backends WHERE worker = ?", (worker,))
+            else:
+                db.execute("INSERT OR REPLACE INTO backends (worker, heartbeat, info) VALUES (?, ?, ?)",
+                           (worker, time.time(), json.dumps(info)))
+
+    def backends(self) -> dict[str, tuple[float, dict]]:
+        rows = self._db().execute("SELECT worker, heartbeat, info FROM backends").fetchall()
+        return {w: (beat, json.loads(info)) for w, beat, info in rows}
+
+    def prune(self, older_than_s: float) -> int:
+        with self._tx() as db:
+            cur = db.execute("DELETE FROM jobs WHERE status IN ('finished', 'error') AND finished < ?",
+                             (time.time() - older_than_s,))
+            return cur.rowcount
