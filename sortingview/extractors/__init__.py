@@ -5,6 +5,7 @@ A recording or sorting is stored as JSON ``{"format", "version", "data"}`` whose
 an allow-list; anything unsupported is copied first with :func:`copy_recording_extractor` /
 :func:`copy_sorting_extractor`.
 """
+from .copy import copy_recording_extractor, copy_sorting_extractor
 from .objects import (
     load_recording,
     load_sorting,
@@ -16,5 +17,5 @@ from .objects import (
 
 __all__ = [
     "recording_to_object", "sorting_to_object", "store_recording", "store_sorting",
-    "load_recording", "load_sorting",
+    "load_recording", "load_sorting", "copy_recording_extractor", "copy_sorting_extractor",
 ]

@@ -9,24 +9,30 @@ from typing import Any, Callable
 
 from .. import store
 from ..errors import InvalidObjectError, UnsupportedExtractorError
-from . import binary, npz
+from . import binary, mda, npz, nwb
 
 # format name -> (highest version understood, loader of ``data``)
 RECORDING_FORMATS: dict[str, tuple[int, Callable[[dict], Any]]] = {
     binary.FORMAT: (binary.VERSION, binary.recording_from_data),
+    nwb.RECORDING_FORMAT: (nwb.VERSION, nwb.recording_from_data),
 }
 SORTING_FORMATS: dict[str, tuple[int, Callable[[dict], Any]]] = {
     npz.FORMAT: (npz.VERSION, npz.sorting_from_data),
+    mda.FORMAT: (mda.VERSION, mda.sorting_from_data),
+    nwb.SORTING_FORMAT: (nwb.VERSION, nwb.sorting_from_data),
 }
 # (test, writer) in order; the first test that accepts the extractor writes it
 RECORDING_WRITERS: list[tuple[Callable[[Any], bool], Callable[[Any], dict]]] = [
     (binary.is_binary_recording, binary.recording_to_object),
+    (nwb.is_nwb_recording, nwb.recording_to_object),
 ]
 SORTING_WRITERS: list[tuple[Callable[[Any], bool], Callable[[Any], dict]]] = [
     (npz.is_npz_sorting, npz.sorting_to_object),
+    (mda.is_mda_sorting, mda.sorting_to_object),
+    (nwb.is_nwb_sorting, nwb.sorting_to_object),
 ]
-SUPPORTED_RECORDINGS = ["BinaryRecordingExtractor"]
-SUPPORTED_SORTINGS = ["NpzSortingExtractor"]
+SUPPORTED_RECORDINGS = ["BinaryRecordingExtractor", "NwbRecordingExtractor"]
+SUPPORTED_SORTINGS = ["NpzSortingExtractor", "MdaSortingExtractor", "NwbSortingExtractor"]
 
 
 def _check_kind(obj: Any, kind: str) -> None:
