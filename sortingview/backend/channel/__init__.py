@@ -55,4 +55,17 @@ def open_channel(name: str = "default", url: str | None = None) -> Channel:
     return chan
 
 
-__all__ = ["STATUSES", "Channel", "JobRecord", "TaskRequest", "open_channel", "channel_path", "check_channel_name"]
+def resolve_channel(channel: str | Channel | None = None, channel_url: str | None = None) -> Channel:
+    """A Channel instance, a channel name (with ``channel_url``), or None for ``$SORTINGVIEW_CHANNEL``/default."""
+    if isinstance(channel, Channel):
+        return channel
+    return open_channel(channel or os.environ.get("SORTINGVIEW_CHANNEL") or "default", channel_url)
+
+
+def redact_url(url: str) -> str:
+    """The URL without a password, for logs and status reports."""
+    return re.sub(r"//[^/@]*@", "//***@", url)
+
+
+__all__ = ["STATUSES", "Channel", "JobRecord", "TaskRequest", "open_channel", "channel_path", "check_channel_name",
+           "resolve_channel", "redact_url"]

@@ -1,0 +1,194 @@
+"""The backend run loop: claim jobs from the channel, hand them to job handlers, record what became of them.
+
+Lifecycle as in huey's consumer: :meth:`Backend.run` loops until :meth:`Backend.stop` is called (signal
+handlers only call it); ``run(burst=True)`` returns once nothing is queued or running, which makes tests
+deterministic. On a graceful stop the backend claims nothing more, lets running jobs finish for up to
+``grace_s`` seconds, then releases the rest back to the channel, so another backend can take them.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing.connection
+import os
+import socket
+import threading
+import time
+import uuid
+
+from .._version import __version__
+from ..tasks import cached_result
+from .channel import Channel, JobRecord, open_channel
+from .config import BackendConfig
+from .execution import Outcome
+from .handlers import JobHandler, make_handler
+from .plugins import load_task_modules
+
+log = logging.getLogger("sortingview.backend")
+_STATUS_EVERY_S = 2.0
+
+
+class Backend:
+    """One backend process: its channel, its handlers and the jobs it holds leases on."""
+
+    def __init__(self, config: BackendConfig, *, channel: Channel | None = None):
+        self.config = config
+        load_task_modules(config.task_modules)
+        self.channel = channel or open_channel(config.channel, config.channel_url)
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.handlers: dict[str, JobHandler] = {}
+        self.jobs: dict[str, tuple[JobRecord, float]] = {}  # job id -> (record, start time)
+        self.completed = 0
+        self._stop = threading.Event()
+        self._hard_stop = threading.Event()
+        self._next_lease = self._next_status = 0.0
+
+    # --- control ------------------------------------------------------------------------------------
+    def stop(self, *, graceful: bool = True) -> None:
+        """Ask the loop to stop (safe from a signal handler or another thread)."""
+        if not graceful or self._stop.is_set():
+            self._hard_stop.set()
+        self._stop.set()
+
+    def _handler(self, name: str) -> JobHandler:
+        h = self.handlers.get(name)
+        if h is None:
+            h = self.handlers[name] = make_handler(self.config.handler(name), self.config.task_modules)
+        return h
+
+    def run(self, *, burst: bool = False) -> int:
+        """Serve the channel until stopped (or, with ``burst``, until it is empty); return jobs completed."""
+        self._log_start()
+        idle = 0.0005
+        try:
+            while not self._stop.is_set():
+                busy = self._claim() + self._collect()
+                self._keep_alive()
+                if burst and not busy and not self.jobs:
+                    break
+                idle = 0.0005 if busy else min(idle * 1.5, 0.01)
+                self._sleep(idle)
+            self._drain()
+        finally:
+            self._shutdown()
+        return self.completed
+
+    # --- one turn of the loop -------------------------------------------------------------------------
+    def _claim(self) -> int:
+        limits = {h.name: self._free_slots(h.name) for h in self.config.handlers}
+        jobs = self.channel.claim(self.worker_id, limits, backend_id=self.config.backend_id or "",
+                                  lease_s=self.config.lease_s)
+        for job in jobs:
+            self._begin(job)
+        return len(jobs)
+
+    def _free_slots(self, name: str) -> int:
+        h = self.handlers.get(name)
+        if h is not None:
+            return h.free_slots()
+        cfg = self.config.handler(name)
+        return 1 if cfg.type == "inline" else cfg.num_workers
+
+    def _begin(self, job: JobRecord) -> None:
+        cfg = self.config.handler(job.handler)
+        if job.attempts > cfg.max_attempts:
+            msg = (f"gave up on {job.task_name} after {cfg.max_attempts} attempts: each time the backend "
+                   "running it stopped or died without finishing it (its lease expired)")
+            log.error("error %s %s: %s", job.job_id[:10], job.task_name, msg)
+            self.channel.fail(self.worker_id, job.job_id, msg)
+            return
+        if job.task_type == "calculation" and cached_result(job.task_name, job.task_input) is not None:
+            self.channel.finish(self.worker_id, job.job_id)  # computed meanwhile (another backend, inline)
+            return
+        self.jobs[job.job_id] = (job, time.monotonic())
+        self._handler(job.handler).start(job)
+        log.debug("start %s %s on %s (attempt %d)", job.job_id[:10], job.task_name, job.handler, job.attempts)
+
+    def _collect(self) -> int:
+        n = 0
+        for h in list(self.handlers.values()):
+            for outcome in h.poll():
+                self._record(outcome)
+                n += 1
+        return n
+
+    def _record(self, o: Outcome) -> None:
+        entry = self.jobs.pop(o.job_id, None)
+        if entry is None:
+            return
+        job, _ = entry
+        tag = f"{o.job_id[:10]} {job.task_name} on {job.handler} ({o.where})"
+        if o.ok:
+            accepted = self.channel.finish(self.worker_id, o.job_id, o.result)
+            log.info("done %s in %.3f s%s", tag, o.seconds, "" if accepted else " (lease lost; not recorded)")
+            self.completed += 1
+        elif o.lost and job.attempts < self.config.handler(job.handler).max_attempts:
+            log.warning("lost %s after %.3f s: %s; giving it back to the channel", tag, o.seconds, o.error)
+            self.channel.release(self.worker_id, o.job_id, count_attempt=True)
+        else:
+            log.error("error %s after %.3f s: %s", tag, o.seconds, o.error)
+            self.channel.fail(self.worker_id, o.job_id, o.error or "unknown error", o.traceback)
+            self.completed += 1
+
+    def _keep_alive(self) -> None:
+        now = time.monotonic()
+        if self.jobs and now >= self._next_lease:
+            held = set(self.channel.heartbeat(self.worker_id, list(self.jobs), lease_s=self.config.lease_s))
+            for job_id in set(self.jobs) - held:
+                log.warning("lease on %s was lost (this backend was too slow to renew it); another backend may "
+                            "run it", job_id[:10])
+            self._next_lease = now + self.config.lease_s / 3
+        if now >= self._next_status:
+            self.channel.put_backend(self.worker_id, self.describe())
+            self._next_status = now + min(_STATUS_EVERY_S, self.config.lease_s / 3)
+
+    def _sleep(self, seconds: float) -> None:
+        waitables = [x for h in self.handlers.values() for x in h.waitables()]
+        if waitables:
+            multiprocessing.connection.wait(waitables, timeout=seconds)
+        else:
+            self._stop.wait(seconds)
+
+    # --- stopping ---------------------------------------------------------------------------------------
+    def _drain(self) -> None:
+        if not self.jobs:
+            return
+        log.info("stopping: waiting up to %g s for %d running task(s)", self.config.grace_s, len(self.jobs))
+        deadline = time.monotonic() + self.config.grace_s
+        while self.jobs and time.monotonic() < deadline and not self._hard_stop.is_set():
+            self._collect()
+            self._keep_alive()
+            self._sleep(0.01)
+
+    def _shutdown(self) -> None:
+        for h in self.handlers.values():
+            for job_id in h.close():
+                if job_id in self.jobs:
+                    self.channel.release(self.worker_id, job_id)
+                    log.info("released %s back to the channel", job_id[:10])
+        self.jobs.clear()
+        from .dask_handler import close_dask_clients
+
+        close_dask_clients()
+        self.channel.put_backend(self.worker_id, None)
+        log.info("backend %s stopped after %d task(s)", self.worker_id, self.completed)
+
+    # --- reporting ----------------------------------------------------------------------------------------
+    def describe(self) -> dict:
+        """What ``sortingview status`` shows for this backend."""
+        now = time.monotonic()
+        return {
+            "workerId": self.worker_id, "host": socket.gethostname(), "pid": os.getpid(), "version": __version__,
+            "channel": self.config.channel, "hasBackendId": bool(self.config.backend_id),
+            "handlers": {h.name: h.describe() for h in self.config.handlers},
+            "running": [{"jobId": j.job_id, "taskName": j.task_name, "handler": j.handler,
+                         "seconds": round(now - t0, 3)} for j, t0 in self.jobs.values()],
+            "completed": self.completed,
+        }
+
+    def _log_start(self) -> None:
+        where = self.channel.url
+        log.info("backend %s serving channel %r at %s%s", self.worker_id, self.config.channel, where,
+                 " (with a backend id)" if self.config.backend_id else "")
+        log.info("handlers: %s", ", ".join(f"{h.name}={h.describe()}" for h in self.config.handlers))
+        if self.config.task_modules:
+            log.info("task modules: %s", ", ".join(self.config.task_modules))

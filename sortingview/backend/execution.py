@@ -1,0 +1,69 @@
+"""Running one job where a handler put it (worker process, dask worker or backend thread).
+
+Whatever the task raises is returned as data (message and traceback), so a bad task never takes its
+worker down. Calculation results are written to ``task_results/`` here, next to the computation, so large
+results do not travel back through the backend.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass
+
+from ..serialize import store_json_bytes
+
+
+@dataclass
+class Outcome:
+    """What became of one job. ``lost``: the worker died, so the job may be tried again."""
+
+    job_id: str
+    ok: bool
+    result: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+    seconds: float = 0.0
+    where: str = ""
+    lost: bool = False
+
+
+def run_job(job_id: str, task_name: str, task_input: dict, task_type: str,
+            store_directory: str | None = None) -> Outcome:
+    """Run a task here and return its outcome; never raises for the task's own errors."""
+    from ..tasks import execute_task, store_result
+
+    t0 = time.perf_counter()
+    where = f"{socket.gethostname()} pid {os.getpid()}"
+    try:
+        with _store_at(store_directory):
+            encoded = execute_task(task_name, task_input)
+            if task_type == "calculation":
+                store_result(task_name, task_input, encoded)
+                result = None
+            else:
+                result = store_json_bytes(encoded).decode("ascii")
+    except Exception as exc:  # noqa: BLE001  (any task error becomes the job's error, the worker goes on)
+        return Outcome(job_id, False, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
+                       seconds=time.perf_counter() - t0, where=where)
+    return Outcome(job_id, True, result=result, seconds=time.perf_counter() - t0, where=where)
+
+
+class _store_at:
+    """Use the store in ``directory`` (a dask worker on another host may see it under the same path)."""
+
+    def __init__(self, directory: str | None):
+        self.directory = directory
+        self.ctx = None
+
+    def __enter__(self):
+        from ..store import LocalStore, store_dir, use_store
+
+        if self.directory and os.path.abspath(self.directory) != store_dir():
+            self.ctx = use_store(LocalStore(self.directory))
+            self.ctx.__enter__()
+
+    def __exit__(self, *exc):
+        if self.ctx is not None:
+            self.ctx.__exit__(*exc)
