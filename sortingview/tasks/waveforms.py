@@ -1,1 +1,171 @@
-"""(tasks registered here are added by the compute issue)"""
+"""Average waveforms, and the per-unit templates every snippet-based task starts from.
+
+A unit's template is computed from at most ``maxSpikesPerUnit`` of its spikes, drawn spread over the whole
+recording with a seed that depends only on the unit (so every task sees the same spikes for a unit). Spikes
+whose snippet would cross the start or end of the recording are left out (see ``compute/snippets.py``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..compute.neighborhood import nearest_channels
+from ..compute.snippets import accumulate_moments, gather_snippets, inside_recording, select_spread, unit_seed
+from ..compute.waveforms import mean_and_std, peak_channel_index, peak_frame_index, scale_waveforms
+from ..errors import TaskInputError
+from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
+from ._reading import TraceSource, iter_blocks, trace_source
+from .registry import register_task
+
+# the moment accumulators (2 x groups x frames x channels float64) are kept under this many bytes per pass
+_MOMENT_BYTES = 256 * 1024 * 1024
+
+
+@dataclass
+class UnitTemplate:
+    unit: Any
+    frames: np.ndarray  # the selected spike frames (sorted)
+    mean: np.ndarray  # frames x channels, microvolts (raw units when the recording has no gains)
+    std: np.ndarray
+    peak_channel: int | None  # None when the unit has no usable spike
+    peak_frame: int | None
+
+
+def check_snippet_len(snippet_len: Any) -> tuple[int, int]:
+    ok = (isinstance(snippet_len, (list, tuple)) and len(snippet_len) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in snippet_len))
+    if not ok or snippet_len[0] + snippet_len[1] < 1:
+        raise TaskInputError(f"snippetLen must be [framesBefore, framesAfter] (non-negative integers, total at "
+                             f"least 1), e.g. [30, 60]; got {snippet_len!r}")
+    return int(snippet_len[0]), int(snippet_len[1])
+
+
+def check_positive(name: str, value: Any, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise TaskInputError(f"{name} must be a positive integer{' or null' if allow_none else ''}, got {value!r}")
+    return value
+
+
+def selected_frames(sorting, unit: Any, source: TraceSource, before: int, after: int,
+                    max_spikes: int | None) -> np.ndarray:
+    """The unit's spikes with a whole snippet inside the recording, at most ``max_spikes``, spread in time."""
+    train = unit_spike_train(sorting, unit)
+    train = train[inside_recording(train, before, after, source.num_frames)]
+    return train[select_spread(len(train), max_spikes, unit_seed(unit))]
+
+
+def merged_spikes(frames_per_unit: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """All units' frames in one time-sorted array, with the unit index of each."""
+    groups = np.concatenate([np.full(len(f), i, np.int64) for i, f in enumerate(frames_per_unit)] or [[]])
+    frames = np.concatenate(frames_per_unit or [[]]).astype(np.int64)
+    order = np.argsort(frames, kind="stable")
+    return frames[order], groups[order].astype(np.int64)
+
+
+def unit_moments(source: TraceSource, frames_per_unit: list[np.ndarray], before: int,
+                 after: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std (microvolts; units x frames x channels) of each unit's snippets on every channel."""
+    n_units, length = len(frames_per_unit), before + after
+    per_unit = 2 * length * source.num_channels * 8
+    batch = max(1, _MOMENT_BYTES // per_unit)
+    means, stds = [], []
+    for b0 in range(0, max(n_units, 1), batch):
+        part = frames_per_unit[b0:b0 + batch]
+        sums = np.zeros((len(part), length, source.num_channels))
+        sumsq = np.zeros_like(sums)
+        frames, groups = merged_spikes(part)
+        for i0, i1, block, start in iter_blocks(source, frames, before, after):
+            accumulate_moments(block, frames[i0:i1] - start, groups[i0:i1], before, sums, sumsq)
+        mean, std = mean_and_std(sums, sumsq, np.array([len(f) for f in part]))
+        mean, std = scale_waveforms(mean, std, source.gains, source.offsets)
+        means.append(mean.astype(np.float32))
+        stds.append(std.astype(np.float32))
+    return np.concatenate(means)[:n_units], np.concatenate(stds)[:n_units]
+
+
+def read_snippets(source: TraceSource, frames_per_unit: list[np.ndarray], channels_per_unit: list[np.ndarray],
+                  before: int, after: int) -> list[np.ndarray]:
+    """Each unit's snippets (n x frames x its channels, microvolts), read in one time-ordered pass."""
+    width = max((len(c) for c in channels_per_unit), default=0)
+    table = np.zeros((len(channels_per_unit), width), np.int64)
+    for i, c in enumerate(channels_per_unit):
+        table[i, :len(c)] = c
+    frames, groups = merged_spikes(frames_per_unit)
+    # row of each spike in the output: units one after the other, each in time order
+    first = np.concatenate([[0], np.cumsum([len(f) for f in frames_per_unit])])
+    rank = np.zeros(len(frames), np.int64)
+    for g in range(len(frames_per_unit)):
+        idx = np.nonzero(groups == g)[0]
+        rank[idx] = first[g] + np.arange(len(idx))
+    out = np.zeros((len(frames), before + after, width), np.float32)
+    for i0, i1, block, start in iter_blocks(source, frames, before, after):
+        gather_snippets(block, frames[i0:i1] - start, groups[i0:i1], table, before, out, rank[i0:i1])
+    return [source.to_uv(out[first[g]:first[g + 1], :, :len(c)], c) for g, c in enumerate(channels_per_unit)]
+
+
+def channel_locations(recording) -> np.ndarray:
+    """Contact positions, or the channel index as a 1-d position when the recording has no probe."""
+    try:
+        return np.asarray(recording.get_channel_locations(), dtype=np.float64)
+    except Exception:  # spikeinterface raises a bare Exception when no probe is attached
+        return np.arange(recording.get_num_channels(), dtype=np.float64)[:, None]
+
+
+def unit_templates(recording, sorting, units: list[Any], before: int, after: int,
+                   max_spikes: int | None) -> list[UnitTemplate]:
+    """Templates of ``units`` (ids or merge groups) from one time-ordered pass over the recording."""
+    source = trace_source(recording)
+    _check_same_rate(recording, sorting)
+    frames = [selected_frames(sorting, u, source, before, after, max_spikes) for u in units]
+    mean, std = unit_moments(source, frames, before, after)
+    out = []
+    for i, u in enumerate(units):
+        if len(frames[i]) == 0:
+            out.append(UnitTemplate(u, frames[i], mean[i], std[i], None, None))
+            continue
+        pc = peak_channel_index(mean[i])
+        out.append(UnitTemplate(u, frames[i], mean[i], std[i], pc, peak_frame_index(mean[i][:, pc])))
+    return out
+
+
+def _check_same_rate(recording, sorting) -> None:
+    fr, fs = recording.get_sampling_frequency(), sorting.get_sampling_frequency()
+    if abs(fr - fs) > 1e-6 * fr:
+        raise TaskInputError(f"the recording is sampled at {fr} Hz but the sorting at {fs} Hz; they do not belong "
+                             "together (spike frames would point at the wrong samples)")
+
+
+def as_json_unit(unit: Any) -> Any:
+    if isinstance(unit, (list, tuple)):
+        return [as_json_unit(u) for u in unit]
+    return unit.item() if hasattr(unit, "item") else unit
+
+
+@register_task("sortingview.average_waveforms.1", handler="waveforms")
+def average_waveforms(recording: str, sorting: str, unitIds: list | None = None,
+                      snippetLen: list[int] = (30, 60), maxSpikesPerUnit: int = 500,
+                      neighborhoodSize: int = 7) -> dict:
+    """Average waveform and its standard deviation of each unit on the channels around its peak channel."""
+    before, after = check_snippet_len(list(snippetLen))
+    check_positive("maxSpikesPerUnit", maxSpikesPerUnit)
+    check_positive("neighborhoodSize", neighborhoodSize)
+    rec, sort = load_recording(recording), load_sorting(sorting)
+    units = resolve_units(sort, unitIds)
+    channel_ids = rec.get_channel_ids()
+    locations = channel_locations(rec)
+    entries = []
+    for t in unit_templates(rec, sort, units, before, after, maxSpikesPerUnit):
+        entry = {"unitId": as_json_unit(t.unit), "numSpikes": len(t.frames), "peakChannelId": None,
+                 "channelIds": [], "waveform": None, "waveformStdDev": None}
+        if t.peak_channel is not None:
+            chans = nearest_channels(locations, t.peak_channel, neighborhoodSize)
+            entry.update(peakChannelId=as_json_unit(channel_ids[t.peak_channel]),
+                         channelIds=[as_json_unit(c) for c in channel_ids[chans]],
+                         waveform=t.mean[:, chans], waveformStdDev=t.std[:, chans])
+        entries.append(entry)
+    return {"samplingFrequency": rec.get_sampling_frequency(), "snippetLen": [before, after],
+            "averageWaveforms": entries}

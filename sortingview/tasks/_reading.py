@@ -1,0 +1,140 @@
+"""Time-ordered, bounded reading of a recording around spikes.
+
+:func:`iter_blocks` walks time-sorted spike frames and yields blocks of raw traces (frames x all channels)
+that cover the snippets of consecutive spikes, each block at most ``max_block_bytes``. The recording is
+therefore read at most once per request, in time order, and memory does not grow with its length.
+
+Binary int16/float recordings (``BinaryRecordingExtractor``, one segment, time axis 0) are read through a
+memory map of just the block's byte range, which is unmapped before the next block: only the pages the
+snippets touch are read, and they leave the process when the block is done. Every other recording is read
+through ``get_traces`` of the block's frame range; there a long gap between spikes starts a new block so
+the samples between far-apart spikes are not read.
+
+Samples stay raw (the file's dtype); :class:`TraceSource` carries the per-channel ``gains``/``offsets``
+that turn them into microvolts (1 and 0 when the recording has no gains).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import TaskInputError
+
+DEFAULT_BLOCK_BYTES = 64 * 1024 * 1024
+# generic path only: a gap longer than this (in frames) between two snippets starts a new get_traces call
+GAP_FRAMES = 3000
+
+
+@dataclass(frozen=True)
+class RawFile:
+    path: str
+    offset: int
+    dtype: np.dtype
+
+
+@dataclass(frozen=True)
+class TraceSource:
+    """What the readers need to know about a recording (one segment)."""
+
+    recording: Any
+    num_frames: int
+    num_channels: int
+    sampling_frequency: float
+    gains: np.ndarray  # float64, per channel; raw * gain + offset = microvolts
+    offsets: np.ndarray
+    has_gains: bool
+    raw_file: RawFile | None
+
+    def to_uv(self, raw: np.ndarray, channel_indices: np.ndarray | None = None) -> np.ndarray:
+        """Scale raw samples (channels on the last axis) to microvolts, as float32."""
+        if not self.has_gains:
+            return np.asarray(raw, dtype=np.float32)
+        g = self.gains if channel_indices is None else self.gains[channel_indices]
+        o = self.offsets if channel_indices is None else self.offsets[channel_indices]
+        return (raw * g + o).astype(np.float32)
+
+
+def trace_source(recording) -> TraceSource:
+    """Describe ``recording`` for block reading; refuse multi-segment recordings with a clear error."""
+    if recording.get_num_segments() != 1:
+        raise TaskInputError(
+            f"the recording has {recording.get_num_segments()} segments; sortingview views one segment at a "
+            "time: select one with recording.select_segments([i]) before storing it"
+        )
+    n_ch = recording.get_num_channels()
+    gains = recording.get_channel_gains() if recording.has_scaleable_traces() else None
+    has_gains = gains is not None
+    gains = np.ones(n_ch) if gains is None else np.asarray(gains, dtype=np.float64)
+    offsets = recording.get_channel_offsets() if has_gains else None
+    offsets = np.zeros(n_ch) if offsets is None else np.asarray(offsets, dtype=np.float64)
+    return TraceSource(
+        recording=recording,
+        num_frames=int(recording.get_num_samples(0)),
+        num_channels=n_ch,
+        sampling_frequency=float(recording.get_sampling_frequency()),
+        gains=gains,
+        offsets=offsets,
+        has_gains=has_gains,
+        raw_file=_raw_file(recording),
+    )
+
+
+def _raw_file(recording) -> RawFile | None:
+    from spikeinterface.core import BinaryRecordingExtractor
+
+    if not isinstance(recording, BinaryRecordingExtractor):
+        return None
+    seg = recording._recording_segments[0]
+    if seg.time_axis != 0 or not Path(seg.file_path).is_file():
+        return None
+    return RawFile(str(seg.file_path), int(seg.file_offset), np.dtype(seg.dtype))
+
+
+def iter_blocks(source: TraceSource, frames: np.ndarray, before: int, after: int,
+                max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[tuple[int, int, np.ndarray, int]]:
+    """Yield ``(i0, i1, block, block_start)``: spikes ``frames[i0:i1]`` have their snippets inside ``block``.
+
+    ``frames`` must be sorted and every snippet ``[t - before, t + after)`` inside the recording. ``block`` is
+    raw (frames x channels) and only valid until the next iteration.
+    """
+    if len(frames) and (frames[0] - before < 0 or frames[-1] + after > source.num_frames):
+        raise ValueError("iter_blocks needs snippets inside the recording; filter with inside_recording first")
+    if len(frames) > 1 and np.any(np.diff(frames) < 0):
+        raise ValueError("iter_blocks needs time-sorted frames")
+    itemsize = source.raw_file.dtype.itemsize if source.raw_file else 4
+    max_frames = max(before + after, max_block_bytes // (source.num_channels * itemsize))
+    gap = None if source.raw_file else GAP_FRAMES + before + after
+    for i0, i1 in _groups(np.asarray(frames, np.int64), before, after, max_frames, gap):
+        start, end = int(frames[i0]) - before, int(frames[i1 - 1]) + after
+        block = _read(source, start, end)
+        yield i0, i1, block, start
+        del block
+
+
+def _groups(frames: np.ndarray, before: int, after: int, max_frames: int, gap: int | None):
+    """Cut sorted spikes into runs whose snippets span at most ``max_frames`` (and, if ``gap``, no long gaps)."""
+    n = len(frames)
+    i0 = 0
+    while i0 < n:
+        limit = frames[i0] - before + max_frames - after  # last spike frame that still fits
+        i1 = int(np.searchsorted(frames, limit, side="right"))
+        i1 = max(i1, i0 + 1)
+        if gap is not None and i1 - i0 > 1:
+            jumps = np.nonzero(np.diff(frames[i0:i1]) > gap)[0]
+            if len(jumps):
+                i1 = i0 + int(jumps[0]) + 1
+        yield i0, i1
+        i0 = i1
+
+
+def _read(source: TraceSource, start: int, end: int) -> np.ndarray:
+    raw = source.raw_file
+    if raw is None:
+        return source.recording.get_traces(segment_index=0, start_frame=start, end_frame=end, return_in_uV=False)
+    row = source.num_channels * raw.dtype.itemsize
+    # a map of just this block: its pages leave the process when the block is dropped
+    return np.memmap(raw.path, dtype=raw.dtype, mode="r", offset=raw.offset + start * row,
+                     shape=(end - start, source.num_channels))
