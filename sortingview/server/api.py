@@ -1,0 +1,101 @@
+"""Read-side API: tasks (submit + long-poll), backend status, store files by sha1, feeds, figure data."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ..errors import InvalidUriError, NotFoundError
+from ..store import get_store, load_feed, load_json
+from ..store.uri import check_sha1, parse_uri
+from .http import ApiError, field, json_body, query_float, query_int
+from .runner import wait_for
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+_CHANNEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_JOB_ID = re.compile(r"^[0-9a-f]{16,64}$")
+
+
+def _ctx():
+    return current_app.config["SV"]
+
+
+def _channel(value: object) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not _CHANNEL.match(value):
+        raise ApiError(400, f"channel {value!r} is not a channel name (letters, digits, _ . -)")
+    return value
+
+
+@bp.post("/task")
+def submit_task():
+    """Submit ``{taskName, taskInput, backendId?, channel?, waitSec?}``; answer when done or after waitSec."""
+    body = json_body("taskName", "taskInput")
+    name = field(body, "taskName", str)
+    task_input = field(body, "taskInput", dict)
+    ctx = _ctx()
+    backend_id = field(body, "backendId", str, optional=True) if "backendId" in body else ctx.default_backend_id
+    channel = _channel(body.get("channel"))
+    wait = body.get("waitSec", 20)
+    if not isinstance(wait, (int, float)) or isinstance(wait, bool) or wait < 0:
+        raise ApiError(400, f"field 'waitSec' must be a non-negative number, got {wait!r}")
+    status = ctx.runner.submit(name, task_input, backend_id=backend_id or None, channel=channel)
+    return jsonify(wait_for(ctx.runner, status, min(float(wait), ctx.max_wait), ctx.stopping, channel=channel))
+
+
+@bp.get("/task/<job_id>")
+def task_status(job_id: str):
+    """Long-poll one job: ``?wait=<seconds>&channel=<name>``."""
+    if not _JOB_ID.match(job_id):
+        raise ApiError(400, f"{job_id!r} is not a job id (hexadecimal)")
+    ctx = _ctx()
+    channel = _channel(request.args.get("channel"))
+    wait = query_float("wait", 20.0, 0.0, ctx.max_wait)
+    status = ctx.runner.status(job_id, channel=channel)
+    return jsonify(wait_for(ctx.runner, status, wait, ctx.stopping, channel=channel))
+
+
+@bp.get("/backend-status")
+def backend_status():
+    ctx = _ctx()
+    channel = _channel(request.args.get("channel"))
+    return jsonify(ctx.backend_status(channel))
+
+
+@bp.get("/file/<path:sha1>")
+def store_file(sha1: str):
+    """Bytes of a store file, read-only; anything but 40 hex digits is refused before touching disk."""
+    try:
+        sha1 = check_sha1(sha1.lower())
+    except InvalidUriError as exc:
+        raise ApiError(400, f"{exc}; files are addressed as /api/file/<sha1>") from None
+    store = get_store()
+    if not store.has(sha1):
+        raise NotFoundError(f"sha1://{sha1} is not in this server's store")
+    resp = Response(store.read_bytes(sha1), mimetype="application/octet-stream")
+    resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # content-addressed never changes
+    return resp
+
+
+@bp.get("/feed/<path:feed_id>")
+def read_feed(feed_id: str):
+    """Records of a feed from ``?start=N``; with ``?wait=S`` wait up to S seconds for a new one."""
+    feed = load_feed(f"feed://{feed_id}")
+    start = query_int("start", 0)
+    wait = query_float("wait", 0.0, 0.0, _ctx().max_wait)
+    records = feed.wait_for_records(start, wait) if wait > 0 else feed.get_records(start)
+    return jsonify({"feedUri": feed.uri, "start": start, "records": records})
+
+
+@bp.get("/figure")
+def figure_data():
+    """The figure data a figURL's ``d=`` names (a JSON object in the store)."""
+    uri = request.args.get("d")
+    if not uri:
+        raise ApiError(400, "missing query parameter d=sha1://<hash> (the figure data URI of a figURL)")
+    parse_uri(uri)
+    data = load_json(uri)
+    if not isinstance(data, dict) or data.get("type") != "spikesortingview":
+        raise ApiError(400, f"{uri} is not spikesortingview figure data; make links with W.spikesortingview()")
+    return jsonify(data)

@@ -1,0 +1,118 @@
+// Autocorrelograms: one small bar plot per unit (all units, or only the selected ones).
+import { AXIS, GRID, errorBox, formatCount, setupCanvas } from "./plot.js";
+import { selectKeys } from "./table.js";
+import { state, subscribe, unitKey } from "./store.js";
+
+const W = 168;
+const H = 118;
+const PAD = { left: 34, right: 6, top: 18, bottom: 20 };
+let root;
+let grid;
+
+export function mountAcg(el) {
+  root = el;
+  subscribe((keys) => {
+    if (["acg", "acgMode", "errors", "unitIds", "curation"].some((k) => keys.has(k))) render();
+    else if (keys.has("selection")) {
+      if (state.acgMode === "selected") render(); else paintSelection();
+    }
+  });
+  render();
+}
+
+function visibleKeys() {
+  const keys = state.unitIds.map(unitKey);
+  return state.acgMode === "selected" ? keys.filter((k) => state.selection.has(k)) : keys;
+}
+
+function render() {
+  root.innerHTML = "";
+  const err = state.errors.autocorrelograms;
+  if (err) { root.appendChild(errorBox(err)); return; }
+  if (!state.acg) {
+    root.innerHTML = `<div class="placeholder">Computing autocorrelograms…</div>`;
+    return;
+  }
+  const keys = visibleKeys();
+  if (!keys.length) {
+    root.innerHTML = `<div class="placeholder">Select units in the table to show their autocorrelograms.</div>`;
+    return;
+  }
+  grid = document.createElement("div");
+  grid.className = "plot-grid";
+  let drawn = 0;
+  for (const k of keys) {
+    const counts = state.acg.byUnit[k];
+    if (!counts) continue;
+    const cell = document.createElement("div");
+    cell.className = "plot-cell";
+    cell.dataset.unit = k;
+    const canvas = document.createElement("canvas");
+    canvas.className = "acg";
+    cell.appendChild(canvas);
+    grid.appendChild(cell);
+    drawAcg(canvas, k, counts, state.acg.binEdgesSec);
+    drawn++;
+  }
+  grid.addEventListener("click", (ev) => {
+    const cell = ev.target.closest(".plot-cell");
+    if (!cell) return;
+    const toggle = ev.ctrlKey || ev.metaKey;
+    const sel = new Set(state.selection);
+    if (toggle) { if (sel.has(cell.dataset.unit)) sel.delete(cell.dataset.unit); else sel.add(cell.dataset.unit); }
+    selectKeys(toggle ? [...sel] : [cell.dataset.unit], cell.dataset.unit);
+  });
+  root.appendChild(grid);
+  root.dataset.drawn = String(drawn);
+  paintSelection();
+  document.dispatchEvent(new CustomEvent("sv:acg-drawn", { detail: { count: drawn } }));
+}
+
+function paintSelection() {
+  if (!grid) return;
+  for (const cell of grid.children) cell.classList.toggle("selected", state.selection.has(cell.dataset.unit));
+}
+
+function drawAcg(canvas, key, counts, edges) {
+  const ctx = setupCanvas(canvas, W, H);
+  const n = counts.length;
+  const x0 = edges[0] * 1000;
+  const x1 = edges[edges.length - 1] * 1000;
+  let max = 0;
+  for (let i = 0; i < n; i++) if (counts[i] > max) max = counts[i];
+  const pw = W - PAD.left - PAD.right;
+  const ph = H - PAD.top - PAD.bottom;
+  const ymax = max > 0 ? max * 1.05 : 1;
+  const X = (ms) => PAD.left + ((ms - x0) / (x1 - x0)) * pw;
+  const Y = (c) => PAD.top + ph - (c / ymax) * ph;
+  // zero-lag line and refractory window guide (+-1.5 ms) help judge contamination
+  ctx.fillStyle = "#fbe9e9";
+  ctx.fillRect(X(-1.5), PAD.top, X(1.5) - X(-1.5), ph);
+  ctx.strokeStyle = GRID;
+  ctx.beginPath(); ctx.moveTo(X(0), PAD.top); ctx.lineTo(X(0), PAD.top + ph); ctx.stroke();
+  ctx.fillStyle = "#2b6cb0";
+  for (let i = 0; i < n; i++) {
+    const left = X(edges[i] * 1000);
+    const right = X(edges[i + 1] * 1000);
+    const top = Y(counts[i]);
+    ctx.fillRect(left, top, Math.max(1, right - left - 0.5), PAD.top + ph - top);
+  }
+  ctx.strokeStyle = AXIS;
+  ctx.beginPath();
+  ctx.moveTo(PAD.left, PAD.top); ctx.lineTo(PAD.left, PAD.top + ph); ctx.lineTo(PAD.left + pw, PAD.top + ph);
+  ctx.stroke();
+  ctx.fillStyle = AXIS;
+  ctx.textAlign = "center"; ctx.textBaseline = "top";
+  for (const t of [x0, 0, x1]) ctx.fillText(`${Math.round(t)}`, X(t), PAD.top + ph + 3);
+  ctx.textAlign = "right"; ctx.textBaseline = "middle";
+  ctx.fillText(formatCount(max), PAD.left - 3, Y(max));
+  ctx.fillText("0", PAD.left - 3, PAD.top + ph);
+  ctx.textAlign = "left"; ctx.textBaseline = "top";
+  ctx.font = "600 11px system-ui, sans-serif";
+  ctx.fillStyle = "#222";
+  ctx.fillText(`Unit ${key}`, PAD.left, 3);
+  ctx.font = "10px system-ui, sans-serif";
+  ctx.fillStyle = "#888";
+  ctx.textAlign = "right";
+  ctx.fillText("ms", W - PAD.right, PAD.top + ph + 3);
+}

@@ -1,0 +1,41 @@
+// Keyboard shortcuts: move through units, label, merge; "?" shows the list.
+import { labelChoices, mergeSelected, toggleLabel, unmergeSelected } from "./curation.js";
+import { update, writeUrlState } from "./store.js";
+import { displayedOrder, moveSelection, selectKeys } from "./table.js";
+
+export const SHORTCUTS = [
+  ["↓ / j", "next unit (shift: extend the selection)"],
+  ["↑ / k", "previous unit (shift: extend the selection)"],
+  ["1 … 9", "toggle label choice 1 … 9 on the selected units"],
+  ["m", "merge the selected units"],
+  ["u", "unmerge the selected units"],
+  ["ctrl+a", "select all units"],
+  ["Esc", "clear the selection"],
+  ["w / c", "show waveforms / autocorrelograms"],
+  ["?", "show this help"],
+];
+
+export function installKeys() {
+  document.addEventListener("keydown", (ev) => {
+    if (ev.target.closest("input, textarea, dialog, select")) return;
+    const k = ev.key;
+    if (k === "ArrowDown" || k === "j") moveSelection(1, ev.shiftKey);
+    else if (k === "ArrowUp" || k === "k") moveSelection(-1, ev.shiftKey);
+    else if ((ev.ctrlKey || ev.metaKey) && k === "a") selectKeys(displayedOrder(), null);
+    else if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    else if (/^[1-9]$/.test(k)) {
+      const label = labelChoices()[Number(k) - 1];
+      if (label) toggleLabel(label);
+    } else if (k === "m") mergeSelected();
+    else if (k === "u") unmergeSelected();
+    else if (k === "Escape") selectKeys([], null);
+    else if (k === "w" || k === "c") { update({ view: k === "w" ? "waveforms" : "autocorrelograms" }); writeUrlState(); }
+    else if (k === "?") document.querySelector("#help-dialog").showModal();
+    else return;
+    ev.preventDefault();
+  });
+  const list = document.querySelector("#help-list");
+  list.innerHTML = SHORTCUTS.map(([key, what]) => `<tr><td><kbd>${key}</kbd></td><td>${what}</td></tr>`).join("");
+  document.querySelector("#help-close").addEventListener("click", () => document.querySelector("#help-dialog").close());
+
+}

@@ -1,0 +1,164 @@
+// Entry point: read the figURL, load the figure data, start the tasks, mount the views.
+import { getJson, postJson, runTask, toList } from "./api.js";
+import { mountAcg } from "./acg.js";
+import { followCurationFeed, loadCuration, mountCuration } from "./curation.js";
+import { installKeys } from "./keys.js";
+import { mountStatusBar } from "./statusbar.js";
+import { readUrlState, setError, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
+import { escapeHtml, mountTable } from "./table.js";
+import { mountWaveforms } from "./waveforms.js";
+
+const $ = (sel) => document.querySelector(sel);
+
+async function start() {
+  const params = new URLSearchParams(window.location.search);
+  const s = readUrlState(params);
+  const storedBackend = localStorage.getItem("sortingview.backendId");
+  update({
+    figureUri: params.get("d"),
+    channel: params.get("channel") || null,
+    backendId: params.has("backend") ? params.get("backend") : storedBackend,
+    token: localStorage.getItem("sortingview.token"),
+    view: s.view === "waveforms" ? "waveforms" : "autocorrelograms",
+    acgMode: s.acg === "selected" ? "selected" : "all",
+    selection: new Set((s.units || []).map(unitKey)),
+    sort: Array.isArray(s.sort) ? { column: String(s.sort[0]), ascending: s.sort[1] !== "desc" } : state.sort,
+  });
+  document.title = params.get("label") || "sortingview";
+  mountTable($("#units"));
+  mountAcg($("#acg-view"));
+  mountWaveforms($("#waveform-view"));
+  mountCuration($("#curation"));
+  mountStatusBar($("#statusbar"));
+  installKeys();
+  wireHeader();
+  let figure;
+  try {
+    figure = await getJson(`/api/figure?d=${encodeURIComponent(state.figureUri)}`);
+  } catch (e) {
+    $("#units").innerHTML = `<div class="task-error"><div class="task-error-title">Cannot load this figure: ${escapeHtml(e.message)}</div></div>`;
+    return;
+  }
+  update({ figure });
+  $("#fig-title").textContent = params.get("label") || figure.label || "sortingview";
+  $("#fig-sub").textContent = `recording ${figure.recordingLabel || figure.recordingId} · sorting ${figure.sortingLabel || figure.sortingId}`;
+  if (state.token) checkToken();
+  loadCuration().then(followCurationFeed);
+  loadData(figure);
+}
+
+function loadData(f) {
+  const rec = f.recordingUri;
+  const sor = f.sortingUri;
+  if (Array.isArray(f.unitIds)) update({ unitIds: f.unitIds });
+  const acgTask = runTask("sortingview.autocorrelograms.1", { sorting: sor }, { label: "autocorrelograms" });
+  runTask("sortingview.sorting_info.1", { sorting: sor }, { label: "sorting info" })
+    .then((r) => { if (!state.unitIds.length) update({ unitIds: toList(r.unitIds) }); })
+    .catch((e) => setError("units", e));
+  runTask("sortingview.unit_metrics.1", { recording: rec, sorting: sor }, { label: "unit metrics" })
+    .then((r) => update({ metrics: r.metrics || [] }))
+    .catch((e) => setError("metrics", e));
+  acgTask.then((r) => {
+    const byUnit = {};
+    for (const a of r.autocorrelograms) byUnit[unitKey(a.unitId)] = a.binCounts.data || a.binCounts;
+    update({ acg: { binEdgesSec: r.binEdgesSec.data || r.binEdgesSec, byUnit } });
+  }).catch((e) => setError("autocorrelograms", e));
+  const recInfo = runTask("sortingview.recording_info.1", { recording: rec }, { label: "recording info" })
+    .then((r) => update({ recordingInfo: r }))
+    .catch((e) => setError("recordingInfo", e));
+  // waveforms of every unit in one cached task: the peak-channel column and instant selection follow from it
+  acgTask.finally(() => recInfo).finally(() => {
+    runTask("sortingview.average_waveforms.1", { recording: rec, sorting: sor }, { label: "average waveforms" })
+      .then((r) => {
+        const waveforms = {};
+        const peakChannels = {};
+        for (const w of r.averageWaveforms) {
+          waveforms[unitKey(w.unitId)] = { ...w, channelIds: toList(w.channelIds) };
+          peakChannels[unitKey(w.unitId)] = w.peakChannelId;
+        }
+        update({ waveforms, peakChannels });
+      })
+      .catch((e) => setError("waveforms", e));
+  });
+}
+
+async function checkToken() {
+  try {
+    const r = await postJson("/api/signin", { token: state.token });
+    update({ userId: r.userId });
+  } catch (e) {
+    localStorage.removeItem("sortingview.token");
+    update({ token: null, userId: null });
+  }
+}
+
+function wireHeader() {
+  for (const tab of document.querySelectorAll(".tab")) {
+    tab.addEventListener("click", () => { update({ view: tab.dataset.view }); writeUrlState(); });
+  }
+  $("#acg-mode").addEventListener("change", (ev) => { update({ acgMode: ev.target.value }); writeUrlState(); });
+  subscribe((keys) => {
+    if (keys.has("view")) showView();
+    if (keys.has("userId")) showUser();
+  });
+  showView();
+  showUser();
+  $("#signin-btn").addEventListener("click", () => {
+    if (state.userId) { signOut(); return; }
+    $("#signin-error").textContent = "";
+    $("#signin-dialog").showModal();
+  });
+  $("#signin-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const token = $("#token-input").value.trim();
+    try {
+      const r = await postJson("/api/signin", { token });
+      localStorage.setItem("sortingview.token", token);
+      update({ token, userId: r.userId });
+      $("#signin-dialog").close();
+      $("#token-input").value = "";
+      loadCuration();
+    } catch (e) {
+      $("#signin-error").textContent = e.message;
+    }
+  });
+  $("#signin-cancel").addEventListener("click", () => $("#signin-dialog").close());
+  $("#settings-btn").addEventListener("click", () => {
+    $("#backend-input").value = state.backendId || "";
+    $("#settings-dialog").showModal();
+  });
+  $("#settings-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const v = $("#backend-input").value.trim();
+    if (v) localStorage.setItem("sortingview.backendId", v); else localStorage.removeItem("sortingview.backendId");
+    update({ backendId: v || null });
+    $("#settings-dialog").close();
+    loadData(state.figure);
+  });
+  $("#settings-cancel").addEventListener("click", () => $("#settings-dialog").close());
+  $("#copy-link").addEventListener("click", async () => {
+    writeUrlState();
+    try { await navigator.clipboard.writeText(window.location.href); $("#copy-link").textContent = "Copied"; } catch (e) { window.prompt("Link to this view:", window.location.href); }
+    setTimeout(() => { $("#copy-link").textContent = "Copy link"; }, 1500);
+  });
+}
+
+function showView() {
+  for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.view === state.view);
+  $("#acg-view").hidden = state.view !== "autocorrelograms";
+  $("#acg-tools").hidden = state.view !== "autocorrelograms";
+  $("#waveform-view").hidden = state.view !== "waveforms";
+  $("#acg-mode").value = state.acgMode;
+}
+
+function showUser() {
+  $("#signin-btn").textContent = state.userId ? `Sign out ${state.userId}` : "Sign in";
+}
+
+function signOut() {
+  localStorage.removeItem("sortingview.token");
+  update({ token: null, userId: null });
+  loadCuration();
+}
+
+start();

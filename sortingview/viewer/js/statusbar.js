@@ -1,0 +1,56 @@
+// The status bar: backend state (polled), pending tasks, signed-in user, channel and backend id.
+import { getJson } from "./api.js";
+import { state, subscribe, update } from "./store.js";
+import { escapeHtml } from "./table.js";
+
+let root;
+
+export function mountStatusBar(el) {
+  root = el;
+  subscribe((keys) => {
+    if (["pending", "backend", "userId", "backendId", "channel", "errors"].some((k) => keys.has(k))) render();
+  });
+  poll();
+  render();
+}
+
+async function poll() {
+  try {
+    const q = state.channel ? `?channel=${encodeURIComponent(state.channel)}` : "";
+    update({ backend: await getJson(`/api/backend-status${q}`) });
+  } catch (e) {
+    update({ backend: { error: e.message } });
+  }
+  setTimeout(poll, 5000);
+}
+
+function backendText(b) {
+  if (!b) return { cls: "unknown", text: "backend: checking…" };
+  if (b.error) return { cls: "down", text: `backend: ${b.error}` };
+  if (b.mode === "inline") return { cls: "up", text: "tasks run inside the server" };
+  const alive = (b.backends || []).filter((x) => x.alive);
+  const mine = alive.filter((x) => (x.backendId || null) === (state.backendId || null));
+  if (!alive.length) return { cls: "down", text: "no backend running: start one with sortingview-start-backend" };
+  const queued = b.queueDepth ?? b.queued ?? null;
+  const text = `${mine.length ? "backend alive" : "no backend for this backend id"} (${alive.length} running${queued !== null ? `, ${queued} queued` : ""})`;
+  return { cls: mine.length ? "up" : "down", text };
+}
+
+function render() {
+  if (!root) return;
+  const b = backendText(state.backend);
+  const pending = [...state.pending.values()];
+  const names = [...new Set(pending.map((p) => p.label))].join(", ");
+  const nErr = Object.keys(state.errors).length;
+  root.innerHTML = `
+    <span class="dot ${b.cls}"></span><span class="backend-state">${escapeHtml(b.text)}</span>
+    <span class="sep">|</span>
+    <span class="pending" data-count="${pending.length}">${pending.length ? `${pending.length} task${pending.length > 1 ? "s" : ""} pending: ${escapeHtml(names)}` : "no pending tasks"}</span>
+    ${nErr ? `<span class="sep">|</span><span class="error">${nErr} view${nErr > 1 ? "s" : ""} failed</span>` : ""}
+    <span class="spacer"></span>
+    <span>channel: ${escapeHtml(state.channel || "default")}</span>
+    <span class="sep">|</span>
+    <span>backend id: ${escapeHtml(state.backendId || "(none)")}</span>
+    <span class="sep">|</span>
+    <span>${state.userId ? `signed in as ${escapeHtml(state.userId)}` : "not signed in"}</span>`;
+}

@@ -1,0 +1,68 @@
+// The viewer's state in one object; views subscribe and redraw what changed.
+export const state = {
+  figureUri: null,
+  figure: null,            // figure data from the store
+  channel: null,           // &channel= of the figURL
+  backendId: null,         // null: the server's default; "" : explicitly none
+  token: null,             // sign-in token (localStorage)
+  userId: null,
+  unitIds: [],             // original ids (numbers or strings), sorting order of the sorting
+  metrics: [],             // [{name, label, tooltip, data: {unitKey: value}}]
+  peakChannels: {},        // unitKey -> channel id
+  acg: null,               // {binEdgesSec, byUnit: {unitKey: counts}}
+  waveforms: null,         // {unitKey: {peakChannelId, channelIds, waveform, waveformStdDev}}
+  recordingInfo: null,
+  curation: null,          // {curation, history, labelChoices, authorizedUsers, canCurate}
+  selection: new Set(),    // unit keys
+  anchor: null,            // unit key where a shift-click range starts
+  sort: { column: null, ascending: true },
+  view: "autocorrelograms",
+  acgMode: "all",          // "all" | "selected"
+  pending: new Map(),
+  errors: {},              // view name -> {message, traceback}
+  backend: null,           // last backend status
+};
+
+const listeners = [];
+
+export function subscribe(fn) { listeners.push(fn); }
+
+export function update(patch) {
+  Object.assign(state, patch);
+  const keys = new Set(Object.keys(patch));
+  for (const fn of listeners) fn(keys);
+}
+
+export const unitKey = (id) => String(id);
+
+export function unitIdOf(key) {
+  return state.unitIds.find((u) => unitKey(u) === key) ?? key;
+}
+
+export function setError(view, err) {
+  const errors = { ...state.errors };
+  if (err) errors[view] = { message: err.message || String(err), traceback: err.traceback || null };
+  else delete errors[view];
+  update({ errors });
+}
+
+// --- shareable view state: &s=<json> holds selected units and the open view
+export function readUrlState(params) {
+  const raw = params.get("s");
+  if (!raw) return {};
+  try {
+    const s = JSON.parse(raw);
+    return typeof s === "object" && s !== null ? s : {};
+  } catch (e) {
+    console.warn("ignoring malformed s= state", e);
+    return {};
+  }
+}
+
+export function writeUrlState() {
+  const url = new URL(window.location.href);
+  const s = { units: [...state.selection].map(unitIdOf), view: state.view, acg: state.acgMode };
+  if (state.sort.column) s.sort = [state.sort.column, state.sort.ascending ? "asc" : "desc"];
+  url.searchParams.set("s", JSON.stringify(s));
+  window.history.replaceState(null, "", url);
+}

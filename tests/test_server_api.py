@@ -1,0 +1,177 @@
+"""The HTTP API against a real waitress server: tasks with long-poll, store files, feeds, bad requests.
+
+Tasks here run inline in the server (``inline=True``) with small tasks registered by this module, so the
+HTTP behaviour is tested apart from the compute catalogue; the browser tests use the real backend.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from test_server_support import http, running_server
+
+from sortingview import store
+from sortingview.errors import TaskError
+from sortingview.serialize import decode_value
+from sortingview.tasks import register_task
+
+_release = threading.Event()
+
+
+@register_task("sortingview.test_server_ramp.1", handler="misc")
+def ramp(n: int, scale: float = 1.0) -> dict:
+    return {"n": n, "values": np.arange(n, dtype="float32") * scale}
+
+
+@register_task("sortingview.test_server_fails.1", handler="misc", task_type="query")
+def fails(why: str) -> dict:
+    raise TaskError(f"failed on purpose: {why}", traceback="Traceback: on purpose")
+
+
+@register_task("sortingview.test_server_slow.1", handler="misc", task_type="query")
+def slow(token: str) -> dict:
+    _release.wait(30)
+    return {"token": token}
+
+
+@pytest.fixture
+def server(store_dir):
+    with running_server(inline=True) as srv:
+        yield srv
+
+
+def test_task_result_comes_back_encoded_and_cached(server):
+    status, r = http(f"{server.url}/api/task", body={"taskName": "sortingview.test_server_ramp.1",
+                                                      "taskInput": {"n": 500, "scale": 2}})
+    assert status == 200 and r["status"] == "finished"
+    assert r["result"]["values"]["_type"] == "ndarray"
+    np.testing.assert_array_equal(decode_value(r["result"])["values"], np.arange(500) * 2.0)
+    # a second request for the same calculation is answered from task_results/ with the same job id
+    _, again = http(f"{server.url}/api/task", body={"taskName": "sortingview.test_server_ramp.1",
+                                                    "taskInput": {"n": 500, "scale": 2.0}})
+    assert again["jobId"] == r["jobId"] and again["status"] == "finished"
+
+
+def test_long_poll_returns_when_the_task_finishes(server):
+    _release.clear()
+    status, r = http(f"{server.url}/api/task", body={"taskName": "sortingview.test_server_slow.1",
+                                                      "taskInput": {"token": "t1"}, "waitSec": 0})
+    assert status == 200 and r["status"] in ("queued", "running")
+    threading.Timer(0.3, _release.set).start()
+    t0 = time.monotonic()
+    status, done = http(f"{server.url}/api/task/{r['jobId']}?wait=10")
+    assert status == 200 and done["status"] == "finished" and done["result"] == {"token": "t1"}
+    assert time.monotonic() - t0 < 5
+
+
+def test_task_error_is_reported_with_traceback(server):
+    status, r = http(f"{server.url}/api/task", body={"taskName": "sortingview.test_server_fails.1",
+                                                      "taskInput": {"why": "testing"}})
+    assert status == 200 and r["status"] == "error"
+    assert "failed on purpose: testing" in r["error"] and "on purpose" in r["traceback"]
+
+
+BAD_TASK_REQUESTS = [
+    ({"taskName": "sortingview.no_such_task.1", "taskInput": {}}, "unknown task 'sortingview.no_such_task.1'"),
+    ({"taskName": "sortingview.test_server_ramp.1", "taskInput": {"n": "ten"}}, "'n' must be int"),
+    ({"taskName": "sortingview.test_server_ramp.1", "taskInput": {"n": 3, "bogus": 1}}, "no input field(s) 'bogus'"),
+    ({"taskName": "sortingview.test_server_ramp.1", "taskInput": {}}, "needs input field 'n'"),
+    ({"taskName": "sortingview.test_server_ramp.1", "taskInput": [1, 2]}, "'taskInput' must be a dict"),
+    ({"taskName": 12, "taskInput": {}}, "'taskName' must be a str"),
+    ({"taskInput": {}}, "lacks field(s) taskName"),
+    ({"taskName": "sortingview.test_server_ramp.1", "taskInput": {"n": 1}, "waitSec": "x"}, "'waitSec'"),
+    ({"taskName": "sortingview.test_server_ramp.1", "taskInput": {"n": 1}, "channel": "../x"}, "not a channel"),
+    ([1, 2, 3], "must be a JSON object"),
+]
+
+
+@pytest.mark.parametrize("body,message", BAD_TASK_REQUESTS)
+def test_bad_task_requests_get_400_with_a_clear_message(server, body, message):
+    status, r = http(f"{server.url}/api/task", body=body)
+    assert status == 400, r
+    assert message in r["error"]
+    assert http(f"{server.url}/api/backend-status")[0] == 200  # still serving
+
+
+def test_malformed_json_and_oversized_bodies(server):
+    status, r = http(f"{server.url}/api/task", raw=b'{"taskName": "x", ')
+    assert status == 400 and "not valid JSON" in r["error"]
+    status, r = http(f"{server.url}/api/task", raw=b"{" + b" " * (2 << 20) + b"}")
+    assert status == 413 and "too large" in r["error"]
+    status, r = http(f"{server.url}/api/task", raw=b"\xff\xfe", headers={"Content-Type": "application/json"})
+    assert status == 400
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, r = http(f"{server.url}/api/task", raw=b"a=b", headers=form)
+    assert status == 415 and "JSON" in r["error"]
+    assert http(f"{server.url}/api/backend-status")[0] == 200
+
+
+def test_store_files_by_sha1_are_served_read_only(server):
+    uri = store.store_text("hello store")
+    sha1 = uri[len("sha1://"):].split("?")[0]
+    status, payload = http(f"{server.url}/api/file/{sha1}")
+    assert status == 200 and payload == b"hello store"
+    status, r = http(f"{server.url}/api/file/{sha1}", method="PUT", raw=b"x")
+    assert status == 405
+    assert http(f"{server.url}/api/file/{'0' * 40}")[0] == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/api/file/not-a-hash", "/api/file/../../../etc/passwd", "/api/file/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/api/file/" + "g" * 40, "/api/file/" + "a" * 41,
+])
+def test_non_hex_hashes_and_traversal_are_refused(server, path):
+    status, r = http(server.url + path)
+    assert status == 400 and "sha1" in r["error"]
+
+
+@pytest.mark.parametrize("path", ["/viewer/../../setup.py", "/viewer/%2e%2e/%2e%2e/setup.py",
+                                  "/viewer/..%2f..%2fsetup.py", "/viewer/templates/home.html"])
+def test_viewer_files_cannot_escape_their_folder(server, path):
+    status, payload = http(server.url + path)
+    assert status == 404
+    assert b"setup(" not in (payload if isinstance(payload, bytes) else b"")
+
+
+def test_feed_reads_and_long_poll(server):
+    feed = store.create_feed()
+    feed.append_message({"type": "HELLO"}, user_id="alice")
+    fid = feed.feed_id
+    status, r = http(f"{server.url}/api/feed/{fid}")
+    assert status == 200 and r["records"][0]["message"] == {"type": "HELLO"}
+    assert r["records"][0]["userId"] == "alice"
+    threading.Timer(0.3, lambda: feed.append_message({"type": "LATER"})).start()
+    status, r = http(f"{server.url}/api/feed/{fid}?start=1&wait=10")
+    assert [x["message"]["type"] for x in r["records"]] == ["LATER"]
+    assert http(f"{server.url}/api/feed/{'ab' * 20}")[0] == 404
+    assert http(f"{server.url}/api/feed/..%2F..%2Fx")[0] == 400
+    assert http(f"{server.url}/api/feed/{fid}?start=-1")[0] == 400
+
+
+def test_figure_page_validates_its_parameters(server):
+    assert http(f"{server.url}/f?v=unknown-1&d=sha1://{'a' * 40}")[0] == 400
+    status, r = http(f"{server.url}/f?v=spikesortingview-1&d=sha1://abc")
+    assert status == 400 and "40-character" in r["error"]
+    status, r = http(f"{server.url}/api/figure?d=sha1://{'a' * 40}")
+    assert status == 404
+    not_figure = store.store_json({"hello": 1})
+    status, r = http(f"{server.url}/api/figure?d={not_figure}")
+    assert status == 400 and "not spikesortingview figure data" in r["error"]
+
+
+def test_shutdown_ends_pending_long_polls_quickly(store_dir):
+    _release.clear()
+    with running_server(inline=True) as srv:
+        _, r = http(f"{srv.url}/api/task", body={"taskName": "sortingview.test_server_slow.1",
+                                                   "taskInput": {"token": "t2"}, "waitSec": 0})
+        results = []
+        poller = threading.Thread(target=lambda: results.append(http(f"{srv.url}/api/task/{r['jobId']}?wait=25")))
+        poller.start()
+        time.sleep(0.3)  # let the long-poll reach the server; nothing to await from outside
+        t0 = time.monotonic()
+    assert time.monotonic() - t0 < 8
+    _release.set()
+    poller.join(10)
+    assert results and results[0][0] == 200 and results[0][1]["status"] in ("queued", "running")
