@@ -1,4 +1,4 @@
-"""Helpers shared by the CLI modules: turn SortingviewError into a clean click error."""
+"""Helpers shared by the CLI modules: turn expected failures into a clean ``Error: ...`` line."""
 from __future__ import annotations
 
 import functools
@@ -9,7 +9,8 @@ from ..errors import SortingviewError
 
 
 def friendly_errors(func):
-    """Report SortingviewError as `Error: <message>` with exit code 1, never a traceback."""
+    """Report SortingviewError (and OS errors such as a permission denied) as `Error: <message>` with exit
+    code 1, never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -17,5 +18,8 @@ def friendly_errors(func):
             return func(*args, **kwargs)
         except SortingviewError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from exc
 
     return wrapper
