@@ -66,3 +66,62 @@ def where(x: int) -> dict:
     except (ImportError, ValueError):
         address = None
     return {"x": x, "pid": os.getpid(), "daskWorker": address}
+
+
+@register_task("svtest.pid_then_sleep.1", handler="misc")
+def pid_then_sleep(pidFile: str, seconds: float) -> dict:
+    """Appends its worker's pid to ``pidFile`` (so a test can kill it), then sleeps."""
+    with open(pidFile, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    time.sleep(seconds)
+    return {"pid": os.getpid()}
+
+
+# --- helpers shared by the backend tests ----------------------------------------------------------------
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def write_config(path, **top) -> str:
+    """A backend YAML config that loads this module; ``top`` adds top-level keys (job_handlers, lease_s, ...)."""
+    import yaml
+
+    cfg = {"task_modules": ["backend_tasks"], "lease_s": 2, "grace_s": 10, **top}
+    with open(path, "w") as f:
+        yaml.safe_dump(cfg, f)
+    return str(path)
+
+
+def backend_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (TESTS_DIR, env.get("PYTHONPATH")) if p)
+    env.pop("SORTINGVIEW_JOB_HANDLER_CONFIG", None)
+    return env
+
+
+def start_backend_process(config: str, *args: str, log_path=None):
+    """``sortingview-start-backend --no-server --config CONFIG ARGS`` as a real subprocess."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "from sortingview.cli.backend_cmds import start_backend; start_backend()",
+           "--no-server", "--config", config, *args]
+    out = open(log_path, "w") if log_path else subprocess.DEVNULL
+    return subprocess.Popen(cmd, env=backend_env(), stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy (and return that), or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.1)
+
+
+def backend_alive(channel, pid: int) -> bool:
+    return any(info.get("pid") == pid for info in channel.live_backends().values())

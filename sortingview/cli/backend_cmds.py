@@ -1,10 +1,136 @@
 """`sortingview-start-backend` and `sortingview status`."""
 from __future__ import annotations
 
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+
 import click
+
+from . import main
+from ._common import friendly_errors
+
+log = logging.getLogger("sortingview.backend")
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level.upper()),
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+
+def _start_server(cfg):
+    try:
+        from ..server import create_server
+    except ImportError as exc:
+        raise click.ClickException(f"the HTTP server is not available ({exc}); run with --no-server") from exc
+    server = create_server(cfg.host, cfg.port, channel=cfg.channel, channel_url=cfg.channel_url,
+                           backend_id=cfg.backend_id)
+    threading.Thread(target=server.serve_forever, name="sortingview-http", daemon=True).start()
+    click.echo(f"sortingview server at {server.url}", err=True)
+    return server
+
+
+def _install_signal_handlers(stop) -> None:
+    def handler(signum, frame):  # only sets flags: the loop does the stopping
+        log.info("received %s: stopping (send it again to stop at once)", signal.Signals(signum).name)
+        stop()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-def start_backend() -> None:
-    """Start the sortingview backend (not implemented yet)."""
-    raise click.ClickException("the backend is not implemented yet")
+@click.option("--channel", default=None, help="Channel to serve [env SORTINGVIEW_CHANNEL; default: default].")
+@click.option("--channel-url", default=None,
+              help="redis://host:port/db for a channel shared by several hosts [env SORTINGVIEW_CHANNEL_URL; "
+                   "default: a SQLite file in the store directory].")
+@click.option("--backend-id", default=None,
+              help="Serve only requests that carry this id [env SORTINGVIEW_BACKEND_ID].")
+@click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
+              help="YAML job-handler configuration [env SORTINGVIEW_JOB_HANDLER_CONFIG]; "
+                   "see sortingview.yaml.example.")
+@click.option("--host", default=None, help="Address the HTTP server binds [default 127.0.0.1].")
+@click.option("--port", default=None, type=int, help="Port of the HTTP server [default 15310].")
+@click.option("--no-server", is_flag=True, help="Run workers only (e.g. on more machines sharing the channel).")
+@click.option("--no-workers", is_flag=True, help="Run the HTTP server only.")
+@click.option("--demo", is_flag=True, help="Create the demo workspace and print its figURL.")
+@click.option("--burst", is_flag=True, help="Run what is queued, then exit (scripts and batch jobs).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
+@friendly_errors
+def start_backend(channel, channel_url, backend_id, config_path, host, port, no_server, no_workers, demo,
+                  burst, log_level) -> None:
+    """Start the sortingview backend: task workers and the HTTP server for the viewer.
+
+    Workers pull tasks from the channel and run them in per-type job handlers (parallel process pools by
+    default). SIGINT/SIGTERM stop gracefully: running tasks finish (up to grace_s) or go back to the channel.
+    """
+    from ..backend.config import load_config
+    from ..backend.daemon import Backend
+
+    _configure_logging(log_level)
+    cfg = load_config(config_path, overrides={"channel": channel, "channel_url": channel_url,
+                                              "backend_id": backend_id, "host": host, "port": port})
+    # worker processes (and the backend_status task) learn the channel from the environment
+    os.environ["SORTINGVIEW_CHANNEL"] = cfg.channel
+    if cfg.channel_url:
+        os.environ["SORTINGVIEW_CHANNEL_URL"] = cfg.channel_url
+    if no_server and no_workers:
+        raise click.UsageError("--no-server and --no-workers together leave nothing to run")
+    backend = None if no_workers else Backend(cfg)
+    server = None if (no_server or burst) else _start_server(cfg)
+    if demo:
+        from ..server.demo import ensure_demo_workspace
+
+        click.echo(f"demo workspace: {ensure_demo_workspace()}")
+    stopped = threading.Event()
+    _install_signal_handlers(backend.stop if backend else stopped.set)
+    try:
+        if backend is not None:
+            backend.run(burst=burst)
+        else:
+            while not stopped.wait(0.5):
+                pass
+    finally:
+        if server is not None:
+            server.shutdown()
+
+
+@main.command("status")
+@click.option("--channel", default=None, help="Channel to report on [env SORTINGVIEW_CHANNEL; default: default].")
+@click.option("--channel-url", default=None, help="redis://host:port/db [env SORTINGVIEW_CHANNEL_URL].")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (for scripts).")
+@friendly_errors
+def status(channel: str | None, channel_url: str | None, as_json: bool) -> None:
+    """Show the live backends of a channel, their handlers, the queue per handler and the running tasks."""
+    from ..backend.status import backend_status
+
+    st = backend_status(channel, channel_url)
+    if as_json:
+        click.echo(json.dumps(st, indent=2))
+        return
+    for line in format_status(st):
+        click.echo(line)
+
+
+def format_status(st: dict) -> list[str]:
+    lines = [f"channel {st['channel']!r} at {st['channelUrl']}"]
+    if not st["backends"]:
+        lines.append("no backend is running on this channel; start one with `sortingview-start-backend`")
+    for b in st["backends"]:
+        idtag = ", with a backend id" if b.get("hasBackendId") else ""
+        lines.append(f"backend {b['workerId']} (host {b['host']}, pid {b['pid']}{idtag}): heartbeat "
+                     f"{b['lastHeartbeatSecAgo']:.1f} s ago, {len(b['running'])} running, {b['completed']} done")
+        lines.append("  handlers: " + ", ".join(f"{k}={v}" for k, v in b["handlers"].items()))
+    queued = ", ".join(f"{h} {n}" for h, n in sorted(st["queued"].items())) or "empty"
+    lines.append(f"queue: {queued}")
+    lines.append(f"running: {len(st['running'])}")
+    for r in st["running"]:
+        lines.append(f"  {r['jobId'][:10]} {r['taskName']} on {r['handler']} by {r['worker']} "
+                     f"for {r['runningSec']} s (attempt {r['attempts']})")
+    lines.append(f"finished: {st['numFinished']}, errors: {st['numErrors']}")
+    return lines
+

@@ -1,0 +1,133 @@
+"""The backend as a real process: SIGKILLed workers and backends, SIGTERM, two backends sharing Redis."""
+from __future__ import annotations
+
+import os
+import signal
+
+import psutil
+import pytest
+from backend_tasks import backend_alive, start_backend_process, wait_until, write_config
+
+from sortingview.backend.channel import open_channel
+from sortingview.backend.client import get_task_status, submit_task
+from sortingview.tasks import cached_result
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def procs():
+    started = []
+    yield started
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+
+
+def _finished(handles) -> bool:
+    return all(h.status().status in ("finished", "error") for h in handles)
+
+
+def test_a_worker_killed_mid_task_is_replaced_and_the_task_finishes(store_dir, tmp_path, procs):
+    cfg = write_config(tmp_path / "b.yaml", job_handlers={"misc": {"type": "parallel", "params": {"num_workers": 2}}})
+    pid_file = tmp_path / "pids"
+    victim = submit_task("svtest.pid_then_sleep.1", {"pidFile": str(pid_file), "seconds": 1.0})
+    others = [submit_task("svtest.add.1", {"a": i, "b": 1}) for i in range(200)]
+    procs.append(start_backend_process(cfg, log_path=tmp_path / "log"))
+    first_pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text().split(), what="the task")[0])
+    os.kill(first_pid, signal.SIGKILL)
+    assert victim.wait(timeout=60)["pid"] != first_pid
+    assert [h.wait(timeout=60)["sum"] for h in others] == [i + 1 for i in range(200)]
+    rec = open_channel().get(victim.job_id)
+    assert (rec.status, rec.attempts) == ("finished", 2)
+    log = (tmp_path / "log").read_text()
+    assert f"pid {first_pid}) died (killed by signal 9)" in log and "giving it back to the channel" in log
+
+
+def test_a_backend_killed_with_tasks_queued_and_running_finishes_them_after_restart(store_dir, tmp_path, procs):
+    cfg = write_config(tmp_path / "b.yaml", lease_s=1,
+                       job_handlers={"misc": {"type": "parallel", "params": {"num_workers": 2}}})
+    handles = [submit_task("svtest.add.1", {"a": i, "b": 2, "sleepSec": 0.01}) for i in range(200)]
+    chan = open_channel()
+    first = start_backend_process(cfg, log_path=tmp_path / "log1")
+    procs.append(first)
+    wait_until(lambda: chan.stats().get("finished", 0) >= 20 and chan.running_jobs(), what="work in progress")
+    children = psutil.Process(first.pid).children(recursive=True)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    psutil.wait_procs(children, timeout=10)
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE], \
+        "worker processes must die with their backend"
+    stats = chan.stats()
+    assert stats["queued"].get("misc", 0) > 0 and stats["running"].get("misc", 0) > 0
+    procs.append(start_backend_process(cfg, log_path=tmp_path / "log2"))
+    assert [h.wait(timeout=90)["sum"] for h in handles] == [i + 2 for i in range(200)]
+    assert all(cached_result("svtest.add.1", {"a": i, "b": 2, "sleepSec": 0.01}) for i in range(200))
+    assert max(chan.get(h.job_id).attempts for h in handles) == 2
+
+
+def test_sigterm_lets_running_tasks_finish_and_leaves_the_queue_alone(store_dir, tmp_path, procs):
+    cfg = write_config(tmp_path / "b.yaml", job_handlers={"misc": {"type": "parallel", "params": {"num_workers": 2}}})
+    handles = [submit_task("svtest.sleep.1", {"seconds": 0.5, "tag": str(i)}) for i in range(6)]
+    chan = open_channel()
+    proc = start_backend_process(cfg, log_path=tmp_path / "log")
+    procs.append(proc)
+    wait_until(lambda: len(chan.running_jobs()) == 2, what="two running tasks")
+    running = [r.job_id for r in chan.running_jobs()]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    assert all(get_task_status(j).status == "finished" for j in running)
+    assert sum(h.status().status == "queued" for h in handles) == 4
+    assert chan.live_backends() == {}, "a stopped backend removes its heartbeat"
+
+
+def test_sigterm_after_the_grace_period_releases_running_tasks(store_dir, tmp_path, procs):
+    cfg = write_config(tmp_path / "b.yaml", grace_s=0.2,
+                       job_handlers={"misc": {"type": "parallel", "params": {"num_workers": 2}}})
+    handles = [submit_task("svtest.sleep.1", {"seconds": 60, "tag": str(i)}) for i in range(2)]
+    chan = open_channel()
+    proc = start_backend_process(cfg, log_path=tmp_path / "log")
+    procs.append(proc)
+    wait_until(lambda: len(chan.running_jobs()) == 2, what="two running tasks")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(30) == 0
+    for h in handles:
+        rec = chan.get(h.job_id)
+        assert (rec.status, rec.attempts, rec.worker) == ("queued", 0, None)
+    assert "released" in (tmp_path / "log").read_text()
+
+
+def test_two_backends_share_a_redis_channel_and_one_finishes_when_the_other_is_killed(
+        store_dir, tmp_path, procs, redis_url):
+    cfg = write_config(tmp_path / "b.yaml", lease_s=1, channel_url=redis_url,
+                       job_handlers={"misc": {"type": "parallel", "params": {"num_workers": 2}}})
+    chan = open_channel("default", redis_url)
+    handles = [submit_task("svtest.add.1", {"a": i, "b": 3, "sleepSec": 0.01}, channel=chan) for i in range(240)]
+    a = start_backend_process(cfg, log_path=tmp_path / "log_a")
+    b = start_backend_process(cfg, log_path=tmp_path / "log_b")
+    procs += [a, b]
+    wait_until(lambda: backend_alive(chan, a.pid) and backend_alive(chan, b.pid), what="both backends")
+
+    def both_working():
+        workers = {r.worker for r in chan.running_jobs()}
+        return len({w.split(":")[1] for w in workers if w}) == 2
+
+    wait_until(both_working, what="both backends running tasks")
+    a.send_signal(signal.SIGKILL)
+    a.wait(10)
+    assert [h.wait(timeout=90)["sum"] for h in handles] == [i + 3 for i in range(240)]
+    by = {chan.get(h.job_id).worker.split(":")[1] for h in handles}
+    assert by == {str(a.pid), str(b.pid)} or by == {str(b.pid)}
+    assert str(b.pid) in by
+    assert any(chan.get(h.job_id).worker.split(":")[1] == str(b.pid) and chan.get(h.job_id).attempts == 2
+               for h in handles), "the killed backend's running tasks were taken over"
+
+
+def test_a_bad_config_fails_at_start_up_naming_the_key_and_the_file(store_dir, tmp_path):
+    cfg = write_config(tmp_path / "bad.yaml", job_handlers={"misc": {"type": "parallel", "params": {"workers": 2}}})
+    proc = start_backend_process(cfg, log_path=tmp_path / "log")
+    assert proc.wait(60) == 1
+    out = (tmp_path / "log").read_text()
+    assert "job_handlers.misc.params.workers" in out and str(tmp_path / "bad.yaml") in out
+    assert "Traceback" not in out
