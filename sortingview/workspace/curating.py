@@ -1,0 +1,186 @@
+"""The curation methods of a Workspace: one curation feed per sorting, validated actions, history and revert.
+
+Every change goes through :meth:`CurationMethods.apply_curation_action`, which validates the action against the
+sorting's units, its label choices and the current state, and appends one message carrying its author and time.
+Authorized users and label choices are mutables keyed by the curation feed:
+``@sortingview/@curation_authorized_users/<feedId>`` and ``@sortingview/@curation_label_choices/<feedId>``.
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from typing import Any
+
+from .. import store
+from ..errors import AuthError, CurationError, WorkspaceError
+from ..store.uri import parse_feed_uri
+from . import curation as C
+
+AUTHORIZED = "@sortingview/@curation_authorized_users"
+LABEL_CHOICES = "@sortingview/@curation_label_choices"
+
+
+def local_author() -> str:
+    """Who a change made from a Python script is recorded as: $SORTINGVIEW_USER, else ``local:<login name>``."""
+    user = os.environ.get("SORTINGVIEW_USER")
+    if user:
+        return user
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "local"
+
+
+class CurationMethods:
+    """Mixed into :class:`~sortingview.workspace.workspace.Workspace`."""
+
+    # feeds and settings -------------------------------------------------------------------------------
+    def get_curation_feed_uri(self, sorting_id: str) -> str | None:
+        self.get_sorting_record(sorting_id)
+        return self._current().curation_feeds.get(sorting_id)
+
+    def create_curation_feed_for_sorting(self, sorting_id: str) -> str:
+        """The curation feed of a sorting, created when it has none (the first one set for a sorting wins)."""
+        existing = self.get_curation_feed_uri(sorting_id)
+        if existing:
+            return existing
+        feed = store.create_feed()
+        self._append({"type": "SET_CURATION_FEED_FOR_SORTING", "sortingId": sorting_id, "curationFeedUri": feed.uri})
+        return self._current().curation_feeds[sorting_id]
+
+    def _curation_feed_id(self, sorting_id: str, *, create: bool) -> str | None:
+        uri = self.create_curation_feed_for_sorting(sorting_id) if create else self.get_curation_feed_uri(sorting_id)
+        return parse_feed_uri(uri) if uri else None
+
+    def set_sorting_curation_authorized_users(self, sorting_id: str, user_ids: list[str]) -> None:
+        """Who may curate this sorting through the viewer (signed-in users; see `sortingview user add`)."""
+        if isinstance(user_ids, str) or not all(isinstance(u, str) and u for u in user_ids):
+            raise WorkspaceError(f"user_ids must be a list of user id strings, got {user_ids!r}")
+        feed_id = self._curation_feed_id(sorting_id, create=True)
+        store.set_mutable(f"{AUTHORIZED}/{feed_id}", json.dumps(list(dict.fromkeys(user_ids))))
+
+    def get_sorting_curation_authorized_users(self, sorting_id: str) -> list[str]:
+        feed_id = self._curation_feed_id(sorting_id, create=False)
+        text = store.get_mutable(f"{AUTHORIZED}/{feed_id}") if feed_id else None
+        return json.loads(text) if text else []
+
+    def set_sorting_curation_label_choices(self, sorting_id: str, label_choices: list[str]) -> None:
+        """The labels curators may add to this sorting's units (default accept, reject, noise, artifact, mua)."""
+        choices = C.check_label_choices(label_choices)
+        feed_id = self._curation_feed_id(sorting_id, create=True)
+        store.set_mutable(f"{LABEL_CHOICES}/{feed_id}", json.dumps(choices))
+
+    def get_label_choices(self, sorting_id: str | None = None) -> list[str]:
+        """The label choices of a sorting (the defaults when none were set or no sorting is given)."""
+        feed_id = self._curation_feed_id(sorting_id, create=False) if sorting_id else None
+        text = store.get_mutable(f"{LABEL_CHOICES}/{feed_id}") if feed_id else None
+        return json.loads(text) if text else list(C.DEFAULT_LABEL_CHOICES)
+
+    def get_sorting_curation_label_choices(self, sorting_id: str) -> list[str]:
+        return self.get_label_choices(sorting_id)
+
+    # reading ------------------------------------------------------------------------------------------
+    def _curation_records(self, sorting_id: str) -> list[dict]:
+        feed_id = self._curation_feed_id(sorting_id, create=False)
+        return store.load_feed(feed_id).get_records() if feed_id else []
+
+    def get_sorting_curation(self, sorting_id: str, *, at: int | None = None) -> dict:
+        """``{labelsByUnit, mergeGroups, isClosed}``; with ``at=N`` the state after message N (-1: before any)."""
+        records = self._curation_records(sorting_id)
+        if at is not None:
+            _check_message_number(at, len(records))
+        return C.reduce_curation([r["message"] for r in records], at=at)
+
+    def get_sorting_curation_history(self, sorting_id: str) -> list[dict]:
+        """Every curation message: ``{messageNumber, timestamp (ms), userId, action, message}``, oldest first."""
+        return [{"messageNumber": r["messageNumber"], "timestamp": r["timestamp"], "userId": r.get("userId"),
+                 "action": (r["message"] or {}).get("action"), "message": r["message"]}
+                for r in self._curation_records(sorting_id)]
+
+    # writing ------------------------------------------------------------------------------------------
+    def apply_curation_action(self, sorting_id: str, action: dict, user_id: str | None = None) -> int:
+        """Validate one curation action and append it; return its message number.
+
+        ``user_id`` is the signed-in user when the server calls this (checked against the authorized users);
+        from a script it is None and the change is recorded as :func:`local_author`.
+        """
+        if user_id is not None and user_id not in self.get_sorting_curation_authorized_users(sorting_id):
+            raise AuthError(f"user {user_id!r} may not curate sorting {sorting_id}; the workspace owner can add them "
+                            "with W.set_sorting_curation_authorized_users")
+        state = self.get_sorting_curation(sorting_id)
+        if isinstance(action, dict) and action.get("type") == "REVERT_CURATION":
+            action = self._revert_action(sorting_id, action.get("to"))
+        checked = C.validate_action(action, unit_ids=self.get_unit_ids(sorting_id),
+                                    label_choices=self.get_label_choices(sorting_id), state=state)
+        feed = store.load_feed(self._curation_feed_id(sorting_id, create=True))
+        return feed.append_message({"action": checked}, user_id=user_id or local_author())
+
+    def sorting_curation_add_label(self, sorting_id: str, *, label: str, unit_ids, user_id: str | None = None) -> int:
+        return self.apply_curation_action(sorting_id, {"type": "ADD_UNIT_LABEL", "unitId": unit_ids, "label": label},
+                                          user_id)
+
+    def sorting_curation_remove_label(self, sorting_id: str, *, label: str, unit_ids,
+                                      user_id: str | None = None) -> int:
+        return self.apply_curation_action(sorting_id, {"type": "REMOVE_UNIT_LABEL", "unitId": unit_ids,
+                                                       "label": label}, user_id)
+
+    def sorting_curation_merge_units(self, sorting_id: str, unit_ids: list, user_id: str | None = None) -> int:
+        return self.apply_curation_action(sorting_id, {"type": "MERGE_UNITS", "unitIds": unit_ids}, user_id)
+
+    def sorting_curation_unmerge_units(self, sorting_id: str, unit_ids: list, user_id: str | None = None) -> int:
+        return self.apply_curation_action(sorting_id, {"type": "UNMERGE_UNITS", "unitIds": unit_ids}, user_id)
+
+    def close_sorting_curation(self, sorting_id: str, user_id: str | None = None) -> int:
+        return self.apply_curation_action(sorting_id, {"type": "CLOSE_CURATION"}, user_id)
+
+    def reopen_sorting_curation(self, sorting_id: str, user_id: str | None = None) -> int:
+        return self.apply_curation_action(sorting_id, {"type": "REOPEN_CURATION"}, user_id)
+
+    def _revert_action(self, sorting_id: str, to: Any) -> dict:
+        records = self._curation_records(sorting_id)
+        _check_message_number(to, len(records))
+        target = C.reduce_curation([r["message"] for r in records], at=to)
+        return {"type": "SET_CURATION_STATE", "state": target, "revertTo": to}
+
+    def revert_sorting_curation(self, sorting_id: str, *, to: int, user_id: str | None = None) -> int:
+        """Append a message that restores the state after message ``to`` (-1: the sorter's output).
+
+        History is never rewritten: the revert is itself a message, and can be reverted."""
+        return self.apply_curation_action(sorting_id, {"type": "REVERT_CURATION", "to": to}, user_id)
+
+    # the curated result -------------------------------------------------------------------------------
+    def get_curated_sorting_extractor(self, sorting_id: str):
+        """The sorting with merges applied (a merged unit takes its group's smallest id) and labels as properties."""
+        from .exports import curated_sorting
+
+        return curated_sorting(self.get_sorting_extractor(sorting_id), self.get_sorting_curation(sorting_id),
+                               self.get_label_choices(sorting_id))
+
+    def export_sorting_curation(self, sorting_id: str, path: str, *, format: str = "sortingview") -> str:
+        """Write the curation as ``spikeinterface`` (curation format v2), ``phy`` (cluster_group.tsv) or
+        ``sortingview`` JSON; return the path written."""
+        from .exports import export_curation
+
+        return export_curation(self.get_sorting_curation(sorting_id), self.get_unit_ids(sorting_id),
+                               self.get_label_choices(sorting_id), path, format)
+
+    def import_sorting_curation(self, sorting_id: str, path_or_dict, *, format: str = "sortingview",
+                                user_id: str | None = None) -> int:
+        """Replace the curation by one read from a ``spikeinterface`` or ``sortingview`` file (one new message)."""
+        from .exports import read_curation
+
+        state, choices = read_curation(path_or_dict, format)
+        # check everything before changing anything: a refused import leaves the sorting as it was
+        C.validate_state(state, unit_ids=self.get_unit_ids(sorting_id),
+                         label_choices=choices or self.get_label_choices(sorting_id))
+        if choices is not None and choices != self.get_label_choices(sorting_id):
+            self.set_sorting_curation_label_choices(sorting_id, choices)
+        return self.apply_curation_action(sorting_id, {"type": "SET_CURATION_STATE", "state": state,
+                                                       "importFormat": format}, user_id)
+
+
+def _check_message_number(n: Any, count: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or not -1 <= n < count:
+        raise CurationError(f"message number {n!r} is out of range: this curation has {count} messages "
+                            f"(0..{count - 1}; -1 means before any message)")
