@@ -14,14 +14,18 @@ from sortingview.tasks.waveforms import selected_frames, unit_moments
 BEFORE, AFTER = 30, 60
 
 
-@pytest.fixture(scope="module")
-def ds(tmp_path_factory):
+def dataset_in_own_store(tmp_path_factory, name: str):
     """One seeded dataset (12 channels, 20 s, 8 units, int16 with a gain) in a store of its own."""
-    tmp = tmp_path_factory.mktemp("waveforms")
+    tmp = tmp_path_factory.mktemp(name)
     with pytest.MonkeyPatch.context() as mp:
         (tmp / "store").mkdir()
         mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
         yield make_dataset(tmp, seed=11, num_channels=12, durations=20.0, num_units=8)
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    yield from dataset_in_own_store(tmp_path_factory, "waveforms")
 
 
 def brute_force_snippets(recording, frames, before=BEFORE, after=AFTER) -> np.ndarray:

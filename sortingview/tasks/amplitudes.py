@@ -1,1 +1,73 @@
-"""(tasks registered here are added by the compute issue)"""
+"""Spike amplitudes over time: each spike's sample on its unit's peak channel at the template's peak frame.
+
+The peak channel and peak frame come from the unit's average waveform (as in ``average_waveforms``); the
+amplitude of a spike at frame t is the recording (microvolts, signed) at frame t + peak frame - frames before,
+on that channel. Spikes whose amplitude frame falls outside the recording are left out.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..compute.amplitudes import amplitude_frames
+from ..compute.snippets import select_spread, unit_seed
+from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
+from ._reading import trace_source
+from .registry import register_task
+from .waveforms import (
+    UnitTemplate,
+    as_json_unit,
+    check_positive,
+    check_snippet_len,
+    read_snippets,
+    unit_templates,
+)
+
+TEMPLATE_SPIKES = 500
+
+
+def amplitudes_of(rec, sort, templates: list[UnitTemplate], before: int, max_spikes: int | None,
+                  frames_per_unit: list[np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(spike frames, amplitudes) of each templated unit, read in one time-ordered pass.
+
+    Without ``frames_per_unit``, the spikes are the unit's train (at most ``max_spikes``, spread in time).
+    """
+    source = trace_source(rec)
+    frames, chans, spikes = [], [], []
+    for i, t in enumerate(templates):
+        train = unit_spike_train(sort, t.unit) if frames_per_unit is None else frames_per_unit[i]
+        if frames_per_unit is None:
+            train = train[select_spread(len(train), max_spikes, unit_seed(t.unit))]
+        if t.peak_channel is None:
+            train = train[:0]
+            read, keep = train, np.zeros(0, bool)
+        else:
+            read, keep = amplitude_frames(train, t.peak_frame - before, source.num_frames)
+        spikes.append(train[keep])
+        frames.append(read)
+        chans.append(np.array([t.peak_channel or 0]))
+    values = read_snippets(source, frames, chans, 0, 1)
+    return [(s, v[:, 0, 0]) for s, v in zip(spikes, values, strict=True)]
+
+
+@register_task("sortingview.spike_amplitudes.1", handler="misc")
+def spike_amplitudes(recording: str, sorting: str, unitIds: list | None = None,
+                     maxSpikesPerUnit: int | None = None, snippetLen: list[int] = (30, 60)) -> dict:
+    """Amplitude (microvolts, signed) and time of every spike (or at most ``maxSpikesPerUnit``) of each unit."""
+    before, after = check_snippet_len(list(snippetLen))
+    check_positive("maxSpikesPerUnit", maxSpikesPerUnit, allow_none=True)
+    rec, sort = load_recording(recording), load_sorting(sorting)
+    units: list[Any] = resolve_units(sort, unitIds)
+    templates = unit_templates(rec, sort, units, before, after, TEMPLATE_SPIKES)
+    fs = rec.get_sampling_frequency()
+    entries = []
+    for t, (frames, amps) in zip(templates, amplitudes_of(rec, sort, templates, before, maxSpikesPerUnit),
+                                 strict=True):
+        entries.append({
+            "unitId": as_json_unit(t.unit),
+            "peakChannelId": None if t.peak_channel is None else as_json_unit(rec.get_channel_ids()[t.peak_channel]),
+            "timesSec": (frames / fs).astype(np.float64),
+            "amplitudes": amps.astype(np.float32),
+        })
+    return {"spikeAmplitudes": entries}

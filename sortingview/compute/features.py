@@ -1,0 +1,120 @@
+"""PCA features of snippets, and the discriminating features of a pair of units.
+
+Snippets arrive as (n, frames, channels) arrays and are flattened to n x (frames * channels) rows.
+
+The principal components are the leading eigenvectors of the centred rows' covariance. For small problems
+they come from a dense eigendecomposition; for the usual 500 x 630 problem from subspace iteration with
+Rayleigh-Ritz, iterated until every wanted eigenpair's relative residual is below ``tol`` (so the result is
+the exact decomposition to that tolerance, not a randomized approximation), which is several times faster
+than a full decomposition because only a handful of components are wanted.
+
+Signs are fixed so results are reproducible: each component is flipped so its largest-magnitude loading is
+positive.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import numpy as np
+
+_DENSE_LIMIT = 64  # below this many rows or columns a dense decomposition is cheapest
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl comes with spikeinterface
+        return None
+    return ThreadpoolController()
+
+
+def single_thread_blas():
+    """Context in which BLAS runs on one thread: the products here are small (n x d times d x ~11), and
+    OpenBLAS threads spinning over them make them several times slower, not faster."""
+    controller = _blas_controller()
+    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
+
+
+def _flip_signs(components: np.ndarray) -> np.ndarray:
+    idx = np.argmax(np.abs(components), axis=0)
+    signs = np.sign(components[idx, np.arange(components.shape[1])])
+    signs[signs == 0] = 1.0
+    return components * signs
+
+
+def _dense_components(x: np.ndarray, k: int) -> np.ndarray:
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    return vt[:k].T
+
+
+def principal_components(x: np.ndarray, k: int, *, tol: float = 1e-6, max_iter: int = 500,
+                         seed: int = 0) -> np.ndarray:
+    """The ``k`` leading principal axes (columns, d x k) of the rows of ``x`` (n x d), which must be centred."""
+    with single_thread_blas():
+        return _principal_components(np.asarray(x, dtype=np.float64), k, tol, max_iter, seed)
+
+
+def _principal_components(x: np.ndarray, k: int, tol: float, max_iter: int, seed: int) -> np.ndarray:
+    n, d = x.shape
+    k = min(k, n, d)
+    if k == 0:
+        return np.zeros((d, 0))
+    if min(n, d) <= _DENSE_LIMIT:
+        return _flip_signs(_dense_components(x, k))
+    q = min(k + 8, n, d)
+    basis, _ = np.linalg.qr(x.T @ np.random.default_rng(seed).standard_normal((n, q)))
+    for _ in range(max_iter):
+        basis, _ = np.linalg.qr(x.T @ (x @ basis))
+        # Rayleigh-Ritz on the current subspace
+        _, s, wt = np.linalg.svd(x @ basis, full_matrices=False)
+        v = basis @ wt[:k].T
+        lam = s[:k] ** 2
+        residual = x.T @ (x @ v) - v * lam
+        scale = lam[0] if lam[0] > 0 else 1.0
+        if np.all(np.linalg.norm(residual, axis=0) <= tol * scale):
+            break
+    return _flip_signs(v)
+
+
+def pca_features(snippets: np.ndarray, num_components: int) -> np.ndarray:
+    """Projections (n x num_components) of each snippet on the leading principal axes of the snippets."""
+    n = snippets.shape[0]
+    x = snippets.reshape(n, -1).astype(np.float64)
+    if n == 0:
+        return np.zeros((0, num_components), np.float32)
+    x -= x.mean(axis=0)
+    axes = principal_components(x, num_components)
+    out = np.zeros((n, num_components), np.float32)
+    out[:, :axes.shape[1]] = x @ axes
+    return out
+
+
+def pair_features(snippets1: np.ndarray, snippets2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of the snippets of unit 1 followed by unit 2, as in the original sortingview pair view.
+
+    x is the projection on the unit vector from the mean of unit 2 to the mean of unit 1, measured from the
+    midpoint of the two means (so unit 1 lies at positive x). y is the projection of what x leaves
+    unexplained (each snippet minus its x component) on the leading principal axis of that residual.
+    """
+    a = snippets1.reshape(snippets1.shape[0], -1).astype(np.float64)
+    b = snippets2.reshape(snippets2.shape[0], -1).astype(np.float64)
+    rows = np.concatenate([a, b])
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("pair features need at least one snippet of each unit")
+    ma, mb = a.mean(axis=0), b.mean(axis=0)
+    direction = ma - mb
+    norm = np.linalg.norm(direction)
+    centred = rows - (ma + mb) / 2
+    if norm == 0:
+        x = np.zeros(len(rows))
+        residual = centred
+    else:
+        direction /= norm
+        x = centred @ direction
+        residual = centred - np.outer(x, direction)
+    residual -= residual.mean(axis=0)
+    axis = principal_components(residual, 1)
+    y = residual @ axis[:, 0] if axis.shape[1] else np.zeros(len(rows))
+    return x.astype(np.float32), y.astype(np.float32)
