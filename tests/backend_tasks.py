@@ -58,7 +58,8 @@ def slow_square(x: int, sleepSec: float = 0.0) -> dict:
 
 
 @register_task("svtest.where.1", handler="correlograms")
-def where(x: int) -> dict:
+def where(x: int, sleepSec: float = 0.0) -> dict:
+    time.sleep(sleepSec)
     try:
         from distributed import get_worker
 

@@ -189,7 +189,11 @@ def load_config(path: str | None = None, *, env: Mapping[str, str] | None = None
                 "backend_id": env.get("SORTINGVIEW_BACKEND_ID")}
     cfg = replace(cfg, **{k: v for k, v in from_env.items() if v})
     cfg = replace(cfg, **{k: v for k, v in (overrides or {}).items() if v is not None})
+    from ..errors import ChannelError
     from .channel import check_channel_name
 
-    check_channel_name(cfg.channel)
+    try:
+        check_channel_name(cfg.channel)
+    except ChannelError as exc:
+        raise ConfigError(f"{cfg.source}: channel: {exc}") from None
     return cfg
