@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 
 from ..errors import NotFoundError
 
@@ -119,16 +120,15 @@ def sha1_of_file(path: str) -> str:
 
 
 def copy_and_hash(src_path: str, dst_path: str) -> str:
-    """Copy a file and return the sha1 of what was copied, in one pass over the bytes."""
-    h = hashlib.sha1()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
+    """Copy a file and return the sha1 of the copy.
+
+    The copy is done in the kernel (``shutil.copyfile`` uses ``sendfile``/``copy_file_range``) and the copy is
+    hashed afterwards from the page cache: measured faster than one read-hash-write pass in Python
+    (bench/bench_store.py), and the hash names exactly the bytes that were stored.
+    """
     try:
-        with open(src_path, "rb", buffering=0) as src, open(dst_path, "wb", buffering=0) as dst:
-            while n := src.readinto(buf):
-                h.update(view[:n])
-                write_all(dst.fileno(), view[:n])
+        shutil.copyfile(src_path, dst_path)
+        return sha1_of_file(dst_path)
     except BaseException:
         _unlink_quietly(dst_path)
         raise
-    return h.hexdigest()
