@@ -63,7 +63,7 @@ def read_curation():
     return jsonify({
         "curation": W.get_sorting_curation(sorting_id),
         "history": _history(W, sorting_id),
-        "labelChoices": list(W.get_label_choices()),
+        "labelChoices": list(W.get_label_choices(sorting_id)),
         "authorizedUsers": authorized,
         "userId": user,
         "canCurate": user is not None and user in authorized,
@@ -72,7 +72,7 @@ def read_curation():
 
 def _history(W, sorting_id: str) -> list[dict]:
     return [{"messageNumber": r["messageNumber"], "timestamp": r["timestamp"], "userId": r.get("userId"),
-             "action": r["message"]} for r in W.get_sorting_curation_history(sorting_id)]
+             "action": r.get("action")} for r in W.get_sorting_curation_history(sorting_id)]
 
 
 @bp.post("/curation")

@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from typing import Any, Protocol
 
 from ..errors import NotFoundError, SortingviewError
@@ -23,6 +24,9 @@ class TaskRunner(Protocol):
                channel: str | None = None) -> dict: ...
 
     def status(self, job_id: str, *, channel: str | None = None) -> dict: ...
+
+    def wait(self, job_id: str, timeout: float, *, channel: str | None = None) -> dict:
+        """The status once the job ended, or after ``timeout`` seconds."""
 
 
 def cached_status(task_name: str, task_input: dict) -> dict | None:
@@ -78,6 +82,13 @@ class InlineRunner:
             out.update(status="finished", result=fut.result())
         return out
 
+    def wait(self, job_id: str, timeout: float, *, channel: str | None = None) -> dict:
+        with self._lock:
+            entry = self._jobs.get(job_id)
+        if entry is not None:
+            futures_wait([entry[1]], timeout=timeout)
+        return self.status(job_id)
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -112,6 +123,11 @@ class BackendRunner:
 
         return status_to_json(get_task_status(job_id, **self._channel_kwargs(channel)))
 
+    def wait(self, job_id: str, timeout: float, *, channel: str | None = None) -> dict:
+        from ..backend.client import wait_task_status
+
+        return status_to_json(wait_task_status(job_id, timeout, **self._channel_kwargs(channel)))
+
     def close(self) -> None:
         pass
 
@@ -142,11 +158,14 @@ def _stored_result(task_name: str, job_id: str) -> Any:
 
 def wait_for(runner: TaskRunner, status: dict, timeout: float, stop: threading.Event, *,
              channel: str | None = None) -> dict:
-    """Long-poll: re-read the status until the task is done, ``timeout`` passes or the server stops."""
+    """Long-poll: wait until the task is done, ``timeout`` passes or the server stops.
+
+    The wait goes in slices of at most a second so that a stopping server answers its long-polls at once.
+    """
     deadline = time.monotonic() + timeout
-    delay = 0.02
-    while status["status"] not in DONE and time.monotonic() < deadline and not stop.is_set():
-        stop.wait(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.25)
-        status = runner.status(status["jobId"], channel=channel)
+    while status["status"] not in DONE and not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        status = runner.wait(status["jobId"], min(left, 1.0), channel=channel)
     return status

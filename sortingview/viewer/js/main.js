@@ -52,9 +52,11 @@ function loadData(f) {
   const sor = f.sortingUri;
   if (Array.isArray(f.unitIds)) update({ unitIds: f.unitIds });
   const acgTask = runTask("sortingview.autocorrelograms.1", { sorting: sor }, { label: "autocorrelograms" });
-  runTask("sortingview.sorting_info.1", { sorting: sor }, { label: "sorting info" })
-    .then((r) => { if (!state.unitIds.length) update({ unitIds: toList(r.unitIds) }); })
-    .catch((e) => setError("units", e));
+  if (!Array.isArray(f.unitIds)) {
+    runTask("sortingview.sorting_info.1", { sorting: sor }, { label: "sorting info" })
+      .then((r) => update({ unitIds: toList(r.unitIds) }))
+      .catch((e) => setError("units", e));
+  }
   runTask("sortingview.unit_metrics.1", { recording: rec, sorting: sor }, { label: "unit metrics" })
     .then((r) => update({ metrics: r.metrics || [] }))
     .catch((e) => setError("metrics", e));
@@ -67,7 +69,7 @@ function loadData(f) {
     .then((r) => update({ recordingInfo: r }))
     .catch((e) => setError("recordingInfo", e));
   // waveforms of every unit in one cached task: the peak-channel column and instant selection follow from it
-  acgTask.finally(() => recInfo).finally(() => {
+  acgTask.catch(() => null).then(() => recInfo).then(() => {
     runTask("sortingview.average_waveforms.1", { recording: rec, sorting: sor }, { label: "average waveforms" })
       .then((r) => {
         const waveforms = {};

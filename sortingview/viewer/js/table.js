@@ -1,4 +1,5 @@
 // The units table: one row per unit, metrics as sortable columns, selection by click/shift/ctrl.
+import { errorBox } from "./plot.js";
 import { state, subscribe, unitKey, update, writeUrlState } from "./store.js";
 
 const CORE = ["numEvents", "firingRateHz", "snr", "isiViolationFraction"];
@@ -14,7 +15,7 @@ export function mountTable(el) {
   root = el;
   root.addEventListener("click", onClick);
   subscribe((keys) => {
-    if (["unitIds", "metrics", "peakChannels", "curation", "sort", "figure"].some((k) => keys.has(k))) render();
+    if (["unitIds", "metrics", "peakChannels", "curation", "sort", "figure", "errors"].some((k) => keys.has(k))) render();
     else if (keys.has("selection")) paintSelection();
   });
   render();
@@ -103,8 +104,16 @@ function computeOrder(cols) {
   return { order: out, groupOf };
 }
 
+function renderErrors() {
+  const box = document.querySelector("#units-errors");
+  if (!box) return;
+  box.innerHTML = "";
+  for (const view of ["units", "metrics"]) if (state.errors[view]) box.appendChild(errorBox(state.errors[view]));
+}
+
 function render() {
   if (!root) return;
+  renderErrors();
   if (!state.unitIds.length) {
     root.innerHTML = `<div class="placeholder">Loading units…</div>`;
     return;

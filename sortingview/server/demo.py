@@ -1,0 +1,107 @@
+"""The demo workspace of ``sortingview-start-backend --demo``: a seeded synthetic recording and sorting.
+
+Created once per store (remembered in the mutable ``@sortingview/@demo/workspace``); later calls return the
+same view. The traces are written as int16 with an Intan-like gain (0.195 uV/bit), one second at a time, to
+``<store>/sortingview/demo/`` and linked into the store, as a user's own raw data would be.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+from .. import store
+from ..errors import SortingviewError
+from .auth import UserStore, users_file
+
+DEMO_KEY = "@sortingview/@demo/workspace"
+DEMO_USER = "demo"
+SEED = 2024
+GAIN_UV = 0.195
+_SETTINGS = dict(durations=[120.0], sampling_frequency=30000.0, num_channels=32, num_units=24)
+
+
+def _write_int16(recording, path: str) -> None:
+    fs = int(recording.get_sampling_frequency())
+    n = recording.get_num_frames(0)
+    with open(path + ".part", "wb") as f:
+        for start in range(0, n, fs):  # a second at a time: memory stays small
+            chunk = recording.get_traces(start_frame=start, end_frame=min(n, start + fs))
+            f.write(np.clip(np.round(chunk / GAIN_UV), -32768, 32767).astype("<i2").tobytes())
+    os.replace(path + ".part", path)
+
+
+def _make_extractors(folder: str):
+    from spikeinterface.core import BinaryRecordingExtractor, NpzSortingExtractor, generate_ground_truth_recording
+
+    gt_rec, gt_sort = generate_ground_truth_recording(seed=SEED, **_SETTINGS)
+    os.makedirs(folder, exist_ok=True)
+    traces = os.path.join(folder, f"demo-seed{SEED}-traces.int16.bin")
+    if not os.path.exists(traces):
+        _write_int16(gt_rec, traces)
+    rec = BinaryRecordingExtractor(
+        file_paths=[traces], sampling_frequency=_SETTINGS["sampling_frequency"], dtype="int16",
+        num_channels=_SETTINGS["num_channels"], channel_ids=list(gt_rec.channel_ids), gain_to_uV=GAIN_UV,
+        offset_to_uV=0.0,
+    )
+    rec.set_probegroup(gt_rec.get_probegroup())
+    npz = os.path.join(folder, f"demo-seed{SEED}-sorting.npz")
+    NpzSortingExtractor.write_sorting(gt_sort, npz)
+    return rec, NpzSortingExtractor(npz), gt_sort
+
+
+def _create() -> dict:
+    from ..workspace import create_workspace
+    from ..workspace.curating import local_author
+
+    folder = os.path.join(store.store_dir(), "sortingview", "demo")
+    rec, sorting, gt_sort = _make_extractors(folder)
+    W = create_workspace(label="demo")
+    rid = W.add_recording(label="synthetic 32-channel recording", recording=rec)
+    sid = W.add_sorting(recording_id=rid, label="ground truth sorting", sorting=sorting)
+    # an external metric, as a user's own analysis would add: the depth of each unit along the probe
+    depth = gt_sort.get_property("gt_unit_locations")[:, 1]
+    W.set_unit_metrics_for_sorting(sid, [{
+        "name": "depth", "label": "Depth (µm)", "tooltip": "Unit depth along the probe (ground truth)",
+        "data": {str(u): round(float(d), 1) for u, d in zip(W.get_unit_ids(sid), depth, strict=True)},
+    }])
+    W.set_sorting_curation_authorized_users(sid, [DEMO_USER, local_author()])
+    info = {"workspaceUri": W.uri, "recordingId": rid, "sortingId": sid}
+    store.set_mutable(DEMO_KEY, json.dumps(info))
+    return info
+
+
+def _existing() -> dict | None:
+    from ..workspace import load_workspace
+
+    text = store.get_mutable(DEMO_KEY)
+    if not text:
+        return None
+    try:
+        info = json.loads(text)
+        load_workspace(info["workspaceUri"]).get_sorting_record(info["sortingId"])
+        return info
+    except (SortingviewError, ValueError, KeyError):
+        return None  # the demo was deleted or damaged: make a new one
+
+
+def _ensure_demo_user() -> None:
+    users = UserStore(users_file())
+    if any(u.user_id == DEMO_USER for u in users.list_users()):
+        return
+    token = users.add_user(DEMO_USER)
+    print(f"Demo user created; sign in to the viewer with this token to curate:\n  {token}\n"
+          f"(only a hash is kept; `sortingview user add {DEMO_USER} --replace` issues a new one)", file=sys.stderr)
+
+
+def ensure_demo_workspace(*, base_url: str | None = None) -> str:
+    """Create the demo workspace once (and a ``demo`` user, printing its token) and return its figURL."""
+    from ..workspace import load_workspace
+
+    info = _existing() or _create()
+    _ensure_demo_user()
+    W = load_workspace(info["workspaceUri"])
+    return W.spikesortingview(recording_id=info["recordingId"], sorting_id=info["sortingId"],
+                              label="demo: synthetic recording", base_url=base_url)

@@ -1,0 +1,102 @@
+"""figURLs: ``W.spikesortingview(...)`` stores the figure data and returns the link that opens the viewer.
+
+A figURL is ``<base>/f?v=spikesortingview-1&d=sha1://<hash>&label=<quoted>``; ``<base>`` is
+``$SORTINGVIEW_URL`` (default ``http://127.0.0.1:15310``), so links shared on a network can name the host
+that serves them. Optional parts: ``&s=<json>`` (selected units and open view, so a shared link reproduces
+a view) and ``&channel=<name>`` (the channel the viewer submits its tasks to).
+
+The figure data is a JSON object in the store (content-addressed, so the same view gives the same link):
+the workspace URI and the ids, object URIs and labels of the recording and sorting, the sorting's curation
+feed, its unit ids, external unit metrics and label choices, and the snippet length used for waveforms.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from .. import store
+from ..errors import WorkspaceError
+
+DEFAULT_BASE_URL = "http://127.0.0.1:15310"
+FIGURE_TYPE = "spikesortingview-1"
+VIEWS = ("autocorrelograms", "waveforms")
+_CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def default_base_url() -> str:
+    """Where links point: ``$SORTINGVIEW_URL`` or the local server's default address."""
+    url = (os.environ.get("SORTINGVIEW_URL") or DEFAULT_BASE_URL).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise WorkspaceError(f"SORTINGVIEW_URL={url!r} must start with http:// or https://, e.g. "
+                             "http://lab-server:15310")
+    return url
+
+
+def figure_data(workspace: Any, *, recording_id: str, sorting_id: str, label: str) -> dict:
+    """The figure data of one sorting view (everything the viewer needs to start its tasks)."""
+    srt = workspace.get_sorting_record(sorting_id)
+    if srt["recordingId"] != recording_id:
+        raise WorkspaceError(f"sorting {sorting_id} belongs to recording {srt['recordingId']}, not {recording_id}; "
+                             f"use W.spikesortingview(recording_id={srt['recordingId']!r}, sorting_id=...)")
+    rec = workspace.get_recording_record(recording_id)
+    rec_data = store.load_json(rec["recordingUri"]).get("data", {})
+    return {
+        "type": "spikesortingview",
+        "version": 1,
+        "label": label,
+        "workspaceUri": workspace.uri,
+        "recordingId": recording_id,
+        "recordingLabel": rec.get("recordingLabel"),
+        "recordingUri": rec["recordingUri"],
+        "sortingId": sorting_id,
+        "sortingLabel": srt.get("sortingLabel"),
+        "sortingUri": srt["sortingUri"],
+        "curationFeedUri": workspace.create_curation_feed_for_sorting(sorting_id),
+        "samplingFrequency": rec_data.get("samplingFrequency"),
+        "unitIds": workspace.get_unit_ids(sorting_id),
+        "externalUnitMetrics": workspace.get_unit_metrics_for_sorting(sorting_id),
+        "labelChoices": workspace.get_label_choices(sorting_id),
+        "snippetLen": list(workspace.snippet_len),
+    }
+
+
+def view_state(selected_unit_ids: list | None = None, view: str | None = None) -> str | None:
+    """The ``s=`` value for a view with these units selected and this view open (None: nothing to say)."""
+    s: dict[str, Any] = {}
+    if selected_unit_ids:
+        s["units"] = [u.item() if hasattr(u, "item") else u for u in selected_unit_ids]
+    if view is not None:
+        if view not in VIEWS:
+            raise WorkspaceError(f"view {view!r} is not one of {', '.join(VIEWS)}")
+        s["view"] = view
+    return json.dumps(s, separators=(",", ":")) if s else None
+
+
+def spikesortingview_url(workspace: Any, *, recording_id: str, sorting_id: str, label: str,
+                         base_url: str | None = None, channel: str | None = None,
+                         selected_unit_ids: list | None = None, view: str | None = None) -> str:
+    """Store the figure data of a sorting view and return its figURL.
+
+    Parameters
+    ----------
+    base_url : where the server is (default ``$SORTINGVIEW_URL`` or http://127.0.0.1:15310)
+    channel : a channel other than ``default`` for the viewer's tasks (``&channel=``)
+    selected_unit_ids, view : the initial selection and open view (``autocorrelograms`` or ``waveforms``)
+    """
+    if not isinstance(label, str) or not label:
+        raise WorkspaceError(f"label must be a non-empty string (the view's title), got {label!r}")
+    if channel is not None and (not isinstance(channel, str) or not _CHANNEL.match(channel)):
+        raise WorkspaceError(f"channel {channel!r} is not a channel name (letters, digits, '_', '.', '-')")
+    data = figure_data(workspace, recording_id=recording_id, sorting_id=sorting_id, label=label)
+    uri = store.store_json(data, label="spikesortingview.json")
+    params = {"v": FIGURE_TYPE, "d": uri.split("?")[0], "label": label}
+    if channel and channel != "default":
+        params["channel"] = channel
+    s = view_state(selected_unit_ids, view)
+    if s:
+        params["s"] = s
+    base = (base_url or default_base_url()).rstrip("/")
+    return f"{base}/f?{urlencode(params, quote_via=quote, safe=':/')}"
