@@ -13,6 +13,7 @@ from sortingview.tasks.waveforms import selected_frames
 def ds(tmp_path_factory):
     yield from dataset_in_own_store(tmp_path_factory, "amplitudes")
 
+
 def _frames(entry, fs):
     return np.round(entry["timesSec"] * fs).astype(np.int64)
 

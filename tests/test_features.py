@@ -15,6 +15,7 @@ from sortingview.tasks.waveforms import selected_frames
 def ds(tmp_path_factory):
     yield from dataset_in_own_store(tmp_path_factory, "features")
 
+
 def _svd_axes(x, k):
     _, _, vt = np.linalg.svd(x, full_matrices=False)
     axes = vt[:k].T

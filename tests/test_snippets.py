@@ -12,6 +12,7 @@ from sortingview.errors import TaskInputError
 def ds(tmp_path_factory):
     yield from dataset_in_own_store(tmp_path_factory, "snippets")
 
+
 def test_snippets_are_the_recording_around_each_listed_time(ds):
     u = ds.unit_ids[2]
     res = run("sortingview.unit_snippets.1", recording=ds.recording_uri, sorting=ds.sorting_uri, unitId=u,

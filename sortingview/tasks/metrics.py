@@ -1,1 +1,90 @@
-"""(tasks registered here are added by the compute issue)"""
+"""Unit metrics: counts, rates, ISI violations, presence, SNR and amplitude (formulas in compute/metrics.py).
+
+Waveform-based metrics (snr, medianAmplitude) use each unit's template spikes (at most ``maxSpikesPerUnit``,
+spread over the recording, the same spikes as ``average_waveforms``), read in one time-ordered pass.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from ..compute import metrics as m
+from ..compute.amplitudes import median_amplitude
+from ..errors import TaskInputError
+from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
+from .amplitudes import amplitudes_of
+from .registry import register_task
+from .waveforms import as_json_unit, check_positive, check_snippet_len, unit_templates
+
+METRICS = [  # name, label, tooltip
+    ("numEvents", "Num. events", "Number of spikes of the unit"),
+    ("firingRateHz", "Firing rate (Hz)", "Number of spikes / recording duration"),
+    ("snr", "SNR", "|peak of the average waveform on its peak channel| / noise level of that channel "
+                   "(noise = MAD / 0.6745 of the traces on random chunks)"),
+    ("isiViolationFraction", "ISI viol. fraction", "Fraction of inter-spike intervals shorter than the threshold"),
+    ("isiViolationsRatio", "ISI viol. ratio", "Contamination estimate of Hill et al. (2011): rate of the "
+                                              "violating spikes relative to the unit's rate (spikeinterface's "
+                                              "isi_violations_ratio)"),
+    ("presenceRatio", "Presence ratio", "Fraction of the recording's whole bins (60 s) in which the unit fires"),
+    ("medianAmplitude", "Median amplitude (uV)", "Median signed amplitude of the unit's spikes on its peak "
+                                                 "channel at the template's peak frame"),
+]
+
+
+def unit_key(unit: Any) -> str:
+    """Key of a unit in the metric ``data`` objects: its id as text; a merge group as compact JSON."""
+    unit = as_json_unit(unit)
+    return json.dumps(unit, separators=(",", ":")) if isinstance(unit, list) else str(unit)
+
+
+def _noise_levels(recording, num_chunks: int = 20, chunk_frames: int = 10000, seed: int = 0) -> np.ndarray:
+    """Per-channel noise (microvolts): MAD / 0.6745 of ``num_chunks`` random chunks, read in time order."""
+    n = recording.get_num_samples(0)
+    size = min(chunk_frames, n)
+    starts = np.sort(np.random.default_rng(seed).integers(0, n - size + 1, size=num_chunks))
+    chunks = [recording.get_traces(start_frame=int(s), end_frame=int(s) + size, return_in_uV=True) for s in starts]
+    return m.mad_noise_levels(chunks)
+
+
+def _train_metrics(frames: np.ndarray, fs: float, num_frames: int, isi_ms: float, bin_s: float) -> dict:
+    duration = num_frames / fs
+    return {
+        "numEvents": len(frames),
+        "firingRateHz": m.firing_rate(len(frames), duration),
+        "isiViolationFraction": m.isi_violation_fraction(frames, fs, isi_ms),
+        "isiViolationsRatio": m.isi_violations_ratio(frames, fs, duration, isi_ms),
+        "presenceRatio": m.presence_ratio(frames, num_frames, fs, bin_s),
+    }
+
+
+@register_task("sortingview.unit_metrics.1", handler="metrics")
+def unit_metrics(recording: str, sorting: str, unitIds: list | None = None, isiThresholdMs: float = 1.5,
+                 presenceBinSec: float = 60.0, snippetLen: list[int] = (30, 60),
+                 maxSpikesPerUnit: int = 500) -> dict:
+    """Metrics of every unit (or of ``unitIds``, which may hold merge groups); undefined values are null."""
+    before, after = check_snippet_len(list(snippetLen))
+    check_positive("maxSpikesPerUnit", maxSpikesPerUnit)
+    for name, value in (("isiThresholdMs", isiThresholdMs), ("presenceBinSec", presenceBinSec)):
+        if not value > 0:
+            raise TaskInputError(f"{name} must be a positive number, got {value!r}")
+    rec, sort = load_recording(recording), load_sorting(sorting)
+    units = resolve_units(sort, unitIds)
+    fs, num_frames = rec.get_sampling_frequency(), rec.get_num_samples(0)
+    values: dict[str, dict[str, Any]] = {name: {} for name, _, _ in METRICS}
+    for u in units:
+        for name, v in _train_metrics(unit_spike_train(sort, u), fs, num_frames, isiThresholdMs,
+                                      presenceBinSec).items():
+            values[name][unit_key(u)] = v
+    templates = unit_templates(rec, sort, units, before, after, maxSpikesPerUnit)
+    noise = _noise_levels(rec)
+    amps = amplitudes_of(rec, sort, templates, before, None, [t.frames for t in templates])
+    for t, (_, a) in zip(templates, amps, strict=True):
+        key = unit_key(t.unit)
+        if t.peak_channel is None:
+            values["snr"][key] = values["medianAmplitude"][key] = m.NAN
+            continue
+        values["snr"][key] = m.snr(t.mean[t.peak_frame, t.peak_channel], noise[t.peak_channel])
+        values["medianAmplitude"][key] = median_amplitude(a)
+    return {"metrics": [{"name": n, "label": label, "tooltip": tip, "data": values[n]} for n, label, tip in METRICS]}
