@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import time
 
@@ -30,9 +31,12 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker_main(conn, task_modules: tuple[str, ...]) -> None:
+def _worker_main(conn, task_modules: tuple[str, ...], environ: dict[str, str]) -> None:
     """A worker process: run jobs from ``conn`` until it closes."""
     _die_with_parent()
+    # the forkserver's environment is that of the backend when the first worker started; take today's
+    os.environ.clear()
+    os.environ.update(environ)
     # Ctrl-C reaches the whole process group; the backend decides whether running tasks finish or stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -69,7 +73,8 @@ class _Worker:
     def __init__(self, handler: str, task_modules: tuple[str, ...]):
         ctx = _mp_context(task_modules)
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, task_modules), name=f"sortingview-{handler}")
+        self.proc = ctx.Process(target=_worker_main, args=(child, task_modules, dict(os.environ)),
+                                name=f"sortingview-{handler}")
         self.proc.start()
         child.close()
         self.job: JobRecord | None = None
