@@ -1,0 +1,253 @@
+"""Exact auto- and cross-correlograms of spike trains (numba; parallel and deterministic).
+
+Definition (design.md, "Tasks"): for spike a of unit i and spike b of unit j (a != b when i == j), with
+lag = t_b - t_a in frames, bin_frames = binMs * fs / 1000 and half = windowMs * fs / 2000, the pair
+counts in bin k = floor((lag + half) / bin_frames) when 0 <= k < n_bins, n_bins = windowMs / binMs.
+
+Exactness: binMs, windowMs and fs are read as the decimal numbers they print as (0.1 is one tenth, not
+the nearest binary double), and the bin of every integer lag is computed once with integer arithmetic
+into a lookup table. A lag that sits exactly on a bin edge therefore always goes to the bin on its right,
+as the definition says, whatever the bin width in frames (e.g. 0.3 ms at 30 kHz is 9 frames, 1 ms at
+32556 Hz is 32.556 frames). The kept lags are exactly the integers in [-half, half).
+
+Parallelism: the loops run over units with ``prange``, and each thread only writes the output rows of
+the units it owns, so counts never race and are identical from run to run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+import numba
+import numpy as np
+
+from ..errors import TaskInputError
+
+__all__ = ["CorrelogramBins", "correlogram_bins", "autocorrelograms", "cross_correlograms", "cross_correlogram"]
+
+
+@dataclass(frozen=True)
+class CorrelogramBins:
+    """The binning of lags: ``lut[lag - lag_min]`` is the bin of every kept integer lag."""
+
+    n_bins: int
+    lag_min: int
+    lag_max: int
+    lut: np.ndarray
+    bin_edges_sec: np.ndarray
+
+
+def _exact(x: float, what: str) -> Fraction:
+    try:
+        value = Fraction(repr(float(x)))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TaskInputError(f"{what} must be a finite number, got {x!r}") from exc
+    if value <= 0:
+        raise TaskInputError(f"{what} must be positive, got {x!r}")
+    return value
+
+
+def correlogram_bins(window_ms: float, bin_ms: float, sampling_frequency: float) -> CorrelogramBins:
+    """Validate the window and bin size and build the exact lag -> bin table."""
+    window = _exact(window_ms, "windowMs")
+    width = _exact(bin_ms, "binMs")
+    fs = _exact(sampling_frequency, "the sampling frequency")
+    ratio = window / width
+    if ratio.denominator != 1:
+        raise TaskInputError(
+            f"windowMs ({window_ms}) must be a whole multiple of binMs ({bin_ms}); e.g. windowMs="
+            f"{float(width * max(1, round(ratio)))} gives {max(1, round(ratio))} bins"
+        )
+    n_bins = int(ratio)
+    bin_frames = width * fs / 1000
+    half = window * fs / 2000
+    lag_min = -(half.numerator // half.denominator)          # smallest integer >= -half
+    lag_max = -((-half.numerator) // half.denominator) - 1   # largest integer < half
+    if lag_max - lag_min > 50_000_000:
+        raise TaskInputError(f"windowMs={window_ms} spans {lag_max - lag_min} frames; use a window under ~1000 s")
+    # k = floor((lag + half) / bin_frames) = floor((lag * D + H) / B) with integers D, H, B
+    den = half.denominator * bin_frames.denominator // np.gcd(half.denominator, bin_frames.denominator)
+    h_int = int(half * den)
+    b_int = int(bin_frames * den)
+    lags = np.arange(lag_min, lag_max + 1, dtype=object) if den * (2 * h_int + 1) > 2**62 else \
+        np.arange(lag_min, lag_max + 1, dtype=np.int64)
+    lut = ((lags * den + h_int) // b_int).astype(np.int32)
+    edges = np.linspace(-float(window) / 2000, float(window) / 2000, n_bins + 1)
+    return CorrelogramBins(n_bins, int(lag_min), int(lag_max), lut, edges)
+
+
+def _pack(trains: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate trains into one int64 array with offsets; check each is sorted integer frames."""
+    arrays = []
+    for idx, t in enumerate(trains):
+        a = np.asarray(t)
+        if a.ndim != 1:
+            raise TaskInputError(f"spike train {idx} must be one-dimensional, got shape {a.shape}")
+        if a.size and not np.issubdtype(a.dtype, np.integer):
+            raise TaskInputError(f"spike train {idx} must hold integer frames, got dtype {a.dtype}")
+        a = a.astype(np.int64, copy=False)
+        if a.size > 1 and np.any(a[1:] < a[:-1]):
+            raise TaskInputError(f"spike train {idx} is not sorted by time; sort it first (np.sort)")
+        arrays.append(a)
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+    np.cumsum([a.size for a in arrays], out=offsets[1:])
+    times = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+    return times, offsets
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _auto_kernel(times, offsets, lut_fwd, lut_rev, reach, out):  # pragma: no cover - compiled
+    # Each sorted pair a < b of a train is visited once and counted at lag d and at lag -d.
+    for i in numba.prange(offsets.size - 1):
+        start, stop = offsets[i], offsets[i + 1]
+        row = out[i]
+        for a in range(start, stop):
+            t = times[a]
+            for b in range(a + 1, stop):
+                d = times[b] - t
+                if d > reach:
+                    break
+                row[lut_fwd[d]] += 1
+                row[lut_rev[d]] += 1
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _cross_kernel(times, label_offsets, positions, offsets, lut_fwd, lut_rev, reach, fwd, rev):  # pragma: no cover
+    # Row i visits, for each spike a of unit i, the spikes b after a in the merged time order (so each
+    # unordered pair once): the pair adds to fwd[i] (a as reference, lag d) and rev[i] (b as reference,
+    # lag -d; transposed by the caller). Counts go to int32 buffers owned by the row's thread and are
+    # flushed to the int64 rows before any cell could reach 2**31.
+    n = times.size
+    row_len = fwd.shape[1]
+    limit = 2**31 - 1
+    for i in numba.prange(offsets.size - 1):
+        f = np.zeros(row_len, np.int32)
+        r = np.zeros(row_len, np.int32)
+        pending = 0
+        end = 0
+        for e in range(offsets[i], offsets[i + 1]):
+            p = positions[e]
+            t = times[p]
+            if end <= p:
+                end = p + 1
+            while end < n and times[end] - t <= reach:
+                end += 1
+            if pending + (end - p) > limit:
+                fwd[i] += f
+                rev[i] += r
+                f[:] = 0
+                r[:] = 0
+                pending = 0
+            pending += end - p
+            for q in range(p + 1, end):
+                d = times[q] - t
+                o = label_offsets[q]
+                f[o + lut_fwd[d]] += 1
+                r[o + lut_rev[d]] += 1
+        fwd[i] += f
+        rev[i] += r
+
+
+def _directed_luts(bins: CorrelogramBins) -> tuple[np.ndarray, np.ndarray, int]:
+    """Bins of lags +d and -d for d = 0..reach; lags outside the window go to a spare bin n_bins."""
+    reach = max(bins.lag_max, -bins.lag_min)
+    d = np.arange(reach + 1)
+    fwd = np.where(d <= bins.lag_max, bins.lut[np.minimum(d, bins.lag_max) - bins.lag_min], bins.n_bins)
+    rev = np.where(-d >= bins.lag_min, bins.lut[np.maximum(-d, bins.lag_min) - bins.lag_min], bins.n_bins)
+    return fwd.astype(np.int32), rev.astype(np.int32), int(reach)
+
+
+def autocorrelograms(trains: Sequence[np.ndarray], *, window_ms: float, bin_ms: float,
+                     sampling_frequency: float) -> np.ndarray:
+    """Autocorrelograms of sorted spike trains (frames): int64 array (n_units, n_bins)."""
+    bins = correlogram_bins(window_ms, bin_ms, sampling_frequency)
+    times, offsets = _pack(trains)
+    lut_fwd, lut_rev, reach = _directed_luts(bins)
+    out = np.zeros((len(offsets) - 1, bins.n_bins + 1), dtype=np.int64)
+    with numba.parallel_chunksize(1):  # units differ in size: hand them out one at a time
+        _auto_kernel(times, offsets, lut_fwd, lut_rev, reach, out)
+    return out[:, :-1].copy()
+
+
+def cross_correlograms(trains: Sequence[np.ndarray], *, window_ms: float, bin_ms: float,
+                       sampling_frequency: float) -> np.ndarray:
+    """Correlograms of every ordered pair: int64 array (n_units, n_units, n_bins).
+
+    ``out[i, j, k]`` counts the pairs (spike a of unit i, spike b of unit j) whose lag t_b - t_a falls in
+    bin k; the diagonal holds the autocorrelograms. Memory: about three times the output array.
+    """
+    bins = correlogram_bins(window_ms, bin_ms, sampling_frequency)
+    concatenated, offsets = _pack(trains)
+    n_units, width = len(offsets) - 1, bins.n_bins + 1
+    if concatenated.size == 0:
+        return np.zeros((n_units, n_units, bins.n_bins), dtype=np.int64)
+    times, labels = _merge(concatenated, offsets)
+    # the spikes of each unit as positions in the merged order (increasing, i.e. in time order)
+    positions = np.argsort(labels.astype(np.uint16) if n_units < 2**16 else labels, kind="stable")
+    lut_fwd, lut_rev, reach = _directed_luts(bins)
+    fwd = np.zeros((n_units, n_units * width), dtype=np.int64)
+    rev = np.zeros((n_units, n_units * width), dtype=np.int64)
+    with numba.parallel_chunksize(1):
+        _cross_kernel(times, labels * np.int32(width), positions, offsets, lut_fwd, lut_rev, reach, fwd, rev)
+    return _combine(fwd, rev, n_units, bins.n_bins)
+
+
+def _merge(concatenated: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All spikes in time order (ties by unit index) and their unit indices (int32)."""
+    n_units = len(offsets) - 1
+    labels = np.repeat(np.arange(n_units, dtype=np.int32), np.diff(offsets))
+    t_min = int(concatenated.min())
+    span = int(concatenated.max()) - t_min + 1
+    if span < 2**62 // max(n_units, 1):
+        keys = (concatenated - t_min) * n_units + labels
+        n_buckets = max(1, concatenated.size // 8)
+        _bucket_sort(keys, (keys // n_units) * n_buckets // span, n_buckets)
+        return keys // n_units + t_min, (keys % n_units).astype(np.int32)
+    order = np.argsort(concatenated, kind="stable")
+    return concatenated[order], labels[order]
+
+
+@numba.njit(cache=True, nogil=True)
+def _bucket_sort(keys, buckets, n_buckets):  # pragma: no cover - compiled
+    # Sorts keys in place: counting sort by bucket (spike times are spread evenly enough that buckets
+    # stay small), then insertion sort inside each bucket. O(n) for spike trains, unlike a full sort.
+    starts = np.zeros(n_buckets + 1, np.int64)
+    for b in buckets:
+        starts[b + 1] += 1
+    for b in range(n_buckets):
+        starts[b + 1] += starts[b]
+    fill = starts[:-1].copy()
+    out = np.empty_like(keys)
+    for idx in range(keys.size):
+        b = buckets[idx]
+        out[fill[b]] = keys[idx]
+        fill[b] += 1
+    for b in range(n_buckets):
+        for x in range(starts[b] + 1, starts[b + 1]):
+            v = out[x]
+            y = x - 1
+            while y >= starts[b] and out[y] > v:
+                out[y + 1] = out[y]
+                y -= 1
+            out[y + 1] = v
+    keys[:] = out
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _combine(fwd, rev, n_units, n_bins):  # pragma: no cover - compiled
+    # out[i, j] = fwd[i, j] + rev[j, i] (dropping the spare bin): a blocked transpose-add
+    width = n_bins + 1
+    out = np.empty((n_units, n_units, n_bins), np.int64)
+    for i in numba.prange(n_units):
+        for j in range(n_units):
+            for k in range(n_bins):
+                out[i, j, k] = fwd[i, j * width + k] + rev[j, i * width + k]
+    return out
+
+
+def cross_correlogram(train1: np.ndarray, train2: np.ndarray, *, window_ms: float, bin_ms: float,
+                      sampling_frequency: float) -> np.ndarray:
+    """The correlogram of one ordered pair (lags t2 - t1): int64 array (n_bins,)."""
+    return cross_correlograms([train1, train2], window_ms=window_ms, bin_ms=bin_ms,
+                              sampling_frequency=sampling_frequency)[0, 1]
