@@ -116,6 +116,19 @@ class TestStoreConformance:
         _touch_later(data_file)
         assert harness.store.local_path(sha1) == str(data_file)
 
+    def test_changed_file_gets_a_new_hash_when_stored_or_linked_again(self, harness, data_file):
+        st = harness.store
+        first = st.put_file(str(data_file))
+        assert st.link(str(data_file)) == first
+        data = bytearray(data_file.read_bytes())
+        data[5] ^= 0xFF
+        data_file.write_bytes(bytes(data))
+        _touch_later(data_file)
+        expected = hashlib.sha1(bytes(data)).hexdigest()
+        assert st.put_file(str(data_file)) == expected != first
+        assert st.link(str(data_file)) == expected
+        assert st.read_bytes(first, verify=True) != st.read_bytes(expected, verify=True)
+
     def test_has_is_false_for_missing_and_checks_the_hash(self, harness):
         assert not harness.store.has(MISSING)
         with pytest.raises(InvalidUriError, match="40"):

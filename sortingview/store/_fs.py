@@ -103,7 +103,12 @@ def existing_file(path: str) -> str:
     """Absolute path of an existing regular file, or a NotFoundError that says what is there instead."""
     path = os.path.abspath(os.fspath(path))
     if not os.path.isfile(path):
-        what = "is a directory" if os.path.isdir(path) else "does not exist"
+        if os.path.isdir(path):
+            what = "is a directory"
+        elif os.path.exists(path):
+            what = "is not a regular file"
+        else:
+            what = "does not exist"
         raise NotFoundError(f"cannot store {path}: it {what}; give the path of an existing file")
     return path
 

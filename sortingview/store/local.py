@@ -58,11 +58,18 @@ class LocalStore(Store):
 
     def put_file(self, path: str) -> str:
         path = existing_file(path)
-        # one pass over the bytes: hash while copying into a temp file in the store, then rename into place
+        st = os.stat(path)
+        known = self._cached_sha1(path, st)
+        if known and os.path.exists(self._content_path(known)):
+            return known  # this unchanged file was stored before: nothing to copy
+        # copy into a temp file inside the store, name it by the sha1 of the copy, rename into place
         incoming = os.path.join(self.directory, "sha1")
         makedirs(incoming)
         tmp = temp_name(os.path.join(incoming, "incoming"))
         sha1 = copy_and_hash(path, tmp)
+        after = os.stat(path)
+        if (after.st_size, after.st_mtime) == (st.st_size, st.st_mtime):
+            self._remember_sha1(path, after, sha1)
         dest = self._content_path(sha1)
         if os.path.exists(dest):
             os.unlink(tmp)
@@ -81,18 +88,30 @@ class LocalStore(Store):
         """sha1 of a file, cached by path+size+mtime in ``@compute_sha1_cache`` (kachery-cloud's key)."""
         path = existing_file(path)
         st = os.stat(path)
-        key = f"{SHA1_CACHE_FOLDER}/{hashlib.sha1(path.encode('utf-8')).hexdigest()}"
-        cached = self.get_mutable(key)
-        if cached:
-            try:
-                rec = json.loads(cached)
-                if rec["size"] == st.st_size and rec["mtime"] == st.st_mtime and check_sha1(rec["sha1"]):
-                    return rec["sha1"]
-            except (ValueError, KeyError, TypeError):
-                pass  # a damaged cache entry is recomputed below
-        sha1 = sha1_of_file(path)
-        self.set_mutable(key, _file_record(path, st, sha1))
+        sha1 = self._cached_sha1(path, st)
+        if sha1 is None:
+            sha1 = sha1_of_file(path)
+            self._remember_sha1(path, st, sha1)
         return sha1
+
+    @staticmethod
+    def _sha1_cache_key(path: str) -> str:
+        return f"{SHA1_CACHE_FOLDER}/{hashlib.sha1(path.encode('utf-8')).hexdigest()}"
+
+    def _cached_sha1(self, path: str, st: os.stat_result) -> str | None:
+        cached = self.get_mutable(self._sha1_cache_key(path))
+        if not cached:
+            return None
+        try:
+            rec = json.loads(cached)
+            if rec["size"] == st.st_size and rec["mtime"] == st.st_mtime and check_sha1(rec["sha1"]):
+                return rec["sha1"]
+        except (ValueError, KeyError, TypeError):
+            pass  # a damaged cache entry is as good as none: the caller recomputes and rewrites it
+        return None
+
+    def _remember_sha1(self, path: str, st: os.stat_result, sha1: str) -> None:
+        self.set_mutable(self._sha1_cache_key(path), _file_record(path, st, sha1))
 
     def link(self, path: str) -> str:
         path = existing_file(path)
