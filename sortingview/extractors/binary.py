@@ -97,7 +97,8 @@ def recording_to_object(recording) -> dict:
         "fileOffset": int(desc["file_offset"]),
         "channelIds": json_ids(recording.get_channel_ids()),
         "segments": segments,
-        "isFiltered": recording.get_annotation("is_filtered"),
+        "isFiltered": None if recording.get_annotation("is_filtered") is None
+        else bool(recording.get_annotation("is_filtered")),
         **scaling_data(recording),
         **probe_data(recording),
     }

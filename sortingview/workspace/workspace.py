@@ -191,8 +191,12 @@ class Workspace(CurationMethods):
     def get_unit_ids(self, sorting_id: str) -> list:
         """The unit ids of a sorting (cached: stored sortings never change)."""
         if sorting_id not in self._unit_ids_cache:
-            ids = self.get_sorting_extractor(sorting_id).get_unit_ids()
-            self._unit_ids_cache[sorting_id] = [u.item() if hasattr(u, "item") else u for u in ids]
+            # the stored object lists its unit ids; opening the sorting (an NWB file, say) is the fallback
+            data = store.load_json(self.get_sorting_record(sorting_id)["sortingUri"]).get("data", {})
+            ids = data.get("unitIds")
+            if not isinstance(ids, list):
+                ids = [u.item() if hasattr(u, "item") else u for u in self.get_sorting_extractor(sorting_id).unit_ids]
+            self._unit_ids_cache[sorting_id] = ids
         return list(self._unit_ids_cache[sorting_id])
 
     # unit metrics and settings ------------------------------------------------------------------------
