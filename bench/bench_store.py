@@ -15,7 +15,9 @@ Measures, on a seeded random file written under a temp folder (removed at the en
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
 import os
 import platform
 import shutil
@@ -86,8 +88,8 @@ def bench_link_again(base: str, path: str, calls: int) -> list[float]:
     return out
 
 
-def bench_store_vs_cp(base: str, path: str, reps: int) -> tuple[list[float], list[float]]:
-    t_store, t_cp = [], []
+def bench_store_vs_cp(base: str, path: str, reps: int) -> tuple[list[float], list[float], list[float]]:
+    t_store, t_cp, t_again = [], [], []
     for i in range(reps):
         d = fresh_dir(base, "copies")
         os.sync()
@@ -95,9 +97,10 @@ def bench_store_vs_cp(base: str, path: str, reps: int) -> tuple[list[float], lis
         os.sync()
         store = LocalStore(fresh_dir(base, f"store-put-{i}"))
         t_store.append(timed(store.put_file, path))
+        t_again.append(timed(store.put_file, path))
         shutil.rmtree(store.directory)
     shutil.rmtree(os.path.join(base, "copies"), ignore_errors=True)
-    return t_store, t_cp
+    return t_store, t_cp, t_again
 
 
 def bench_kachery(base: str, path: str, reps: int) -> dict[str, float] | None:
@@ -108,15 +111,21 @@ def bench_kachery(base: str, path: str, reps: int) -> dict[str, float] | None:
     except ImportError:
         return None
     link, again, store = [], [], []
-    for _ in range(reps):
-        os.environ["KACHERY_CLOUD_DIR"] = fresh_dir(base, "kc-link")
-        link.append(timed(kc.link_file, path))
-        again.append(timed(kc.link_file, path))
-        os.environ["KACHERY_CLOUD_DIR"] = fresh_dir(base, "kc-put")
-        os.sync()
-        store.append(timed(kc.store_file_local, path))
+    quiet = contextlib.redirect_stdout(io.StringIO())  # it prints "Computing sha1 of ..." for large files
+    with quiet:
+        for _ in range(reps):
+            _kachery_round(kc, base, path, link, again, store)
     med = statistics.median
     return {"link": med(link), "link_again": med(again), "store": med(store)}
+
+
+def _kachery_round(kc, base: str, path: str, link: list, again: list, store: list) -> None:
+    os.environ["KACHERY_CLOUD_DIR"] = fresh_dir(base, "kc-link")
+    link.append(timed(kc.link_file, path))
+    again.append(timed(kc.link_file, path))
+    os.environ["KACHERY_CLOUD_DIR"] = fresh_dir(base, "kc-put")
+    os.sync()
+    store.append(timed(kc.store_file_local, path))
 
 
 def machine() -> str:
@@ -137,7 +146,7 @@ def fmt(seconds: float) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mb", type=int, default=1024, help="size of the generated file in MiB (default 1024)")
-    ap.add_argument("--reps", type=int, default=3, help="repetitions of the large-file measurements (median)")
+    ap.add_argument("--reps", type=int, default=5, help="repetitions of the large-file measurements (median)")
     ap.add_argument("--again-calls", type=int, default=2000, help="calls of link_file on the unchanged file")
     ap.add_argument("--dir", default=None, help="where to write the temp folder (default: the system temp)")
     args = ap.parse_args()
@@ -145,21 +154,22 @@ def main() -> int:
     base = tempfile.mkdtemp(prefix="bench-store-", dir=args.dir)
     try:
         path = os.path.join(base, "recording.dat")
-        print(f"machine: {machine()}")
+        print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
         print(f"writing {args.size_mb} MiB of seeded random bytes to {path} ...", flush=True)
         write_random_file(path, size)
         warm(path)
         t_link, t_sha1 = bench_link_unseen(base, path, args.reps)
         again = bench_link_again(base, path, args.again_calls)
-        t_store, t_cp = bench_store_vs_cp(base, path, args.reps)
+        t_store, t_cp, t_store_again = bench_store_vs_cp(base, path, args.reps)
         kc = bench_kachery(base, path, args.reps)
-        report(size, t_link, t_sha1, again, t_store, t_cp, kc)
+        report(size, t_link, t_sha1, again, t_store, t_cp, t_store_again, kc)
+        print(f"load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine makes times noisy)")
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0
 
 
-def report(size, t_link, t_sha1, again, t_store, t_cp, kc) -> None:
+def report(size, t_link, t_sha1, again, t_store, t_cp, t_store_again, kc) -> None:
     med = statistics.median
     gbps = size / 1e9
     link, sha1, store, cp = med(t_link), med(t_sha1), med(t_store), med(t_cp)
@@ -174,6 +184,7 @@ def report(size, t_link, t_sha1, again, t_store, t_cp, kc) -> None:
           f"p99 {p99 * 1e3:.3f} ms, n={len(again)} (target < 1 ms)")
     print(f"{'cp (subprocess)':44} {fmt(cp)} {gbps / cp:7.2f}")
     print(f"{'store_file':44} {fmt(store)} {gbps / store:7.2f}   {store / cp:.2f}x the time of cp")
+    print(f"{'store_file again, unchanged (sha1 cache)':44} {fmt(med(t_store_again))}")
     if kc:
         print(f"{'kachery_cloud.link_file, unseen':44} {fmt(kc['link'])} {gbps / kc['link']:7.2f}   "
               f"ours is {kc['link'] / link:.2f}x faster")
