@@ -56,13 +56,14 @@ def _dumps(obj: Any) -> str:
     try:
         return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     except ValueError as exc:
-        _check_finite(obj)
-        raise SerializationError(f"value cannot be written as JSON: {exc}") from exc
+        if "ircular" not in str(exc):  # walking a structure that contains itself would never end
+            _check_finite(obj)
+        raise SerializationError(f"value cannot be written as JSON: {exc}") from None
     except TypeError as exc:
         raise SerializationError(
             f"value cannot be written as JSON: {exc}; encode numpy arrays and scalars with "
             "sortingview.serialize.encode_value first"
-        ) from exc
+        ) from None
 
 
 def store_json_bytes(obj: Any) -> bytes:
@@ -88,7 +89,12 @@ def _integralize(obj: Any) -> Any:
 
 def canonical_json(obj: Any) -> str:
     """Canonical JSON text used for hashing: as store_json, with integral floats written as integers."""
-    return _dumps(_integralize(obj))
+    try:
+        value = _integralize(obj)
+    except RecursionError:
+        raise SerializationError("value cannot be written as JSON: it contains itself (Circular reference) "
+                                 "or is nested too deeply") from None
+    return _dumps(value)
 
 
 def sha1_of_bytes(data: bytes) -> str:

@@ -194,6 +194,15 @@ def test_unencodable_values_say_to_encode_first():
         store_json_bytes({"a": {1, 2}})
 
 
+def test_circular_structures_are_refused():
+    a: dict = {"x": 1}
+    a["self"] = a
+    with pytest.raises(SerializationError, match="ircular"):
+        store_json_bytes(a)
+    with pytest.raises(SerializationError, match="ircular"):
+        canonical_json(a)
+
+
 def test_store_json_bytes_is_ascii_sorted_compact():
     assert store_json_bytes({"b": [1, 2.5], "a": "é"}) == b'{"a":"\\u00e9","b":[1,2.5]}'
     assert store_json_bytes({"x": 1.0}) == b'{"x":1.0}'  # store_json keeps the float spelling
