@@ -142,6 +142,12 @@ def test_malformed_objects_get_clear_errors(ds):
         load_recording({**obj, "data": {**data, "dtype": "object"}})
     with pytest.raises(InvalidObjectError, match="channel ids"):
         load_recording({**obj, "data": {**data, "channelIds": [1, 2]}})
+    with pytest.raises(InvalidObjectError, match="integers or strings"):
+        load_recording({**obj, "data": {**data, "channelIds": [{"x": 1}] * data["numChannels"]}})
+    with pytest.raises(InvalidObjectError, match="positive"):
+        load_recording({**obj, "data": {**data, "samplingFrequency": 0}})
+    with pytest.raises(InvalidObjectError, match="numChannels"):
+        load_recording({**obj, "data": {**data, "numChannels": True}})
 
 
 def test_a_changed_linked_file_is_detected(ds):

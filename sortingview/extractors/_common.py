@@ -29,15 +29,16 @@ def field(data: dict, name: str, types: type | tuple[type, ...], fmt: str, *, op
     value = data[name]
     if value is None and optional:
         return None
+    allowed = types if isinstance(types, tuple) else (types,)
     # JSON has no int/float distinction worth failing over: an integral number is a valid float
-    if types is float and isinstance(value, int) and not isinstance(value, bool):
+    if float in allowed and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
-        value = object()  # a bool is not a number here
-    if not isinstance(value, types):
-        want = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+    # bool is an int subclass in Python, but True is not a channel count
+    wrong_bool = isinstance(value, bool) and bool not in allowed
+    if wrong_bool or not isinstance(value, allowed):
+        want = " or ".join(t.__name__ for t in allowed)
         raise InvalidObjectError(
-            f"{fmt} object field {name!r} must be {want}, got {type(data[name]).__name__}; store the extractor again"
+            f"{fmt} object field {name!r} must be {want}, got {type(value).__name__}; store the extractor again"
         )
     return value
 

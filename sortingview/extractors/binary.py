@@ -125,6 +125,8 @@ def _segment_paths(data: dict, num_channels: int, dtype: np.dtype, offset: int) 
             raise InvalidObjectError(f"{FORMAT} object: segment {i} must be an object")
         path = file_of(seg.get("fileUri"), FORMAT, f"segment {i} fileUri")
         num_frames = field(seg, "numFrames", int, FORMAT)
+        if num_frames < 0 or offset < 0:
+            raise InvalidObjectError(f"{FORMAT} object: segment {i} has a negative frame count or file offset")
         expected = offset + num_frames * num_channels * dtype.itemsize
         if os.path.getsize(path) < expected:
             raise InvalidObjectError(
@@ -144,14 +146,19 @@ def recording_from_data(data: dict):
     offset = field(data, "fileOffset", int, FORMAT)
     paths, t_starts = _segment_paths(data, num_channels, dtype, offset)
     channel_ids = field(data, "channelIds", list, FORMAT)
-    if len(channel_ids) != num_channels:
+    if len(channel_ids) != num_channels or num_channels < 1:
         raise InvalidObjectError(f"{FORMAT} object lists {len(channel_ids)} channel ids for {num_channels} channels")
+    if not all(isinstance(c, (int, str)) and not isinstance(c, bool) for c in channel_ids):
+        raise InvalidObjectError(f"{FORMAT} object: channel ids must be integers or strings")
+    sampling_frequency = field(data, "samplingFrequency", float, FORMAT)
+    if not sampling_frequency > 0:
+        raise InvalidObjectError(f"{FORMAT} object: samplingFrequency must be positive, got {sampling_frequency}")
     time_axis = field(data, "timeAxis", int, FORMAT)
     if time_axis not in (0, 1):
         raise InvalidObjectError(f"{FORMAT} object: timeAxis must be 0 or 1, got {time_axis}")
     rec = BinaryRecordingExtractor(
         file_paths=paths,
-        sampling_frequency=field(data, "samplingFrequency", float, FORMAT),
+        sampling_frequency=sampling_frequency,
         dtype=dtype.str,
         num_channels=num_channels,
         t_starts=None if all(t is None for t in t_starts) else [t or 0.0 for t in t_starts],
