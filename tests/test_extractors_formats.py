@@ -80,6 +80,12 @@ def test_nwb_sorting_round_trip(nwb_file):
     for u, times in zip(back.unit_ids, spikes, strict=True):
         np.testing.assert_array_equal(back.get_unit_spike_train(u), sorting.get_unit_spike_train(u))
         assert len(back.get_unit_spike_train(u)) == len(times)
+    # opened with an explicit time base instead of a series: the object keeps rate and start
+    timed = NwbSortingExtractor(str(path), sampling_frequency=20000.0, t_start=0.0)
+    back = load_sorting(store_sorting(timed))
+    assert back.get_sampling_frequency() == 20000.0
+    np.testing.assert_array_equal(back.get_unit_spike_train(back.unit_ids[1]),
+                                  timed.get_unit_spike_train(timed.unit_ids[1]))
 
 
 def test_mda_sorting_round_trip(store_dir, tmp_path):
