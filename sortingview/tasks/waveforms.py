@@ -154,15 +154,21 @@ def average_waveforms(recording: str, sorting: str, unitIds: list | None = None,
     check_positive("maxSpikesPerUnit", maxSpikesPerUnit)
     check_positive("neighborhoodSize", neighborhoodSize)
     rec, sort = load_recording(recording), load_sorting(sorting)
-    units = resolve_units(sort, unitIds)
+    return average_waveforms_of(rec, sort, resolve_units(sort, unitIds), before, after, maxSpikesPerUnit,
+                                neighborhoodSize)
+
+
+def average_waveforms_of(rec, sort, units: list[Any], before: int, after: int, max_spikes: int,
+                         size: int) -> dict:
+    """The result of ``average_waveforms`` for loaded extractors and validated inputs."""
     channel_ids = rec.get_channel_ids()
     locations = channel_locations(rec)
     entries = []
-    for t in unit_templates(rec, sort, units, before, after, maxSpikesPerUnit):
+    for t in unit_templates(rec, sort, units, before, after, max_spikes):
         entry = {"unitId": as_json_unit(t.unit), "numSpikes": len(t.frames), "peakChannelId": None,
                  "channelIds": [], "waveform": None, "waveformStdDev": None}
         if t.peak_channel is not None:
-            chans = nearest_channels(locations, t.peak_channel, neighborhoodSize)
+            chans = nearest_channels(locations, t.peak_channel, size)
             entry.update(peakChannelId=as_json_unit(channel_ids[t.peak_channel]),
                          channelIds=[as_json_unit(c) for c in channel_ids[chans]],
                          waveform=t.mean[:, chans], waveformStdDev=t.std[:, chans])
