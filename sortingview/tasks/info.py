@@ -1,1 +1,77 @@
-"""(tasks registered here are added by the compute issue)"""
+"""Recording and sorting summaries: ``recording_info`` (with noise levels) and ``sorting_info``."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..compute.noise import mad_noise_levels, random_chunk_starts
+from ._objects import load_recording, load_sorting
+from ._reading import trace_source
+from .registry import register_task
+
+#: defaults shared by every task that needs a recording's noise level (as spikeinterface's get_noise_levels)
+NOISE_NUM_CHUNKS = 20
+NOISE_CHUNK_FRAMES = 10000
+NOISE_SEED = 0
+
+
+def recording_noise_levels(recording, num_chunks: int = NOISE_NUM_CHUNKS, chunk_frames: int = NOISE_CHUNK_FRAMES,
+                           seed: int = NOISE_SEED) -> np.ndarray:
+    """Per-channel noise (MAD / 0.6745 on seeded random chunks, see ``compute/noise.py``), float32.
+
+    In microvolts when the recording has gains, else in its raw units. Chunks are read one at a time in time
+    order, so memory holds a single chunk whatever the recording's length.
+    """
+    source = trace_source(recording)
+    starts, size = random_chunk_starts(source.num_frames, chunk_frames, num_chunks, seed)
+    chunks = (source.to_uv(recording.get_traces(start_frame=int(s), end_frame=int(s) + size,
+                                                return_in_uV=False)) for s in starts)
+    return mad_noise_levels(chunks)
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value JSON needs (ids come back from JSON as str/int)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _channel_locations(recording) -> list | None:
+    try:
+        locations = recording.get_channel_locations()
+    except Exception:  # spikeinterface raises a bare Exception when a recording has no probe or locations
+        return None
+    return np.asarray(locations, dtype=float).tolist()
+
+
+@register_task("sortingview.recording_info.1", handler="misc")
+def recording_info(recording: str) -> dict:
+    """Sampling frequency, size, channels (ids, locations) and per-channel noise levels of a recording."""
+    rec = load_recording(recording)
+    source = trace_source(rec)
+    return {
+        "samplingFrequency": source.sampling_frequency,
+        "numFrames": source.num_frames,
+        "durationSec": source.num_frames / source.sampling_frequency,
+        "numChannels": source.num_channels,
+        "channelIds": [plain(c) for c in rec.get_channel_ids()],
+        "channelLocations": _channel_locations(rec),
+        "channelGainsToUv": source.gains if source.has_gains else None,
+        "dtype": str(rec.get_dtype()),
+        "noiseLevels": recording_noise_levels(rec),
+        "noiseLevelsUnit": "uV" if source.has_gains else "raw",
+    }
+
+
+@register_task("sortingview.sorting_info.1", handler="misc")
+def sorting_info(sorting: str) -> dict:
+    """Unit ids, sampling frequency and spike counts (total and per unit, all segments) of a sorting."""
+    srt = load_sorting(sorting)
+    unit_ids = [plain(u) for u in srt.get_unit_ids()]
+    per_unit = np.asarray(srt.count_num_spikes_per_unit(outputs="array"), dtype=np.int64)
+    return {
+        "unitIds": unit_ids,
+        "samplingFrequency": float(srt.get_sampling_frequency()),
+        "numSegments": int(srt.get_num_segments()),
+        "numSpikes": int(per_unit.sum()),
+        "numSpikesPerUnit": per_unit,
+    }
