@@ -1,16 +1,19 @@
 """Benchmark of the store on one large file, against the tools a user would otherwise use.
 
-    python bench/bench_store.py               # 1 GB file
+    python bench/bench_store.py               # 1 GiB file
     python bench/bench_store.py --size-mb 256
 
-Measures, on a seeded random file written under a temp folder (removed at the end):
+On a seeded random file written under a temp folder (removed at the end), measures:
 
-* ``link_file`` of a file the store has not seen, vs ``hashlib.sha1`` over the same bytes (target: at least
-  0.8x the hashing speed). Both run with the file in the page cache (it is read once before), alternated.
-* ``link_file`` of the same unchanged file again (target: under 1 ms; median of many calls).
-* ``store_file`` vs ``cp`` (a subprocess) of the same file; dirty pages are flushed before each run so
-  neither pays for the other's write-back.
+* ``link_file`` of a file the store has not seen vs ``hashlib.sha1`` (``hashlib.file_digest``) over the
+  same bytes; target: at least 0.8x the hashing speed. The file is in the page cache for both.
+* ``link_file`` of the same unchanged file again; target: under 1 ms (median of many calls).
+* ``store_file`` vs ``cp`` (a subprocess) of the same file, and ``store_file`` of the unchanged file again.
+  Dirty pages are flushed (``sync``) before each copy so that none pays for another's write-back.
 * kachery-cloud's ``link_file`` and ``store_file_local`` on the same file, when the package is installed.
+
+Every repetition runs all the cases, in a rotating order, so that other work on the machine hits them
+alike; the table shows medians.
 """
 from __future__ import annotations
 
@@ -50,11 +53,6 @@ def warm(path: str) -> None:
             pass
 
 
-def plain_sha1(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha1").hexdigest()
-
-
 def timed(fn, *args) -> float:
     t0 = time.perf_counter()
     fn(*args)
@@ -68,64 +66,81 @@ def fresh_dir(base: str, name: str) -> str:
     return d
 
 
-def bench_link_unseen(base: str, path: str, reps: int) -> tuple[list[float], list[float]]:
-    t_link, t_sha1 = [], []
-    for i in range(reps):
-        store = LocalStore(fresh_dir(base, f"store-link-{i}"))
-        t_sha1.append(timed(plain_sha1, path))
-        t_link.append(timed(store.link, path))
-    return t_link, t_sha1
+class Cases:
+    """Each method is one measured case on the file ``path``; it returns seconds."""
+
+    def __init__(self, base: str, path: str):
+        self.base, self.path = base, path
+        os.environ["KACHERY_CLOUD_SANDBOX_DIR"] = os.path.join(base, "kc-sandbox")
+        try:
+            import kachery_cloud
+        except ImportError:
+            kachery_cloud = None
+        self.kc = kachery_cloud
+
+    def sha1(self) -> float:
+        def digest():
+            with open(self.path, "rb") as f:
+                return hashlib.file_digest(f, "sha1").hexdigest()
+        return timed(digest)
+
+    def link(self) -> float:
+        return timed(LocalStore(fresh_dir(self.base, "store")).link, self.path)
+
+    def kc_link(self) -> float:
+        os.environ["KACHERY_CLOUD_DIR"] = fresh_dir(self.base, "store")
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints "Computing sha1 of ..."
+            return timed(self.kc.link_file, self.path)
+
+    def cp(self) -> float:
+        dest = os.path.join(fresh_dir(self.base, "store"), "copy")
+        os.sync()
+        return timed(subprocess.run, ["cp", self.path, dest])
+
+    def store(self) -> float:
+        store = LocalStore(fresh_dir(self.base, "store"))
+        os.sync()
+        return timed(store.put_file, self.path)
+
+    def store_again(self) -> float:
+        store = LocalStore(os.path.join(self.base, "store"))  # what store() left
+        return timed(store.put_file, self.path)
+
+    def kc_store(self) -> float:
+        os.environ["KACHERY_CLOUD_DIR"] = fresh_dir(self.base, "store")
+        os.sync()
+        with contextlib.redirect_stdout(io.StringIO()):
+            return timed(self.kc.store_file_local, self.path)
+
+    def names(self) -> list[list[str]]:
+        """Groups of cases; a group runs in this order (store_again needs what store left)."""
+        groups = [["sha1"], ["link"], ["cp"], ["store", "store_again"]]
+        if self.kc:
+            groups += [["kc_link"], ["kc_store"]]
+        return groups
 
 
-def bench_link_again(base: str, path: str, calls: int) -> list[float]:
-    store = LocalStore(fresh_dir(base, "store-again"))
-    store.link(path)
-    out = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        store.link(path)
-        out.append(time.perf_counter() - t0)
+def run_rounds(cases: Cases, reps: int) -> dict[str, list[float]]:
+    groups = cases.names()
+    out: dict[str, list[float]] = {n: [] for g in groups for n in g}
+    for rep in range(reps):
+        for group in groups[rep % len(groups):] + groups[:rep % len(groups)]:
+            for name in group:
+                out[name].append(getattr(cases, name)())
     return out
 
 
-def bench_store_vs_cp(base: str, path: str, reps: int) -> tuple[list[float], list[float], list[float]]:
-    t_store, t_cp, t_again = [], [], []
-    for i in range(reps):
-        d = fresh_dir(base, "copies")
-        os.sync()
-        t_cp.append(timed(subprocess.run, ["cp", path, os.path.join(d, f"copy{i}")]))
-        os.sync()
-        store = LocalStore(fresh_dir(base, f"store-put-{i}"))
-        t_store.append(timed(store.put_file, path))
-        t_again.append(timed(store.put_file, path))
-        shutil.rmtree(store.directory)
-    shutil.rmtree(os.path.join(base, "copies"), ignore_errors=True)
-    return t_store, t_cp, t_again
-
-
-def bench_kachery(base: str, path: str, reps: int) -> dict[str, float] | None:
-    """kachery-cloud's own local functions on the same file (medians), when the package is installed."""
-    try:
-        os.environ["KACHERY_CLOUD_SANDBOX_DIR"] = os.path.join(base, "kc-sandbox")
-        import kachery_cloud as kc
-    except ImportError:
-        return None
-    link, again, store = [], [], []
-    quiet = contextlib.redirect_stdout(io.StringIO())  # it prints "Computing sha1 of ..." for large files
-    with quiet:
-        for _ in range(reps):
-            _kachery_round(kc, base, path, link, again, store)
-    med = statistics.median
-    return {"link": med(link), "link_again": med(again), "store": med(store)}
-
-
-def _kachery_round(kc, base: str, path: str, link: list, again: list, store: list) -> None:
-    os.environ["KACHERY_CLOUD_DIR"] = fresh_dir(base, "kc-link")
-    link.append(timed(kc.link_file, path))
-    again.append(timed(kc.link_file, path))
-    os.environ["KACHERY_CLOUD_DIR"] = fresh_dir(base, "kc-put")
-    os.sync()
-    store.append(timed(kc.store_file_local, path))
+def link_again(cases: Cases, calls: int) -> tuple[list[float], list[float]]:
+    ours = LocalStore(fresh_dir(cases.base, "store-again"))
+    ours.link(cases.path)
+    t_ours = [timed(ours.link, cases.path) for _ in range(calls)]
+    t_kc = []
+    if cases.kc:
+        os.environ["KACHERY_CLOUD_DIR"] = fresh_dir(cases.base, "kc-again")
+        with contextlib.redirect_stdout(io.StringIO()):
+            cases.kc.link_file(cases.path)
+            t_kc = [timed(cases.kc.link_file, cases.path) for _ in range(min(calls, 500))]
+    return t_ours, t_kc
 
 
 def machine() -> str:
@@ -143,12 +158,37 @@ def fmt(seconds: float) -> str:
     return f"{seconds * 1e3:10.3f} ms" if seconds < 1 else f"{seconds:10.3f} s "
 
 
+def report(size: int, t: dict[str, list[float]], again: list[float], kc_again: list[float]) -> None:
+    m = {k: statistics.median(v) for k, v in t.items() if v}
+    gb = size / 1e9
+
+    def row(label: str, seconds: float, note: str = "", speed: bool = True) -> None:
+        print(f"{label:44} {fmt(seconds)} {f'{gb / seconds:7.2f}' if speed else '':>7}   {note}")
+
+    print(f"\n{'case':44} {'median':>13} {'GB/s':>7}   ratio")
+    row("hashlib.sha1 (file_digest), warm", m["sha1"])
+    row("link_file, unseen file, warm", m["link"], f"{m['sha1'] / m['link']:.2f}x hashing speed (target >= 0.80)")
+    p99 = sorted(again)[int(0.99 * (len(again) - 1))]
+    row("link_file again, unchanged", statistics.median(again),
+        f"p99 {p99 * 1e3:.3f} ms over {len(again)} calls (target < 1 ms)", speed=False)
+    row("cp (subprocess)", m["cp"])
+    row("store_file", m["store"], f"{m['store'] / m['cp']:.2f}x the time of cp")
+    row("store_file again, unchanged", m["store_again"], "(sha1 cache: nothing copied)", speed=False)
+    if "kc_link" in m:
+        row("kachery_cloud.link_file, unseen", m["kc_link"], f"ours takes {m['link'] / m['kc_link']:.2f}x its time")
+        row("kachery_cloud.link_file again", statistics.median(kc_again),
+            f"ours takes {statistics.median(again) / statistics.median(kc_again):.2f}x its time", speed=False)
+        row("kachery_cloud.store_file_local", m["kc_store"], f"ours takes {m['store'] / m['kc_store']:.2f}x its time")
+    print(f"\n(medians of {len(t['sha1'])} rounds on a {size / 2**20:.0f} MiB file; "
+          f"load average now {os.getloadavg()[0]:.2f})")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mb", type=int, default=1024, help="size of the generated file in MiB (default 1024)")
-    ap.add_argument("--reps", type=int, default=5, help="repetitions of the large-file measurements (median)")
+    ap.add_argument("--reps", type=int, default=5, help="rounds of the large-file cases (default 5)")
     ap.add_argument("--again-calls", type=int, default=2000, help="calls of link_file on the unchanged file")
-    ap.add_argument("--dir", default=None, help="where to write the temp folder (default: the system temp)")
+    ap.add_argument("--dir", default=None, help="where to make the temp folder (default: the system temp)")
     args = ap.parse_args()
     size = args.size_mb * 1024 * 1024
     base = tempfile.mkdtemp(prefix="bench-store-", dir=args.dir)
@@ -158,41 +198,13 @@ def main() -> int:
         print(f"writing {args.size_mb} MiB of seeded random bytes to {path} ...", flush=True)
         write_random_file(path, size)
         warm(path)
-        t_link, t_sha1 = bench_link_unseen(base, path, args.reps)
-        again = bench_link_again(base, path, args.again_calls)
-        t_store, t_cp, t_store_again = bench_store_vs_cp(base, path, args.reps)
-        kc = bench_kachery(base, path, args.reps)
-        report(size, t_link, t_sha1, again, t_store, t_cp, t_store_again, kc)
-        print(f"load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine makes times noisy)")
+        cases = Cases(base, path)
+        times = run_rounds(cases, args.reps)
+        again, kc_again = link_again(cases, args.again_calls)
+        report(size, times, again, kc_again)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0
-
-
-def report(size, t_link, t_sha1, again, t_store, t_cp, t_store_again, kc) -> None:
-    med = statistics.median
-    gbps = size / 1e9
-    link, sha1, store, cp = med(t_link), med(t_sha1), med(t_store), med(t_cp)
-    again_sorted = sorted(again)
-    p99 = again_sorted[int(0.99 * (len(again) - 1))]
-    print()
-    print(f"{'measurement':44} {'time':>13} {'GB/s':>7}   ratio")
-    print(f"{'hashlib.sha1 (file_digest), warm':44} {fmt(sha1)} {gbps / sha1:7.2f}")
-    print(f"{'link_file, unseen file, warm':44} {fmt(link)} {gbps / link:7.2f}   "
-          f"{sha1 / link:.2f}x hashing speed (target >= 0.80)")
-    print(f"{'link_file again, unchanged (median)':44} {fmt(med(again))} {'':7}   "
-          f"p99 {p99 * 1e3:.3f} ms, n={len(again)} (target < 1 ms)")
-    print(f"{'cp (subprocess)':44} {fmt(cp)} {gbps / cp:7.2f}")
-    print(f"{'store_file':44} {fmt(store)} {gbps / store:7.2f}   {store / cp:.2f}x the time of cp")
-    print(f"{'store_file again, unchanged (sha1 cache)':44} {fmt(med(t_store_again))}")
-    if kc:
-        print(f"{'kachery_cloud.link_file, unseen':44} {fmt(kc['link'])} {gbps / kc['link']:7.2f}   "
-              f"ours is {kc['link'] / link:.2f}x faster")
-        print(f"{'kachery_cloud.link_file again':44} {fmt(kc['link_again'])} {'':7}   "
-              f"ours is {kc['link_again'] / med(again):.1f}x faster")
-        print(f"{'kachery_cloud.store_file_local':44} {fmt(kc['store'])} {gbps / kc['store']:7.2f}   "
-              f"ours is {kc['store'] / store:.2f}x faster")
-    print(f"\n(medians of {len(t_link)} runs on a {size / 2**20:.0f} MiB file)")
 
 
 if __name__ == "__main__":
