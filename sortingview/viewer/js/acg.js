@@ -102,8 +102,13 @@ function drawAcg(canvas, key, counts, edges) {
   ctx.moveTo(PAD.left, PAD.top); ctx.lineTo(PAD.left, PAD.top + ph); ctx.lineTo(PAD.left + pw, PAD.top + ph);
   ctx.stroke();
   ctx.fillStyle = AXIS;
-  ctx.textAlign = "center"; ctx.textBaseline = "top";
-  for (const t of [x0, 0, x1]) ctx.fillText(`${Math.round(t)}`, X(t), PAD.top + ph + 3);
+  ctx.textBaseline = "top";
+  ctx.textAlign = "left";
+  ctx.fillText(`${Math.round(x0)}`, X(x0) - 4, PAD.top + ph + 3);
+  ctx.textAlign = "center";
+  ctx.fillText("0", X(0), PAD.top + ph + 3);
+  ctx.textAlign = "right";
+  ctx.fillText(`${Math.round(x1)} ms`, X(x1), PAD.top + ph + 3);
   ctx.textAlign = "right"; ctx.textBaseline = "middle";
   ctx.fillText(formatCount(max), PAD.left - 3, Y(max));
   ctx.fillText("0", PAD.left - 3, PAD.top + ph);
@@ -114,5 +119,7 @@ function drawAcg(canvas, key, counts, edges) {
   ctx.font = "10px system-ui, sans-serif";
   ctx.fillStyle = "#888";
   ctx.textAlign = "right";
-  ctx.fillText("ms", W - PAD.right, PAD.top + ph + 3);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += counts[i];
+  ctx.fillText(`${formatCount(total)} pairs`, W - PAD.right, 4);
 }

@@ -28,11 +28,13 @@ function backendText(b) {
   if (!b) return { cls: "unknown", text: "backend: checking…" };
   if (b.error) return { cls: "down", text: `backend: ${b.error}` };
   if (b.mode === "inline") return { cls: "up", text: "tasks run inside the server" };
-  const alive = (b.backends || []).filter((x) => x.alive);
-  const mine = alive.filter((x) => (x.backendId || null) === (state.backendId || null));
+  const alive = b.backends || [];  // the server lists only backends with a recent heartbeat
+  // backend ids are secrets: the status says only whether a backend has one
+  const mine = alive.filter((x) => Boolean(x.hasBackendId) === Boolean(state.backendId));
   if (!alive.length) return { cls: "down", text: "no backend running: start one with sortingview-start-backend" };
-  const queued = b.queueDepth ?? b.queued ?? null;
-  const text = `${mine.length ? "backend alive" : "no backend for this backend id"} (${alive.length} running${queued !== null ? `, ${queued} queued` : ""})`;
+  const queued = b.numQueued ?? null;
+  const running = (b.running || []).length;
+  const text = `${mine.length ? "backend alive" : "no backend for this backend id"} (${alive.length} backend${alive.length > 1 ? "s" : ""}, ${running} running${queued !== null ? `, ${queued} queued` : ""})`;
   return { cls: mine.length ? "up" : "down", text };
 }
 

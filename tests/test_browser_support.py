@@ -1,0 +1,93 @@
+"""Helpers for the browser tests: a seeded workspace, a real backend subprocess, headless Chromium.
+
+(No tests here.) The backend is ``sortingview-start-backend`` started as a real process with its HTTP server
+on a free port; tasks run in its inline job handlers, which keeps the suite light on a 2-core machine.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from typing import Iterator
+
+from conftest import free_port
+from test_server_support import http
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
+HANDLERS = ("clusters", "correlograms", "extract_snippets", "metrics", "misc", "timeseries", "waveforms")
+
+
+def write_inline_config(path: str) -> str:
+    lines = ["job_handlers:"] + [f"  {h}: {{type: inline}}" for h in HANDLERS]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+@contextlib.contextmanager
+def backend_process(workdir: str, *extra: str) -> Iterator[str]:
+    """``sortingview-start-backend`` on a free port; yields the server URL once a backend is alive."""
+    exe = shutil.which("sortingview-start-backend")
+    assert exe, "sortingview-start-backend is not installed (pip install -e .)"
+    port = free_port()
+    cfg = write_inline_config(os.path.join(workdir, "handlers.yaml"))
+    log = open(os.path.join(workdir, f"backend-{port}.log"), "w")
+    proc = subprocess.Popen([exe, "--port", str(port), "--config", cfg, *extra], stdout=log,
+                            stderr=subprocess.STDOUT, env=os.environ.copy())
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_alive(proc, url, log.name)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
+def _wait_alive(proc: subprocess.Popen, url: str, log_path: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the backend exited with {proc.returncode}: {open(log_path).read()[-3000:]}")
+        try:
+            status, st = http(f"{url}/api/backend-status", timeout=5)
+            if status == 200 and st.get("backends"):
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)  # polling a process that is starting up: there is no event to await
+    raise AssertionError(f"no live backend at {url} after {timeout} s: {open(log_path).read()[-3000:]}")
+
+
+def launch_chromium(playwright, executable_path: str):
+    return playwright.chromium.launch(executable_path=executable_path, args=CHROMIUM_ARGS)
+
+
+def screenshot(page, name: str) -> str:
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    path = os.path.join(ARTIFACTS, name)
+    page.screenshot(path=path)
+    return path
+
+
+# JavaScript run in the page: how many pixels of a canvas differ from white/transparent, and in which colour
+CANVAS_INK = """(canvas) => {
+  const ctx = canvas.getContext('2d');
+  const {data} = ctx.getImageData(0, 0, canvas.width, canvas.height);
+  let ink = 0, blue = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    const [r, g, b, a] = [data[i], data[i+1], data[i+2], data[i+3]];
+    if (a > 0 && (r < 235 || g < 235 || b < 235)) ink++;
+    if (a > 200 && b > 150 && r < 80 && g > 80 && g < 140) blue++;
+  }
+  return {ink, blue, width: canvas.width, height: canvas.height};
+}"""

@@ -1,0 +1,246 @@
+"""The viewer in real headless Chromium, against a real `sortingview-start-backend` process.
+
+One seeded workspace and one backend serve the whole module. Screenshots of the main views are saved
+under test-artifacts/.
+"""
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from conftest import CHROMIUM, skip_or_fail
+from datasets import make_dataset
+from test_browser_support import CANVAS_INK, backend_process, launch_chromium, screenshot
+from test_server_support import http
+
+from sortingview import store
+from sortingview.server.auth import UserStore, users_file
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+NUM_UNITS = 6
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """A store with a workspace (seeded recording + sorting), two users, and a running backend."""
+    import os
+
+    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        skip_or_fail(f"Chromium not found at {CHROMIUM}; install it with `apt-get install -y chromium`")
+    from sortingview.workspace import create_workspace
+
+    tmp = tmp_path_factory.mktemp("browser")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
+        (tmp / "store").mkdir()
+        ds = make_dataset(tmp, seed=11, num_channels=8, durations=8.0, num_units=NUM_UNITS)
+        W = create_workspace(label="browser test")
+        rid = W.add_recording(label="rec1", recording=ds.recording)
+        sid = W.add_sorting(recording_id=rid, label="sorting1", sorting=ds.sorting)
+        W.set_sorting_curation_authorized_users(sid, ["alice"])
+        users = UserStore(users_file())
+        tokens = {"alice": users.add_user("alice"), "mallory": users.add_user("mallory")}
+        with backend_process(str(tmp)) as url:
+            link = W.spikesortingview(recording_id=rid, sorting_id=sid, label="browser test view", base_url=url)
+            yield {"W": W, "sid": sid, "rid": rid, "url": url, "link": link, "tokens": tokens, "ds": ds}
+
+
+@pytest.fixture(scope="module")
+def browser(env):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch_chromium(p, CHROMIUM)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, chromium_path):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 860})
+    pg = ctx.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    ctx.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def open_view(page, link: str):
+    page.goto(link)
+    page.wait_for_selector(f"#acg-view[data-drawn='{NUM_UNITS}']", timeout=60_000)
+    page.wait_for_function("() => document.querySelectorAll('table.units td.num').length > 0 && "
+                           "[...document.querySelectorAll('table.units th')].some(th => /SNR/.test(th.textContent))",
+                           timeout=60_000)
+
+
+def column_values(page, header: str) -> list[str]:
+    return page.evaluate("""(header) => {
+      const ths = [...document.querySelectorAll('table.units thead th')];
+      const i = ths.findIndex(th => th.textContent.trim().replace(/ [▲▼]$/, '') === header);
+      return [...document.querySelectorAll('table.units tbody tr')].map(tr => tr.children[i].textContent.trim());
+    }""", header)
+
+
+def selected_units(page) -> list[str]:
+    return page.eval_on_selector_all("table.units tbody tr.selected", "rows => rows.map(r => r.dataset.unit)")
+
+
+def test_table_lists_units_with_metrics_and_sorts(env, page):
+    open_view(page, env["link"])
+    rows = page.eval_on_selector_all("table.units tbody tr", "rows => rows.map(r => r.dataset.unit)")
+    assert sorted(rows) == sorted(str(u) for u in env["ds"].unit_ids)
+    counts = {u: int(v) for u, v in zip(rows, column_values(page, "Num. events"), strict=True)}
+    assert counts == {str(u): n for u, n in env["ds"].spike_counts.items()}
+    page.click("table.units th:has-text('Num. events')")
+    ascending = [int(v) for v in column_values(page, "Num. events")]
+    assert ascending == sorted(ascending)
+    page.click("table.units th:has-text('Num. events')")
+    descending = [int(v) for v in column_values(page, "Num. events")]
+    assert descending == sorted(ascending, reverse=True)
+    page.click("table.units th:has-text('SNR')")
+    snr = [float(v) for v in column_values(page, "SNR")]
+    assert snr == sorted(snr)
+    screenshot(page, "viewer-table-autocorrelograms.png")
+
+
+def test_click_shift_click_ctrl_click_and_select_all(env, page):
+    open_view(page, env["link"])
+    order = page.eval_on_selector_all("table.units tbody tr", "rows => rows.map(r => r.dataset.unit)")
+    page.click(f"tr[data-unit='{order[1]}'] td.unit")
+    assert selected_units(page) == [order[1]]
+    page.click(f"tr[data-unit='{order[3]}'] td.unit", modifiers=["Shift"])
+    assert selected_units(page) == order[1:4]
+    page.click(f"tr[data-unit='{order[2]}'] td.unit", modifiers=["Control"])
+    assert selected_units(page) == [order[1], order[3]]
+    page.click("#select-all")
+    assert selected_units(page) == order
+    page.click("#select-all")
+    assert selected_units(page) == []
+    page.click(f"tr[data-unit='{order[0]}'] td.unit")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("j")
+    assert selected_units(page) == [order[2]]
+    # the URL carries the selection, so the link reproduces the view
+    s = json.loads(parse_qs(urlparse(page.url).query)["s"][0])
+    assert [str(u) for u in s["units"]] == [order[2]]
+
+
+def test_autocorrelograms_are_drawn_for_all_then_selected_units(env, page):
+    open_view(page, env["link"])
+    canvases = page.query_selector_all("#acg-view canvas.acg")
+    assert len(canvases) == NUM_UNITS
+    for c in canvases:
+        ink = c.evaluate(CANVAS_INK)
+        assert ink["blue"] > 200, f"an autocorrelogram has almost no bars: {ink}"
+    order = page.eval_on_selector_all("table.units tbody tr", "rows => rows.map(r => r.dataset.unit)")
+    page.click(f"tr[data-unit='{order[0]}'] td.unit")
+    page.click(f"tr[data-unit='{order[1]}'] td.unit", modifiers=["Control"])
+    page.select_option("#acg-mode", "selected")
+    page.wait_for_selector("#acg-view[data-drawn='2']")
+    shown = page.eval_on_selector_all("#acg-view .plot-cell", "cells => cells.map(c => c.dataset.unit)")
+    assert sorted(shown) == sorted(order[:2])
+
+
+def test_waveforms_are_drawn_on_the_probe_for_selected_units(env, page):
+    open_view(page, env["link"])
+    order = page.eval_on_selector_all("table.units tbody tr", "rows => rows.map(r => r.dataset.unit)")
+    page.click(f"tr[data-unit='{order[0]}'] td.unit")
+    page.click(f"tr[data-unit='{order[2]}'] td.unit", modifiers=["Control"])
+    page.click(".tab[data-view=waveforms]")
+    page.wait_for_selector("#waveform-view[data-drawn='2']", timeout=60_000)
+    for c in page.query_selector_all("#waveform-view canvas.waveform"):
+        ink = c.evaluate(CANVAS_INK)
+        assert ink["ink"] > 1500, f"a waveform panel is nearly empty: {ink}"
+    # the peak channel column is filled from the same waveforms and names a channel of the recording
+    peaks = column_values(page, "Peak ch.")
+    assert all(p in {str(c) for c in env["ds"].channel_ids} for p in peaks)
+    screenshot(page, "viewer-waveforms.png")
+
+
+def test_a_shared_link_reproduces_selection_and_view(env, page):
+    units = [str(u) for u in env["ds"].unit_ids[:2]]
+    link = env["W"].spikesortingview(recording_id=env["rid"], sorting_id=env["sid"], label="shared",
+                                     base_url=env["url"], selected_unit_ids=env["ds"].unit_ids[:2], view="waveforms")
+    page.goto(link)
+    page.wait_for_selector("#waveform-view[data-drawn='2']", timeout=60_000)
+    assert sorted(selected_units(page)) == sorted(units)
+    assert page.get_attribute(".tab[data-view=waveforms]", "class").split().count("active") == 1
+
+
+def sign_in(page, token: str):
+    page.click("#signin-btn")
+    page.fill("#token-input", token)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_function("() => !document.querySelector('#signin-dialog').open")
+
+
+def test_read_only_without_sign_in_and_server_refuses_writes(env, page):
+    open_view(page, env["link"])
+    page.wait_for_selector("#curation .who.readonly")
+    order = page.eval_on_selector_all("table.units tbody tr", "rows => rows.map(r => r.dataset.unit)")
+    page.click(f"tr[data-unit='{order[0]}'] td.unit")
+    assert page.is_disabled("#curation button[data-label=accept]")
+    # whatever the client does, the server refuses: no token 401, a user not authorized 403
+    body = {"workspace": env["W"].uri, "sortingId": env["sid"],
+            "action": {"type": "ADD_UNIT_LABEL", "unitId": env["ds"].unit_ids[0], "label": "accept"}}
+    status, r = http(f"{env['url']}/api/curation", body=body)
+    assert status == 401 and "sign in" in r["error"]
+    status, r = http(f"{env['url']}/api/curation", body=body,
+                     headers={"Authorization": f"Bearer {env['tokens']['mallory']}"})
+    assert status == 403 and "mallory" in r["error"]
+    sign_in(page, env["tokens"]["mallory"])
+    page.wait_for_selector("#curation .who.readonly:has-text('not authorized')")
+    assert page.is_disabled("#curation button[data-label=accept]")
+    assert env["W"].get_sorting_curation(env["sid"])["labelsByUnit"] == {}
+    screenshot(page, "viewer-read-only.png")
+
+
+def test_curation_by_an_authorized_user_survives_reload(env, page):
+    W, sid = env["W"], env["sid"]
+    open_view(page, env["link"])
+    sign_in(page, env["tokens"]["alice"])
+    page.wait_for_selector("#curation .who.can")
+    order = page.eval_on_selector_all("table.units tbody tr", "rows => rows.map(r => r.dataset.unit)")
+    page.click(f"tr[data-unit='{order[0]}'] td.unit")
+    page.keyboard.press("1")  # label choice 1 = accept
+    page.wait_for_selector(f"tr[data-unit='{order[0]}'] .label-chip:has-text('accept')")
+    page.click(f"tr[data-unit='{order[1]}'] td.unit")
+    page.click(f"tr[data-unit='{order[2]}'] td.unit", modifiers=["Control"])
+    page.click("#merge")
+    page.wait_for_selector(f"tr[data-unit='{order[1]}'].merged")
+    page.reload()
+    open_view(page, page.url)
+    page.wait_for_selector(f"tr[data-unit='{order[0]}'] .label-chip:has-text('accept')")
+    assert "merged" in page.get_attribute(f"tr[data-unit='{order[2]}']", "class")
+    history = page.inner_text("#curation ol.history")
+    assert "alice" in history and "merge units" in history
+    screenshot(page, "viewer-curation.png")
+    cur = W.get_sorting_curation(sid)
+    assert cur["labelsByUnit"] == {order[0]: ["accept"]}
+    assert [sorted(map(str, g)) for g in cur["mergeGroups"]] == [sorted(order[1:3])]
+    authors = {h["userId"] for h in W.get_sorting_curation_history(sid)}
+    assert authors == {"alice"}
+    # undo through the viewer too, so the module's other tests see a clean curation
+    page.click(f"tr[data-unit='{order[1]}'] td.unit")
+    page.click("#unmerge")
+    page.wait_for_selector(f"tr[data-unit='{order[1]}']:not(.merged)")
+    page.click(f"tr[data-unit='{order[0]}'] td.unit")
+    page.keyboard.press("1")
+    page.wait_for_function(f"() => !document.querySelector(\"tr[data-unit='{order[0]}'] .label-chip\")")
+    assert W.get_sorting_curation(sid) == {"labelsByUnit": {}, "mergeGroups": [], "isClosed": False}
+
+
+def test_a_task_error_is_shown_in_the_view_that_needed_it(env, page):
+    # figure data whose recording is not a recording object: the recording tasks fail, the sorting ones work
+    good = store.load_json(env["link"].split("d=")[1].split("&")[0])
+    bad = dict(good, recordingUri=store.store_json({"format": "nonsense", "data": {}}))
+    uri = store.store_json(bad)
+    page.goto(f"{env['url']}/f?v=spikesortingview-1&d={uri}&label=broken")
+    page.wait_for_selector(f"#acg-view[data-drawn='{NUM_UNITS}']", timeout=60_000)
+    page.wait_for_selector("#units-errors .task-error", timeout=60_000)
+    assert "nonsense" in page.inner_text("#units-errors .task-error")
+    page.click(".tab[data-view=waveforms]")
+    page.wait_for_selector("#waveform-view .task-error", timeout=60_000)
+    screenshot(page, "viewer-task-error.png")
