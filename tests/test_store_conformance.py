@@ -321,6 +321,17 @@ class TestStoreConformance:
         assert again.get_records() == recs
         assert feed.feed_id in list(harness.store.feed_ids())
 
+    def test_feed_read_from_every_start(self, harness):
+        feed = sv_store.create_feed()
+        feed.append_message({"n": 0})
+        feed.append_messages([{"n": 1}, {"n": 2}, {"n": 3}])
+        feed.append_message({"n": 4})
+        feed.append_messages([{"n": 5}, {"n": 6}])
+        everything = feed.get_records()
+        for start in range(9):
+            assert feed.get_records(start) == everything[start:]
+            assert [m["n"] for m in feed.get_messages(start)] == list(range(start, 7))
+
     def test_feed_records_are_copies(self, harness):
         feed = sv_store.create_feed()
         feed.append_message({"labels": ["good"]})

@@ -16,12 +16,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import time
 
 from ..errors import FeedError
 from ._fs import finish_file, fsync_dir, makedirs, write_all
 
 _TAIL = 1 << 16
+_FIRST_NUMBER = re.compile(rb'\[?\{"messageNumber":(\d+),')
 
 
 def create(path: str, feed_id: str) -> None:
@@ -73,10 +75,18 @@ def read(path: str, feed_id: str, start: int = 0) -> list[dict]:
     out: list[dict] = []
     lines = data.split(b"\n")[:-1]  # a last line without its newline is an append still under way (or dead)
     for lineno, line in enumerate(lines, 1):
+        if start and lineno < len(lines) and _first_number(lines[lineno]) <= start:
+            continue  # everything on this line comes before `start`: skip the JSON parsing (readers poll)
         for rec in _parse_line(line, path, lineno):
             if rec["messageNumber"] >= start:
                 out.append(rec)
     return out
+
+
+def _first_number(line: bytes) -> int:
+    """The number of the first record on a line, read from its fixed prefix; -1 when it cannot be read."""
+    m = _FIRST_NUMBER.match(line)
+    return int(m.group(1)) if m else -1
 
 
 def _parse_line(line: bytes, path: str, lineno: int) -> list[dict]:
