@@ -91,6 +91,11 @@ def test_bad_uri(run, bad):
     _clean_error(run("store", "get", bad), "invalid URI")
 
 
+def test_uri_mistakes_get_a_hint(run):
+    _clean_error(run("store", "get", "ab" * 20), "write it as sha1://" + "ab" * 20)
+    _clean_error(run("store", "get", "feed://" + "ab" * 20), "feed show")
+
+
 def test_missing_content(run):
     _clean_error(run("store", "get", MISSING_URI), "is not in the store", "KACHERY_CLOUD_DIR")
 
@@ -122,7 +127,7 @@ def test_feed_show_errors(run):
 
 
 @pytest.mark.parametrize("args,words", [
-    ([], ["store", "feed", "KACHERY_CLOUD_DIR"]),
+    ([], ["store", "feed", "KACHERY_CLOUD_DIR", "KACHERY_CLOUD_MULTI_USER"]),
     (["store"], ["put", "get", "link", "kachery-cloud"]),
     (["store", "put"], ["PATH", "--label", "Example"]),
     (["store", "link"], ["no copy", "cached", "detected"]),
@@ -158,3 +163,17 @@ def test_real_console_script(store_dir, data_file):
     bad = sv("store", "get", MISSING_URI)
     assert bad.returncode == 1 and bad.stderr.decode().startswith("Error: ")
     assert b"Traceback" not in bad.stderr and bad.stdout == b""
+
+
+def test_cat_into_a_closed_pipe_is_quiet(store_dir, tmp_path):
+    """`sortingview store get --cat URI | head -c 10`: the reader leaves early; no traceback."""
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(4 * 2**20))  # far more than a pipe buffer
+    uri = sv_store.store_file(str(big))
+    p = subprocess.Popen([_console_script(), "store", "get", "--cat", uri], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    assert p.stdout.read(10) == big.read_bytes()[:10]
+    p.stdout.close()
+    err = p.stderr.read()
+    p.wait(timeout=60)
+    assert b"Traceback" not in err and b"Error" not in err, err

@@ -117,6 +117,7 @@ def test_writer_killed_mid_append_leaves_a_clean_feed(store_dir):
         path = _feed_file(store_dir, feed)
         recs = feed.get_records()
         assert [r["messageNumber"] for r in recs] == list(range(len(recs))) and len(recs) >= 1
+        assert feed.num_messages == len(recs)
         assert all(r["message"]["payload"] == "x" * size for r in recs)
         n = feed.append_message({"after": "kill"})
         assert n == len(recs)
@@ -132,6 +133,7 @@ def test_torn_last_line_is_ignored_then_cut(feed, store_dir):
     with open(_feed_file(store_dir, feed), "ab") as f:
         f.write(b'{"messageNumber":2,"timestamp":1,"userId":null,"message":{"half')
     assert feed.get_messages() == [{"a": 1}, {"a": 2}]
+    assert feed.num_messages == 2
     assert feed.append_message({"a": 3}) == 2
     assert feed.get_messages() == [{"a": 1}, {"a": 2}, {"a": 3}]
     lines = open(_feed_file(store_dir, feed), "rb").read().split(b"\n")
@@ -141,9 +143,12 @@ def test_torn_last_line_is_ignored_then_cut(feed, store_dir):
 def test_torn_first_line_is_cut(feed, store_dir):
     with open(_feed_file(store_dir, feed), "ab") as f:
         f.write(b"[" + b"x" * 200_000)  # longer than the tail the writer reads at first
-    assert feed.get_records() == []
+    assert feed.get_records() == [] and feed.num_messages == 0
     assert feed.append_message({"first": 1}) == 0
-    assert feed.get_messages() == [{"first": 1}]
+    assert feed.get_messages() == [{"first": 1}] and feed.num_messages == 1
+    big = [{"s": "y" * 100_000}, {"s": "z" * 100_000}]  # one line longer than the tail read at first
+    assert feed.append_messages(big) == [1, 2]
+    assert feed.num_messages == 3
 
 
 def test_damaged_feed_file_is_a_clear_error(feed, store_dir):

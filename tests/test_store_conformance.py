@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -386,3 +387,20 @@ class TestStoreConformance:
     def test_task_result_names_cannot_escape(self, harness, name, job):
         with pytest.raises(SortingviewError):
             harness.store.put_task_result(name, job, b"{}")
+
+
+def test_large_arrays_are_stored_through_a_temp_file(store_dir, tmp_path):
+    """A memmapped array bigger than the in-memory limit is written without loading it whole."""
+    mm = np.lib.format.open_memmap(str(tmp_path / "big.npy"), mode="w+", dtype=np.int16, shape=(40_000_000,))
+    mm[::1000] = np.arange(40_000, dtype=np.int16)
+    mm.flush()
+    tracemalloc.start()
+    try:
+        uri = sv_store.store_npy(mm, label="big.npy")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20, f"store_npy of an 80 MB memmap allocated {peak / 2**20:.0f} MiB"
+    assert sv_store.parse_uri(uri).sha1 == hashlib.sha1((tmp_path / "big.npy").read_bytes()).hexdigest()
+    back = sv_store.load_npy(uri, mmap=True)
+    assert back.shape == (40_000_000,) and back[5000] == 5 and back[5001] == 0

@@ -13,6 +13,11 @@ def main() -> None:
 
     Data lives in the store directory $KACHERY_CLOUD_DIR (default ~/.kachery-cloud).
     Start the backend and viewer with `sortingview-start-backend`.
+
+    \b
+    Environment:
+      KACHERY_CLOUD_DIR         the store directory (shared with kachery-cloud)
+      KACHERY_CLOUD_MULTI_USER  1: files and folders created group-writable (a lab's shared store)
     """
 
 

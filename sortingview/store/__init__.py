@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import tempfile
 from typing import Any, Iterator
 
 import numpy as np
@@ -90,14 +91,24 @@ def store_json(obj: Any, *, label: str | None = None) -> str:
     return store_bytes(store_json_bytes(obj), label=label)
 
 
+_NPY_IN_MEMORY_MAX = 64 * 1024 * 1024
+
+
 def store_npy(array: np.ndarray, *, label: str | None = None) -> str:
-    buf = io.BytesIO()
-    try:
-        np.save(buf, np.asarray(array), allow_pickle=False)
-    except ValueError as exc:
-        raise SerializationError(f"store_npy cannot store this array ({exc}); convert object arrays to a "
-                                 "numeric dtype, or store the values with store_json") from None
-    return store_bytes(buf.getvalue(), label=label)
+    """Store an array as a .npy file (what kachery-cloud's store_npy writes); large arrays (a memmap, for
+    example) go through a temp file, so memory use does not grow with the array."""
+    a = np.asarray(array)
+    if a.dtype.hasobject:
+        raise SerializationError(f"store_npy cannot store arrays of dtype {a.dtype} (Python objects); convert "
+                                 "them to a numeric dtype, or store the values with store_json")
+    if a.nbytes <= _NPY_IN_MEMORY_MAX:
+        buf = io.BytesIO()
+        np.save(buf, a, allow_pickle=False)
+        return store_bytes(buf.getvalue(), label=label)
+    with tempfile.TemporaryDirectory(prefix="sortingview-npy-") as tmp:
+        path = os.path.join(tmp, "array.npy")
+        np.save(path, a, allow_pickle=False)
+        return make_uri(get_store().put_file(path), label)
 
 
 def load_file(uri: str, *, verify: bool = False) -> str:

@@ -135,6 +135,10 @@ class Store(abc.ABC):
     def feed_read(self, feed_id: str, start: int = 0) -> list[dict]:
         """Records ``{messageNumber, timestamp, userId, message}`` from ``start`` on."""
 
+    def feed_count(self, feed_id: str) -> int:
+        """Number of messages in a feed (stores may answer without reading them all)."""
+        return len(self.feed_read(feed_id, 0))
+
     @abc.abstractmethod
     def feed_ids(self) -> Iterator[str]: ...
 

@@ -83,6 +83,29 @@ def read(path: str, feed_id: str, start: int = 0) -> list[dict]:
     return out
 
 
+def count(path: str, feed_id: str) -> int:
+    """Number of messages, from the last complete line only (no lock: a torn or growing tail is skipped)."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            tail_len = min(size, _TAIL)
+            while True:
+                f.seek(size - tail_len)
+                tail = f.read(tail_len)
+                end = tail.rfind(b"\n")
+                begin = tail.rfind(b"\n", 0, max(end, 0))
+                if end < 0 or begin < 0:
+                    if tail_len < size:
+                        tail_len = min(size, tail_len * 4)
+                        continue
+                    if end < 0:
+                        return 0
+                last = _parse_line(tail[begin + 1:end], path, -1)
+                return int(last[-1]["messageNumber"]) + 1
+    except FileNotFoundError:
+        raise FeedError(f"feed://{feed_id} does not exist at {path}; check the URI and KACHERY_CLOUD_DIR") from None
+
+
 def _first_number(line: bytes) -> int:
     """The number of the first record on a line, read from its fixed prefix; -1 when it cannot be read."""
     m = _FIRST_NUMBER.match(line)

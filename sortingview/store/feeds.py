@@ -37,8 +37,7 @@ class Feed:
 
     @property
     def num_messages(self) -> int:
-        recs = self.store.feed_read(self.feed_id, 0)
-        return len(recs)
+        return self.store.feed_count(self.feed_id)
 
     def wait_for_records(self, start: int, timeout: float, poll_s: float = 0.05) -> list[dict]:
         """Records from ``start`` on, waiting up to ``timeout`` seconds for at least one to exist."""

@@ -226,6 +226,9 @@ class LocalStore(Store):
     def feed_read(self, feed_id: str, start: int = 0) -> list[dict]:
         return feedlog.read(self._feed_path(feed_id), parse_feed_uri(feed_id), start)
 
+    def feed_count(self, feed_id: str) -> int:
+        return feedlog.count(self._feed_path(feed_id), parse_feed_uri(feed_id))
+
     def feed_ids(self) -> Iterator[str]:
         d = os.path.join(self.directory, "feeds")
         if os.path.isdir(d):

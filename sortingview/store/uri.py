@@ -78,6 +78,8 @@ def parse_uri(uri: str) -> ParsedUri:
     hint = ""
     if _HEX40.match(uri.lower()):
         hint = f" (write it as sha1://{uri.lower()})"
+    elif uri.startswith("feed://"):
+        hint = " (this is a feed; read it with load_feed or `sortingview feed show URI`)"
     elif uri.startswith(("ipfs://", "gs://", "sha256://", "http://", "https://", "/", ".")):
         hint = " (only content URIs of the local store are accepted; store the file first with " \
                "`sortingview store put PATH`)"
