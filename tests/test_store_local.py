@@ -94,3 +94,34 @@ def test_touched_linked_file_record_is_updated(store, store_dir, data_file):
     assert store.local_path(sha1) == str(data_file)
     rec_path = store_dir / "linked_files" / "sha1" / sha1[:2] / sha1[2:4] / sha1[4:6] / sha1
     assert json.loads(rec_path.read_text())["mtime"] == os.stat(data_file).st_mtime
+
+
+CONCURRENT = r"""
+import sys
+from sortingview.store import LocalStore
+st = LocalStore(sys.argv[1]); path = sys.argv[2]; w = sys.argv[3]
+for i in range(20):
+    print(st.put_file(path), st.link(path), st.put_bytes(f"{w}-{i}".encode()), flush=True)
+    st.set_mutable("@race/value", f"{w}-{i}")
+"""
+
+
+def test_processes_storing_at_once_do_not_clash(store, store_dir, tmp_path):
+    import subprocess
+    import sys
+
+    big = tmp_path / "shared.bin"
+    big.write_bytes(os.urandom(3_000_000))
+    expected = hashlib.sha1(big.read_bytes()).hexdigest()
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(store_dir), str(big), str(w)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for w in range(4)]
+    for w, p in enumerate(procs):
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        lines = [line.split() for line in out.splitlines()]
+        assert len(lines) == 20
+        assert {(a, b) for a, b, _ in lines} == {(expected, expected)}
+        assert [c for _, _, c in lines] == [hashlib.sha1(f"{w}-{i}".encode()).hexdigest() for i in range(20)]
+    assert store.read_bytes(expected, verify=True) == big.read_bytes()
+    assert store.get_mutable("@race/value") in {f"{w}-19" for w in range(4)}
+    assert not [f for f in _all_files(store_dir) if "@tmp." in f]
