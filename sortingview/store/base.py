@@ -65,7 +65,10 @@ def check_task_result_name(task_name: str, job_id: str) -> None:
     from .uri import check_sha1
 
     if not _TASK_NAME.match(task_name or ""):
-        raise InvalidMutableKeyError(f"invalid task name {task_name!r} for a task result")
+        raise InvalidMutableKeyError(
+            f"invalid task name {task_name!r} for a task result: use letters, digits, '.', '_' and '-' "
+            "only, like 'sortingview.unit_metrics.1'"
+        )
     check_sha1(job_id)
 
 
