@@ -11,8 +11,12 @@ let grid;
 
 export function mountAcg(el) {
   root = el;
+  let lastError = null;
   subscribe((keys) => {
-    if (["acg", "acgMode", "errors", "unitIds", "curation"].some((k) => keys.has(k))) render();
+    // redrawing hundreds of canvases is the costly part: only when what they show changed
+    const errorChanged = keys.has("errors") && state.errors.autocorrelograms !== lastError;
+    lastError = state.errors.autocorrelograms;
+    if (errorChanged || ["acg", "acgMode", "unitIds"].some((k) => keys.has(k))) render();
     else if (keys.has("selection")) {
       if (state.acgMode === "selected") render(); else paintSelection();
     }
