@@ -191,3 +191,18 @@ def test_concurrent_writers_all_land_in_one_order(feed, tmp_path):
         for snap in snaps:
             assert snap == final[:len(snap)]
     assert len({len(s) for s in snapshots[0] + snapshots[1]}) > 1  # they did read while writers wrote
+
+
+def test_wait_for_records_sees_another_process_append(feed):
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys, sortingview.store as s; f = s.load_feed(sys.argv[1]); "
+         "sys.stdin.readline(); f.append_message({'from': 'child'})", feed.uri],
+        stdin=subprocess.PIPE, text=True)
+    t0 = time.monotonic()
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    recs = feed.wait_for_records(0, timeout=60)
+    assert [r["message"] for r in recs] == [{"from": "child"}]
+    assert time.monotonic() - t0 < 30
+    assert child.wait(timeout=60) == 0
+    assert feed.wait_for_records(1, timeout=0.1) == []
