@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import sortingview.store as sv_store
-from sortingview.errors import LinkedFileChangedError, SerializationError
+from sortingview.errors import LinkedFileChangedError, NotFoundError, SerializationError
 from sortingview.serialize import store_json_bytes
 
 JSON_OBJECTS = [
@@ -169,3 +169,16 @@ def test_kachery_cloud_local_functions_need_no_network(store_dir, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == sv_store.store_json({"a": 1})
+
+
+def test_their_reference_uris_resolve_to_the_file(kc, tmp_path):
+    """store_file_local(reference=True) copies nothing and names the file in &location=."""
+    p = tmp_path / "referenced.txt"
+    p.write_text("referenced, not copied")
+    uri = kc.store_file_local(str(p), label="referenced.txt", reference=True)
+    assert "location=" in uri
+    assert sv_store.load_file(uri) == str(p)
+    assert sv_store.load_text(uri) == "referenced, not copied"
+    p.write_text("changed content")
+    with pytest.raises(NotFoundError):
+        sv_store.load_file(uri)

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..errors import SerializationError
+from ..errors import NotFoundError, SerializationError
 from ..serialize import store_json_bytes
 from ._fs import sha1_of_file
 from .base import Store, check_mutable_key
@@ -112,12 +112,38 @@ def store_npy(array: np.ndarray, *, label: str | None = None) -> str:
 
 
 def load_file(uri: str, *, verify: bool = False) -> str:
-    """Local path of the content of ``uri`` (NotFoundError when absent; with ``verify`` the digest is checked)."""
-    return get_store().local_path(parse_uri(uri).sha1, verify=verify)
+    """Local path of the content of ``uri`` (NotFoundError when absent; with ``verify`` the digest is checked).
+
+    A URI with ``&location=<path>`` (kachery-cloud's reference URIs) also resolves to that file when the
+    store does not hold the content and the file's sha1 matches.
+    """
+    parsed = parse_uri(uri)
+    try:
+        return get_store().local_path(parsed.sha1, verify=verify)
+    except NotFoundError:
+        if _location_matches(parsed):
+            return parsed.location
+        raise
 
 
 def load_bytes(uri: str, *, verify: bool = False) -> bytes:
-    return get_store().read_bytes(parse_uri(uri).sha1, verify=verify)
+    parsed = parse_uri(uri)
+    try:
+        return get_store().read_bytes(parsed.sha1, verify=verify)
+    except NotFoundError:
+        if _location_matches(parsed):
+            with open(parsed.location, "rb") as f:
+                return f.read()
+        raise
+
+
+def _location_matches(parsed: ParsedUri) -> bool:
+    loc = parsed.location
+    if not loc or not os.path.isabs(loc) or not os.path.isfile(loc):
+        return False
+    st = get_store()
+    actual = st.file_sha1(loc) if isinstance(st, LocalStore) else sha1_of_file(loc)
+    return actual == parsed.sha1
 
 
 def load_text(uri: str) -> str:

@@ -16,6 +16,8 @@ _FEED_ID = re.compile(r"^[0-9a-f]{8,64}$")
 class ParsedUri:
     sha1: str
     label: str | None = None
+    #: kachery-cloud's ``store_file_local(..., reference=True)`` puts the file's path in ``&location=``
+    location: str | None = None
 
     @property
     def uri(self) -> str:
@@ -59,14 +61,14 @@ def parse_uri(uri: str) -> ParsedUri:
         if any(p in ("..", ".") for p in parts[1:]):
             raise InvalidUriError(f"invalid URI {uri!r}: path components '.' and '..' are not allowed; "
                                   "use sha1://<40 hex>?label=<name>")
-        label = None
+        label = location = None
         if query:
             q = parse_qs(query)
-            if "label" in q:
-                label = q["label"][0]
+            label = q.get("label", [None])[0]
+            location = q.get("location", [None])[0]
         elif len(parts) > 1 and parts[-1]:
             label = unquote(parts[-1])
-        return ParsedUri(sha1, label)
+        return ParsedUri(sha1, label, location)
     if uri.startswith("kachery:"):
         parts = uri.split(":")
         if len(parts) in (4, 5) and parts[2] == "sha1" and _HEX40.match(parts[3].lower()):
