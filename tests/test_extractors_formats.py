@@ -142,7 +142,7 @@ def test_copied_recording_larger_than_chunks_uses_bounded_memory(store_dir, tmp_
     """A lazily generated recording (160 MB as float32) copied in a fresh process grows RSS far less than that."""
     script = textwrap.dedent("""
         import json, psutil, numpy as np
-        from spikeinterface.core import NoiseGeneratorRecording
+        from spikeinterface.generation import NoiseGeneratorRecording
         import sortingview.extractors.copy as c
         rec = NoiseGeneratorRecording(num_channels=64, sampling_frequency=30000.0, durations=[21.0], seed=2,
                                       strategy="on_the_fly", dtype="float32")

@@ -46,13 +46,14 @@ def _copy_folder() -> str:
 
 def _write_segment(recording, segment_index: int, path: str, dtype: np.dtype, progress) -> None:
     num_frames = recording.get_num_frames(segment_index)
-    per_frame = recording.get_num_channels() * max(8, dtype.itemsize)  # get_traces may widen to float64
+    # chunks as large as the budget allows: lazy recordings (generators, filters with margins) pay per chunk
+    per_frame = recording.get_num_channels() * max(np.dtype(recording.get_dtype()).itemsize, dtype.itemsize)
     step = max(1, CHUNK_BYTES // per_frame)
     with open(path, "wb") as f:
         for start in range(0, num_frames, step):
             end = min(num_frames, start + step)
             chunk = recording.get_traces(start_frame=start, end_frame=end, segment_index=segment_index)
-            f.write(np.ascontiguousarray(chunk, dtype=dtype).tobytes())
+            f.write(np.ascontiguousarray(chunk, dtype=dtype).data)  # no extra copy through bytes
             progress.update(end - start)
 
 
