@@ -25,6 +25,9 @@ from .plugins import load_task_modules
 
 log = logging.getLogger("sortingview.backend")
 _STATUS_EVERY_S = 2.0
+# how long an idle loop sleeps between looks at the channel: short after activity, backing off to the cap
+_MIN_IDLE_S = 0.0005
+_MAX_IDLE_S = 0.01
 
 
 class Backend:
@@ -58,14 +61,15 @@ class Backend:
     def run(self, *, burst: bool = False) -> int:
         """Serve the channel until stopped (or, with ``burst``, until it is empty); return jobs completed."""
         self._log_start()
-        idle = 0.0005
+        idle = _MIN_IDLE_S
         try:
             while not self._stop.is_set():
-                busy = self._claim() + self._collect()
+                # collect first, so that slots freed this turn are filled by the claim right after
+                busy = self._collect() + self._claim()
                 self._keep_alive()
                 if burst and not busy and not self.jobs:
                     break
-                idle = 0.0005 if busy else min(idle * 1.5, 0.01)
+                idle = _MIN_IDLE_S if busy else min(idle * 1.5, _MAX_IDLE_S)
                 self._sleep(idle)
             self._drain()
         finally:
@@ -96,8 +100,9 @@ class Backend:
             log.error("error %s %s: %s", job.job_id[:10], job.task_name, msg)
             self.channel.fail(self.worker_id, job.job_id, msg)
             return
-        if job.task_type == "calculation" and cached_result(job.task_name, job.task_input) is not None:
-            self.channel.finish(self.worker_id, job.job_id)  # computed meanwhile (another backend, inline)
+        # a retried calculation may have been stored by the attempt that died (clients look before queueing)
+        if job.attempts > 1 and job.task_type == "calculation" and cached_result(job.task_name, job.task_input):
+            self.channel.finish(self.worker_id, job.job_id)
             return
         self.jobs[job.job_id] = (job, time.monotonic())
         self._handler(job.handler).start(job)
@@ -142,6 +147,7 @@ class Backend:
             self._next_status = now + min(_STATUS_EVERY_S, self.config.lease_s / 3)
 
     def _sleep(self, seconds: float) -> None:
+        """Wait until a running job ends, or ``seconds`` pass."""
         waitables = [x for h in self.handlers.values() for x in h.waitables()]
         if waitables:
             multiprocessing.connection.wait(waitables, timeout=seconds)

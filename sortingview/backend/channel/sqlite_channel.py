@@ -35,6 +35,27 @@ _COLUMNS = ("job_id", "task_name", "task_type", "handler", "task_input", "backen
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
 
 
+def _retry_busy(op, path: str, timeout: float = 30.0):
+    """Run ``op``, retrying while another process holds the write lock.
+
+    SQLite's own busy handler sleeps in steps of milliseconds; these transactions last tens of microseconds,
+    so retrying sooner keeps the queue's latency low under contention.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.00002
+    while True:
+        try:
+            return op()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise ChannelError(f"channel database {path}: {exc}") from exc
+            if time.monotonic() > deadline:
+                raise ChannelError(f"channel database {path} stayed locked for {timeout:g} s; is a process stuck "
+                                   "holding it?") from exc
+        time.sleep(delay)
+        delay = min(delay * 2, 0.002)
+
+
 def _record(row: tuple) -> JobRecord:
     values = dict(zip(_COLUMNS, row, strict=True))
     values["task_input"] = json.loads(values["task_input"])
@@ -60,8 +81,8 @@ class SqliteChannel(Channel):
         db = getattr(self._local, "db", None)
         if db is None or getattr(self._local, "pid", None) != os.getpid():
             try:
-                db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-                db.execute("PRAGMA journal_mode=WAL")
+                db = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+                _retry_busy(lambda: db.execute("PRAGMA journal_mode=WAL"), self.path)
                 db.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.Error as exc:
                 raise ChannelError(f"cannot open the channel database {self.path}: {exc}; check that the "
@@ -74,10 +95,7 @@ class SqliteChannel(Channel):
             self.db, self.path = db, path
 
         def __enter__(self) -> sqlite3.Connection:
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise ChannelError(f"channel database {self.path} is unavailable: {exc}") from exc
+            _retry_busy(lambda: self.db.execute("BEGIN IMMEDIATE"), self.path)
             return self.db
 
         def __exit__(self, exc_type, exc, tb) -> None:
@@ -88,6 +106,10 @@ class SqliteChannel(Channel):
     def _tx(self) -> _Tx:
         return self._Tx(self._db(), self.path)
 
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        db = self._db()
+        return _retry_busy(lambda: db.execute(sql, params).fetchall(), self.path)
+
     def close(self) -> None:
         db = getattr(self._local, "db", None)
         if db is not None:
@@ -97,6 +119,7 @@ class SqliteChannel(Channel):
     # --- the abstract surface -----------------------------------------------------------------------
     def submit(self, request: TaskRequest) -> JobRecord:
         now = time.time()
+        self._local.empty = None  # our own commits do not move data_version
         with self._tx() as db:
             row = db.execute(f"{_SELECT} WHERE job_id = ?", (request.job_id,)).fetchone()
             if row is not None and row[_COLUMNS.index("status")] in ("queued", "running"):
@@ -118,6 +141,13 @@ class SqliteChannel(Channel):
         if not wanted:
             return []
         now = time.time()
+        # an idle backend polls often: skip the write transaction while nobody changed the database since
+        # the last empty claim (data_version moves on every commit by another connection), but look for
+        # expired leases at least once a second
+        version = self._read("PRAGMA data_version")[0][0]
+        last = getattr(self._local, "empty", None)
+        if last is not None and last[0] == (version, backend_id, tuple(sorted(wanted))) and now < last[1]:
+            return []
         claimed: list[str] = []
         with self._tx() as db:
             for handler, n in wanted.items():
@@ -130,6 +160,9 @@ class SqliteChannel(Channel):
                         "ORDER BY seq LIMIT ?", (backend_id, handler, n - len(rows))).fetchall()
                 claimed += [r[0] for r in rows]
             if not claimed:
+                next_expiry = db.execute("SELECT MIN(lease_until) FROM jobs WHERE status = 'running'").fetchone()[0]
+                recheck = min(now + 1.0, next_expiry if next_expiry is not None else now + 1.0)
+                self._local.empty = ((version, backend_id, tuple(sorted(wanted))), recheck)
                 return []
             marks = ",".join("?" * len(claimed))
             db.execute(
@@ -166,16 +199,17 @@ class SqliteChannel(Channel):
                          (error, traceback, time.time()))
 
     def release(self, worker: str, job_id: str, *, count_attempt: bool = False) -> bool:
+        self._local.empty = None
         undo = "" if count_attempt else ", attempts = MAX(attempts - 1, 0)"
         return self._end(worker, job_id, f"status = 'queued', worker = NULL, lease_until = NULL{undo}", ())
 
     def get(self, job_id: str) -> JobRecord | None:
-        row = self._db().execute(f"{_SELECT} WHERE job_id = ?", (job_id,)).fetchone()
-        return None if row is None else _record(row)
+        rows = self._read(f"{_SELECT} WHERE job_id = ?", (job_id,))
+        return _record(rows[0]) if rows else None
 
     def stats(self) -> dict:
         out: dict = {"queued": {}, "running": {}, "finished": 0, "error": 0}
-        rows = self._db().execute("SELECT status, handler, COUNT(*) FROM jobs GROUP BY status, handler")
+        rows = self._read("SELECT status, handler, COUNT(*) FROM jobs GROUP BY status, handler")
         for status, handler, n in rows:
             if status in ("queued", "running"):
                 out[status][handler] = n
@@ -184,7 +218,7 @@ class SqliteChannel(Channel):
         return out
 
     def running_jobs(self) -> list[JobRecord]:
-        rows = self._db().execute(f"{_SELECT} WHERE status = 'running' ORDER BY seq").fetchall()
+        rows = self._read(f"{_SELECT} WHERE status = 'running' ORDER BY seq")
         return [_record(r) for r in rows]
 
     def put_backend(self, worker: str, info: dict | None) -> None:
@@ -196,7 +230,7 @@ class SqliteChannel(Channel):
                            (worker, time.time(), json.dumps(info)))
 
     def backends(self) -> dict[str, tuple[float, dict]]:
-        rows = self._db().execute("SELECT worker, heartbeat, info FROM backends").fetchall()
+        rows = self._read("SELECT worker, heartbeat, info FROM backends")
         return {w: (beat, json.loads(info)) for w, beat, info in rows}
 
     def prune(self, older_than_s: float) -> int:

@@ -1,0 +1,235 @@
+"""Round trip and throughput of a trivial task through sortingview's channels, against huey, in one run.
+
+For each queue (sortingview SQLite and Redis channels, huey's SqliteHuey and RedisHuey) a warm consumer runs
+in its own process with 4 worker processes (sortingview: ``sortingview-start-backend --no-server`` with the
+``misc`` handler ``parallel x4``; huey: a consumer with 4 process workers), and this process acts as the
+client:
+
+* latency: submit one task, wait for its result, repeat (p50 and p99 of the round trip);
+* throughput: submit N tasks, then wait for all of them (tasks per second, first submit to last result);
+* cached: a sortingview calculation already in ``task_results/`` (answered without queueing).
+
+Both clients wait with the same polling schedule (0.2 ms growing to 20 ms); RedisHuey is given
+``notify_result=True`` (its fastest result path) and the huey consumer a 1 ms initial poll delay.
+redis-server is started on a free loopback port. Run: ``python bench/bench_channel.py [--tasks 2000]``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+SV_TASKS = '''
+from sortingview.tasks import register_task
+
+
+@register_task("svbench.noop.1", handler="misc")
+def noop(i: int) -> dict:
+    return {"i": i}
+'''
+
+HUEY_TASKS = '''
+import os
+
+from huey import RedisHuey, SqliteHuey
+
+if os.environ["HUEYBENCH_KIND"] == "sqlite":
+    huey = SqliteHuey("bench", filename=os.environ["HUEYBENCH_TARGET"])
+else:
+    huey = RedisHuey("bench", url=os.environ["HUEYBENCH_TARGET"], notify_result=True)
+
+
+@huey.task()
+def noop(i):
+    return {"i": i}
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis(workdir: str) -> tuple[subprocess.Popen, str]:
+    import redis
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        sys.exit("redis-server is needed: apt-get install -y redis-server")
+    port = free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", workdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(host="127.0.0.1", port=port)
+    for _ in range(200):
+        try:
+            client.ping()
+            return proc, f"redis://127.0.0.1:{port}"
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    proc.kill()
+    sys.exit("redis-server did not start")
+
+
+def poll(ready, what: str, timeout: float = 120.0):
+    """The waiting schedule both clients use: 0.2 ms, growing by 1.5x, at most 20 ms."""
+    deadline = time.monotonic() + timeout
+    delay = 0.0002
+    while True:
+        value = ready()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.02)
+
+
+def measure(submit, wait, n_latency: int, n_throughput: int, base: int) -> dict:
+    for i in range(20):  # warm up: worker processes started, connections open
+        wait(submit(base + i))
+    lat = []
+    for i in range(n_latency):
+        t0 = time.perf_counter()
+        wait(submit(base + 1000 + i))
+        lat.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    handles = [submit(base + 100_000 + i) for i in range(n_throughput)]
+    for h in handles:
+        wait(h)
+    elapsed = time.perf_counter() - t0
+    lat.sort()
+    return {"p50_ms": 1000 * statistics.median(lat), "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))],
+            "tasks_per_s": n_throughput / elapsed, "throughput_s": elapsed}
+
+
+# --- sortingview ---------------------------------------------------------------------------------------
+def run_sortingview(workdir: str, url: str | None, args, base: int) -> dict:
+    import yaml
+
+    from sortingview.backend.channel import open_channel
+    from sortingview.backend.client import submit_task
+    from sortingview.backend.plugins import load_task_modules
+
+    tasks = os.path.join(os.path.dirname(workdir), "svbench_tasks.py")
+    if not os.path.exists(tasks):
+        with open(tasks, "w") as f:
+            f.write(SV_TASKS)
+    load_task_modules([tasks])
+    cfg = os.path.join(workdir, "backend.yaml")
+    with open(cfg, "w") as f:
+        yaml.safe_dump({"task_modules": [tasks], "channel_url": url,
+                        "job_handlers": {"misc": {"type": "parallel", "params": {"num_workers": 4}}}}, f)
+    chan = open_channel("default", url)
+    proc = subprocess.Popen([sys.executable, "-c", "from sortingview.cli.backend_cmds import start_backend; "
+                             "start_backend()", "--no-server", "--config", cfg],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        poll(lambda: True if chan.live_backends() else None, "the backend to start")
+
+        def submit(i):
+            return submit_task("svbench.noop.1", {"i": i}, channel=chan)
+
+        def wait(h):
+            return h.wait(120)
+
+        out = measure(submit, wait, args.latency, args.tasks, base=base)
+        cached = []
+        for i in range(base + 1000, base + 1200):  # computed in the latency run, so in task_results/
+            t0 = time.perf_counter()
+            res = submit_task("svbench.noop.1", {"i": i}, channel=chan).wait(1)
+            cached.append(time.perf_counter() - t0)
+            assert res == {"i": i}
+        out["cached_p50_ms"] = 1000 * statistics.median(cached)
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+# --- huey ------------------------------------------------------------------------------------------------
+def run_huey(workdir: str, kind: str, target: str, args) -> dict:
+    env = dict(os.environ, HUEYBENCH_KIND=kind, HUEYBENCH_TARGET=target,
+               PYTHONPATH=os.pathsep.join([workdir, os.environ.get("PYTHONPATH", "")]))
+    with open(os.path.join(workdir, "hueybench.py"), "w") as f:
+        f.write(HUEY_TASKS)
+    os.environ.update(HUEYBENCH_KIND=kind, HUEYBENCH_TARGET=target)
+    sys.path.insert(0, workdir)
+    sys.modules.pop("hueybench", None)
+    import hueybench
+
+    consumer = ("import hueybench; hueybench.huey.create_consumer(workers=4, worker_type='process', "
+                "initial_delay=0.001, backoff=1.15, max_delay=0.01).run()")
+    proc = subprocess.Popen([sys.executable, "-c", consumer], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        def wait(result):
+            return poll(lambda: result.get(blocking=False), "a huey result")
+
+        return measure(hueybench.noop, wait, args.latency, args.tasks, base=0)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        sys.path.remove(workdir)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tasks", type=int, default=2000, help="tasks in the throughput run")
+    ap.add_argument("--latency", type=int, default=300, help="round trips in the latency run")
+    ap.add_argument("--only", default=None, help="run only the queues whose name contains this (e.g. sqlite)")
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="bench_channel_")
+    os.environ["KACHERY_CLOUD_DIR"] = os.path.join(work, "store")
+    redis_proc, redis_base = start_redis(work)
+    rows = {}
+    try:
+        for sub in ("sv_sqlite", "sv_redis", "huey_sqlite", "huey_redis"):
+            os.makedirs(os.path.join(work, sub))
+        runs = {
+            "sortingview sqlite": lambda: run_sortingview(os.path.join(work, "sv_sqlite"), None, args, 0),
+            "sortingview redis": lambda: run_sortingview(os.path.join(work, "sv_redis"), f"{redis_base}/0", args,
+                                                         10_000_000),
+            "huey SqliteHuey": lambda: run_huey(os.path.join(work, "huey_sqlite"), "sqlite",
+                                                os.path.join(work, "huey_sqlite", "huey.db"), args),
+            "huey RedisHuey": lambda: run_huey(os.path.join(work, "huey_redis"), "redis", f"{redis_base}/1", args),
+        }
+        for name, run in runs.items():
+            if args.only is None or args.only in name:
+                rows[name] = run()
+    finally:
+        redis_proc.terminate()
+        redis_proc.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+    report(rows, args)
+
+
+def report(rows: dict, args) -> None:
+    print(f"machine: {os.cpu_count()} cores; {args.latency} round trips, {args.tasks} tasks for throughput; "
+          "4 worker processes per consumer")
+    print(f"{'queue':<20} {'p50 ms':>8} {'p99 ms':>8} {'tasks/s':>9} {'cached p50 ms':>14}")
+    for name, r in rows.items():
+        cached = f"{r['cached_p50_ms']:.2f}" if "cached_p50_ms" in r else "-"
+        print(f"{name:<20} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['tasks_per_s']:>9.0f} {cached:>14}")
+    for ours, theirs in (("sortingview sqlite", "huey SqliteHuey"), ("sortingview redis", "huey RedisHuey")):
+        if ours not in rows or theirs not in rows:
+            continue
+        a, b = rows[ours], rows[theirs]
+        print(f"{ours} vs {theirs}: p50 latency x{b['p50_ms'] / a['p50_ms']:.2f} faster, "
+              f"throughput x{a['tasks_per_s'] / b['tasks_per_s']:.2f}")
+    sq = rows.get("sortingview sqlite")
+    if sq is None:
+        return
+    print(f"targets (SQLite): p50 < 10 ms: {sq['p50_ms']:.2f} ms {'ok' if sq['p50_ms'] < 10 else 'MISSED'}; "
+          f">= 500 tasks/s: {sq['tasks_per_s']:.0f} {'ok' if sq['tasks_per_s'] >= 500 else 'MISSED'}; "
+          f"cached < 5 ms: {sq['cached_p50_ms']:.2f} ms {'ok' if sq['cached_p50_ms'] < 5 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
