@@ -116,3 +116,30 @@ def test_bad_imports_and_formats_are_refused_without_changes(curated, tmp_path):
     with pytest.raises(CurationError, match="unknown curation format 'kilosort'"):
         W.export_sorting_curation(sid, tmp_path / "x", format="kilosort")
     assert W.get_sorting_curation(sid) == before
+
+
+def test_integer_unit_ids_order_numerically_and_export(store_dir, tmp_path):
+    from spikeinterface.core import NumpySorting
+    from spikeinterface.curation import apply_curation
+
+    import sortingview as sv
+
+    d = make_dataset(tmp_path, seed=9, num_channels=4, durations=1.0, num_units=2)
+    trains = {2: np.array([10, 500]), 10: np.array([20, 30]), 11: np.array([40])}
+    sorting = sv.copy_sorting_extractor(NumpySorting.from_unit_dict(trains, d.sampling_frequency))
+    W = create_workspace(label="ints")
+    sid = W.add_sorting(recording_id=W.add_recording(label="r", recording=d.recording), label="s", sorting=sorting)
+    W.sorting_curation_merge_units(sid, [10, "2"])
+    W.sorting_curation_add_label(sid, label="reject", unit_ids=11)
+    assert W.get_sorting_curation(sid) == {"labelsByUnit": {"11": ["reject"]}, "mergeGroups": [[2, 10]],
+                                           "isClosed": False}
+    cs = W.get_curated_sorting_extractor(sid)
+    assert list(cs.unit_ids) == [2, 11]
+    np.testing.assert_array_equal(cs.get_unit_spike_train(2), [10, 20, 30, 500])
+    path = W.export_sorting_curation(sid, tmp_path / "si.json", format="spikeinterface")
+    with open(path) as f:
+        applied = apply_curation(sorting, json.load(f))
+    assert sorted(applied.unit_ids) == [2, 11]
+    np.testing.assert_array_equal(np.sort(applied.get_unit_spike_train(2)), [10, 20, 30, 500])
+    with open(W.export_sorting_curation(sid, tmp_path, format="phy")) as f:
+        assert f.read().splitlines()[1:] == ["2\tunsorted", "11\tnoise"]
