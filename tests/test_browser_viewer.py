@@ -244,3 +244,24 @@ def test_a_task_error_is_shown_in_the_view_that_needed_it(env, page):
     page.click(".tab[data-view=waveforms]")
     page.wait_for_selector("#waveform-view .task-error", timeout=60_000)
     screenshot(page, "viewer-task-error.png")
+
+
+def test_status_bar_and_backend_id_setting(env, page):
+    open_view(page, env["link"])
+    page.wait_for_selector("#statusbar .dot.up")
+    assert "backend alive" in page.inner_text("#statusbar")
+    page.click("#settings-btn")
+    page.fill("#backend-input", "lab-gpu-1")
+    page.click("#settings-form button[type=submit]")
+    # the only backend running has no backend id, so none serves this one; the status bar says so
+    page.wait_for_selector("#statusbar .dot.down", timeout=15_000)
+    text = page.inner_text("#statusbar")
+    assert "no backend for this backend id" in text and "backend id: lab-gpu-1" in text
+    page.reload()
+    page.wait_for_selector("#statusbar:has-text('backend id: lab-gpu-1')")  # kept in local storage
+    page.click("#settings-btn")
+    page.fill("#backend-input", "")
+    page.click("#settings-form button[type=submit]")
+    page.wait_for_selector("#statusbar .dot.up", timeout=15_000)
+    page.keyboard.press("?")
+    assert page.is_visible("#help-dialog") and "merge the selected units" in page.inner_text("#help-dialog")

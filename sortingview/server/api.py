@@ -9,7 +9,7 @@ from ..errors import InvalidUriError, NotFoundError
 from ..store import get_store, load_feed, load_json
 from ..store.uri import check_sha1, parse_uri
 from .http import ApiError, field, json_body, query_float, query_int
-from .runner import wait_for
+from .runner import for_browser, wait_for
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 _CHANNEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -41,7 +41,7 @@ def submit_task():
     if not isinstance(wait, (int, float)) or isinstance(wait, bool) or wait < 0:
         raise ApiError(400, f"field 'waitSec' must be a non-negative number, got {wait!r}")
     status = ctx.runner.submit(name, task_input, backend_id=backend_id or None, channel=channel)
-    return jsonify(wait_for(ctx.runner, status, min(float(wait), ctx.max_wait), ctx.stopping, channel=channel))
+    return _answer(wait_for(ctx.runner, status, min(float(wait), ctx.max_wait), ctx.stopping, channel=channel))
 
 
 @bp.get("/task/<job_id>")
@@ -53,7 +53,13 @@ def task_status(job_id: str):
     channel = _channel(request.args.get("channel"))
     wait = query_float("wait", 20.0, 0.0, ctx.max_wait)
     status = ctx.runner.status(job_id, channel=channel)
-    return jsonify(wait_for(ctx.runner, status, wait, ctx.stopping, channel=channel))
+    return _answer(wait_for(ctx.runner, status, wait, ctx.stopping, channel=channel))
+
+
+def _answer(status: dict):
+    if "result" in status:
+        status = {**status, "result": for_browser(status["result"])}
+    return jsonify(status)
 
 
 @bp.get("/backend-status")

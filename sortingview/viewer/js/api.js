@@ -56,6 +56,7 @@ export async function runTask(taskName, taskInput, { label } = {}) {
       st = await getJson(`/api/task/${st.jobId}?${q}`);
     }
     if (st.status === "error") throw new TaskFailure(st.error || "task failed", st.traceback);
+    performance.mark(`sv:result:${label || taskName}`);
     return await decodeValue(st.result);
   } finally {
     setPending(pid, null);

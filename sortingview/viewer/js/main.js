@@ -39,6 +39,7 @@ async function start() {
     $("#units").innerHTML = `<div class="task-error"><div class="task-error-title">Cannot load this figure: ${escapeHtml(e.message)}</div></div>`;
     return;
   }
+  performance.mark("sv:figure");
   update({ figure });
   $("#fig-title").textContent = params.get("label") || figure.label || "sortingview";
   $("#fig-sub").textContent = `recording ${figure.recordingLabel || figure.recordingId} · sorting ${figure.sortingLabel || figure.sortingId}`;
@@ -58,12 +59,14 @@ function loadData(f) {
       .catch((e) => setError("units", e));
   }
   runTask("sortingview.unit_metrics.1", { recording: rec, sorting: sor }, { label: "unit metrics" })
-    .then((r) => update({ metrics: r.metrics || [] }))
+    .then((r) => { performance.mark("sv:metrics-decoded"); update({ metrics: r.metrics || [] }); performance.mark("sv:table-drawn"); })
     .catch((e) => setError("metrics", e));
   acgTask.then((r) => {
+    performance.mark("sv:acg-decoded");
     const byUnit = {};
     for (const a of r.autocorrelograms) byUnit[unitKey(a.unitId)] = a.binCounts.data || a.binCounts;
     update({ acg: { binEdgesSec: r.binEdgesSec.data || r.binEdgesSec, byUnit } });
+    performance.mark("sv:acg-drawn");
   }).catch((e) => setError("autocorrelograms", e));
   const recInfo = runTask("sortingview.recording_info.1", { recording: rec }, { label: "recording info" })
     .then((r) => update({ recordingInfo: r }))

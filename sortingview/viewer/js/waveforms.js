@@ -86,7 +86,7 @@ function drawUnit(canvas, key, wf, color) {
   const ys = pos.map((p) => p[1]);
   const px = pitch(xs, 20);
   const py = pitch(ys, 20);
-  const area = { left: 10, right: PANEL_W - 10, top: 26, bottom: PANEL_H - 34 };
+  const area = { left: 10, right: PANEL_W - 10, top: 34, bottom: PANEL_H - 44 };
   const minX = Math.min(...xs) - px / 2;
   const maxX = Math.max(...xs) + px / 2;
   const minY = Math.min(...ys) - py;
@@ -97,7 +97,7 @@ function drawUnit(canvas, key, wf, color) {
   const boxH = py * sy;
   let maxAbs = 0;
   for (let i = 0; i < wf.waveform.data.length; i++) maxAbs = Math.max(maxAbs, Math.abs(wf.waveform.data[i]));
-  const amp = maxAbs > 0 ? (boxH * 1.4) / maxAbs : 1;
+  const amp = maxAbs > 0 ? (boxH * 1.1) / maxAbs : 1;  // the largest deflection spans about one channel pitch
   const peak = String(wf.peakChannelId);
   for (let c = 0; c < nCh; c++) {
     const cx = area.left + (xs[c] - minX) * sx;
