@@ -109,7 +109,8 @@ class Workspace(CurationMethods):
         from ..extractors import store_recording
 
         _check_label(label, "recording")
-        uri = store_recording(recording, label=f"{label}.recording.json")
+        # the same URI as store_recording(recording) gives anywhere else: task job ids hash the URI text
+        uri = store_recording(recording)
         rid = _new_id("R")
         self._append({"type": "ADD_RECORDING", "recording": {
             "recordingId": rid, "recordingLabel": label, "recordingUri": uri, "recordingPath": uri,
@@ -153,7 +154,7 @@ class Workspace(CurationMethods):
                 f"sorting {label!r} has sampling frequency {sorting.get_sampling_frequency()} Hz but recording "
                 f"{recording_id} has {fs} Hz; add it to the recording it was computed from"
             )
-        uri = store_sorting(sorting, label=f"{label}.sorting.json")
+        uri = store_sorting(sorting)
         sid = _new_id("S")
         self._append({"type": "ADD_SORTING", "sorting": {
             "sortingId": sid, "sortingLabel": label, "sortingUri": uri, "sortingPath": uri,
