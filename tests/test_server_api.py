@@ -175,3 +175,22 @@ def test_shutdown_ends_pending_long_polls_quickly(store_dir):
     _release.set()
     poller.join(10)
     assert results and results[0][0] == 200 and results[0][1]["status"] in ("queued", "running")
+
+
+def test_many_long_polls_do_not_starve_other_requests(server):
+    _release.clear()
+    _, r = http(f"{server.url}/api/task", body={"taskName": "sortingview.test_server_slow.1",
+                                                 "taskInput": {"token": "many"}, "waitSec": 0})
+    feed = store.create_feed()
+    pollers = [threading.Thread(target=http, args=(f"{server.url}/api/task/{r['jobId']}?wait=5",)) for _ in range(12)]
+    pollers += [threading.Thread(target=http, args=(f"{server.url}/api/feed/{feed.feed_id}?wait=5",))
+                for _ in range(12)]
+    for t in pollers:
+        t.start()
+    t0 = time.monotonic()
+    assert http(f"{server.url}/api/backend-status")[0] == 200
+    assert time.monotonic() - t0 < 2
+    _release.set()
+    feed.append_message({"type": "WAKE"})
+    for t in pollers:
+        t.join(15)

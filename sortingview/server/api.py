@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -89,8 +90,12 @@ def read_feed(feed_id: str):
     """Records of a feed from ``?start=N``; with ``?wait=S`` wait up to S seconds for a new one."""
     feed = load_feed(f"feed://{feed_id}")
     start = query_int("start", 0)
-    wait = query_float("wait", 0.0, 0.0, _ctx().max_wait)
-    records = feed.wait_for_records(start, wait) if wait > 0 else feed.get_records(start)
+    ctx = _ctx()
+    deadline = time.monotonic() + query_float("wait", 0.0, 0.0, ctx.max_wait)
+    records = feed.get_records(start)
+    # every open viewer keeps one of these waiting: wait in short slices so a stopping server answers at once
+    while not records and not ctx.stopping.is_set() and time.monotonic() < deadline:
+        records = feed.wait_for_records(start, min(1.0, max(0.0, deadline - time.monotonic())))
     return jsonify({"feedUri": feed.uri, "start": start, "records": records})
 
 

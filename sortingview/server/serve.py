@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 class SortingviewServer:
     """One HTTP server. ``serve_forever`` blocks; ``shutdown`` (any thread) makes it return."""
 
-    def __init__(self, host: str, port: int, *, threads: int = 32, **app_kwargs):
+    def __init__(self, host: str, port: int, *, threads: int = 48, **app_kwargs):
         self.app = create_app(**app_kwargs)
         self._ctx = self.app.config["SV"]
         # long-polls hold a thread each, so there are many more threads than cores
@@ -54,7 +54,7 @@ class SortingviewServer:
 
 def create_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, channel: str = "default",
                   channel_url: str | None = None, backend_id: str | None = None, inline: bool = False,
-                  threads: int = 32) -> SortingviewServer:
+                  threads: int = 48) -> SortingviewServer:
     """The server ``sortingview-start-backend`` runs (binds 127.0.0.1 unless told otherwise).
 
     ``backend_id`` (the id of the backend started alongside) is given to tasks whose request names none.
