@@ -210,6 +210,10 @@ def test_curation_by_an_authorized_user_survives_reload(env, page):
     page.click(f"tr[data-unit='{order[2]}'] td.unit", modifiers=["Control"])
     page.click("#merge")
     page.wait_for_selector(f"tr[data-unit='{order[1]}'].merged")
+    # the merged unit gets its own autocorrelogram, computed from the union of the members' spike trains
+    group = "+".join(sorted(order[1:3], key=int))
+    merged = page.wait_for_selector(f"#acg-view .merged-acg[data-group='{group}'] canvas", timeout=60_000)
+    assert merged.evaluate(CANVAS_INK)["ink"] > 500
     page.reload()
     open_view(page, page.url)
     page.wait_for_selector(f"tr[data-unit='{order[0]}'] .label-chip:has-text('accept')")

@@ -16,7 +16,7 @@ export function mountAcg(el) {
     // redrawing hundreds of canvases is the costly part: only when what they show changed
     const errorChanged = keys.has("errors") && state.errors.autocorrelograms !== lastError;
     lastError = state.errors.autocorrelograms;
-    if (errorChanged || ["acg", "acgMode", "unitIds"].some((k) => keys.has(k))) render();
+    if (errorChanged || ["acg", "acgMode", "unitIds", "mergedAcg"].some((k) => keys.has(k))) render();
     else if (keys.has("selection")) {
       if (state.acgMode === "selected") render(); else paintSelection();
     }
@@ -45,17 +45,16 @@ function render() {
   grid = document.createElement("div");
   grid.className = "plot-grid";
   let drawn = 0;
+  const mergedBefore = mergedCellsByFirstMember(keys);
   for (const k of keys) {
+    for (const group of mergedBefore.get(k) || []) {
+      const cell = addCell(grid, group.split("+")[0], "plot-cell merged-acg");
+      cell.dataset.group = group;
+      drawAcg(cell.firstChild, group, state.mergedAcg[group], state.acg.binEdgesSec, true);
+    }
     const counts = state.acg.byUnit[k];
     if (!counts) continue;
-    const cell = document.createElement("div");
-    cell.className = "plot-cell";
-    cell.dataset.unit = k;
-    const canvas = document.createElement("canvas");
-    canvas.className = "acg";
-    cell.appendChild(canvas);
-    grid.appendChild(cell);
-    drawAcg(canvas, k, counts, state.acg.binEdgesSec);
+    drawAcg(addCell(grid, k, "plot-cell").firstChild, k, counts, state.acg.binEdgesSec, false);
     drawn++;
   }
   grid.addEventListener("click", (ev) => {
@@ -72,12 +71,36 @@ function render() {
   document.dispatchEvent(new CustomEvent("sv:acg-drawn", { detail: { count: drawn } }));
 }
 
+function addCell(grid, unit, cls) {
+  const cell = document.createElement("div");
+  cell.className = cls;
+  cell.dataset.unit = unit;
+  const canvas = document.createElement("canvas");
+  canvas.className = "acg";
+  cell.appendChild(canvas);
+  grid.appendChild(cell);
+  return cell;
+}
+
+// the merged unit's plot goes just before its first member that is shown
+function mergedCellsByFirstMember(keys) {
+  const out = new Map();
+  for (const group of Object.keys(state.mergedAcg || {})) {
+    const members = group.split("+");
+    const first = keys.find((k) => members.includes(k));
+    if (first === undefined) continue;
+    if (!out.has(first)) out.set(first, []);
+    out.get(first).push(group);
+  }
+  return out;
+}
+
 function paintSelection() {
   if (!grid) return;
   for (const cell of grid.children) cell.classList.toggle("selected", state.selection.has(cell.dataset.unit));
 }
 
-function drawAcg(canvas, key, counts, edges) {
+function drawAcg(canvas, key, counts, edges, merged) {
   const ctx = setupCanvas(canvas, W, H);
   const n = counts.length;
   const x0 = edges[0] * 1000;
@@ -94,7 +117,7 @@ function drawAcg(canvas, key, counts, edges) {
   ctx.fillRect(X(-1.5), PAD.top, X(1.5) - X(-1.5), ph);
   ctx.strokeStyle = GRID;
   ctx.beginPath(); ctx.moveTo(X(0), PAD.top); ctx.lineTo(X(0), PAD.top + ph); ctx.stroke();
-  ctx.fillStyle = "#2b6cb0";
+  ctx.fillStyle = merged ? "#dd6b20" : "#2b6cb0";
   for (let i = 0; i < n; i++) {
     const left = X(edges[i] * 1000);
     const right = X(edges[i + 1] * 1000);
@@ -119,7 +142,7 @@ function drawAcg(canvas, key, counts, edges) {
   ctx.textAlign = "left"; ctx.textBaseline = "top";
   ctx.font = "600 11px system-ui, sans-serif";
   ctx.fillStyle = "#222";
-  ctx.fillText(`Unit ${key}`, PAD.left, 3);
+  ctx.fillText(merged ? `Merged ${key}` : `Unit ${key}`, PAD.left, 3);
   ctx.font = "10px system-ui, sans-serif";
   ctx.fillStyle = "#888";
   ctx.textAlign = "right";

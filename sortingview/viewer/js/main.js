@@ -44,8 +44,28 @@ async function start() {
   $("#fig-title").textContent = params.get("label") || figure.label || "sortingview";
   $("#fig-sub").textContent = `recording ${figure.recordingLabel || figure.recordingId} · sorting ${figure.sortingLabel || figure.sortingId}`;
   if (state.token) checkToken();
+  subscribe((keys) => { if (keys.has("curation")) loadMergedAcgs(); });
   loadCuration().then(followCurationFeed);
   loadData(figure);
+}
+
+// merged units get their own autocorrelogram (the union of the members' spike trains), for merge decisions
+let mergeSignature = "";
+function loadMergedAcgs() {
+  const groups = (state.curation && state.curation.curation && state.curation.curation.mergeGroups) || [];
+  const sig = JSON.stringify(groups);
+  if (sig === mergeSignature) return;
+  mergeSignature = sig;
+  if (!groups.length) { update({ mergedAcg: {} }); return; }
+  runTask("sortingview.autocorrelograms.1", { sorting: state.figure.sortingUri, unitIds: groups },
+    { label: "merged autocorrelograms" })
+    .then((r) => {
+      if (mergeSignature !== sig) return;  // the merges changed meanwhile; a newer request is on its way
+      const mergedAcg = {};
+      for (const a of r.autocorrelograms) mergedAcg[a.unitId.map(unitKey).join("+")] = a.binCounts.data || a.binCounts;
+      update({ mergedAcg });
+    })
+    .catch((e) => setError("autocorrelograms", e));
 }
 
 function loadData(f) {

@@ -10,6 +10,7 @@ export const state = {
   metrics: [],             // [{name, label, tooltip, data: {unitKey: value}}]
   peakChannels: {},        // unitKey -> channel id
   acg: null,               // {binEdgesSec, byUnit: {unitKey: counts}}
+  mergedAcg: {},           // "3+7" (member keys joined) -> counts of the merged unit
   waveforms: null,         // {unitKey: {peakChannelId, channelIds, waveform, waveformStdDev}}
   recordingInfo: null,
   curation: null,          // {curation, history, labelChoices, authorizedUsers, canCurate}
