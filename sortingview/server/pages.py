@@ -30,12 +30,14 @@ def _workspace_rows():
     for uri in list_workspaces():
         try:
             W = load_workspace(uri)
+            recordings = W.recording_records()
+            rec_labels = {r["recordingId"]: r.get("recordingLabel") for r in recordings}
             sortings = []
             for s in W.sorting_records():
                 link = spikesortingview_url(W, recording_id=s["recordingId"], sorting_id=s["sortingId"],
                                             label=f"{W.label} / {s['sortingLabel']}", base_url=base)
-                sortings.append({**s, "url": link})
-            yield {"uri": uri, "label": W.label, "recordings": W.recording_records(), "sortings": sortings}
+                sortings.append({**s, "url": link, "recordingLabel": rec_labels.get(s["recordingId"])})
+            yield {"uri": uri, "label": W.label, "recordings": recordings, "sortings": sortings}
         except Exception as exc:  # noqa: BLE001  one broken workspace must not hide the others
             log.warning("workspace %s cannot be listed: %s", uri, exc)
             yield {"uri": uri, "label": "(unreadable)", "error": str(exc), "recordings": [], "sortings": []}
