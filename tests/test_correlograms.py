@@ -170,3 +170,14 @@ def test_agrees_with_spikeinterface_where_definitions_agree(method):
     trains = [np.asarray(sorting.get_unit_spike_train(u)) for u in sorting.unit_ids]
     ours = cross_correlograms(trains, window_ms=50, bin_ms=1, sampling_frequency=30000)
     np.testing.assert_array_equal(ours, theirs.transpose(1, 0, 2))
+
+
+def test_spikes_bunched_in_time_and_far_apart():
+    # one spike at frame 0 and the rest packed 10**9 frames later: the merge falls back to a full sort
+    rng = np.random.default_rng(2)
+    late = [np.sort(10**9 + rng.integers(0, 3000, 2000)) for _ in range(3)]
+    trains = [np.concatenate([[0], late[0]]), late[1], late[2]]
+    got = cross_correlograms(trains, window_ms=10, bin_ms=1, sampling_frequency=30000)
+    for i in range(3):
+        for j in range(3):
+            np.testing.assert_array_equal(got[i, j], brute_force(trains[i], trains[j], i == j, 10, 1, 30000))

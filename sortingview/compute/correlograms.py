@@ -113,40 +113,60 @@ def _auto_kernel(times, offsets, lut_fwd, lut_rev, reach, out):  # pragma: no co
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _cross_kernel(times, label_offsets, positions, offsets, lut_fwd, lut_rev, reach, fwd, rev):  # pragma: no cover
-    # Row i visits, for each spike a of unit i, the spikes b after a in the merged time order (so each
-    # unordered pair once): the pair adds to fwd[i] (a as reference, lag d) and rev[i] (b as reference,
-    # lag -d; transposed by the caller). Counts go to int32 buffers owned by the row's thread and are
-    # flushed to the int64 rows before any cell could reach 2**31.
-    n = times.size
-    row_len = fwd.shape[1]
+def _cross_kernel(keys, shift, positions, offsets, lut_code, code_fwd, code_rev, reach, fwd, rev):  # pragma: no cover
+    # keys = time << shift | unit, in time order. Row i visits, for each spike a of unit i, the spikes b after
+    # a in that order (each unordered pair once). One increment per pair: lut_code[d] names the pair
+    # (bin of lag d, bin of lag -d), and a row's histogram of codes per unit is decoded into fwd[i] (a as
+    # reference) and rev[i] (b as reference; transposed by the caller). The int32 histogram is owned by
+    # the row's thread and decoded before any cell could reach 2**31.
+    n = keys.size
+    n_units = offsets.size - 1
+    n_codes = code_fwd.size
+    width = fwd.shape[1] // n_units
+    mask = (1 << shift) - 1
     limit = 2**31 - 1
-    for i in numba.prange(offsets.size - 1):
-        f = np.zeros(row_len, np.int32)
-        r = np.zeros(row_len, np.int32)
+    for i in numba.prange(n_units):
+        h = np.zeros(n_units * n_codes, np.int32)
         pending = 0
         end = 0
-        for e in range(offsets[i], offsets[i + 1]):
-            p = positions[e]
-            t = times[p]
-            if end <= p:
-                end = p + 1
-            while end < n and times[end] - t <= reach:
-                end += 1
-            if pending + (end - p) > limit:
-                fwd[i] += f
-                rev[i] += r
-                f[:] = 0
-                r[:] = 0
+        for e in range(offsets[i], offsets[i + 1] + 1):
+            if e == offsets[i + 1]:
+                p = -1
+            else:
+                p = positions[e]
+                t = keys[p] >> shift
+                if end <= p:
+                    end = p + 1
+                while end < n and (keys[end] >> shift) - t <= reach:
+                    end += 1
+            if p < 0 or pending + (end - p) > limit:
+                for j in range(n_units):
+                    for c in range(n_codes):
+                        v = h[j * n_codes + c]
+                        if v:
+                            fwd[i, j * width + code_fwd[c]] += v
+                            rev[i, j * width + code_rev[c]] += v
+                            h[j * n_codes + c] = 0
                 pending = 0
+                if p < 0:
+                    break
             pending += end - p
             for q in range(p + 1, end):
-                d = times[q] - t
-                o = label_offsets[q]
-                f[o + lut_fwd[d]] += 1
-                r[o + lut_rev[d]] += 1
-        fwd[i] += f
-        rev[i] += r
+                k = keys[q]
+                h[(k & mask) * n_codes + lut_code[(k >> shift) - t]] += 1
+
+
+def _pair_codes(bins: CorrelogramBins) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """For d = 0..reach: a code naming (bin of lag d, bin of lag -d), spare bin n_bins when out of window.
+
+    There are at most about 2 * n_bins codes: the two bins move monotonically with d.
+    """
+    fwd, rev, reach = _directed_luts(bins)
+    pairs = fwd.astype(np.int64) * (bins.n_bins + 1) + rev
+    unique, lut_code = np.unique(pairs, return_inverse=True)
+    code_fwd = (unique // (bins.n_bins + 1)).astype(np.int64)
+    code_rev = (unique % (bins.n_bins + 1)).astype(np.int64)
+    return lut_code.astype(np.int32), code_fwd, code_rev, reach
 
 
 def _directed_luts(bins: CorrelogramBins) -> tuple[np.ndarray, np.ndarray, int]:
@@ -182,40 +202,45 @@ def cross_correlograms(trains: Sequence[np.ndarray], *, window_ms: float, bin_ms
     n_units, width = len(offsets) - 1, bins.n_bins + 1
     if concatenated.size == 0:
         return np.zeros((n_units, n_units, bins.n_bins), dtype=np.int64)
-    times, labels = _merge(concatenated, offsets)
+    keys, shift = _merge(concatenated, offsets)
+    labels = keys & ((1 << shift) - 1)
     # the spikes of each unit as positions in the merged order (increasing, i.e. in time order)
     positions = np.argsort(labels.astype(np.uint16) if n_units < 2**16 else labels, kind="stable")
-    lut_fwd, lut_rev, reach = _directed_luts(bins)
+    lut_code, code_fwd, code_rev, reach = _pair_codes(bins)
     fwd = np.zeros((n_units, n_units * width), dtype=np.int64)
     rev = np.zeros((n_units, n_units * width), dtype=np.int64)
-    with numba.parallel_chunksize(1):
-        _cross_kernel(times, labels * np.int32(width), positions, offsets, lut_fwd, lut_rev, reach, fwd, rev)
+    with numba.parallel_chunksize(1):  # units differ in size: hand them out one at a time
+        _cross_kernel(keys, shift, positions, offsets, lut_code, code_fwd, code_rev, reach, fwd, rev)
     return _combine(fwd, rev, n_units, bins.n_bins)
 
 
-def _merge(concatenated: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All spikes in time order (ties by unit index) and their unit indices (int32)."""
+def _merge(concatenated: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, int]:
+    """All spikes in time order as keys ``(t - t_min) << shift | unit index`` (ties by unit), and shift."""
     n_units = len(offsets) - 1
-    labels = np.repeat(np.arange(n_units, dtype=np.int32), np.diff(offsets))
+    shift = max(1, (n_units - 1).bit_length())
     t_min = int(concatenated.min())
     span = int(concatenated.max()) - t_min + 1
-    if span < 2**62 // max(n_units, 1):
-        keys = (concatenated - t_min) * n_units + labels
-        n_buckets = max(1, concatenated.size // 8)
-        _bucket_sort(keys, (keys // n_units) * n_buckets // span, n_buckets)
-        return keys // n_units + t_min, (keys % n_units).astype(np.int32)
-    order = np.argsort(concatenated, kind="stable")
-    return concatenated[order], labels[order]
+    if span >= 2**62 >> shift:
+        raise TaskInputError(f"spike frames span {span} frames, too many to correlate {n_units} units at once")
+    keys = ((concatenated - t_min) << shift) | np.repeat(np.arange(n_units, dtype=np.int64), np.diff(offsets))
+    n_buckets = max(1, concatenated.size // 8)
+    buckets = np.minimum(((keys >> shift) * (n_buckets / span)).astype(np.int64), n_buckets - 1)
+    if not _bucket_sort(keys, buckets, n_buckets):
+        keys.sort()  # spikes bunched in a few buckets: a comparison sort is safer than insertion sort
+    return keys, shift
 
 
 @numba.njit(cache=True, nogil=True)
 def _bucket_sort(keys, buckets, n_buckets):  # pragma: no cover - compiled
-    # Sorts keys in place: counting sort by bucket (spike times are spread evenly enough that buckets
-    # stay small), then insertion sort inside each bucket. O(n) for spike trains, unlike a full sort.
+    # Sorts keys in place and returns True: counting sort by bucket (a monotone function of the key), then
+    # insertion sort inside each bucket; O(n) for spike trains, whose times spread over the recording.
+    # Returns False, keys untouched, when some bucket is too full for insertion sort.
     starts = np.zeros(n_buckets + 1, np.int64)
     for b in buckets:
         starts[b + 1] += 1
     for b in range(n_buckets):
+        if starts[b + 1] > 512:
+            return False
         starts[b + 1] += starts[b]
     fill = starts[:-1].copy()
     out = np.empty_like(keys)
@@ -232,6 +257,7 @@ def _bucket_sort(keys, buckets, n_buckets):  # pragma: no cover - compiled
                 y -= 1
             out[y + 1] = v
     keys[:] = out
+    return True
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
