@@ -39,10 +39,15 @@ def test_labels_merges_and_close(ws):
     assert W.get_sorting_curation(sid)["mergeGroups"] == []
 
 
-def test_integer_ids_sent_as_text_are_accepted(ws):
-    W, sid, _ = ws
+def test_integer_ids_sent_as_text_and_numpy_ids_are_accepted(ws):
+    W, sid, d = ws
     W.apply_curation_action(sid, {"type": "ADD_UNIT_LABEL", "unitId": "5", "label": "noise"})
     assert W.get_sorting_curation(sid)["labelsByUnit"] == {"5": ["noise"]}
+    units = d.sorting.unit_ids  # a numpy array, as users pass it
+    W.sorting_curation_merge_units(sid, units[:2])
+    W.sorting_curation_add_label(sid, label="mua", unit_ids=units[2])
+    assert W.get_sorting_curation(sid) == {"labelsByUnit": {"2": ["mua"], "5": ["noise"]},
+                                           "mergeGroups": [["0", "1"]], "isClosed": False}
 
 
 @pytest.mark.parametrize("action, message", [

@@ -32,6 +32,15 @@ def local_author() -> str:
         return "local"
 
 
+def _plain(unit_ids: Any) -> Any:
+    """Unit ids as JSON values: numpy arrays and scalars (e.g. ``S.unit_ids[:3]``) become lists and numbers."""
+    if hasattr(unit_ids, "tolist"):
+        return unit_ids.tolist()
+    if isinstance(unit_ids, (list, tuple)):
+        return [u.item() if hasattr(u, "item") else u for u in unit_ids]
+    return unit_ids
+
+
 class CurationMethods:
     """Mixed into :class:`~sortingview.workspace.workspace.Workspace`."""
 
@@ -117,19 +126,19 @@ class CurationMethods:
         return feed.append_message({"action": checked}, user_id=user_id or local_author())
 
     def sorting_curation_add_label(self, sorting_id: str, *, label: str, unit_ids, user_id: str | None = None) -> int:
-        return self.apply_curation_action(sorting_id, {"type": "ADD_UNIT_LABEL", "unitId": unit_ids, "label": label},
-                                          user_id)
+        action = {"type": "ADD_UNIT_LABEL", "unitId": _plain(unit_ids), "label": label}
+        return self.apply_curation_action(sorting_id, action, user_id)
 
     def sorting_curation_remove_label(self, sorting_id: str, *, label: str, unit_ids,
                                       user_id: str | None = None) -> int:
-        return self.apply_curation_action(sorting_id, {"type": "REMOVE_UNIT_LABEL", "unitId": unit_ids,
+        return self.apply_curation_action(sorting_id, {"type": "REMOVE_UNIT_LABEL", "unitId": _plain(unit_ids),
                                                        "label": label}, user_id)
 
     def sorting_curation_merge_units(self, sorting_id: str, unit_ids: list, user_id: str | None = None) -> int:
-        return self.apply_curation_action(sorting_id, {"type": "MERGE_UNITS", "unitIds": unit_ids}, user_id)
+        return self.apply_curation_action(sorting_id, {"type": "MERGE_UNITS", "unitIds": _plain(unit_ids)}, user_id)
 
     def sorting_curation_unmerge_units(self, sorting_id: str, unit_ids: list, user_id: str | None = None) -> int:
-        return self.apply_curation_action(sorting_id, {"type": "UNMERGE_UNITS", "unitIds": unit_ids}, user_id)
+        return self.apply_curation_action(sorting_id, {"type": "UNMERGE_UNITS", "unitIds": _plain(unit_ids)}, user_id)
 
     def close_sorting_curation(self, sorting_id: str, user_id: str | None = None) -> int:
         return self.apply_curation_action(sorting_id, {"type": "CLOSE_CURATION"}, user_id)

@@ -8,6 +8,7 @@ reader sees the same workspace. A registry of mutables ``@sortingview/@workspace
 from __future__ import annotations
 
 import json
+import numbers
 import secrets
 import time
 from typing import Any
@@ -216,7 +217,7 @@ class Workspace(CurationMethods):
     def set_snippet_len(self, snippet_len: tuple[int, int]) -> None:
         """Frames before and after each spike in snippets and average waveforms (default (50, 80))."""
         ok = isinstance(snippet_len, (list, tuple)) and len(snippet_len) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in snippet_len)
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0 for v in snippet_len)
         if not ok or sum(snippet_len) == 0:
             raise WorkspaceError(f"snippet_len must be two non-negative frame counts (before, after), e.g. (50, 80); "
                                  f"got {snippet_len!r}")
