@@ -233,6 +233,13 @@ def test_curation_by_an_authorized_user_survives_reload(env, page):
     page.click(f"tr[data-unit='{order[0]}'] td.unit")
     page.keyboard.press("1")
     page.wait_for_function(f"() => !document.querySelector(\"tr[data-unit='{order[0]}'] .label-chip\")")
+    # a custom label becomes a label choice (a button), then goes on the selected unit
+    page.fill("#custom-label", "bursty")
+    page.press("#custom-label", "Enter")
+    page.wait_for_selector(f"tr[data-unit='{order[0]}'] .label-chip:has-text('bursty')")
+    assert "bursty" in W.get_label_choices(sid)
+    page.click("#curation button[data-label=bursty]")
+    page.wait_for_function(f"() => !document.querySelector(\"tr[data-unit='{order[0]}'] .label-chip\")")
     assert W.get_sorting_curation(sid) == {"labelsByUnit": {}, "mergeGroups": [], "isClosed": False}
 
 

@@ -116,3 +116,18 @@ def test_home_page_lists_workspaces_with_links_to_views(setup):
     assert len(links) == 1 and links[0].startswith(s["url"])
     status, page = http(links[0].replace("&amp;", "&"))
     assert status == 200 and b'<script type="module" src="/viewer/js/main.js">' in page
+
+
+def test_curators_add_custom_labels_to_the_label_choices(setup):
+    s = setup
+    body = {"workspace": s["W"].uri, "sortingId": s["sid"], "label": "burst"}
+    assert http(f"{s['url']}/api/label-choices", body=body)[0] == 401
+    bob = {"Authorization": f"Bearer {s['tokens']['bob']}"}
+    assert http(f"{s['url']}/api/label-choices", body=body, headers=bob)[0] == 403
+    alice = {"Authorization": f"Bearer {s['tokens']['alice']}"}
+    status, r = http(f"{s['url']}/api/label-choices", body=body, headers=alice)
+    assert status == 200 and r["labelChoices"][-1] == "burst"
+    assert write(s, {"type": "ADD_UNIT_LABEL", "unitId": s["units"][1], "label": "burst"}, "alice")[0] == 200
+    assert s["W"].get_sorting_curation(s["sid"])["labelsByUnit"] == {str(s["units"][1]): ["burst"]}
+    status, r = http(f"{s['url']}/api/label-choices", body={**body, "label": "  "}, headers=alice)
+    assert status == 400 and "label choices" in r["error"]

@@ -75,19 +75,35 @@ def _history(W, sorting_id: str) -> list[dict]:
              "action": r.get("action")} for r in W.get_sorting_curation_history(sorting_id)]
 
 
-@bp.post("/curation")
-def write_curation():
-    """Apply ``{workspace, sortingId, action}`` as the signed-in user: 401 without sign-in, 403 if not allowed."""
-    body = json_body("workspace", "sortingId", "action")
+def _authorized_curator(body: dict):
+    """(workspace, sorting id, user) of a write request; 401 without sign-in, 403 for a user not authorized."""
     user = signed_in_user()
     if user is None:
         raise ApiError(401, "sign in to curate: curation changes need a user token (`sortingview user add <id>`)")
     W = _workspace(body["workspace"])
     sorting_id = _sorting_id(body["sortingId"])
-    action = field(body, "action", dict)
-    authorized = W.get_sorting_curation_authorized_users(sorting_id)
-    if user not in authorized:
+    if user not in W.get_sorting_curation_authorized_users(sorting_id):
         raise ApiError(403, f"user {user!r} may not curate sorting {sorting_id}; the workspace owner can add them "
                             "with W.set_sorting_curation_authorized_users")
-    W.apply_curation_action(sorting_id, action, user_id=user)
+    return W, sorting_id, user
+
+
+@bp.post("/curation")
+def write_curation():
+    """Apply ``{workspace, sortingId, action}`` as the signed-in user."""
+    body = json_body("workspace", "sortingId", "action")
+    W, sorting_id, user = _authorized_curator(body)
+    W.apply_curation_action(sorting_id, field(body, "action", dict), user_id=user)
     return jsonify({"ok": True, "curation": W.get_sorting_curation(sorting_id)})
+
+
+@bp.post("/label-choices")
+def add_label_choice():
+    """``{workspace, sortingId, label}``: a curator adds a custom label to the sorting's label choices."""
+    body = json_body("workspace", "sortingId", "label")
+    W, sorting_id, _ = _authorized_curator(body)
+    label = field(body, "label", str).strip()
+    choices = list(W.get_label_choices(sorting_id))
+    if label not in choices:
+        W.set_sorting_curation_label_choices(sorting_id, [*choices, label])  # validates the label
+    return jsonify({"labelChoices": W.get_label_choices(sorting_id)})

@@ -13,7 +13,7 @@ export function mountCuration(el) {
     ev.preventDefault();
     const input = root.querySelector("#custom-label");
     const label = input.value.trim();
-    if (label) { toggleLabel(label); input.value = ""; }
+    if (label) { addCustomLabel(label); input.value = ""; }
   });
   subscribe((keys) => {
     if (["curation", "selection", "userId", "busy", "curationError"].some((k) => keys.has(k))) render();
@@ -78,6 +78,21 @@ export function toggleLabel(label) {
   const type = allHave ? "REMOVE_UNIT_LABEL" : "ADD_UNIT_LABEL";
   const todo = keys.filter((k) => labelsOf(k).includes(label) === allHave);
   applyActions(todo.map((k) => ({ type, unitId: unitIdOf(k), label })));
+}
+
+// a custom label becomes one of the sorting's label choices (a button from then on), then goes on the units
+async function addCustomLabel(label) {
+  if (!state.curation || !state.curation.canCurate) return;
+  if (!labelChoices().includes(label)) {
+    try {
+      await postJson("/api/label-choices", { workspace: state.figure.workspaceUri, sortingId: state.figure.sortingId, label });
+    } catch (e) {
+      update({ curationError: e.message });
+      return;
+    }
+    await loadCuration();
+  }
+  toggleLabel(label);
 }
 
 export function mergeSelected() {
