@@ -157,6 +157,14 @@ def test_waveforms_are_drawn_on_the_probe_for_selected_units(env, page):
     peaks = column_values(page, "Peak ch.")
     assert all(p in {str(c) for c in env["ds"].channel_ids} for p in peaks)
     screenshot(page, "viewer-waveforms.png")
+    # overlay: both units in one panel, each in its own colour
+    page.check("#overlay")
+    page.wait_for_selector("#waveform-view .waveform-cell[data-unit=overlay]")
+    panels = page.query_selector_all("#waveform-view canvas.waveform")
+    assert len(panels) == 1 and panels[0].evaluate(CANVAS_INK)["ink"] > 2000
+    legend = page.inner_text("#waveform-view .legend")
+    assert f"unit {order[0]}" in legend and f"unit {order[2]}" in legend
+    screenshot(page, "viewer-waveforms-overlay.png")
 
 
 def test_a_shared_link_reproduces_selection_and_view(env, page):

@@ -12,6 +12,7 @@ export const SHORTCUTS = [
   ["ctrl+a", "select all units"],
   ["Esc", "clear the selection"],
   ["w / c", "show waveforms / autocorrelograms"],
+  ["o", "overlay the selected units' waveforms"],
   ["?", "show this help"],
 ];
 
@@ -31,6 +32,11 @@ export function installKeys() {
     else if (k === "Escape") selectKeys([], null);
     else if (k === "w" || k === "c") { update({ view: k === "w" ? "waveforms" : "autocorrelograms" }); writeUrlState(); }
     else if (k === "?") document.querySelector("#help-dialog").showModal();
+    else if (k === "o") {
+      const box = document.querySelector("#overlay");
+      box.checked = !box.checked;
+      box.dispatchEvent(new Event("change"));
+    }
     else return;
     ev.preventDefault();
   });

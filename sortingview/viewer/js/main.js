@@ -32,6 +32,7 @@ async function start() {
   mountStatusBar($("#statusbar"));
   installKeys();
   wireHeader();
+  wireSplitter();
   let figure;
   try {
     figure = await getJson(`/api/figure?d=${encodeURIComponent(state.figureUri)}`);
@@ -122,6 +123,7 @@ function wireHeader() {
     tab.addEventListener("click", () => { update({ view: tab.dataset.view }); writeUrlState(); });
   }
   $("#acg-mode").addEventListener("change", (ev) => { update({ acgMode: ev.target.value }); writeUrlState(); });
+  $("#overlay").addEventListener("change", (ev) => update({ overlay: ev.target.checked }));
   subscribe((keys) => {
     if (keys.has("view")) showView();
     if (keys.has("userId")) showUser();
@@ -168,11 +170,35 @@ function wireHeader() {
   });
 }
 
+// the units table and the plots share the width; the splitter between them moves (and is remembered)
+function wireSplitter() {
+  const main = document.querySelector("main");
+  const saved = localStorage.getItem("sortingview.unitsWidth");
+  if (saved) main.style.setProperty("--units-width", saved);
+  const splitter = $("#splitter");
+  splitter.addEventListener("pointerdown", (ev) => {
+    splitter.setPointerCapture(ev.pointerId);
+    splitter.classList.add("dragging");
+    const move = (e) => {
+      const px = Math.min(Math.max(e.clientX, 260), window.innerWidth - 520);
+      main.style.setProperty("--units-width", `${px}px`);
+    };
+    const up = () => {
+      splitter.removeEventListener("pointermove", move);
+      splitter.classList.remove("dragging");
+      localStorage.setItem("sortingview.unitsWidth", main.style.getPropertyValue("--units-width"));
+    };
+    splitter.addEventListener("pointermove", move);
+    splitter.addEventListener("pointerup", up, { once: true });
+  });
+}
+
 function showView() {
   for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.view === state.view);
   $("#acg-view").hidden = state.view !== "autocorrelograms";
   $("#acg-tools").hidden = state.view !== "autocorrelograms";
   $("#waveform-view").hidden = state.view !== "waveforms";
+  $("#waveform-tools").hidden = state.view !== "waveforms";
   $("#acg-mode").value = state.acgMode;
 }
 

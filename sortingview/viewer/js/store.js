@@ -19,6 +19,7 @@ export const state = {
   sort: { column: null, ascending: true },
   view: "autocorrelograms",
   acgMode: "all",          // "all" | "selected"
+  overlay: false,          // waveforms of the selected units in one panel
   pending: new Map(),
   errors: {},              // view name -> {message, traceback}
   backend: null,           // last backend status
