@@ -194,3 +194,21 @@ def test_many_long_polls_do_not_starve_other_requests(server):
     feed.append_message({"type": "WAKE"})
     for t in pollers:
         t.join(15)
+
+
+def test_tasks_go_to_the_named_channel_with_the_server_backend_id(store_dir):
+    from sortingview.backend.channel import open_channel
+
+    task = {"taskName": "sortingview.sorting_info.1", "taskInput": {"sorting": f"sha1://{'c' * 40}"}, "waitSec": 0}
+    with running_server(backend_id="lab-secret") as srv:  # the real backend runner; no worker is running
+        status, r = http(f"{srv.url}/api/task", body={**task, "channel": "lab-b"})
+        assert status == 200 and r["status"] == "queued"
+        status, st = http(f"{srv.url}/api/task/{r['jobId']}?channel=lab-b&wait=0.2")
+        assert st["status"] == "queued"
+        assert http(f"{srv.url}/api/backend-status?channel=lab-b")[1]["numQueued"] == 1
+        assert http(f"{srv.url}/api/backend-status")[1]["numQueued"] == 0
+        assert open_channel("lab-b").get(r["jobId"]).backend_id == "lab-secret"
+        # a request that says "no backend id" gets none
+        status, r2 = http(f"{srv.url}/api/task", body={**task, "channel": "lab-b", "backendId": None})
+        assert open_channel("lab-b").get(r2["jobId"]).backend_id in ("", None)
+        assert http(f"{srv.url}/api/task/{'e' * 40}?wait=0")[0] == 404
