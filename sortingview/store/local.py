@@ -33,11 +33,9 @@ from .uri import check_sha1, parse_feed_uri
 # linking an unchanged file again cost microseconds), with the same key and record, so the caches are shared
 SHA1_CACHE_FOLDER = "@compute_sha1_cache"
 
-# back-compat names used by earlier code
-_existing_file = existing_file
-
-
 class LocalStore(Store):
+    """The store in a directory (created when missing), laid out as kachery-cloud's local store."""
+
     def __init__(self, directory: str):
         self.directory = os.path.abspath(os.path.expanduser(os.fspath(directory)))
         makedirs(self.directory)
