@@ -15,25 +15,35 @@ from test_server_support import http, running_server
 from sortingview import store
 from sortingview.errors import TaskError
 from sortingview.serialize import decode_value
-from sortingview.tasks import register_task
+from sortingview.tasks import list_tasks, register_task, registry
 
 _release = threading.Event()
 
 
-@register_task("sortingview.test_server_ramp.1", handler="misc")
 def ramp(n: int, scale: float = 1.0) -> dict:
     return {"n": n, "values": np.arange(n, dtype="float32") * scale}
 
 
-@register_task("sortingview.test_server_fails.1", handler="misc", task_type="query")
 def fails(why: str) -> dict:
     raise TaskError(f"failed on purpose: {why}", traceback="Traceback: on purpose")
 
 
-@register_task("sortingview.test_server_slow.1", handler="misc", task_type="query")
 def slow(token: str) -> dict:
     _release.wait(30)
     return {"token": token}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def test_tasks():
+    """This module's tasks, registered for its tests only (the registry is restored afterwards)."""
+    list_tasks()  # the built-ins first
+    saved = registry._registry
+    registry._registry = dict(saved)
+    register_task("sortingview.test_server_ramp.1", handler="misc")(ramp)
+    register_task("sortingview.test_server_fails.1", handler="misc", task_type="query")(fails)
+    register_task("sortingview.test_server_slow.1", handler="misc", task_type="query")(slow)
+    yield
+    registry._registry = saved
 
 
 @pytest.fixture
