@@ -198,3 +198,20 @@ def test_bad_channel_names_and_urls_are_clear_errors(store_dir):
 def test_sqlite_channel_lives_in_the_store_directory(store_dir):
     chan = open_channel("lab-a")
     assert chan.path == str(store_dir / "sortingview" / "channels" / "lab-a.sqlite")
+
+
+def test_wait_for_work_returns_soon_after_a_submission_and_times_out_otherwise(channel):
+    channel.claim("w", {"misc": 1})  # what a backend does before it idles
+    t0 = time.monotonic()
+    channel.wait_for_work(0.05)
+    assert time.monotonic() - t0 >= 0.04
+    # a second channel object stands for another process (its own connection)
+    if channel.url.startswith("sqlite"):
+        other = type(channel)(channel.path, channel.name)
+    else:
+        other = type(channel)(channel.url, channel.name)
+    threading.Timer(0.05, lambda: other.submit(req("late"))).start()
+    t0 = time.monotonic()
+    channel.wait_for_work(5.0)
+    assert time.monotonic() - t0 < 2.0
+    assert [r.job_id for r in channel.claim("w", {"misc": 1})] == ["late"]

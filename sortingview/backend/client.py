@@ -109,8 +109,7 @@ class TaskHandle:
         while True:
             step = NO_BACKEND_WARNING_S if timeout is None else min(NO_BACKEND_WARNING_S, timeout)
             try:
-                self.channel.wait(self.job_id, step)
-                st = self.status()
+                st = _status_of(self.channel.wait(self.job_id, step), self.channel)
                 if st.status in ("finished", "error"):
                     return st
             except TaskTimeoutError:

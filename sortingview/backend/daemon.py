@@ -28,6 +28,7 @@ _STATUS_EVERY_S = 2.0
 # how long an idle loop sleeps between looks at the channel: short after activity, backing off to the cap
 _MIN_IDLE_S = 0.0005
 _MAX_IDLE_S = 0.01
+_IDLE_WAIT_S = 0.1
 
 
 class Backend:
@@ -70,7 +71,11 @@ class Backend:
                 if burst and not busy and not self.jobs:
                     break
                 idle = _MIN_IDLE_S if busy else min(idle * 1.5, _MAX_IDLE_S)
-                self._sleep(idle)
+                if self.jobs:
+                    self._sleep(idle)
+                elif not busy:
+                    # nothing running: block on the channel until a job arrives (or a lease may have expired)
+                    self.channel.wait_for_work(_IDLE_WAIT_S)
             self._drain()
         finally:
             self._shutdown()

@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
-from ...errors import TaskTimeoutError
+from ...errors import NotFoundError, TaskTimeoutError
 
 STATUSES = ("queued", "running", "finished", "error")
 #: how long a backend heartbeat stays valid; a backend silent for longer is reported dead
@@ -135,6 +135,13 @@ class Channel(abc.ABC):
     def close(self) -> None:  # noqa: B027  (optional: only channels holding connections override it)
         """Release connections (the channel may not be used afterwards)."""
 
+    def wait_for_work(self, timeout: float) -> None:
+        """Return when a job may have been queued, or after ``timeout`` seconds (backends idle here).
+
+        The default just sleeps; implementations that can be told about new jobs return sooner.
+        """
+        time.sleep(timeout)
+
     # --- conveniences written once --------------------------------------------------------------------
     def status(self, job_id: str) -> str | None:
         rec = self.get(job_id)
@@ -145,21 +152,24 @@ class Channel(abc.ABC):
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.0002
         while True:
-            rec = self.get(job_id)
-            if rec is None or rec.done:
-                if rec is None:
-                    from ...errors import NotFoundError
-
-                    raise NotFoundError(f"job {job_id} is not in channel {self.name!r}; submit it first")
+            rec = self._ended(job_id, timeout, deadline)
+            if rec is not None:
                 return rec
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TaskTimeoutError(
-                    f"job {job_id} ({rec.task_name}) is still {rec.status} after {timeout:g} s on channel "
-                    f"{self.name!r}; is a backend running (`sortingview status`)?"
-                )
             # short sleeps first keep the round trip of fast tasks in the milliseconds
             time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic())))
             delay = min(delay * 1.5, 0.02)
+
+    def _ended(self, job_id: str, timeout: float | None, deadline: float | None) -> JobRecord | None:
+        """The record if the job ended; None if it may still end in time; errors for unknown or late jobs."""
+        rec = self.get(job_id)
+        if rec is None:
+            raise NotFoundError(f"job {job_id} is not in channel {self.name!r}; submit it first")
+        if rec.done:
+            return rec
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TaskTimeoutError(f"job {job_id} ({rec.task_name}) is still {rec.status} after {timeout:g} s on "
+                                   f"channel {self.name!r}; is a backend running (`sortingview status`)?")
+        return None
 
     def now(self) -> float:
         """The channel's clock (heartbeats and leases are compared with it)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from typing import Iterable
 
 from ...errors import ChannelError
@@ -23,8 +24,8 @@ _SUBMIT = _NOW + """
 local P, id = ARGV[1], ARGV[2]
 local job = P .. 'job:' .. id
 local st = redis.call('HGET', job, 'status')
-if st == 'queued' or st == 'running' then return 0 end
-redis.call('DEL', job)
+if st == 'queued' or st == 'running' then return redis.call('HGETALL', job) end
+redis.call('DEL', job, P .. 'done:' .. id)
 redis.call('ZREM', P .. 'finished', id)
 redis.call('ZREM', P .. 'error', id)
 redis.call('HSET', job, 'job_id', id, 'task_name', ARGV[3], 'task_type', ARGV[4], 'handler', ARGV[5],
@@ -33,7 +34,8 @@ redis.call('HSET', job, 'job_id', id, 'task_name', ARGV[3], 'task_type', ARGV[4]
 local q = P .. 'q:' .. ARGV[7] .. ':' .. ARGV[5]
 redis.call('RPUSH', q, id)
 redis.call('SADD', P .. 'queues', q)
-return 1
+redis.call('PUBLISH', P .. 'events', 'queued')
+return redis.call('HGETALL', job)
 """
 
 _CLAIM = _NOW + """
@@ -47,7 +49,7 @@ local function take(id)
     'lease_until', string.format('%.6f', now + lease), 'started', string.format('%.6f', now))
   redis.call('HINCRBY', job, 'attempts', 1)
   redis.call('ZADD', P .. 'running', now + lease, id)
-  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGETALL', job)
 end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'running', '-inf', '(' .. now)) do
   local f = redis.call('HMGET', P .. 'job:' .. id, 'handler', 'backend_id')
@@ -99,6 +101,9 @@ if action == 'finish' or action == 'fail' then
   if action == 'finish' and ARGV[7] == '1' then redis.call('HSET', job, 'result', ARGV[5]) end
   if action == 'fail' then redis.call('HSET', job, 'error', ARGV[5], 'traceback', ARGV[6]) end
   redis.call('ZADD', P .. status, now, id)
+  redis.call('DEL', P .. 'done:' .. id)
+  redis.call('RPUSH', P .. 'done:' .. id, '1')
+  redis.call('EXPIRE', P .. 'done:' .. id, 600)
 else
   redis.call('HSET', job, 'status', 'queued')
   redis.call('HDEL', job, 'worker')
@@ -109,6 +114,7 @@ else
   local q = P .. 'q:' .. f[4] .. ':' .. f[3]
   redis.call('LPUSH', q, id)
   redis.call('SADD', P .. 'queues', q)
+  redis.call('PUBLISH', P .. 'events', 'queued')
 end
 return 1
 """
@@ -132,6 +138,11 @@ def _wrap_errors(method):
             raise ChannelError(f"Redis channel {self.url}: {exc}") from exc
 
     return wrapper
+
+
+def _pairs(flat: list) -> dict:
+    """A hash returned by Lua's HGETALL (a flat key, value list) as a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _record(fields: dict) -> JobRecord | None:
@@ -166,12 +177,13 @@ class RedisChannel(Channel):
         self._claim = self.r.register_script(_CLAIM)
         self._heartbeat = self.r.register_script(_HEARTBEAT)
         self._end_script = self.r.register_script(_END)
+        self._events = None
 
     @_wrap_errors
     def submit(self, request: TaskRequest) -> JobRecord:
-        self._submit(args=[self.prefix, request.job_id, request.task_name, request.task_type, request.handler,
-                           encode_input(request.task_input), request.backend_id])
-        return self.get(request.job_id)
+        flat = self._submit(args=[self.prefix, request.job_id, request.task_name, request.task_type,
+                                  request.handler, encode_input(request.task_input), request.backend_id])
+        return _record(_pairs(flat))
 
     @_wrap_errors
     def claim(self, worker: str, limits: dict[str, int], *, backend_id: str = "",
@@ -179,8 +191,7 @@ class RedisChannel(Channel):
         pairs = [x for h, n in limits.items() if n > 0 for x in (h, n)]
         if not pairs:
             return []
-        ids = self._claim(args=[self.prefix, worker, lease_s, backend_id, *pairs])
-        return self._get_many([i.decode() for i in ids])
+        return [_record(_pairs(flat)) for flat in self._claim(args=[self.prefix, worker, lease_s, backend_id, *pairs])]
 
     def _get_many(self, ids: list[str]) -> list[JobRecord]:
         pipe = self.r.pipeline(transaction=False)
@@ -232,6 +243,44 @@ class RedisChannel(Channel):
         ids = [i.decode() for i in self.r.zrange(self.prefix + "running", 0, -1)]
         return [r for r in self._get_many(ids) if r.status == "running"]
 
+    @_wrap_errors
+    def wait(self, job_id: str, timeout: float | None = None) -> JobRecord:
+        """As Channel.wait, but blocked on a list the finishing backend pushes to, instead of polling."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        key = self.prefix + "done:" + job_id
+        while True:
+            rec = self._ended(job_id, timeout, deadline)
+            if rec is not None:
+                return rec
+            left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+            if self.r.blpop([key], timeout=max(left, 0.01)):
+                # put the token back for anyone else waiting on this job, and read the record in one round trip
+                pipe = self.r.pipeline(transaction=False)
+                pipe.rpush(key, "1")
+                pipe.hgetall(self.prefix + "job:" + job_id)
+                rec = _record(pipe.execute()[1])
+                if rec is not None and rec.done:
+                    return rec
+
+    def wait_for_work(self, timeout: float) -> None:
+        """Block until a job is queued or released on this channel (a Redis PUBLISH), or ``timeout`` passes."""
+        import redis
+
+        try:
+            if self._events is None:
+                self._events = self.r.pubsub(ignore_subscribe_messages=True)
+                self._events.subscribe(self.prefix + "events")
+            deadline = time.monotonic() + timeout
+            # get_message also returns None after reading a subscription confirmation: wait out the rest
+            while (left := deadline - time.monotonic()) > 0:
+                if self._events.get_message(timeout=left) is not None:
+                    while self._events.get_message(timeout=0) is not None:
+                        pass  # drain: one wake-up is enough for many submissions
+                    return
+        except redis.exceptions.RedisError:  # the claim that follows reports a real outage
+            self._events = None
+            time.sleep(timeout)
+
     def now(self) -> float:
         sec, usec = self.r.time()
         return sec + usec / 1e6
@@ -265,4 +314,6 @@ class RedisChannel(Channel):
         return n
 
     def close(self) -> None:
+        if self._events is not None:
+            self._events.close()
         self.r.close()

@@ -144,7 +144,7 @@ class SqliteChannel(Channel):
         # an idle backend polls often: skip the write transaction while nobody changed the database since
         # the last empty claim (data_version moves on every commit by another connection), but look for
         # expired leases at least once a second
-        version = self._read("PRAGMA data_version")[0][0]
+        version = self._local.version_seen = self._read("PRAGMA data_version")[0][0]
         last = getattr(self._local, "empty", None)
         if last is not None and last[0] == (version, backend_id, tuple(sorted(wanted))) and now < last[1]:
             return []
@@ -202,6 +202,18 @@ class SqliteChannel(Channel):
         self._local.empty = None
         undo = "" if count_attempt else ", attempts = MAX(attempts - 1, 0)"
         return self._end(worker, job_id, f"status = 'queued', worker = NULL, lease_until = NULL{undo}", ())
+
+    def wait_for_work(self, timeout: float) -> None:
+        """Poll SQLite's data_version (a cheap read without a transaction) until another process commits."""
+        deadline = time.monotonic() + timeout
+        # compare with what the last claim saw, so a commit made since then is not missed
+        start = getattr(self._local, "version_seen", None)
+        if start is None:
+            start = self._read("PRAGMA data_version")[0][0]
+        while time.monotonic() < deadline:
+            time.sleep(min(0.001, max(0.0, deadline - time.monotonic())))
+            if self._read("PRAGMA data_version")[0][0] != start:
+                return
 
     def get(self, job_id: str) -> JobRecord | None:
         rows = self._read(f"{_SELECT} WHERE job_id = ?", (job_id,))
