@@ -131,3 +131,39 @@ def test_a_bad_config_fails_at_start_up_naming_the_key_and_the_file(store_dir, t
     out = (tmp_path / "log").read_text()
     assert "job_handlers.misc.params.workers" in out and str(tmp_path / "bad.yaml") in out
     assert "Traceback" not in out
+
+
+def test_start_backend_with_its_http_server_answers_tasks_and_stops_on_sigterm(store_dir, tmp_path, procs):
+    import json
+    import subprocess
+    import sys
+    import urllib.request
+
+    from backend_tasks import backend_env
+    from conftest import free_port
+
+    cfg = write_config(tmp_path / "b.yaml", job_handlers={"misc": {"type": "parallel", "params": {"num_workers": 1}}})
+    port = free_port()
+    cmd = [sys.executable, "-c", "from sortingview.cli.backend_cmds import start_backend; start_backend()",
+           "--config", cfg, "--port", str(port)]
+    log = open(tmp_path / "log", "w")
+    proc = subprocess.Popen(cmd, env=backend_env(), stdout=log, stderr=subprocess.STDOUT)
+    procs.append(proc)
+    chan = open_channel()
+    wait_until(lambda: backend_alive(chan, proc.pid), what="the backend")
+    body = json.dumps({"taskName": "svtest.add.1", "taskInput": {"a": 20, "b": 22}, "waitSec": 20}).encode()
+
+    def post():
+        try:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/api/task", data=body,
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read())
+        except OSError:
+            return None
+
+    answer = wait_until(post, what="the HTTP server")
+    assert answer["status"] == "finished" and answer["result"]["sum"] == 42
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    assert f"127.0.0.1:{port}" in (tmp_path / "log").read_text()

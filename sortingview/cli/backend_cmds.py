@@ -80,6 +80,9 @@ def start_backend(channel, channel_url, backend_id, config_path, host, port, no_
         os.environ["SORTINGVIEW_CHANNEL_URL"] = cfg.channel_url
     if no_server and no_workers:
         raise click.UsageError("--no-server and --no-workers together leave nothing to run")
+    from ..backend.plugins import load_task_modules
+
+    load_task_modules(cfg.task_modules)  # the server validates requests for plugin tasks too
     backend = None if no_workers else Backend(cfg)
     server = None if (no_server or burst) else _start_server(cfg)
     if demo:
