@@ -112,48 +112,66 @@ def _auto_kernel(times, offsets, lut_fwd, lut_rev, reach, out):  # pragma: no co
                 row[lut_rev[d]] += 1
 
 
+GROUP = 4  # units per parallel work item of the all-pairs kernel (a power of 2)
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _cross_kernel(keys, shift, positions, offsets, lut_code, code_fwd, code_rev, reach, fwd, rev):  # pragma: no cover
-    # keys = time << shift | unit, in time order. Row i visits, for each spike a of unit i, the spikes b after
-    # a in that order (each unordered pair once). One increment per pair: lut_code[d] names the pair
-    # (bin of lag d, bin of lag -d), and a row's histogram of codes per unit is decoded into fwd[i] (a as
-    # reference) and rev[i] (b as reference; transposed by the caller). The int32 histogram is owned by
-    # the row's thread and decoded before any cell could reach 2**31.
+def _cross_kernel(keys, shift, positions, group_offsets, n_units, lut_code, code_fwd, code_rev, reach,
+                  fwd, rev):  # pragma: no cover - compiled
+    # keys = time << shift | unit, in time order. A work item is a group of GROUP units: for each spike a
+    # of its units, in time order, it visits the spikes b after a in the merged order (so each unordered
+    # pair once, and neighbouring reference spikes share their window in cache). One increment per pair:
+    # lut_code[d] names the pair (bin of lag d, bin of lag -d), and the group's histogram of codes per
+    # (unit, unit) is decoded into fwd[i] (a as reference) and rev[i] (b as reference; transposed by the
+    # caller). The int32 histogram belongs to the item's thread and is decoded before a cell could overflow.
     n = keys.size
-    n_units = offsets.size - 1
     n_codes = code_fwd.size
-    width = fwd.shape[1] // n_units
     mask = (1 << shift) - 1
     limit = 2**31 - 1
-    for i in numba.prange(n_units):
-        h = np.zeros(n_units * n_codes, np.int32)
+    for g in numba.prange(group_offsets.size - 1):
+        u0 = g * GROUP
+        h = np.zeros(GROUP * n_units * n_codes, np.int32)
         pending = 0
         end = 0
-        for e in range(offsets[i], offsets[i + 1] + 1):
-            if e == offsets[i + 1]:
-                p = -1
-            else:
+        stop = group_offsets[g + 1]
+        for e in range(group_offsets[g], stop + 1):
+            if e < stop:
                 p = positions[e]
-                t = keys[p] >> shift
+                kp = keys[p]
+                t = kp >> shift
                 if end <= p:
                     end = p + 1
                 while end < n and (keys[end] >> shift) - t <= reach:
                     end += 1
-            if p < 0 or pending + (end - p) > limit:
-                for j in range(n_units):
-                    for c in range(n_codes):
-                        v = h[j * n_codes + c]
-                        if v:
-                            fwd[i, j * width + code_fwd[c]] += v
-                            rev[i, j * width + code_rev[c]] += v
-                            h[j * n_codes + c] = 0
+            if e == stop or pending + (end - p) > limit:
+                _decode(h, u0, n_units, code_fwd, code_rev, fwd, rev)
                 pending = 0
-                if p < 0:
+                if e == stop:
                     break
             pending += end - p
+            base = ((kp & mask) - u0) * n_units * n_codes
             for q in range(p + 1, end):
                 k = keys[q]
-                h[(k & mask) * n_codes + lut_code[(k >> shift) - t]] += 1
+                h[base + (k & mask) * n_codes + lut_code[(k >> shift) - t]] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(h, u0, n_units, code_fwd, code_rev, fwd, rev):  # pragma: no cover - compiled
+    # add a group's code histogram to the fwd/rev rows of its units, and clear it
+    n_codes = code_fwd.size
+    width = fwd.shape[1] // n_units
+    for local in range(GROUP):
+        unit = u0 + local
+        if unit >= n_units:
+            break
+        for j in range(n_units):
+            cell = (local * n_units + j) * n_codes
+            for c in range(n_codes):
+                v = h[cell + c]
+                if v:
+                    fwd[unit, j * width + code_fwd[c]] += v
+                    rev[unit, j * width + code_rev[c]] += v
+                    h[cell + c] = 0
 
 
 def _pair_codes(bins: CorrelogramBins) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -203,14 +221,17 @@ def cross_correlograms(trains: Sequence[np.ndarray], *, window_ms: float, bin_ms
     if concatenated.size == 0:
         return np.zeros((n_units, n_units, bins.n_bins), dtype=np.int64)
     keys, shift = _merge(concatenated, offsets)
-    labels = keys & ((1 << shift) - 1)
-    # the spikes of each unit as positions in the merged order (increasing, i.e. in time order)
-    positions = np.argsort(labels.astype(np.uint16) if n_units < 2**16 else labels, kind="stable")
+    # the spikes of each group of units as positions in the merged order (increasing, i.e. in time order)
+    groups = (keys & ((1 << shift) - 1)) // GROUP
+    n_groups = -(-n_units // GROUP)
+    positions = np.argsort(groups.astype(np.uint16) if n_groups < 2**16 else groups, kind="stable")
+    group_offsets = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(groups, minlength=n_groups), out=group_offsets[1:])
     lut_code, code_fwd, code_rev, reach = _pair_codes(bins)
     fwd = np.zeros((n_units, n_units * width), dtype=np.int64)
     rev = np.zeros((n_units, n_units * width), dtype=np.int64)
-    with numba.parallel_chunksize(1):  # units differ in size: hand them out one at a time
-        _cross_kernel(keys, shift, positions, offsets, lut_code, code_fwd, code_rev, reach, fwd, rev)
+    with numba.parallel_chunksize(1):  # groups differ in size: hand them out one at a time
+        _cross_kernel(keys, shift, positions, group_offsets, n_units, lut_code, code_fwd, code_rev, reach, fwd, rev)
     return _combine(fwd, rev, n_units, bins.n_bins)
 
 
@@ -222,32 +243,38 @@ def _merge(concatenated: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, i
     span = int(concatenated.max()) - t_min + 1
     if span >= 2**62 >> shift:
         raise TaskInputError(f"spike frames span {span} frames, too many to correlate {n_units} units at once")
-    keys = ((concatenated - t_min) << shift) | np.repeat(np.arange(n_units, dtype=np.int64), np.diff(offsets))
-    n_buckets = max(1, concatenated.size // 8)
-    buckets = np.minimum(((keys >> shift) * (n_buckets / span)).astype(np.int64), n_buckets - 1)
-    if not _bucket_sort(keys, buckets, n_buckets):
+    keys = np.empty_like(concatenated)
+    if not _bucket_sort(concatenated, offsets, t_min, shift, max(1, concatenated.size // 8), span, keys):
         keys.sort()  # spikes bunched in a few buckets: a comparison sort is safer than insertion sort
     return keys, shift
 
 
 @numba.njit(cache=True, nogil=True)
-def _bucket_sort(keys, buckets, n_buckets):  # pragma: no cover - compiled
-    # Sorts keys in place and returns True: counting sort by bucket (a monotone function of the key), then
-    # insertion sort inside each bucket; O(n) for spike trains, whose times spread over the recording.
-    # Returns False, keys untouched, when some bucket is too full for insertion sort.
+def _bucket_sort(times, offsets, t_min, shift, n_buckets, span, out):  # pragma: no cover - compiled
+    # Writes the keys (t - t_min) << shift | unit of all spikes, sorted, into out and returns True:
+    # counting sort by time bucket, then insertion sort inside each bucket; O(n) for spike trains, whose
+    # times spread over the recording. Returns False (keys in out, unsorted) when a bucket is too full.
+    n = times.size
+    scale = n_buckets / span
+    bucket = np.empty(n, np.int64)
     starts = np.zeros(n_buckets + 1, np.int64)
-    for b in buckets:
-        starts[b + 1] += 1
+    for u in range(offsets.size - 1):
+        for x in range(offsets[u], offsets[u + 1]):
+            out[x] = ((times[x] - t_min) << shift) | u
+            b = min(int((times[x] - t_min) * scale), n_buckets - 1)
+            bucket[x] = b
+            starts[b + 1] += 1
+    full = False
     for b in range(n_buckets):
-        if starts[b + 1] > 512:
-            return False
+        full = full or starts[b + 1] > 512
         starts[b + 1] += starts[b]
+    if full:
+        return False
+    keys = out.copy()
     fill = starts[:-1].copy()
-    out = np.empty_like(keys)
-    for idx in range(keys.size):
-        b = buckets[idx]
-        out[fill[b]] = keys[idx]
-        fill[b] += 1
+    for x in range(n):
+        out[fill[bucket[x]]] = keys[x]
+        fill[bucket[x]] += 1
     for b in range(n_buckets):
         for x in range(starts[b] + 1, starts[b + 1]):
             v = out[x]
@@ -256,7 +283,6 @@ def _bucket_sort(keys, buckets, n_buckets):  # pragma: no cover - compiled
                 out[y + 1] = out[y]
                 y -= 1
             out[y + 1] = v
-    keys[:] = out
     return True
 
 
