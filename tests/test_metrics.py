@@ -7,7 +7,7 @@ from test_waveforms import AFTER, BEFORE, _sorting_uri, dataset_in_own_store, ru
 
 from sortingview.errors import TaskInputError
 from sortingview.tasks._reading import trace_source
-from sortingview.tasks.metrics import _noise_levels
+from sortingview.tasks.info import recording_noise_levels
 from sortingview.tasks.waveforms import selected_frames
 
 
@@ -53,7 +53,7 @@ def test_snr_matches_spikeinterface_given_the_same_template_and_noise(ds, analyz
     from spikeinterface.metrics.quality import compute_quality_metrics
 
     res = _metrics(run("sortingview.unit_metrics.1", recording=ds.recording_uri, sorting=ds.sorting_uri))
-    ours_noise = _noise_levels(ds.recording)
+    ours_noise = recording_noise_levels(ds.recording)
     si_noise = si.get_noise_levels(ds.recording, return_in_uV=True, method="mad")
     # both are MAD / 0.6745 on random chunks: the chunks differ, the estimates agree closely
     np.testing.assert_allclose(ours_noise, si_noise, rtol=0.03)

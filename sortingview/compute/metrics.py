@@ -15,8 +15,6 @@ Definitions (and where they match spikeinterface 0.105's ``qualitymetrics``):
 """
 from __future__ import annotations
 
-from typing import Iterable
-
 import numpy as np
 
 NAN = float("nan")
@@ -64,22 +62,3 @@ def snr(peak_amplitude: float, noise_level: float) -> float:
         return NAN
     return float(abs(peak_amplitude) / noise_level)
 
-
-def mad_noise_levels(chunks: Iterable[np.ndarray], column_group: int = 64) -> np.ndarray:
-    """Per-channel noise: median absolute deviation / 0.6745 of each chunk (frames x channels), averaged over
-    the chunks (as spikeinterface's ``get_noise_levels``), in the chunks' units.
-
-    MAD / 0.6745 is the standard deviation of Gaussian noise, robust to the spikes riding on it; averaging
-    per-chunk estimates smooths the steps that int16 quantization puts in a single median. Channels are done
-    ``column_group`` at a time so the float copies stay small next to the chunk itself.
-    """
-    per_chunk = []
-    for chunk in chunks:
-        out = np.empty(chunk.shape[1])
-        for g in range(0, chunk.shape[1], column_group):
-            x = np.array(chunk[:, g:g + column_group], dtype=np.float32)
-            x -= np.median(x, axis=0)
-            np.abs(x, out=x)
-            out[g:g + column_group] = np.median(x, axis=0, overwrite_input=True) / 0.6744897501960817
-        per_chunk.append(out)
-    return np.mean(per_chunk, axis=0)

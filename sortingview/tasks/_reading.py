@@ -56,6 +56,13 @@ class TraceSource:
         o = self.offsets if channel_indices is None else self.offsets[channel_indices]
         return (raw * g + o).astype(np.float32)
 
+    def scale_in_place(self, values: np.ndarray, channel_indices: np.ndarray) -> np.ndarray:
+        """Scale float32 raw samples (channels on the last axis) to microvolts in place; return them."""
+        if self.has_gains:
+            values *= self.gains[channel_indices].astype(np.float32)
+            values += self.offsets[channel_indices].astype(np.float32)
+        return values
+
 
 def trace_source(recording) -> TraceSource:
     """Describe ``recording`` for block reading; refuse multi-segment recordings with a clear error."""

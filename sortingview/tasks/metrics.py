@@ -14,8 +14,8 @@ from ..compute import metrics as m
 from ..compute.amplitudes import median_amplitude
 from ..errors import TaskInputError
 from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
-from ._reading import trace_source
 from .amplitudes import amplitudes_of
+from .info import recording_noise_levels
 from .registry import register_task
 from .waveforms import as_json_unit, check_positive, check_snippet_len, unit_templates
 
@@ -38,20 +38,6 @@ def unit_key(unit: Any) -> str:
     """Key of a unit in the metric ``data`` objects: its id as text; a merge group as compact JSON."""
     unit = as_json_unit(unit)
     return json.dumps(unit, separators=(",", ":")) if isinstance(unit, list) else str(unit)
-
-
-def _noise_levels(recording, num_chunks: int = 20, chunk_frames: int = 10000, seed: int = 0) -> np.ndarray:
-    """Per-channel noise (microvolts): MAD / 0.6745 of ``num_chunks`` random chunks, read in time order.
-
-    The chunks are read raw, one at a time, and scaled at the end (the MAD of gain * x + offset is
-    |gain| * MAD of x), so no microvolt copy of a chunk is ever made.
-    """
-    source = trace_source(recording)
-    n = source.num_frames
-    size = min(chunk_frames, n)
-    starts = np.sort(np.random.default_rng(seed).integers(0, n - size + 1, size=num_chunks))
-    chunks = (recording.get_traces(start_frame=int(s), end_frame=int(s) + size, return_in_uV=False) for s in starts)
-    return m.mad_noise_levels(chunks) * np.abs(source.gains)
 
 
 def _train_metrics(frames: np.ndarray, fs: float, num_frames: int, isi_ms: float, bin_s: float) -> dict:
@@ -89,7 +75,7 @@ def unit_metrics_of(rec, sort, units: list[Any], isi_ms: float, bin_s: float, be
         for name, v in _train_metrics(unit_spike_train(sort, u), fs, num_frames, isi_ms, bin_s).items():
             values[name][unit_key(u)] = v
     templates = unit_templates(rec, sort, units, before, after, max_spikes)
-    noise = _noise_levels(rec)
+    noise = recording_noise_levels(rec)  # the levels recording_info shows
     amps = amplitudes_of(rec, sort, templates, before, None, [t.frames for t in templates])
     for t, (_, a) in zip(templates, amps, strict=True):
         key = unit_key(t.unit)

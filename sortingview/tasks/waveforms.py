@@ -95,16 +95,15 @@ def read_snippets(source: TraceSource, frames_per_unit: list[np.ndarray], channe
     for i, c in enumerate(channels_per_unit):
         table[i, :len(c)] = c
     frames, groups = merged_spikes(frames_per_unit)
-    # row of each spike in the output: units one after the other, each in time order
-    first = np.concatenate([[0], np.cumsum([len(f) for f in frames_per_unit])])
-    rank = np.zeros(len(frames), np.int64)
-    for g in range(len(frames_per_unit)):
-        idx = np.nonzero(groups == g)[0]
-        rank[idx] = first[g] + np.arange(len(idx))
-    out = np.zeros((len(frames), before + after, width), np.float32)
+    # output rows: units one after the other, each in time order (a stable sort by unit keeps time order)
+    first = np.concatenate([[0], np.cumsum([len(f) for f in frames_per_unit])]).astype(np.int64)
+    rank = np.empty(len(frames), np.int64)
+    rank[np.argsort(groups, kind="stable")] = np.arange(len(frames))
+    out = np.empty((len(frames), before + after, width), np.float32)
     for i0, i1, block, start in iter_blocks(source, frames, before, after):
         gather_snippets(block, frames[i0:i1] - start, groups[i0:i1], table, before, out, rank[i0:i1])
-    return [source.to_uv(out[first[g]:first[g + 1], :, :len(c)], c) for g, c in enumerate(channels_per_unit)]
+    return [source.scale_in_place(out[first[g]:first[g + 1], :, :len(c)], c)
+            for g, c in enumerate(channels_per_unit)]
 
 
 def channel_locations(recording) -> np.ndarray:
