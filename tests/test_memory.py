@@ -103,9 +103,11 @@ def test_waveforms_and_metrics_of_a_166_gb_recording_stay_under_a_memory_bound(t
     finally:
         os.remove(path)
     file_mb = NUM_FRAMES * NUM_CHANNELS * 2 / 2**20
-    growth = out["peak"] - out["base"]
-    # 166 GB on disk; the work may add at most 100 MB to the process (measured: about 30 MB)
-    assert file_mb > 150_000 and growth < 100, out
+    assert file_mb > 150_000
+    # 166 GB on disk. Waveforms may add at most 60 MB to the process (measured: about 20 MB); the metrics also
+    # hold one noise chunk of 10,000 frames x 384 channels and its float copies (measured: about 130 MB)
+    assert out["afterWaveforms"] - out["base"] < 60, out
+    assert out["peak"] - out["base"] < 250, out
     assert out["peak"] < 1024, out
     for entry in out["units"]:
         unit = entry["unitId"]
