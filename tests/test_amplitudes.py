@@ -63,7 +63,7 @@ def test_amplitudes_match_spikeinterface_on_the_same_spikes(ds):
 def test_max_spikes_and_merge_groups(ds):
     u1, u2 = ds.unit_ids[3:5]
     res = run("sortingview.spike_amplitudes.1", recording=ds.recording_uri, sorting=ds.sorting_uri,
-              unitIds=[[u1, u2]], maxSpikesPerUnit=50)
+              unitIds=[[u1, u2]], maxSpikesPerUnit=50.0)  # JSON numbers may arrive as floats
     entry = res["spikeAmplitudes"][0]
     frames = _frames(entry, ds.sampling_frequency)
     assert entry["unitId"] == [u1, u2] and len(frames) == 50 == len(entry["amplitudes"])

@@ -87,7 +87,7 @@ def test_median_amplitude_is_negative_and_close_to_the_template_peak(ds):
 def test_undefined_metrics_are_null_and_crafted_violations_are_counted(ds):
     n = ds.num_frames[0]
     # "v": 6 spikes, ISIs (frames) 30, 30, 3000, 40, 90000 -> 3 of 5 below 1.5 ms (45 frames)
-    trains = {"v": [1000, 1030, 1060, 4060, 4100, 94100], "one": [5000], "edge": [0, n - 1]}
+    trains = {"v": [1000, 1030, 1060, 4060, 4100, 94100], "one": [5000], "edge": [0, n - 1], "empty": []}
     uri = _sorting_uri(ds, trains)
     res = _metrics(run("sortingview.unit_metrics.1", recording=ds.recording_uri, sorting=uri,
                        presenceBinSec=5.0))
@@ -99,6 +99,10 @@ def test_undefined_metrics_are_null_and_crafted_violations_are_counted(ds):
     assert res["isiViolationsRatio"]["one"] == 0
     # only edge spikes: counted, but no waveform hence no snr / amplitude
     assert res["numEvents"]["edge"] == 2 and res["snr"]["edge"] is None and res["medianAmplitude"]["edge"] is None
+    # a unit without any spike: counted as zero, everything else undefined
+    assert res["numEvents"]["empty"] == 0 and res["firingRateHz"]["empty"] == 0
+    assert all(res[name]["empty"] is None for name in ("isiViolationFraction", "isiViolationsRatio",
+                                                       "presenceRatio", "snr", "medianAmplitude"))
 
 
 def test_merge_group_metrics_and_keys(ds):

@@ -132,9 +132,10 @@ def test_spikes_whose_snippet_crosses_an_edge_are_left_out(ds):
     n = ds.num_frames[0]
     inside = [BEFORE, 5000, 90000, n - AFTER]  # first and last frames whose snippet just fits
     edge = [0, BEFORE - 1, n - AFTER + 1, n - 1]
-    uri = _sorting_uri(ds, {"a": sorted(inside + edge), "b": edge})
-    res = run("sortingview.average_waveforms.1", recording=ds.recording_uri, sorting=uri)
-    a, b = res["averageWaveforms"]
+    uri = _sorting_uri(ds, {"a": sorted(inside + edge), "b": edge, "c": []})
+    res = run("sortingview.average_waveforms.1", recording=ds.recording_uri, sorting=uri, snippetLen=[30.0, 60.0])
+    a, b, c = res["averageWaveforms"]
+    assert c["numSpikes"] == 0 and c["waveform"] is None  # a unit without spikes
     assert a["numSpikes"] == len(inside)
     expected = brute_force_snippets(ds.recording, inside).mean(axis=0)
     ids = list(ds.recording.get_channel_ids())

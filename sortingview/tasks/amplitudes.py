@@ -56,7 +56,7 @@ def spike_amplitudes(recording: str, sorting: str, unitIds: list | None = None,
                      maxSpikesPerUnit: int | None = None, snippetLen: list[int] = (30, 60)) -> dict:
     """Amplitude (microvolts, signed) and time of every spike (or at most ``maxSpikesPerUnit``) of each unit."""
     before, after = check_snippet_len(list(snippetLen))
-    check_positive("maxSpikesPerUnit", maxSpikesPerUnit, allow_none=True)
+    maxSpikesPerUnit = check_positive("maxSpikesPerUnit", maxSpikesPerUnit, allow_none=True)
     rec, sort = load_recording(recording), load_sorting(sorting)
     units: list[Any] = resolve_units(sort, unitIds)
     templates = unit_templates(rec, sort, units, before, after, TEMPLATE_SPIKES)

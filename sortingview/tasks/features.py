@@ -68,8 +68,8 @@ def pair_features(recording: str, sorting: str, unitId1: Any, unitId2: Any, snip
                   maxSpikesPerUnit: int = 500, neighborhoodSize: int = 7) -> dict:
     """Projection of both units' snippets on the difference of their means (x) and the main residual axis (y)."""
     before, after = check_snippet_len(list(snippetLen))
-    check_positive("maxSpikesPerUnit", maxSpikesPerUnit)
-    check_positive("neighborhoodSize", neighborhoodSize)
+    maxSpikesPerUnit = check_positive("maxSpikesPerUnit", maxSpikesPerUnit)
+    neighborhoodSize = check_positive("neighborhoodSize", neighborhoodSize)
     rec, sort = load_recording(recording), load_sorting(sorting)
     unit1, unit2 = resolve_units(sort, [unitId1, unitId2])
     templates = unit_templates(rec, sort, [unit1, unit2], before, after, maxSpikesPerUnit)

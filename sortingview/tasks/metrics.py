@@ -57,7 +57,7 @@ def unit_metrics(recording: str, sorting: str, unitIds: list | None = None, isiT
                  maxSpikesPerUnit: int = 500) -> dict:
     """Metrics of every unit (or of ``unitIds``, which may hold merge groups); undefined values are null."""
     before, after = check_snippet_len(list(snippetLen))
-    check_positive("maxSpikesPerUnit", maxSpikesPerUnit)
+    maxSpikesPerUnit = check_positive("maxSpikesPerUnit", maxSpikesPerUnit)
     for name, value in (("isiThresholdMs", isiThresholdMs), ("presenceBinSec", presenceBinSec)):
         if not value > 0:
             raise TaskInputError(f"{name} must be a positive number, got {value!r}")

@@ -36,8 +36,8 @@ def unit_snippets(recording: str, sorting: str, unitId: Any, snippetLen: list[in
                   maxSnippets: int = 1000, neighborhoodSize: int = 7) -> dict:
     """At most ``maxSnippets`` snippets of one unit (or merge group), spread over the recording."""
     before, after = check_snippet_len(list(snippetLen))
-    check_positive("maxSnippets", maxSnippets)
-    check_positive("neighborhoodSize", neighborhoodSize)
+    maxSnippets = check_positive("maxSnippets", maxSnippets)
+    neighborhoodSize = check_positive("neighborhoodSize", neighborhoodSize)
     rec, sort = load_recording(recording), load_sorting(sorting)
     unit = resolve_units(sort, [unitId])[0]
     source = trace_source(rec)

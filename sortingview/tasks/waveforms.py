@@ -33,7 +33,14 @@ class UnitTemplate:
     peak_frame: int | None
 
 
+def _whole(value: Any) -> Any:
+    """JSON may carry 30.0 for 30: integral floats count as integers."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def check_snippet_len(snippet_len: Any) -> tuple[int, int]:
+    if isinstance(snippet_len, (list, tuple)):
+        snippet_len = [_whole(v) for v in snippet_len]
     ok = (isinstance(snippet_len, (list, tuple)) and len(snippet_len) == 2
           and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in snippet_len))
     if not ok or snippet_len[0] + snippet_len[1] < 1:
@@ -45,6 +52,7 @@ def check_snippet_len(snippet_len: Any) -> tuple[int, int]:
 def check_positive(name: str, value: Any, allow_none: bool = False) -> int | None:
     if value is None and allow_none:
         return None
+    value = _whole(value)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise TaskInputError(f"{name} must be a positive integer{' or null' if allow_none else ''}, got {value!r}")
     return value
@@ -150,8 +158,8 @@ def average_waveforms(recording: str, sorting: str, unitIds: list | None = None,
                       neighborhoodSize: int = 7) -> dict:
     """Average waveform and its standard deviation of each unit on the channels around its peak channel."""
     before, after = check_snippet_len(list(snippetLen))
-    check_positive("maxSpikesPerUnit", maxSpikesPerUnit)
-    check_positive("neighborhoodSize", neighborhoodSize)
+    maxSpikesPerUnit = check_positive("maxSpikesPerUnit", maxSpikesPerUnit)
+    neighborhoodSize = check_positive("neighborhoodSize", neighborhoodSize)
     rec, sort = load_recording(recording), load_sorting(sorting)
     return average_waveforms_of(rec, sort, resolve_units(sort, unitIds), before, after, maxSpikesPerUnit,
                                 neighborhoodSize)
