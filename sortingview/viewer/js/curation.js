@@ -154,6 +154,9 @@ function render() {
   const groups = ((c.curation && c.curation.mergeGroups) || []).map((g) => g.map(unitKey));
   const inGroup = sel.some((k) => groups.some((g) => g.includes(k)));
   const history = [...(c.history || [])].reverse().map((h) => `<li><span class="h-num">#${h.messageNumber}</span> <span class="h-user">${escapeHtml(h.userId || "script")}</span> <span class="h-time">${new Date(h.timestamp).toLocaleString()}</span><div>${describe(h.action)}</div></li>`).join("");
+  // the panel is redrawn whenever the curation changes (also by others): keep what is being typed
+  const typing = root.querySelector("#custom-label");
+  const typed = typing ? { value: typing.value, focused: document.activeElement === typing } : null;
   root.innerHTML = `
     <h3>Curation ${closed ? '<span class="closed-tag">closed</span>' : ""}</h3>
     <div class="who ${c.canCurate ? "can" : "readonly"}">${who}</div>
@@ -168,4 +171,9 @@ function render() {
     ${state.curationError ? `<div class="error">${escapeHtml(state.curationError)}</div>` : ""}
     <h4>History</h4>
     <ol class="history">${history || '<li class="empty">No curation yet.</li>'}</ol>`;
+  const input = root.querySelector("#custom-label");
+  if (typed && input) {
+    input.value = typed.value;
+    if (typed.focused && !input.disabled) input.focus();
+  }
 }
