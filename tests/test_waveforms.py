@@ -8,7 +8,7 @@ from datasets import make_dataset
 import sortingview as sv
 from sortingview.errors import TaskInputError
 from sortingview.extractors import copy_sorting_extractor, store_sorting
-from sortingview.tasks._reading import iter_blocks, trace_source
+from sortingview.tasks._reading import GAP_FRAMES, iter_blocks, trace_source
 from sortingview.tasks.waveforms import selected_frames, unit_moments
 
 BEFORE, AFTER = 30, 60
@@ -118,6 +118,14 @@ def test_blocks_are_bounded_and_cover_each_snippet_once(ds):
         assert start <= frames[i0] - BEFORE and frames[i1 - 1] + AFTER <= start + block.shape[0]
         seen, last_end = i1, start + block.shape[0]
     assert seen == len(frames)
+    # through get_traces, a long gap between spikes starts a new block (the samples in between are not read)
+    generic = trace_source(ds.recording.frame_slice(0, ds.num_frames[0]))
+    sparse = frames[::200]
+    blocks = list(iter_blocks(generic, sparse, BEFORE, AFTER))
+    assert len(blocks) > 1 and sum(i1 - i0 for i0, i1, _, _ in blocks) == len(sparse)
+    for i0, i1, block, _ in blocks:
+        assert np.all(np.diff(sparse[i0:i1]) <= GAP_FRAMES + BEFORE + AFTER)
+        assert block.shape[0] == sparse[i1 - 1] - sparse[i0] + BEFORE + AFTER
 
 
 def _sorting_uri(ds, trains: dict) -> str:
