@@ -21,7 +21,7 @@ GAIN = 0.195
 SPIKES = {3_600 * FS + 123_457: (200, -769), 3_600 * FS + 900_001: (17, 555)}  # frame: (channel, raw value)
 
 CHILD = textwrap.dedent("""
-    import json, resource, sys, time
+    import json, sys, time
     import numpy as np
     from spikeinterface.core import BinaryRecordingExtractor
     from sortingview.tasks.timeseries import timeseries_segment_of
@@ -30,7 +30,10 @@ CHILD = textwrap.dedent("""
     rec = BinaryRecordingExtractor(a["path"], a["fs"], "int16", a["channels"], gain_to_uV=a["gain"], offset_to_uV=0.0)
     timeseries_segment_of(rec, None, 0, 100, None, 2000)  # imports and first allocations
     def rss_mb():
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # VmHWM (peak resident set of this program) starts afresh at exec; ru_maxrss would carry over the
+        # peak of the forked parent (pytest), which can hide the child's own growth
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
     base = rss_mb()
     out = {"base": base, "windows": []}
     for start, end, max_samples in a["windows"]:
