@@ -48,23 +48,28 @@ def test_a_worker_killed_mid_task_is_replaced_and_the_task_finishes(store_dir, t
 def test_a_backend_killed_with_tasks_queued_and_running_finishes_them_after_restart(store_dir, tmp_path, procs):
     cfg = write_config(tmp_path / "b.yaml", lease_s=1,
                        job_handlers={"misc": {"type": "parallel", "params": {"num_workers": 2}}})
-    handles = [submit_task("svtest.add.1", {"a": i, "b": 2, "sleepSec": 0.01}) for i in range(200)]
+    quick = [{"a": i, "b": 2, "sleepSec": 0.01} for i in range(200)]
+    handles = [submit_task("svtest.add.1", inp) for inp in quick[:100]]
+    pid_files = [tmp_path / f"slow{i}.pids" for i in range(2)]
+    slow = [submit_task("svtest.pid_then_sleep.1", {"pidFile": str(f), "seconds": 1.5}) for f in pid_files]
+    handles += [submit_task("svtest.add.1", inp) for inp in quick[100:]]
     chan = open_channel()
     first = start_backend_process(cfg, log_path=tmp_path / "log1")
     procs.append(first)
-    wait_until(lambda: chan.stats().get("finished", 0) >= 20 and chan.running_jobs(), what="work in progress")
-    children = psutil.Process(first.pid).children(recursive=True)
+    wait_until(lambda: all(f.exists() for f in pid_files), what="both slow tasks to start in their workers")
+    stats = chan.stats()
+    assert stats["queued"].get("misc", 0) >= 50 and stats["running"].get("misc", 0) == 2
+    workers = [psutil.Process(int(f.read_text().split()[0])) for f in pid_files]
     first.send_signal(signal.SIGKILL)
     first.wait(10)
-    psutil.wait_procs(children, timeout=10)
-    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE], \
-        "worker processes must die with their backend"
-    stats = chan.stats()
-    assert stats["queued"].get("misc", 0) > 0 and stats["running"].get("misc", 0) > 0
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not [w for w in alive if w.status() != psutil.STATUS_ZOMBIE], "workers must die with their backend"
+    assert [h.status().status for h in slow] == ["running", "running"], "killed mid-task, not finished"
     procs.append(start_backend_process(cfg, log_path=tmp_path / "log2"))
     assert [h.wait(timeout=90)["sum"] for h in handles] == [i + 2 for i in range(200)]
-    assert all(cached_result("svtest.add.1", {"a": i, "b": 2, "sleepSec": 0.01}) for i in range(200))
-    assert max(chan.get(h.job_id).attempts for h in handles) == 2
+    assert all(h.wait(timeout=90)["pid"] not in {w.pid for w in workers} for h in slow)
+    assert all(cached_result("svtest.add.1", inp) for inp in quick)
+    assert [chan.get(h.job_id).attempts for h in slow] == [2, 2]
 
 
 def test_sigterm_lets_running_tasks_finish_and_leaves_the_queue_alone(store_dir, tmp_path, procs):

@@ -16,12 +16,12 @@ import time
 import uuid
 
 from .._version import __version__
-from ..tasks import cached_result
 from .channel import Channel, JobRecord, open_channel
 from .config import BackendConfig
-from .execution import Outcome
+from .execution import Outcome, record_outcome, vet_claimed
 from .handlers import JobHandler, make_handler
 from .plugins import load_task_modules
+from .pool import WorkerContext
 
 log = logging.getLogger("sortingview.backend")
 _STATUS_EVERY_S = 2.0
@@ -56,7 +56,11 @@ class Backend:
     def _handler(self, name: str) -> JobHandler:
         h = self.handlers.get(name)
         if h is None:
-            h = self.handlers[name] = make_handler(self.config.handler(name), self.config.task_modules)
+            cfg = self.config.handler(name)
+            url = None if self.channel.url.startswith("sqlite://") else self.channel.url
+            context = WorkerContext(name, self.channel.name, url, self.worker_id, self.config.backend_id or "",
+                                    self.config.lease_s, cfg.max_attempts)
+            h = self.handlers[name] = make_handler(cfg, self.config.task_modules, context)
         return h
 
     def run(self, *, burst: bool = False) -> int:
@@ -98,16 +102,9 @@ class Backend:
         return 1 if cfg.type == "inline" else cfg.num_workers
 
     def _begin(self, job: JobRecord) -> None:
-        cfg = self.config.handler(job.handler)
-        if job.attempts > cfg.max_attempts:
-            msg = (f"gave up on {job.task_name} after {cfg.max_attempts} attempts: each time the backend "
-                   "running it stopped or died without finishing it (its lease expired)")
-            log.error("error %s %s: %s", job.job_id[:10], job.task_name, msg)
-            self.channel.fail(self.worker_id, job.job_id, msg)
-            return
-        # a retried calculation may have been stored by the attempt that died (clients look before queueing)
-        if job.attempts > 1 and job.task_type == "calculation" and cached_result(job.task_name, job.task_input):
-            self.channel.finish(self.worker_id, job.job_id)
+        settled = vet_claimed(self.channel, self.worker_id, job, self.config.handler(job.handler).max_attempts)
+        if settled is not None:
+            self._log(settled, job.handler)
             return
         self.jobs[job.job_id] = (job, time.monotonic())
         self._handler(job.handler).start(job)
@@ -117,27 +114,36 @@ class Backend:
         n = 0
         for h in list(self.handlers.values()):
             for outcome in h.poll():
-                self._record(outcome)
+                self._record(outcome, h.name)
                 n += 1
+            now = time.monotonic()
+            for job in h.adopted():  # claimed by a worker itself, right after its last job
+                self.jobs[job.job_id] = (job, now)
         return n
 
-    def _record(self, o: Outcome) -> None:
+    def _record(self, o: Outcome, handler: str) -> None:
         entry = self.jobs.pop(o.job_id, None)
+        if o.recorded:  # the worker wrote it to the channel itself
+            self._log(o, handler)
+            return
         if entry is None:
             return
         job, _ = entry
-        tag = f"{o.job_id[:10]} {job.task_name} on {job.handler} ({o.where})"
-        if o.ok:
-            accepted = self.channel.finish(self.worker_id, o.job_id, o.result)
-            log.info("done %s in %.3f s%s", tag, o.seconds, "" if accepted else " (lease lost; not recorded)")
-            self.completed += 1
-        elif o.lost and job.attempts < self.config.handler(job.handler).max_attempts:
-            log.warning("lost %s after %.3f s: %s; giving it back to the channel", tag, o.seconds, o.error)
+        if o.lost and job.attempts < self.config.handler(job.handler).max_attempts:
+            log.warning("lost %s %s on %s (%s) after %.3f s: %s; giving it back to the channel", o.job_id[:10],
+                        job.task_name, handler, o.where, o.seconds, o.error)
             self.channel.release(self.worker_id, o.job_id, count_attempt=True)
+            return
+        self._log(record_outcome(self.channel, self.worker_id, o), handler)
+
+    def _log(self, o: Outcome, handler: str) -> None:
+        tag = f"{o.job_id[:10]} {o.task_name} on {handler} ({o.where})"
+        lost = "" if o.accepted else " (its lease had been lost: not recorded)"
+        if o.ok:
+            log.info("done %s in %.3f s%s", tag, o.seconds, lost)
         else:
-            log.error("error %s after %.3f s: %s", tag, o.seconds, o.error)
-            self.channel.fail(self.worker_id, o.job_id, o.error or "unknown error", o.traceback)
-            self.completed += 1
+            log.error("error %s after %.3f s: %s%s", tag, o.seconds, o.error, lost)
+        self.completed += 1
 
     def _keep_alive(self) -> None:
         now = time.monotonic()
@@ -161,6 +167,8 @@ class Backend:
 
     # --- stopping ---------------------------------------------------------------------------------------
     def _drain(self) -> None:
+        for h in self.handlers.values():
+            h.drain()
         if not self.jobs:
             return
         log.info("stopping: waiting up to %g s for %d running task(s)", self.config.grace_s, len(self.jobs))

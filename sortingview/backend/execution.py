@@ -17,7 +17,12 @@ from ..serialize import store_json_bytes
 
 @dataclass
 class Outcome:
-    """What became of one job. ``lost``: the worker died, so the job may be tried again."""
+    """What became of one job.
+
+    ``lost``: the worker died, so the job may be tried again. ``recorded``: already written to the channel
+    by whoever produced the outcome (``accepted`` says whether the channel took it: False when the lease had
+    been lost).
+    """
 
     job_id: str
     ok: bool
@@ -27,6 +32,34 @@ class Outcome:
     seconds: float = 0.0
     where: str = ""
     lost: bool = False
+    recorded: bool = False
+    accepted: bool = True
+    task_name: str = ""
+
+
+def record_outcome(channel, worker: str, outcome: Outcome) -> Outcome:
+    """Write a finished or failed job to the channel as the lease holder ``worker``."""
+    if outcome.ok:
+        outcome.accepted = channel.finish(worker, outcome.job_id, outcome.result)
+    else:
+        outcome.accepted = channel.fail(worker, outcome.job_id, outcome.error or "unknown error", outcome.traceback)
+    outcome.recorded = True
+    return outcome
+
+
+def vet_claimed(channel, worker: str, job, max_attempts: int) -> Outcome | None:
+    """Settle a just-claimed job that must not run (too many attempts, or already computed); else None."""
+    from ..tasks import cached_result
+
+    if job.attempts > max_attempts:
+        msg = (f"gave up on {job.task_name} after {max_attempts} attempts: each time the backend running it "
+               "stopped or died without finishing it (its lease expired)")
+        return record_outcome(channel, worker, Outcome(job.job_id, False, error=msg, task_name=job.task_name))
+    # a retried calculation may have been stored by the attempt that died (clients look before queueing)
+    if job.attempts > 1 and job.task_type == "calculation" and cached_result(job.task_name, job.task_input):
+        return record_outcome(channel, worker, Outcome(job.job_id, True, where="result already stored",
+                                                       task_name=job.task_name))
+    return None
 
 
 def run_job(job_id: str, task_name: str, task_input: dict, task_type: str,
@@ -46,8 +79,8 @@ def run_job(job_id: str, task_name: str, task_input: dict, task_type: str,
                 result = store_json_bytes(encoded).decode("ascii")
     except Exception as exc:  # noqa: BLE001  (any task error becomes the job's error, the worker goes on)
         return Outcome(job_id, False, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
-                       seconds=time.perf_counter() - t0, where=where)
-    return Outcome(job_id, True, result=result, seconds=time.perf_counter() - t0, where=where)
+                       seconds=time.perf_counter() - t0, where=where, task_name=task_name)
+    return Outcome(job_id, True, result=result, seconds=time.perf_counter() - t0, where=where, task_name=task_name)
 
 
 class _store_at:

@@ -48,6 +48,13 @@ class JobHandler(abc.ABC):
     def close(self) -> list[str]:
         """Stop at once; return the ids of jobs that were still running (the caller releases them)."""
 
+    def adopted(self) -> list[JobRecord]:
+        """Jobs its workers claimed by themselves since the last call (the backend then holds their lease)."""
+        return []
+
+    def drain(self) -> None:  # noqa: B027  (only handlers whose workers claim work override it)
+        """The backend is stopping: take no more work of your own accord."""
+
     def waitables(self) -> list:
         """Connections/sentinels that become ready when something ends (for a quiet backend loop)."""
         return []
@@ -112,14 +119,14 @@ class InlineHandler(JobHandler):
         return self.running()
 
 
-def make_handler(config: HandlerConfig, task_modules: tuple[str, ...] = ()) -> JobHandler:
-    """The handler ``config.type`` names."""
+def make_handler(config: HandlerConfig, task_modules: tuple[str, ...] = (), context=None) -> JobHandler:
+    """The handler ``config.type`` names (``context``: a pool.WorkerContext, for parallel handlers)."""
     if config.type == "inline":
         return InlineHandler(config, task_modules)
     if config.type == "parallel":
         from .pool import ParallelHandler
 
-        return ParallelHandler(config, task_modules)
+        return ParallelHandler(config, task_modules, context)
     from .dask_handler import DaskHandler
 
     return DaskHandler(config, task_modules)

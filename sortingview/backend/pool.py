@@ -3,54 +3,108 @@
 Workers are started lazily (a handler type that gets no tasks costs no process) from a forkserver that has
 already imported the tasks, so starting one takes milliseconds. A worker that overruns its timeout is
 killed and replaced; a worker that dies mid-task (OOM killer, SIGKILL) reports the job *lost*, and the
-backend gives it back to the channel. Workers die with the backend: they exit when their pipe closes, and a
-busy one is killed by the kernel (PR_SET_PDEATHSIG) when the forkserver that forked it exits.
+backend gives it back to the channel. Workers die with the backend, busy or not: a watchdog thread in each
+worker holds the read end of a "lifeline" pipe whose only write end the backend holds, and kills its
+process when the pipe reaches end-of-file. (The forkserver's parent-death signal cannot do this: every
+forked worker inherits the forkserver's own keep-alive pipe, so the forkserver outlives the backend.)
+
+A busy worker keeps the backend loop off the critical path: it records its job's outcome in the channel
+itself (as the backend's lease holder) and claims its next job of the same type right away, then tells the
+backend both in one message. The backend hands jobs only to workers that said they are idle, so the two
+never race; it still owns leases (heartbeats), timeouts and dead workers.
 """
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import threading
 import time
+from dataclasses import dataclass
 
 from ..store import store_dir
 from .channel import JobRecord
 from .config import HandlerConfig
-from .execution import Outcome, run_job
+from .execution import Outcome, record_outcome, run_job, vet_claimed
 from .handlers import JobHandler
 
-_PR_SET_PDEATHSIG = 1
 
-
-def _die_with_parent() -> None:
+def _watch_backend(lifeline) -> None:
+    """Kill this worker, whatever it is doing, as soon as the backend's end of the lifeline closes."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: idle workers still exit when their pipe closes
+        lifeline.recv()  # the backend never sends: this returns only by end-of-file
+    except (EOFError, OSError):
         pass
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _worker_main(conn, task_modules: tuple[str, ...], environ: dict[str, str]) -> None:
-    """A worker process: run jobs from ``conn`` until it closes."""
-    _die_with_parent()
+@dataclass(frozen=True)
+class WorkerContext:
+    """What a worker needs to claim and record jobs for its backend."""
+
+    handler: str
+    channel: str
+    channel_url: str | None
+    worker_id: str
+    backend_id: str
+    lease_s: float
+    max_attempts: int
+
+
+def _worker_main(conn, lifeline, task_modules: tuple[str, ...], environ: dict[str, str],
+                 ctx: WorkerContext) -> None:
+    """A worker process: run jobs from ``conn`` (and the ones it claims next) until the pipe closes."""
+    threading.Thread(target=_watch_backend, args=(lifeline,), name="lifeline", daemon=True).start()
     # the forkserver's environment is that of the backend when the first worker started; take today's
     os.environ.clear()
     os.environ.update(environ)
     # Ctrl-C reaches the whole process group; the backend decides whether running tasks finish or stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    from .channel import open_channel
     from .plugins import load_task_modules
 
     load_task_modules(task_modules)
+    channel = open_channel(ctx.channel, ctx.channel_url)
+    draining = False
     while True:
         try:
-            msg = conn.recv()
+            job = conn.recv()
         except (EOFError, OSError):
             return
-        if msg is None:
+        if job is None:
             return
-        conn.send(run_job(*msg))
+        if job == "drain":
+            draining = True
+            continue
+        while job is not None:
+            reports = [record_outcome(channel, ctx.worker_id, run_job(job.job_id, job.task_name, job.task_input,
+                                                                      job.task_type, store_dir()))]
+            job = None
+            try:
+                while conn.poll():  # only "drain" or None arrive while busy
+                    if conn.recv() is None:
+                        conn.send(("done", reports, None))
+                        return
+                    draining = True
+                if not draining:
+                    job = _claim_next(channel, ctx, reports)
+                conn.send(("done", reports, job))
+            except (EOFError, OSError):
+                return  # the backend is gone; a job claimed just now goes back when its lease runs out
+
+
+def _claim_next(channel, ctx: WorkerContext, reports: list[Outcome]) -> JobRecord | None:
+    for _ in range(10):
+        jobs = channel.claim(ctx.worker_id, {ctx.handler: 1}, backend_id=ctx.backend_id, lease_s=ctx.lease_s)
+        if not jobs:
+            return None
+        settled = vet_claimed(channel, ctx.worker_id, jobs[0], ctx.max_attempts)
+        if settled is None:
+            return jobs[0]
+        reports.append(settled)
+    return None
 
 
 _context = None
@@ -70,13 +124,15 @@ def _mp_context(task_modules: tuple[str, ...]):
 
 
 class _Worker:
-    def __init__(self, handler: str, task_modules: tuple[str, ...]):
-        ctx = _mp_context(task_modules)
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, task_modules, dict(os.environ)),
-                                name=f"sortingview-{handler}")
+    def __init__(self, task_modules: tuple[str, ...], ctx: WorkerContext):
+        mp = _mp_context(task_modules)
+        self.conn, child = mp.Pipe()
+        life_r, self.lifeline = mp.Pipe(duplex=False)
+        self.proc = mp.Process(target=_worker_main, args=(child, life_r, task_modules, dict(os.environ), ctx),
+                               name=f"sortingview-{ctx.handler}")
         self.proc.start()
         child.close()
+        life_r.close()
         self.job: JobRecord | None = None
         self.t0 = 0.0
 
@@ -89,14 +145,20 @@ class _Worker:
             self.proc.kill()
         self.proc.join(5)
         self.conn.close()
+        self.lifeline.close()
 
 
 class ParallelHandler(JobHandler):
     """Up to ``num_workers`` jobs at once, each in its own worker process."""
 
-    def __init__(self, config: HandlerConfig, task_modules: tuple[str, ...] = ()):
+    def __init__(self, config: HandlerConfig, task_modules: tuple[str, ...] = (),
+                 context: WorkerContext | None = None):
         super().__init__(config, task_modules)
+        if context is None:
+            raise ValueError("a parallel handler needs a WorkerContext (the backend passes it)")
+        self.context = context
         self.workers: list[_Worker] = []
+        self._adopted: list[JobRecord] = []
 
     def free_slots(self) -> int:
         return self.config.num_workers - sum(1 for w in self.workers if w.job is not None)
@@ -104,49 +166,62 @@ class ParallelHandler(JobHandler):
     def start(self, job: JobRecord) -> None:
         worker = next((w for w in self.workers if w.job is None), None)
         if worker is None:
-            worker = _Worker(self.name, self.task_modules)
+            worker = _Worker(self.task_modules, self.context)
             self.workers.append(worker)
         worker.job, worker.t0 = job, time.monotonic()
         try:
-            worker.conn.send((job.job_id, job.task_name, job.task_input, job.task_type, store_dir()))
+            worker.conn.send(job)
         except OSError:
             pass  # a dead worker: poll() sees its sentinel and reports the job lost
 
     def poll(self) -> list[Outcome]:
         out: list[Outcome] = []
         for w in list(self.workers):
-            outcome = self._poll_worker(w)
-            if outcome is not None:
-                out.append(outcome)
+            out += self._poll_worker(w)
         return out
 
-    def _poll_worker(self, w: _Worker) -> Outcome | None:
+    def adopted(self) -> list[JobRecord]:
+        jobs, self._adopted = self._adopted, []
+        return jobs
+
+    def drain(self) -> None:
+        for w in self.workers:
+            try:
+                w.conn.send("drain")
+            except OSError:
+                pass
+
+    def _poll_worker(self, w: _Worker) -> list[Outcome]:
         if w.job is None:
             if not w.proc.is_alive():  # died while idle: forget it, a new one starts when needed
                 self._drop(w)
-            return None
+            return []
         job = w.job
         try:
             if w.conn.poll():
-                outcome = w.conn.recv()
-                w.job = None
-                return outcome
+                _, reports, next_job = w.conn.recv()
+                for o in reports:
+                    o.where = o.where or w.where
+                w.job, w.t0 = next_job, time.monotonic()
+                if next_job is not None:
+                    self._adopted.append(next_job)
+                return reports
         except (EOFError, OSError):
             pass
         else:
             if w.proc.is_alive():
                 if time.monotonic() - w.t0 > self.config.timeout_s:
                     self._drop(w)
-                    return self.timeout_outcome(job, time.monotonic() - w.t0, w.where)
-                return None
+                    return [self.timeout_outcome(job, time.monotonic() - w.t0, w.where)]
+                return []
         w.proc.join(1)
         code = w.proc.exitcode
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         self._drop(w)
-        return Outcome(job.job_id, False, error=(
+        return [Outcome(job.job_id, False, error=(
             f"WorkerLostError: the {self.name} worker process ({w.where}) died ({how}) while running "
             f"{job.task_name}; it may have run out of memory"), seconds=time.monotonic() - w.t0,
-            where=w.where, lost=True)
+            where=w.where, lost=True, task_name=job.task_name)]
 
     def _drop(self, w: _Worker) -> None:
         w.kill()
