@@ -284,3 +284,20 @@ def test_status_bar_and_backend_id_setting(env, page):
     page.wait_for_selector("#statusbar .dot.up", timeout=15_000)
     page.keyboard.press("?")
     assert page.is_visible("#help-dialog") and "merge the selected units" in page.inner_text("#help-dialog")
+
+
+def test_labels_are_shown_as_text_never_as_html(env, page):
+    open_view(page, env["link"])
+    sign_in(page, env["tokens"]["alice"])
+    page.wait_for_selector("#curation .who.can")
+    unit = str(env["ds"].unit_ids[-1])
+    page.click(f"tr[data-unit='{unit}'] td.unit")
+    evil = "<img src=x onerror=window.__pwned=1>"
+    page.fill("#custom-label", evil)
+    page.press("#custom-label", "Enter")
+    chip = page.wait_for_selector(f"tr[data-unit='{unit}'] .label-chip")
+    assert chip.text_content() == evil
+    assert page.query_selector("table.units img, #curation img") is None
+    assert page.evaluate("() => window.__pwned") is None
+    page.click("#curation button.label-btn.on")  # take it off again
+    page.wait_for_function(f"() => !document.querySelector(\"tr[data-unit='{unit}'] .label-chip\")")
