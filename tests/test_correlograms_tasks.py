@@ -77,3 +77,12 @@ def test_counts_of_segments_are_added(store_dir, tmp_path):
 def test_bad_requests_name_the_problem(ds, task_input, match):
     with pytest.raises(TaskInputError, match=match):
         sv.run_task("sortingview.autocorrelograms.1", {"sorting": ds.sorting_uri, **task_input}, inline=True)
+
+
+def test_a_unit_listed_twice_in_a_merge_group_counts_once(ds):
+    u = ds.unit_ids
+    once = sv.run_task("sortingview.autocorrelograms.1", {"sorting": ds.sorting_uri, "unitIds": [[u[0], u[1]]]},
+                       inline=True)
+    twice = sv.run_task("sortingview.autocorrelograms.1", {"sorting": ds.sorting_uri,
+                                                           "unitIds": [[u[0], u[1], str(u[0])]]}, inline=True)
+    np.testing.assert_array_equal(once["autocorrelograms"][0]["binCounts"], twice["autocorrelograms"][0]["binCounts"])

@@ -46,7 +46,8 @@ def unit_spike_train(sorting, unit: Any, segment_index: int = 0) -> np.ndarray:
     if isinstance(unit, (list, tuple)):
         if not unit:
             raise TaskInputError("a merge group must list at least one unit id")
-        trains = [unit_spike_train(sorting, u, segment_index) for u in unit]
+        members = list(dict.fromkeys(_lookup(sorting, u) for u in unit))  # a unit listed twice counts once
+        trains = [unit_spike_train(sorting, u, segment_index) for u in members]
         return np.sort(np.concatenate(trains)).astype(np.int64, copy=False)
     train = sorting.get_unit_spike_train(_lookup(sorting, unit), segment_index=segment_index)
     return np.sort(np.asarray(train, dtype=np.int64))
