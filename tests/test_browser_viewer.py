@@ -301,3 +301,24 @@ def test_labels_are_shown_as_text_never_as_html(env, page):
     assert page.evaluate("() => window.__pwned") is None
     page.click("#curation button.label-btn.on")  # take it off again
     page.wait_for_function(f"() => !document.querySelector(\"tr[data-unit='{unit}'] .label-chip\")")
+
+
+def test_pending_tasks_show_in_the_status_bar(env, page):
+    W, sid = env["W"], env["sid"]
+    open_view(page, env["link"])
+    sign_in(page, env["tokens"]["alice"])
+    page.click("#settings-btn")
+    page.fill("#backend-input", "nobody-serves-this")
+    page.click("#settings-form button[type=submit]")
+    page.wait_for_selector("#statusbar .dot.down", timeout=15_000)
+    u3, u4 = (str(u) for u in env["ds"].unit_ids[3:5])
+    page.click(f"tr[data-unit='{u3}'] td.unit")
+    page.click(f"tr[data-unit='{u4}'] td.unit", modifiers=["Control"])
+    page.keyboard.press("m")
+    # the merged unit's autocorrelogram is a new calculation, queued for a backend id nobody serves
+    page.wait_for_selector("#statusbar .pending:has-text('merged autocorrelograms')", timeout=15_000)
+    assert int(page.get_attribute("#statusbar .pending", "data-count")) >= 1
+    screenshot(page, "viewer-pending-task.png")
+    page.keyboard.press("u")
+    page.wait_for_selector(f"tr[data-unit='{u3}']:not(.merged)")
+    assert W.get_sorting_curation(sid)["mergeGroups"] == []
