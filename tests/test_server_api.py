@@ -222,3 +222,16 @@ def test_tasks_go_to_the_named_channel_with_the_server_backend_id(store_dir):
         status, r2 = http(f"{srv.url}/api/task", body={**task, "channel": "lab-b", "backendId": None})
         assert open_channel("lab-b").get(r2["jobId"]).backend_id in ("", None)
         assert http(f"{srv.url}/api/task/{'e' * 40}?wait=0")[0] == 404
+
+
+@pytest.mark.redis
+def test_a_server_on_a_redis_channel_queues_there(store_dir, redis_url):
+    from sortingview.backend.channel import open_channel
+
+    task = {"taskName": "sortingview.sorting_info.1", "taskInput": {"sorting": f"sha1://{'d' * 40}"}, "waitSec": 0}
+    with running_server(channel_url=redis_url) as srv:
+        status, r = http(f"{srv.url}/api/task", body=task)
+        assert status == 200 and r["status"] == "queued"
+        st = http(f"{srv.url}/api/backend-status")[1]
+        assert st["numQueued"] == 1 and st["channelUrl"].startswith("redis://")
+    assert open_channel("default", redis_url).get(r["jobId"]).status == "queued"
