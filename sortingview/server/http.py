@@ -1,6 +1,7 @@
 """HTTP plumbing shared by the routes: JSON bodies, JSON errors, and which status each error gets."""
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -36,7 +37,18 @@ def status_of(exc: BaseException) -> int:
     return 500
 
 
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>sortingview: error {status}</title>
+<link rel="stylesheet" href="/viewer/style.css"></head><body style="display:block">
+<header><div class="title"><a href="/" class="brand">spikesortingview</a></div></header>
+<div class="task-error" style="max-width:760px;margin:40px auto"><div class="task-error-title">Error {status}</div>
+<p>{message}</p><p><a href="/">All workspaces of this store</a></p></div></body></html>"""
+
+
 def error_response(status: int, message: str) -> Response:
+    """JSON for the API; a small page for what a person opens in a browser (a figURL, the home page)."""
+    if not request.path.startswith("/api/"):
+        return Response(_PAGE.format(status=status, message=html.escape(message)), status=status,
+                        mimetype="text/html")
     resp = jsonify({"error": message, "status": status})
     resp.status_code = status
     return resp
