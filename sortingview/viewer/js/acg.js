@@ -11,11 +11,12 @@ let grid;
 
 export function mountAcg(el) {
   root = el;
-  let lastError = null;
+  let lastError = "";
   subscribe((keys) => {
     // redrawing hundreds of canvases is the costly part: only when what they show changed
-    const errorChanged = keys.has("errors") && state.errors.autocorrelograms !== lastError;
-    lastError = state.errors.autocorrelograms;
+    const errs = `${JSON.stringify(state.errors.autocorrelograms)}${JSON.stringify(state.errors.mergedAutocorrelograms)}`;
+    const errorChanged = keys.has("errors") && errs !== lastError;
+    lastError = errs;
     if (errorChanged || ["acg", "acgMode", "unitIds", "mergedAcg"].some((k) => keys.has(k))) render();
     else if (keys.has("selection")) {
       if (state.acgMode === "selected") render(); else paintSelection();
@@ -42,6 +43,8 @@ function render() {
     root.innerHTML = `<div class="placeholder">Select units in the table to show their autocorrelograms.</div>`;
     return;
   }
+  // a failed merged-unit correlogram is reported above the plots that did work
+  if (state.errors.mergedAutocorrelograms) root.appendChild(errorBox(state.errors.mergedAutocorrelograms));
   grid = document.createElement("div");
   grid.className = "plot-grid";
   let drawn = 0;

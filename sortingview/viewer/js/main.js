@@ -65,8 +65,9 @@ function loadMergedAcgs() {
       const mergedAcg = {};
       for (const a of r.autocorrelograms) mergedAcg[a.unitId.map(unitKey).join("+")] = a.binCounts.data || a.binCounts;
       update({ mergedAcg });
+      setError("mergedAutocorrelograms", null);
     })
-    .catch((e) => setError("autocorrelograms", e));
+    .catch((e) => setError("mergedAutocorrelograms", e));
 }
 
 function loadData(f) {
