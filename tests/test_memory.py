@@ -2,7 +2,7 @@
 
 The recording is a sparse file (``os.truncate``: no disk blocks, reads of holes are zeros) with a few hundred
 spike waveforms written into it. The work runs in a child process whose peak resident memory
-(``ru_maxrss``) is compared with its resident memory before the work.
+(``VmHWM``) is compared with its resident memory before the work.
 
 The big file is opened as the ``BinaryRecordingExtractor`` that ``load_recording`` returns for a linked binary
 file, and the task bodies (``average_waveforms_of``, ``unit_metrics_of``: everything after loading) run on
@@ -28,7 +28,7 @@ PEAK_UV = -150.0
 GAIN = 0.195
 
 CHILD = textwrap.dedent("""
-    import json, resource, sys
+    import json, sys
     import numpy as np
     from spikeinterface.core import BinaryRecordingExtractor, NumpySorting
     from sortingview.tasks.metrics import unit_metrics_of
@@ -50,7 +50,9 @@ CHILD = textwrap.dedent("""
     gather_snippets(np.zeros((10, 3), np.int16), np.array([5]), np.array([0]), np.zeros((1, 1), np.int64), 1,
                     np.zeros((1, 2, 1), np.float32), np.array([0]))
     def rss_mb():
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # VmHWM: this process's own peak RSS (ru_maxrss would start from the parent's peak, through fork+exec)
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
     base = rss_mb()
     wf = average_waveforms_of(rec, sorting, units, 30, 60, 500, 7)
     after_waveforms = rss_mb()
