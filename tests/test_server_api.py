@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.request
 
 import numpy as np
 import pytest
@@ -125,6 +126,29 @@ def test_store_files_by_sha1_are_served_read_only(server):
     assert status == 200 and payload == b"hello store"
     status, r = http(f"{server.url}/api/file/{sha1}", method="PUT", raw=b"x")
     assert status == 405
+    status, part = http(f"{server.url}/api/file/{sha1}", headers={"Range": "bytes=6-10"})
+    assert status == 206 and part == b"store"
+
+
+def test_large_linked_files_are_streamed_not_loaded(server, tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "big.bin"
+    with open(path, "wb") as f:  # 64 MiB of seeded bytes, linked in place like a raw recording
+        rng = np.random.default_rng(0)
+        for _ in range(64):
+            f.write(rng.bytes(1 << 20))
+    sha1 = store.link_file(str(path))[len("sha1://"):].split("?")[0]
+    tracemalloc.start()
+    req = urllib.request.Request(f"{server.url}/api/file/{sha1}")
+    total = 0
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        while chunk := resp.read(1 << 20):
+            total += len(chunk)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert total == 64 << 20
+    assert peak < 16 << 20, f"serving a 64 MiB file peaked at {peak / 2**20:.0f} MiB of Python memory"
     assert http(f"{server.url}/api/file/{'0' * 40}")[0] == 404
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, send_file
 
 from ..errors import InvalidUriError, NotFoundError
 from ..store import get_store, load_feed, load_json
@@ -80,7 +80,9 @@ def store_file(sha1: str):
     store = get_store()
     if not store.has(sha1):
         raise NotFoundError(f"sha1://{sha1} is not in this server's store")
-    resp = Response(store.read_bytes(sha1), mimetype="application/octet-stream")
+    # streamed from disk (a linked recording can be far larger than memory), with HTTP range requests
+    resp = send_file(store.local_path(sha1), mimetype="application/octet-stream", conditional=True,
+                     download_name=sha1, max_age=31536000)
     resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # content-addressed never changes
     return resp
 
