@@ -262,3 +262,12 @@ def test_a_server_on_a_redis_channel_queues_there(store_dir, redis_url):
         st = http(f"{srv.url}/api/backend-status")[1]
         assert st["numQueued"] == 1 and st["channelUrl"].startswith("redis://")
     assert open_channel("default", redis_url).get(r["jobId"]).status == "queued"
+
+
+def test_a_changed_linked_file_is_refused_not_served(server, tmp_path):
+    path = tmp_path / "traces.bin"
+    path.write_bytes(b"\x01" * 4096)
+    sha1 = store.link_file(str(path))[len("sha1://"):].split("?")[0]
+    path.write_bytes(b"\x02" * 100)  # truncated after linking
+    status, r = http(f"{server.url}/api/file/{sha1}")
+    assert status == 409 and "changed size" in r["error"]

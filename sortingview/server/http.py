@@ -25,7 +25,7 @@ _STATUS: list[tuple[type[BaseException], int]] = [
     (E.UnknownTaskError, 400), (E.TaskInputError, 400), (E.TaskTimeoutError, 504), (E.TaskError, 500),
     (E.InvalidUriError, 400), (E.InvalidMutableKeyError, 400), (E.SerializationError, 400),
     (E.InvalidObjectError, 400), (E.CurationError, 400), (E.AuthError, 401),
-    (E.NotFoundError, 404), (E.FeedError, 404), (E.WorkspaceError, 404),
+    (E.IntegrityError, 409), (E.NotFoundError, 404), (E.FeedError, 404), (E.WorkspaceError, 404),
     (E.ChannelError, 503), (E.ConfigError, 500), (E.SortingviewError, 500),
 ]
 
