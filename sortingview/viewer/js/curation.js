@@ -26,6 +26,8 @@ export async function loadCuration() {
   const q = new URLSearchParams({ workspace: f.workspaceUri, sortingId: f.sortingId });
   try {
     const c = await getJson(`/api/curation?${q}`);
+    // the feed follower need not report what this answer already holds
+    if (c.history && c.history.length) feedStart = Math.max(feedStart, c.history[c.history.length - 1].messageNumber + 1);
     update({ curation: c, curationError: null });
   } catch (e) {
     update({ curationError: e.message });
