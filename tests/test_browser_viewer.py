@@ -322,3 +322,16 @@ def test_pending_tasks_show_in_the_status_bar(env, page):
     page.keyboard.press("u")
     page.wait_for_selector(f"tr[data-unit='{u3}']:not(.merged)")
     assert W.get_sorting_curation(sid)["mergeGroups"] == []
+
+
+def test_changes_by_others_appear_without_reload(env, page):
+    W, sid = env["W"], env["sid"]
+    unit = env["ds"].unit_ids[2]
+    open_view(page, env["link"])
+    page.wait_for_selector("#curation .who.readonly")
+    # a script (the workspace owner) labels a unit: the open viewer follows the curation feed
+    W.apply_curation_action(sid, {"type": "ADD_UNIT_LABEL", "unitId": unit, "label": "noise"})
+    page.wait_for_selector(f"tr[data-unit='{unit}'] .label-chip:has-text('noise')", timeout=30_000)
+    assert "noise" in page.inner_text("#curation ol.history")
+    W.apply_curation_action(sid, {"type": "REMOVE_UNIT_LABEL", "unitId": unit, "label": "noise"})
+    page.wait_for_selector(f"tr[data-unit='{unit}'] td.labels:not(:has(.label-chip))", timeout=30_000)
