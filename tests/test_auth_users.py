@@ -77,3 +77,13 @@ def test_signin_over_http_sees_users_added_while_running(store_dir):
         assert status == 401 and "Bearer" in r["error"]
         assert sv("user", "rm", "erin").returncode == 0
         assert http(f"{srv.url}/api/signin", body={"token": token})[0] == 401
+
+
+def test_users_added_at_the_same_time_are_all_kept(store_dir):
+    procs = [subprocess.Popen([shutil.which("sortingview"), "user", "add", f"user{i}"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=os.environ.copy()) for i in range(6)]
+    tokens = [p.communicate(timeout=60)[0].decode().strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    users = UserStore(users_file(str(store_dir)))
+    assert [u.user_id for u in users.list_users()] == [f"user{i}" for i in range(6)]
+    assert [users.verify(t) for t in tokens] == [f"user{i}" for i in range(6)]

@@ -6,6 +6,8 @@ not one per user. The file is re-read when it changes, so users added while a se
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
@@ -123,9 +125,25 @@ class UserStore:
                 os.unlink(tmp)
             raise
 
+    @contextlib.contextmanager
+    def _locked(self):
+        """Serialize read-modify-write of the file between processes (two `user add` at once keep both)."""
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        with open(self.path + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._cache = None  # re-read under the lock
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def add_user(self, user_id: str, *, replace: bool = False) -> str:
         """Create (or with ``replace`` re-issue) a user's token and return it; it is not kept in clear."""
         check_user_id(user_id)
+        with self._locked():
+            return self._add_user(user_id, replace)
+
+    def _add_user(self, user_id: str, replace: bool) -> str:
         users = dict(self._load())
         if user_id in users and not replace:
             raise AuthError(
@@ -139,6 +157,10 @@ class UserStore:
         return f"{user_id}:{secret}"
 
     def remove_user(self, user_id: str) -> None:
+        with self._locked():
+            self._remove_user(user_id)
+
+    def _remove_user(self, user_id: str) -> None:
         users = dict(self._load())
         if user_id not in users:
             known = ", ".join(sorted(users)) or "(none)"

@@ -83,7 +83,9 @@ class InlineRunner:
         calc = spec.task_type == "calculation"
         job_id = task_job_id(task_name, task_input) if calc else uuid.uuid4().hex
         with self._lock:
-            if job_id not in self._jobs or self._jobs[job_id][1].done() and not calc:
+            known = self._jobs.get(job_id)
+            # a calculation runs once (later requests join it) unless it failed; queries and actions always run
+            if known is None or known[1].done() and (not calc or known[1].exception() is not None):
                 fut = self._pool.submit(lambda: encode_value(run_task_inline(task_name, task_input)))
                 self._jobs[job_id] = (task_name, fut)
         return self.status(job_id)
