@@ -118,7 +118,9 @@ class UserStore:
                 json.dump(data, f, indent=1, sort_keys=True)
                 f.flush()
                 os.fsync(f.fileno())
-            os.chmod(tmp, 0o600)
+            # a lab's shared store (KACHERY_CLOUD_MULTI_USER=1) lets the group's server read it; the digests are
+            # of 256-bit random secrets, so reading them does not help anyone sign in
+            os.chmod(tmp, 0o660 if os.environ.get("KACHERY_CLOUD_MULTI_USER") == "1" else 0o600)
             os.replace(tmp, self.path)
         except BaseException:
             if os.path.exists(tmp):
