@@ -145,3 +145,26 @@ def test_recordings_that_are_not_binary_files_go_through_get_traces(tmp_path):
     # without a folder (a store in memory) the window is reduced from the traces directly
     again = ts_task.timeseries_segment_of(rec, None, 1234, 190_000, None, 2000)
     np.testing.assert_array_equal(again["traces"], r["traces"])
+
+
+def test_two_processes_building_the_same_pyramid_agree(ds, store_dir):
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from sortingview.tasks import execute_task; "
+            "r = execute_task('sortingview.timeseries_segment.1', json.loads(sys.argv[1])); "
+            "print(json.dumps(r['traces']))")
+    task_input = json.dumps({"recording": ds.recording_uri, "startFrame": 0, "endFrame": 600_000, "maxSamples": 500})
+    procs = [subprocess.Popen([sys.executable, "-c", code, task_input], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    from sortingview.serialize import decode_value
+
+    first, second = (decode_value(json.loads(o)) for o in outputs)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(first, reference_minmax(_uv(ds), 0, 600_000, 6561), rtol=1e-6)
+    # and a third reader in this process finds every chunk it needs already built
+    r = sv.run_task("sortingview.timeseries_segment.1", json.loads(task_input), inline=True)
+    np.testing.assert_array_equal(r["traces"], first)
