@@ -102,6 +102,9 @@ def test_table_lists_units_with_metrics_and_sorts(env, page):
     page.click("table.units th:has-text('SNR')")
     snr = [float(v) for v in column_values(page, "SNR")]
     assert snr == sorted(snr)
+    # the autocorrelograms follow the table's order
+    rows = page.eval_on_selector_all("table.units tbody tr", "rows => rows.map(r => r.dataset.unit)")
+    assert page.eval_on_selector_all("#acg-view .plot-cell", "cells => cells.map(c => c.dataset.unit)") == rows
     screenshot(page, "viewer-table-autocorrelograms.png")
 
 

@@ -1,6 +1,6 @@
 // Autocorrelograms: one small bar plot per unit (all units, or only the selected ones).
 import { AXIS, GRID, errorBox, formatCount, setupCanvas } from "./plot.js";
-import { selectKeys } from "./table.js";
+import { displayedOrder, selectKeys } from "./table.js";
 import { state, subscribe, unitKey } from "./store.js";
 
 const W = 168;
@@ -17,7 +17,7 @@ export function mountAcg(el) {
     const errs = `${JSON.stringify(state.errors.autocorrelograms)}${JSON.stringify(state.errors.mergedAutocorrelograms)}`;
     const errorChanged = keys.has("errors") && errs !== lastError;
     lastError = errs;
-    if (errorChanged || ["acg", "acgMode", "unitIds", "mergedAcg"].some((k) => keys.has(k))) render();
+    if (errorChanged || ["acg", "acgMode", "unitIds", "mergedAcg", "sort"].some((k) => keys.has(k))) render();
     else if (keys.has("selection")) {
       if (state.acgMode === "selected") render(); else paintSelection();
     }
@@ -25,8 +25,9 @@ export function mountAcg(el) {
   render();
 }
 
+// in the table's order (the table is redrawn first, so its order is current)
 function visibleKeys() {
-  const keys = state.unitIds.map(unitKey);
+  const keys = displayedOrder().length ? [...displayedOrder()] : state.unitIds.map(unitKey);
   return state.acgMode === "selected" ? keys.filter((k) => state.selection.has(k)) : keys;
 }
 
