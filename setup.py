@@ -10,6 +10,7 @@ test_requires = [
 dask_requires = ["dask[distributed]>=2023.1"]
 redis_requires = ["redis>=4.5"]
 nwb_requires = ["pynwb>=2.5"]
+bench_requires = ["matplotlib>=3.7"]
 
 setup(
     name="sortingview",
@@ -36,7 +37,8 @@ setup(
         "dask": dask_requires,
         "redis": redis_requires,
         "nwb": nwb_requires,
-        "all": test_requires + dask_requires + redis_requires + nwb_requires,
+        "bench": bench_requires,
+        "all": test_requires + dask_requires + redis_requires + nwb_requires + bench_requires,
     },
     entry_points={
         "console_scripts": [
