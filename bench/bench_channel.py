@@ -32,6 +32,11 @@ from sortingview.tasks import register_task
 @register_task("svbench.noop.1", handler="misc")
 def noop(i: int) -> dict:
     return {"i": i}
+
+
+@register_task("svbench.echo.1", handler="misc", task_type="query")
+def echo(i: int) -> dict:
+    return {"i": i}
 '''
 
 HUEY_TASKS = '''
@@ -133,13 +138,16 @@ def run_sortingview(workdir: str, url: str | None, args, base: int) -> dict:
     try:
         poll(lambda: True if chan.live_backends() else None, "the backend to start")
 
-        def submit(i):
-            return submit_task("svbench.noop.1", {"i": i}, channel=chan)
-
         def wait(h):
             return h.wait(120)
 
-        out = measure(submit, wait, args.latency, args.tasks, base=base)
+        # a query: the result travels in the channel, as huey's do (the like-for-like comparison)
+        out = measure(lambda i: submit_task("svbench.echo.1", {"i": i}, channel=chan), wait, args.latency,
+                      args.tasks, base=base)
+        # a calculation: the result is also written to task_results/ in the store (the viewer's case)
+        calc = measure(lambda i: submit_task("svbench.noop.1", {"i": i}, channel=chan), wait, args.latency,
+                       args.tasks, base=base)
+        out.update({f"calc_{k}": v for k, v in calc.items()})
         cached = []
         for i in range(base + 1000, base + 1200):  # computed in the latency run, so in task_results/
             t0 = time.perf_counter()
@@ -183,7 +191,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tasks", type=int, default=2000, help="tasks in the throughput run")
     ap.add_argument("--latency", type=int, default=300, help="round trips in the latency run")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds (alternating order); the best figures are kept")
+    ap.add_argument("--rounds", type=int, default=2, help="rounds (alternating order); the best figures are kept")
     ap.add_argument("--only", default=None, help="run only the queues whose name contains this (e.g. sqlite)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="bench_channel_")
@@ -210,43 +218,52 @@ def main() -> None:
         # penalises every queue alike instead of whichever happened to run during it
         for r in range(args.rounds):
             for name in (names if r % 2 == 0 else names[::-1]):
-                results.setdefault(name, []).append(runs[name](r))
+                try:
+                    results.setdefault(name, []).append(runs[name](r))
+                except TimeoutError as exc:  # reported, not hidden: that queue lost a task in this round
+                    print(f"round {r + 1}: {name} failed: no answer for {exc} within 120 s", flush=True)
+                    results.setdefault(name, [])
     finally:
         redis_proc.terminate()
         redis_proc.wait(10)
         shutil.rmtree(work, ignore_errors=True)
-    rows = {name: best_of(rs) for name, rs in results.items()}
+    rows = {name: best_of(rs) for name, rs in results.items() if rs}
     print(f"load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}; best of {args.rounds} rounds")
     report(rows, args)
 
 
 def best_of(rounds: list[dict]) -> dict:
-    out = {"p50_ms": min(r["p50_ms"] for r in rounds), "p99_ms": min(r["p99_ms"] for r in rounds),
-           "tasks_per_s": max(r["tasks_per_s"] for r in rounds)}
-    if "cached_p50_ms" in rounds[0]:
-        out["cached_p50_ms"] = min(r["cached_p50_ms"] for r in rounds)
+    out = {}
+    for key in rounds[0]:
+        pick = max if key.endswith("tasks_per_s") else min
+        out[key] = pick(r[key] for r in rounds)
     return out
 
 
 def report(rows: dict, args) -> None:
     print(f"machine: {os.cpu_count()} cores; {args.latency} round trips, {args.tasks} tasks for throughput; "
           "4 worker processes per consumer")
-    print(f"{'queue':<20} {'p50 ms':>8} {'p99 ms':>8} {'tasks/s':>9} {'cached p50 ms':>14}")
+    print(f"{'queue':<30} {'p50 ms':>8} {'p99 ms':>8} {'tasks/s':>9}")
     for name, r in rows.items():
-        cached = f"{r['cached_p50_ms']:.2f}" if "cached_p50_ms" in r else "-"
-        print(f"{name:<20} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['tasks_per_s']:>9.0f} {cached:>14}")
+        what = "query" if name.startswith("sortingview") else "task"
+        print(f"{name + ' ' + what:<30} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['tasks_per_s']:>9.0f}")
+        if "calc_p50_ms" in r:
+            print(f"{name + ' calculation':<30} {r['calc_p50_ms']:>8.2f} {r['calc_p99_ms']:>8.2f} "
+                  f"{r['calc_tasks_per_s']:>9.0f}   (result written to task_results/)")
+            print(f"{name + ' cached calculation':<30} {r['cached_p50_ms']:>8.2f}")
     for ours, theirs in (("sortingview sqlite", "huey SqliteHuey"), ("sortingview redis", "huey RedisHuey")):
         if ours not in rows or theirs not in rows:
             continue
         a, b = rows[ours], rows[theirs]
-        print(f"{ours} vs {theirs}: p50 latency x{b['p50_ms'] / a['p50_ms']:.2f} faster, "
-              f"throughput x{a['tasks_per_s'] / b['tasks_per_s']:.2f}")
+        print(f"{ours} vs {theirs}: p50 latency x{b['p50_ms'] / a['p50_ms']:.2f} (>1: ours faster), "
+              f"throughput x{a['tasks_per_s'] / b['tasks_per_s']:.2f} (>1: ours higher)")
     sq = rows.get("sortingview sqlite")
     if sq is None:
         return
-    print(f"targets (SQLite): p50 < 10 ms: {sq['p50_ms']:.2f} ms {'ok' if sq['p50_ms'] < 10 else 'MISSED'}; "
-          f">= 500 tasks/s: {sq['tasks_per_s']:.0f} {'ok' if sq['tasks_per_s'] >= 500 else 'MISSED'}; "
-          f"cached < 5 ms: {sq['cached_p50_ms']:.2f} ms {'ok' if sq['cached_p50_ms'] < 5 else 'MISSED'}")
+    ok = {True: "ok", False: "MISSED"}
+    print(f"targets (SQLite, calculation): p50 < 10 ms: {sq['calc_p50_ms']:.2f} ms {ok[sq['calc_p50_ms'] < 10]}; "
+          f">= 500 tasks/s: {sq['calc_tasks_per_s']:.0f} {ok[sq['calc_tasks_per_s'] >= 500]}; "
+          f"cached < 5 ms: {sq['cached_p50_ms']:.2f} ms {ok[sq['cached_p50_ms'] < 5]}")
 
 
 if __name__ == "__main__":

@@ -215,3 +215,17 @@ def test_wait_for_work_returns_soon_after_a_submission_and_times_out_otherwise(c
     channel.wait_for_work(5.0)
     assert time.monotonic() - t0 < 2.0
     assert [r.job_id for r in channel.claim("w", {"misc": 1})] == ["late"]
+
+
+def test_end_and_claim_records_the_outcome_and_takes_the_next_job(channel):
+    for i in range(3):
+        channel.submit(req(f"j{i}"))
+    channel.claim("w", {"misc": 1})
+    ok, nxt = channel.end_and_claim("w", "j0", result='{"r": 0}', limits={"misc": 1})
+    assert ok and [r.job_id for r in nxt] == ["j1"] and nxt[0].status == "running"
+    ok, nxt = channel.end_and_claim("w", "j1", error="ValueError: x", traceback="tb", limits={"misc": 5})
+    assert ok and [r.job_id for r in nxt] == ["j2"]
+    assert (channel.get("j0").result, channel.get("j1").error, channel.get("j1").traceback) == ('{"r": 0}',
+                                                                                               "ValueError: x", "tb")
+    ok, nxt = channel.end_and_claim("other", "j2", result=None, limits={"misc": 1})
+    assert not ok and nxt == [] and channel.get("j2").status == "running"

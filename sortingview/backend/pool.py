@@ -79,32 +79,37 @@ def _worker_main(conn, lifeline, task_modules: tuple[str, ...], environ: dict[st
             draining = True
             continue
         while job is not None:
-            reports = [record_outcome(channel, ctx.worker_id, run_job(job.job_id, job.task_name, job.task_input,
-                                                                      job.task_type, store_dir()))]
-            job = None
+            outcome = run_job(job.job_id, job.task_name, job.task_input, job.task_type, store_dir())
             try:
+                stop = False
                 while conn.poll():  # only "drain" or None arrive while busy
-                    if conn.recv() is None:
-                        conn.send(("done", reports, None))
-                        return
+                    stop = conn.recv() is None
                     draining = True
-                if not draining:
-                    job = _claim_next(channel, ctx, reports)
+                job, reports = _record_and_claim(channel, ctx, outcome, claim=not draining)
                 conn.send(("done", reports, job))
             except (EOFError, OSError):
                 return  # the backend is gone; a job claimed just now goes back when its lease runs out
+            if stop:
+                return
 
 
-def _claim_next(channel, ctx: WorkerContext, reports: list[Outcome]) -> JobRecord | None:
-    for _ in range(10):
-        jobs = channel.claim(ctx.worker_id, {ctx.handler: 1}, backend_id=ctx.backend_id, lease_s=ctx.lease_s)
-        if not jobs:
-            return None
+def _record_and_claim(channel, ctx: WorkerContext, outcome: Outcome,
+                      claim: bool) -> tuple[JobRecord | None, list[Outcome]]:
+    """Record the outcome and (unless draining) claim the next job, in one round trip where possible."""
+    if not claim:
+        return None, [record_outcome(channel, ctx.worker_id, outcome)]
+    outcome.accepted, jobs = channel.end_and_claim(
+        ctx.worker_id, outcome.job_id, result=outcome.result, error=None if outcome.ok else outcome.error or "",
+        traceback=outcome.traceback, limits={ctx.handler: 1}, backend_id=ctx.backend_id, lease_s=ctx.lease_s)
+    outcome.recorded = True
+    reports = [outcome]
+    while jobs:  # each turn settles one job that must not run, so this ends
         settled = vet_claimed(channel, ctx.worker_id, jobs[0], ctx.max_attempts)
         if settled is None:
-            return jobs[0]
+            return jobs[0], reports
         reports.append(settled)
-    return None
+        jobs = channel.claim(ctx.worker_id, {ctx.handler: 1}, backend_id=ctx.backend_id, lease_s=ctx.lease_s)
+    return None, reports
 
 
 _context = None

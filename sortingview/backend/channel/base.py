@@ -143,6 +143,21 @@ class Channel(abc.ABC):
         time.sleep(timeout)
 
     # --- conveniences written once --------------------------------------------------------------------
+    def end_and_claim(self, worker: str, job_id: str, *, result: str | None = None, error: str | None = None,
+                      traceback: str | None = None, limits: dict[str, int], backend_id: str = "",
+                      lease_s: float = 30.0) -> tuple[bool, list[JobRecord]]:
+        """Finish a job (fail it when ``error`` is given) and claim more: what a busy worker does between jobs.
+
+        Returns whether the channel accepted the outcome, and the claimed jobs. Redis does both in one round
+        trip.
+        """
+        if error is None:
+            accepted = self.finish(worker, job_id, result)
+        else:
+            accepted = self.fail(worker, job_id, error, traceback)
+        return accepted, self.claim(worker, limits, backend_id=backend_id, lease_s=lease_s)
+
+
     def status(self, job_id: str) -> str | None:
         rec = self.get(job_id)
         return None if rec is None else rec.status

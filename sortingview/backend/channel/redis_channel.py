@@ -24,7 +24,7 @@ _SUBMIT = _NOW + """
 local P, id = ARGV[1], ARGV[2]
 local job = P .. 'job:' .. id
 local st = redis.call('HGET', job, 'status')
-if st == 'queued' or st == 'running' then return redis.call('HGETALL', job) end
+if st == 'queued' or st == 'running' then return redis.call('HMGET', job, 'status', 'worker', 'attempts') end
 redis.call('DEL', job, P .. 'done:' .. id)
 redis.call('ZREM', P .. 'finished', id)
 redis.call('ZREM', P .. 'error', id)
@@ -35,7 +35,7 @@ local q = P .. 'q:' .. ARGV[7] .. ':' .. ARGV[5]
 redis.call('RPUSH', q, id)
 redis.call('SADD', P .. 'queues', q)
 redis.call('PUBLISH', P .. 'events', 'queued')
-return redis.call('HGETALL', job)
+return {'queued', false, '0'}
 """
 
 _CLAIM = _NOW + """
@@ -181,9 +181,12 @@ class RedisChannel(Channel):
 
     @_wrap_errors
     def submit(self, request: TaskRequest) -> JobRecord:
-        flat = self._submit(args=[self.prefix, request.job_id, request.task_name, request.task_type,
-                                  request.handler, encode_input(request.task_input), request.backend_id])
-        return _record(_pairs(flat))
+        status, worker, attempts = self._submit(args=[
+            self.prefix, request.job_id, request.task_name, request.task_type, request.handler,
+            encode_input(request.task_input), request.backend_id])
+        return JobRecord(request.job_id, request.task_name, request.task_type, request.handler, request.task_input,
+                         request.backend_id, status=status.decode(), attempts=int(attempts),
+                         worker=worker.decode() if worker else None)
 
     @_wrap_errors
     def claim(self, worker: str, limits: dict[str, int], *, backend_id: str = "",
@@ -219,6 +222,23 @@ class RedisChannel(Channel):
 
     def release(self, worker: str, job_id: str, *, count_attempt: bool = False) -> bool:
         return self._end(worker, job_id, "release_count" if count_attempt else "release")
+
+    @_wrap_errors
+    def end_and_claim(self, worker: str, job_id: str, *, result: str | None = None, error: str | None = None,
+                      traceback: str | None = None, limits: dict[str, int], backend_id: str = "",
+                      lease_s: float = 30.0) -> tuple[bool, list[JobRecord]]:
+        pipe = self.r.pipeline(transaction=False)
+        if error is None:
+            args = [self.prefix, worker, job_id, "finish", result or "", "", "1" if result is not None else "0"]
+        else:
+            args = [self.prefix, worker, job_id, "fail", error, traceback or "", "1"]
+        self._end_script(args=args, client=pipe)
+        pairs = [x for h, n in limits.items() if n > 0 for x in (h, n)]
+        if pairs:
+            self._claim(args=[self.prefix, worker, lease_s, backend_id, *pairs], client=pipe)
+        replies = pipe.execute()
+        claimed = [_record(_pairs(flat)) for flat in replies[1]] if pairs else []
+        return bool(replies[0]), claimed
 
     @_wrap_errors
     def get(self, job_id: str) -> JobRecord | None:
