@@ -6,6 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from sortingview.compute import correlograms as kernels
 from sortingview.compute.correlograms import (
     autocorrelograms,
     correlogram_bins,
@@ -66,8 +67,15 @@ CASES = [
 ]
 
 
+@pytest.fixture(params=["threads", "serial"])
+def kernel_mode(request, monkeypatch):
+    """Run with the threaded kernels (forced even for small inputs) and with the serial ones."""
+    monkeypatch.setattr(kernels, "SERIAL_BELOW_SPIKES", 0 if request.param == "threads" else 10**12)
+    return request.param
+
+
 @pytest.mark.parametrize("window_ms,bin_ms,fs", CASES)
-def test_cross_correlograms_match_brute_force(window_ms, bin_ms, fs):
+def test_cross_correlograms_match_brute_force(window_ms, bin_ms, fs, kernel_mode):
     trains = make_trains(seed=int(window_ms * 10 + bin_ms * 100))
     got = cross_correlograms(trains, window_ms=window_ms, bin_ms=bin_ms, sampling_frequency=fs)
     for i, ti in enumerate(trains):
@@ -78,7 +86,7 @@ def test_cross_correlograms_match_brute_force(window_ms, bin_ms, fs):
 
 
 @pytest.mark.parametrize("window_ms,bin_ms,fs", CASES)
-def test_autocorrelograms_match_brute_force_and_the_diagonal(window_ms, bin_ms, fs):
+def test_autocorrelograms_match_brute_force_and_the_diagonal(window_ms, bin_ms, fs, kernel_mode):
     trains = make_trains(seed=7)
     got = autocorrelograms(trains, window_ms=window_ms, bin_ms=bin_ms, sampling_frequency=fs)
     for i, t in enumerate(trains):
@@ -103,7 +111,7 @@ def test_lags_exactly_on_bin_edges_go_to_the_bin_on_their_right():
     assert got.tolist() == [0, 0, 0, 0, 2, 1, 1, 0, 0, 0]
 
 
-def test_a_merge_group_is_the_sum_of_its_parts():
+def test_a_merge_group_is_the_sum_of_its_parts(kernel_mode):
     trains = make_trains(seed=3, n_units=3)
     union = np.sort(np.concatenate(trains[:2]))
     kw = dict(window_ms=20, bin_ms=0.5, sampling_frequency=30000)
@@ -115,7 +123,7 @@ def test_a_merge_group_is_the_sum_of_its_parts():
     np.testing.assert_array_equal(autocorrelograms([union], **kw)[0], whole[0, 0])
 
 
-def test_repeated_parallel_runs_are_identical():
+def test_repeated_parallel_runs_are_identical(kernel_mode):
     rng = np.random.default_rng(11)
     trains = [np.sort(rng.integers(0, 300_000, rng.integers(0, 3000))) for _ in range(40)]
     kw = dict(window_ms=100, bin_ms=1, sampling_frequency=30000)

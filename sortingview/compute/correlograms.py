@@ -174,6 +174,13 @@ def _decode(h, u0, n_units, code_fwd, code_rev, fwd, rev):  # pragma: no cover -
                     h[cell + c] = 0
 
 
+# The same kernels compiled without threads: small inputs finish before a thread pool would even start, and
+# they do not wait for busy cores (a 20,000 x 20,000-spike pair takes about 1 ms).
+_auto_kernel_serial = numba.njit(cache=True, nogil=True)(_auto_kernel.py_func)
+_cross_kernel_serial = numba.njit(cache=True, nogil=True)(_cross_kernel.py_func)
+SERIAL_BELOW_SPIKES = 200_000
+
+
 def _pair_codes(bins: CorrelogramBins) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """For d = 0..reach: a code naming (bin of lag d, bin of lag -d), spare bin n_bins when out of window.
 
@@ -204,7 +211,8 @@ def autocorrelograms(trains: Sequence[np.ndarray], *, window_ms: float, bin_ms: 
     lut_fwd, lut_rev, reach = _directed_luts(bins)
     out = np.zeros((len(offsets) - 1, bins.n_bins + 1), dtype=np.int64)
     with numba.parallel_chunksize(1):  # units differ in size: hand them out one at a time
-        _auto_kernel(times, offsets, lut_fwd, lut_rev, reach, out)
+        kernel = _auto_kernel_serial if times.size < SERIAL_BELOW_SPIKES else _auto_kernel
+        kernel(times, offsets, lut_fwd, lut_rev, reach, out)
     return out[:, :-1].copy()
 
 
@@ -231,7 +239,8 @@ def cross_correlograms(trains: Sequence[np.ndarray], *, window_ms: float, bin_ms
     fwd = np.zeros((n_units, n_units * width), dtype=np.int64)
     rev = np.zeros((n_units, n_units * width), dtype=np.int64)
     with numba.parallel_chunksize(1):  # groups differ in size: hand them out one at a time
-        _cross_kernel(keys, shift, positions, group_offsets, n_units, lut_code, code_fwd, code_rev, reach, fwd, rev)
+        kernel = _cross_kernel_serial if keys.size < SERIAL_BELOW_SPIKES or n_groups == 1 else _cross_kernel
+        kernel(keys, shift, positions, group_offsets, n_units, lut_code, code_fwd, code_rev, reach, fwd, rev)
     return _combine(fwd, rev, n_units, bins.n_bins)
 
 
