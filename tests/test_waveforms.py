@@ -203,3 +203,20 @@ def test_sorting_at_another_sampling_rate_is_refused(ds):
     uri = store_sorting(copy_sorting_extractor(other))
     with pytest.raises(TaskInputError, match="sampled at"):
         run("sortingview.average_waveforms.1", recording=ds.recording_uri, sorting=uri)
+
+
+def test_recording_without_gains_gives_raw_units(ds):
+    from spikeinterface.core import BinaryRecordingExtractor
+
+    from sortingview.extractors import store_recording
+
+    raw = BinaryRecordingExtractor(ds.binary_paths, ds.sampling_frequency, "int16", ds.num_channels,
+                                   channel_ids=ds.channel_ids)
+    raw.set_probegroup(ds.recording.get_probegroup())
+    uri = store_recording(raw)
+    ours = run("sortingview.average_waveforms.1", recording=uri, sorting=ds.sorting_uri, maxSpikesPerUnit=50)
+    in_uv = run("sortingview.average_waveforms.1", recording=ds.recording_uri, sorting=ds.sorting_uri,
+                maxSpikesPerUnit=50)
+    for a, b in zip(ours["averageWaveforms"], in_uv["averageWaveforms"], strict=True):
+        assert a["channelIds"] == b["channelIds"]
+        np.testing.assert_allclose(a["waveform"] * ds.gain_to_uv, b["waveform"], atol=1e-3)
