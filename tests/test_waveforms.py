@@ -9,7 +9,7 @@ import sortingview as sv
 from sortingview.errors import TaskInputError
 from sortingview.extractors import copy_sorting_extractor, store_sorting
 from sortingview.tasks._reading import GAP_FRAMES, iter_blocks, trace_source
-from sortingview.tasks.waveforms import selected_frames, unit_moments
+from sortingview.tasks.waveforms import read_snippets, selected_frames, unit_moments
 
 BEFORE, AFTER = 30, 60
 
@@ -104,6 +104,11 @@ def test_generic_get_traces_path_equals_the_memory_mapped_path(ds):
     b = unit_moments(generic, frames, BEFORE, AFTER)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+    chans = [np.array([0, 3, 5]), np.array([11]), np.arange(12)] + [np.array([2, 1])] * (len(frames) - 3)
+    for x, y, f in zip(read_snippets(source, frames, chans, BEFORE, AFTER),
+                       read_snippets(generic, frames, chans, BEFORE, AFTER), frames, strict=True):
+        np.testing.assert_array_equal(x, y)
+        assert x.shape[0] == len(f)
 
 
 def test_blocks_are_bounded_and_cover_each_snippet_once(ds):
