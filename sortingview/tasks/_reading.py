@@ -1,8 +1,9 @@
 """Time-ordered, bounded reading of a recording around spikes.
 
 :func:`iter_blocks` walks time-sorted spike frames and yields blocks of raw traces (frames x all channels)
-that cover the snippets of consecutive spikes, each block at most ``max_block_bytes``. The recording is
-therefore read at most once per request, in time order, and memory does not grow with its length.
+that cover the snippets of consecutive spikes, each block at most ``max_block_bytes``. A pass therefore
+reads each byte of the recording at most once, in time order, and memory does not grow with its length
+(tasks that need a unit's peak channel first make two passes; see doc/tasks.md).
 
 Binary int16/float recordings (``BinaryRecordingExtractor``, one segment, time axis 0) are read through a
 memory map of just the block's byte range, which is unmapped before the next block: only the pages the
