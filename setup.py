@@ -10,7 +10,7 @@ test_requires = [
 dask_requires = ["dask[distributed]>=2023.1"]
 redis_requires = ["redis>=4.5"]
 nwb_requires = ["pynwb>=2.5"]
-bench_requires = ["matplotlib>=3.7"]
+bench_requires = ["matplotlib>=3.7", "scikit-learn>=1.2"]
 
 setup(
     name="sortingview",
@@ -31,6 +31,7 @@ setup(
         "waitress>=3.0",
         "tqdm>=4.60",
         "numba>=0.58",
+        "threadpoolctl>=3.0",
     ],
     extras_require={
         "test": test_requires,
