@@ -172,3 +172,23 @@ def test_start_backend_with_its_http_server_answers_tasks_and_stops_on_sigterm(s
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
     assert f"127.0.0.1:{port}" in (tmp_path / "log").read_text()
+
+
+def test_demo_prints_a_figurl_on_the_server_it_started(store_dir, tmp_path, procs):
+    import subprocess
+    import sys
+
+    from backend_tasks import backend_env
+    from conftest import free_port
+
+    port = free_port()
+    cmd = [sys.executable, "-c", "from sortingview.cli.backend_cmds import start_backend; start_backend()",
+           "--no-workers", "--demo", "--port", str(port)]
+    env = backend_env()
+    env.pop("SORTINGVIEW_URL", None)
+    proc = subprocess.Popen(cmd, env=env, stdout=open(tmp_path / "out", "w"), stderr=subprocess.STDOUT)
+    procs.append(proc)
+    prefix = f"demo workspace: http://127.0.0.1:{port}/f?v=spikesortingview-1&d=sha1://"
+    wait_until(lambda: prefix in (tmp_path / "out").read_text(), timeout=120, what="the demo figURL")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0

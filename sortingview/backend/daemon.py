@@ -29,6 +29,7 @@ _STATUS_EVERY_S = 2.0
 _MIN_IDLE_S = 0.0005
 _MAX_IDLE_S = 0.01
 _IDLE_WAIT_S = 0.1
+_KEEP_ENDED_S = 7 * 24 * 3600  # finished and failed jobs stay visible to `status` and clients this long
 
 
 class Backend:
@@ -44,7 +45,7 @@ class Backend:
         self.completed = 0
         self._stop = threading.Event()
         self._hard_stop = threading.Event()
-        self._next_lease = self._next_status = 0.0
+        self._next_lease = self._next_status = self._next_prune = 0.0
 
     # --- control ------------------------------------------------------------------------------------
     def stop(self, *, graceful: bool = True) -> None:
@@ -156,6 +157,11 @@ class Backend:
         if now >= self._next_status:
             self.channel.put_backend(self.worker_id, self.describe())
             self._next_status = now + min(_STATUS_EVERY_S, self.config.lease_s / 3)
+        if now >= self._next_prune:  # the channel is a queue, not an archive: results live in the store
+            pruned = self.channel.prune(_KEEP_ENDED_S)
+            if pruned:
+                log.info("forgot %d job(s) that ended more than %d h ago", pruned, _KEEP_ENDED_S // 3600)
+            self._next_prune = now + 3600
 
     def _sleep(self, seconds: float) -> None:
         """Wait until a running job ends, or ``seconds`` pass."""

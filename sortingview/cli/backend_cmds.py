@@ -88,7 +88,10 @@ def start_backend(channel, channel_url, backend_id, config_path, host, port, no_
     if demo:
         from ..server.demo import ensure_demo_workspace
 
-        click.echo(f"demo workspace: {ensure_demo_workspace()}")
+        # links name the server just started, unless SORTINGVIEW_URL says how others reach it
+        own = server is not None and not os.environ.get("SORTINGVIEW_URL")
+        url = ensure_demo_workspace(base_url=server.url) if own else ensure_demo_workspace()
+        click.echo(f"demo workspace: {url}")
     stopped = threading.Event()
     _install_signal_handlers(backend.stop if backend else stopped.set)
     try:
