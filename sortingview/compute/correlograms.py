@@ -124,35 +124,45 @@ def _cross_kernel(keys, shift, positions, group_offsets, n_units, lut_code, code
     # lut_code[d] names the pair (bin of lag d, bin of lag -d), and the group's histogram of codes per
     # (unit, unit) is decoded into fwd[i] (a as reference) and rev[i] (b as reference; transposed by the
     # caller). The int32 histogram belongs to the item's thread and is decoded before a cell could overflow.
+    # The loop runs on unsigned integers: numba then skips its negative-index wrap-around on every access,
+    # a quarter of the time of this loop (keys are non-negative and ascending, lags d >= 0).
     n = keys.size
     n_codes = code_fwd.size
-    mask = (1 << shift) - 1
+    ukeys = keys.view(np.uint64)
+    ushift = np.uint64(shift)
+    mask = np.uint64((1 << shift) - 1)
+    ureach = np.uint64(reach)
+    ucodes = np.uint64(n_codes)
+    un = np.uint64(n)
+    one = np.uint64(1)
     limit = 2**31 - 1
     for g in numba.prange(group_offsets.size - 1):
         u0 = g * GROUP
         h = np.zeros(GROUP * n_units * n_codes, np.int32)
         pending = 0
-        end = 0
+        end = np.uint64(0)
+        p = np.uint64(0)
         stop = group_offsets[g + 1]
         for e in range(group_offsets[g], stop + 1):
             if e < stop:
-                p = positions[e]
-                kp = keys[p]
-                t = kp >> shift
+                p = np.uint64(positions[e])
+                kp = ukeys[p]
+                t = kp >> ushift
                 if end <= p:
-                    end = p + 1
-                while end < n and (keys[end] >> shift) - t <= reach:
-                    end += 1
-            if e == stop or pending + (end - p) > limit:
+                    end = p + one
+                while end < un and (ukeys[end] >> ushift) - t <= ureach:
+                    end += one
+            visits = np.int64(end - p)
+            if e == stop or pending + visits > limit:
                 _decode(h, u0, n_units, code_fwd, code_rev, fwd, rev)
                 pending = 0
                 if e == stop:
                     break
-            pending += end - p
-            base = ((kp & mask) - u0) * n_units * n_codes
-            for q in range(p + 1, end):
-                k = keys[q]
-                h[base + (k & mask) * n_codes + lut_code[(k >> shift) - t]] += 1
+            pending += visits
+            base = np.uint64((np.int64(kp & mask) - u0) * n_units) * ucodes
+            for q in range(p + one, end):
+                k = ukeys[q]
+                h[base + (k & mask) * ucodes + np.uint64(lut_code[(k >> ushift) - t])] += 1
 
 
 @numba.njit(cache=True, nogil=True)
