@@ -185,6 +185,7 @@ class Backend:
             self._sleep(0.01)
 
     def _shutdown(self) -> None:
+        self._collect()  # outcomes and self-claimed jobs already reported by workers
         for h in self.handlers.values():
             for job_id in h.close():
                 if job_id in self.jobs:
