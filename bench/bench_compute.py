@@ -57,6 +57,11 @@ def _timed(fn):
 
 
 def _best_of(fn, repeat: int = 3):
+    """Our runs. spikeinterface's numba functions call numba.set_num_threads(n_jobs) and leave it there
+    (1 by default), which would make our threaded kernels run on one core after a peer ran: restore it."""
+    import numba
+
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     times, out = [], None
     for _ in range(repeat):
         t, out = _timed(fn)

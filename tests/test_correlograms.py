@@ -189,3 +189,25 @@ def test_spikes_bunched_in_time_and_far_apart():
     for i in range(3):
         for j in range(3):
             np.testing.assert_array_equal(got[i, j], brute_force(trains[i], trains[j], i == j, 10, 1, 30000))
+
+
+def test_kernels_use_the_configured_threads_and_restore_the_callers_setting(monkeypatch):
+    import numba
+
+    seen = []
+    real = kernels._cross_kernel
+
+    class Spy:
+        def __call__(self, *args):
+            seen.append(numba.get_num_threads())
+            return real(*args)
+
+    monkeypatch.setattr(kernels, "SERIAL_BELOW_SPIKES", 0)
+    monkeypatch.setattr(kernels, "_cross_kernel", Spy())
+    numba.set_num_threads(1)  # as spikeinterface's numba functions leave it
+    try:
+        trains = make_trains(seed=1)
+        cross_correlograms(trains, window_ms=10, bin_ms=1, sampling_frequency=30000)
+        assert seen == [numba.config.NUMBA_NUM_THREADS] and numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)

@@ -15,6 +15,7 @@ the units it owns, so counts never race and are identical from run to run.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
@@ -75,6 +76,21 @@ def correlogram_bins(window_ms: float, bin_ms: float, sampling_frequency: float)
     lut = ((lags * den + h_int) // b_int).astype(np.int32)
     edges = np.linspace(-float(window) / 2000, float(window) / 2000, n_bins + 1)
     return CorrelogramBins(n_bins, int(lag_min), int(lag_max), lut, edges)
+
+
+@contextlib.contextmanager
+def _threads():
+    """Run with NUMBA_NUM_THREADS threads (the environment's choice), then restore the current setting.
+
+    spikeinterface's numba functions call ``numba.set_num_threads(n_jobs)`` and leave it (1 by default), so
+    a worker process that ran one of them would otherwise run these kernels on a single core.
+    """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 def _pack(trains: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +236,7 @@ def autocorrelograms(trains: Sequence[np.ndarray], *, window_ms: float, bin_ms: 
     times, offsets = _pack(trains)
     lut_fwd, lut_rev, reach = _directed_luts(bins)
     out = np.zeros((len(offsets) - 1, bins.n_bins + 1), dtype=np.int64)
-    with numba.parallel_chunksize(1):  # units differ in size: hand them out one at a time
+    with _threads(), numba.parallel_chunksize(1):  # units differ in size: hand them out one at a time
         kernel = _auto_kernel_serial if times.size < SERIAL_BELOW_SPIKES else _auto_kernel
         kernel(times, offsets, lut_fwd, lut_rev, reach, out)
     return out[:, :-1].copy()
@@ -248,7 +264,7 @@ def cross_correlograms(trains: Sequence[np.ndarray], *, window_ms: float, bin_ms
     lut_code, code_fwd, code_rev, reach = _pair_codes(bins)
     fwd = np.zeros((n_units, n_units * width), dtype=np.int64)
     rev = np.zeros((n_units, n_units * width), dtype=np.int64)
-    with numba.parallel_chunksize(1):  # groups differ in size: hand them out one at a time
+    with _threads(), numba.parallel_chunksize(1):  # groups differ in size: hand them out one at a time
         kernel = _cross_kernel_serial if keys.size < SERIAL_BELOW_SPIKES or n_groups == 1 else _cross_kernel
         kernel(keys, shift, positions, group_offsets, n_units, lut_code, code_fwd, code_rev, reach, fwd, rev)
     return _combine(fwd, rev, n_units, bins.n_bins)
