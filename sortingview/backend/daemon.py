@@ -29,6 +29,7 @@ _STATUS_EVERY_S = 2.0
 _MIN_IDLE_S = 0.0005
 _MAX_IDLE_S = 0.01
 _IDLE_WAIT_S = 0.1
+_RECLAIM_EVERY_S = 0.05
 _KEEP_ENDED_S = 7 * 24 * 3600  # finished and failed jobs stay visible to `status` and clients this long
 
 
@@ -45,7 +46,7 @@ class Backend:
         self.completed = 0
         self._stop = threading.Event()
         self._hard_stop = threading.Event()
-        self._next_lease = self._next_status = self._next_prune = 0.0
+        self._next_lease = self._next_status = self._next_prune = self._next_claim = 0.0
 
     # --- control ------------------------------------------------------------------------------------
     def stop(self, *, graceful: bool = True) -> None:
@@ -81,6 +82,7 @@ class Backend:
                 elif not busy:
                     # nothing running: block on the channel until a job arrives (or a lease may have expired)
                     self.channel.wait_for_work(_IDLE_WAIT_S)
+                    self._next_claim = 0.0  # the wait consumed the news: claim on the next turn
             self._drain()
         finally:
             self._shutdown()
@@ -88,6 +90,12 @@ class Backend:
 
     # --- one turn of the loop -------------------------------------------------------------------------
     def _claim(self) -> int:
+        # while busy, look at the channel only when it says something was queued, or now and then (for
+        # leases that expired elsewhere): workers claim their own next jobs
+        now = time.monotonic()
+        if not self.channel.has_news() and now < self._next_claim:
+            return 0
+        self._next_claim = now + _RECLAIM_EVERY_S
         limits = {h.name: self._free_slots(h.name) for h in self.config.handlers}
         jobs = self.channel.claim(self.worker_id, limits, backend_id=self.config.backend_id or "",
                                   lease_s=self.config.lease_s)

@@ -135,6 +135,13 @@ class Channel(abc.ABC):
     def close(self) -> None:  # noqa: B027  (optional: only channels holding connections override it)
         """Release connections (the channel may not be used afterwards)."""
 
+    def has_news(self) -> bool:
+        """Whether a job may have been queued since the last call (True when the channel cannot tell).
+
+        A busy backend asks before claiming, so that it does not query the channel on every turn of its loop.
+        """
+        return True
+
     def wait_for_work(self, timeout: float) -> None:
         """Return when a job may have been queued, or after ``timeout`` seconds (backends idle here).
 

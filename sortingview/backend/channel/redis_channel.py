@@ -178,6 +178,7 @@ class RedisChannel(Channel):
         self._heartbeat = self.r.register_script(_HEARTBEAT)
         self._end_script = self.r.register_script(_END)
         self._events = None
+        self._shas: dict[str, str] = {}
 
     @_wrap_errors
     def submit(self, request: TaskRequest) -> JobRecord:
@@ -227,18 +228,33 @@ class RedisChannel(Channel):
     def end_and_claim(self, worker: str, job_id: str, *, result: str | None = None, error: str | None = None,
                       traceback: str | None = None, limits: dict[str, int], backend_id: str = "",
                       lease_s: float = 30.0) -> tuple[bool, list[JobRecord]]:
-        pipe = self.r.pipeline(transaction=False)
+        import redis
+
         if error is None:
             args = [self.prefix, worker, job_id, "finish", result or "", "", "1" if result is not None else "0"]
         else:
             args = [self.prefix, worker, job_id, "fail", error, traceback or "", "1"]
-        self._end_script(args=args, client=pipe)
         pairs = [x for h, n in limits.items() if n > 0 for x in (h, n)]
+        calls = [(self._end_script, args)]
         if pairs:
-            self._claim(args=[self.prefix, worker, lease_s, backend_id, *pairs], client=pipe)
-        replies = pipe.execute()
+            calls.append((self._claim, [self.prefix, worker, lease_s, backend_id, *pairs]))
+        try:
+            replies = self._evalsha_pipeline(calls)
+        except redis.exceptions.NoScriptError:  # the server restarted and forgot our scripts
+            self._shas.clear()
+            replies = self._evalsha_pipeline(calls)
         claimed = [_record(_pairs(flat)) for flat in replies[1]] if pairs else []
         return bool(replies[0]), claimed
+
+    def _evalsha_pipeline(self, calls: list) -> list:
+        """Run scripts in one round trip (redis-py's own script pipelining adds a SCRIPT EXISTS trip)."""
+        pipe = self.r.pipeline(transaction=False)
+        for script, args in calls:
+            sha = self._shas.get(script.script)
+            if sha is None:
+                sha = self._shas[script.script] = self.r.script_load(script.script)
+            pipe.evalsha(sha, 0, *args)
+        return pipe.execute()
 
     @_wrap_errors
     def get(self, job_id: str) -> JobRecord | None:
@@ -282,14 +298,32 @@ class RedisChannel(Channel):
                 if rec is not None and rec.done:
                     return rec
 
+    def _subscribe(self) -> bool:
+        """Listen to this channel's events; True when the subscription is new (events may have been missed)."""
+        if self._events is not None:
+            return False
+        self._events = self.r.pubsub(ignore_subscribe_messages=True)
+        self._events.subscribe(self.prefix + "events")
+        return True
+
+    def has_news(self) -> bool:
+        import redis
+
+        try:
+            news = self._subscribe()
+            while self._events.get_message(timeout=0) is not None:
+                news = True
+            return news
+        except redis.exceptions.RedisError:  # the claim that follows reports a real outage
+            self._events = None
+            return True
+
     def wait_for_work(self, timeout: float) -> None:
         """Block until a job is queued or released on this channel (a Redis PUBLISH), or ``timeout`` passes."""
         import redis
 
         try:
-            if self._events is None:
-                self._events = self.r.pubsub(ignore_subscribe_messages=True)
-                self._events.subscribe(self.prefix + "events")
+            self._subscribe()
             deadline = time.monotonic() + timeout
             # get_message also returns None after reading a subscription confirmation: wait out the rest
             while (left := deadline - time.monotonic()) > 0:
