@@ -170,7 +170,7 @@ class RedisChannel(Channel):
         self.name, self.url = name, url
         self.prefix = f"sortingview:{name}:"
         try:
-            self.r = redis.Redis.from_url(url, socket_connect_timeout=10, health_check_interval=30)
+            self.r = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=60, health_check_interval=30)
         except ValueError as exc:
             raise ChannelError(f"bad Redis channel URL {url!r}: {exc}; use redis://host:port/db") from exc
         self._submit = self.r.register_script(_SUBMIT)
