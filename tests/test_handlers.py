@@ -93,3 +93,15 @@ def test_handlers_of_different_types_run_side_by_side(store_dir):
     assert [h.wait(1)["square"] for h in w] == [0, 1, 4, 9]
     assert [h.wait(1)["sum"] for h in a] == [0, 1, 2, 3]
     assert set(backend.handlers) == {"misc", "waveforms"}, "handlers start only when their tasks arrive"
+
+
+def test_a_backend_on_a_redis_channel_runs_every_handler_type_it_is_given(store_dir, redis_url):
+    chan = open_channel("default", redis_url)
+    adds = [submit_task("svtest.add.1", {"a": i, "b": 1}, channel=chan) for i in range(40)]
+    squares = [submit_task("svtest.slow_square.1", {"x": i}, channel=chan) for i in range(10)]
+    queries = [submit_task("svtest.pid.1", {}, channel=chan) for _ in range(5)]
+    run_backend(channel_url=redis_url, job_handlers={"misc": {"num_workers": 2}, "waveforms": {"num_workers": 1}})
+    assert [h.wait(1)["sum"] for h in adds] == [i + 1 for i in range(40)]
+    assert [h.wait(1)["square"] for h in squares] == [i * i for i in range(10)]
+    assert all(h.wait(1)["pid"] != os.getpid() for h in queries)
+    assert chan.stats()["queued"] == {} and chan.running_jobs() == []

@@ -47,6 +47,7 @@ class Backend:
         self._stop = threading.Event()
         self._hard_stop = threading.Event()
         self._next_lease = self._next_status = self._next_prune = self._next_claim = 0.0
+        self._burst = False
 
     # --- control ------------------------------------------------------------------------------------
     def stop(self, *, graceful: bool = True) -> None:
@@ -68,6 +69,7 @@ class Backend:
     def run(self, *, burst: bool = False) -> int:
         """Serve the channel until stopped (or, with ``burst``, until it is empty); return jobs completed."""
         self._log_start()
+        self._burst = burst  # a burst must see an empty queue before it ends: it always looks
         idle = _MIN_IDLE_S
         try:
             while not self._stop.is_set():
@@ -93,7 +95,7 @@ class Backend:
         # while busy, look at the channel only when it says something was queued, or now and then (for
         # leases that expired elsewhere): workers claim their own next jobs
         now = time.monotonic()
-        if not self.channel.has_news() and now < self._next_claim:
+        if not self._burst and not self.channel.has_news() and now < self._next_claim:
             return 0
         self._next_claim = now + _RECLAIM_EVERY_S
         limits = {h.name: self._free_slots(h.name) for h in self.config.handlers}
