@@ -8,7 +8,7 @@ test_requires = [
 
 ]
 dask_requires = ["dask[distributed]>=2023.1"]
-redis_requires = ["redis>=4.5"]
+redis_requires = ["redis[hiredis]>=4.5"]
 nwb_requires = ["pynwb>=2.5"]
 bench_requires = ["matplotlib>=3.7", "scikit-learn>=1.2"]
 
