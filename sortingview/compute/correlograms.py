@@ -16,6 +16,7 @@ the units it owns, so counts never race and are identical from run to run.
 from __future__ import annotations
 
 import contextlib
+import types
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
@@ -202,8 +203,17 @@ def _decode(h, u0, n_units, code_fwd, code_rev, fwd, rev):  # pragma: no cover -
 
 # The same kernels compiled without threads: small inputs finish before a thread pool would even start, and
 # they do not wait for busy cores (a 20,000 x 20,000-spike pair takes about 1 ms).
-_auto_kernel_serial = numba.njit(cache=True, nogil=True)(_auto_kernel.py_func)
-_cross_kernel_serial = numba.njit(cache=True, nogil=True)(_cross_kernel.py_func)
+def _serial(kernel, name: str):
+    # a copy under its own name: numba's on-disk cache is keyed by the function's qualified name, not by
+    # the parallel flag, so the same function compiled twice would overwrite one build with the other
+    func = kernel.py_func
+    copy = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__, func.__closure__)
+    copy.__qualname__ = name
+    return numba.njit(cache=True, nogil=True)(copy)
+
+
+_auto_kernel_serial = _serial(_auto_kernel, "_auto_kernel_serial")
+_cross_kernel_serial = _serial(_cross_kernel, "_cross_kernel_serial")
 SERIAL_BELOW_SPIKES = 200_000
 
 
