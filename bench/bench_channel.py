@@ -218,7 +218,7 @@ def main() -> None:
                                                   os.path.join(path("huey_sqlite", r), "huey.db"), args, 0),
             "huey RedisHuey": lambda r: run_huey(path("huey_redis", r), "redis", f"{redis_base}/1", args, 0),
         }
-        names = [n for n in runs if args.only is None or args.only in n]
+        names = [n for n in runs if args.only is None or args.only.lower() in n.lower()]
         # rounds alternate the order, and the best of each figure is kept: other load on the machine then
         # penalises every queue alike instead of whichever happened to run during it
         for r in range(args.rounds):

@@ -183,7 +183,11 @@ class Channel(abc.ABC):
 
     def _ended(self, job_id: str, timeout: float | None, deadline: float | None) -> JobRecord | None:
         """The record if the job ended; None if it may still end in time; errors for unknown or late jobs."""
-        rec = self.get(job_id)
+        return self._judge(self.get(job_id), job_id, timeout, deadline)
+
+    def _judge(self, rec: JobRecord | None, job_id: str, timeout: float | None,
+               deadline: float | None) -> JobRecord | None:
+        """As :meth:`_ended`, for a record already read."""
         if rec is None:
             raise NotFoundError(f"job {job_id} is not in channel {self.name!r}; submit it first")
         if rec.done:

@@ -32,9 +32,13 @@ redis.call('HSET', job, 'job_id', id, 'task_name', ARGV[3], 'task_type', ARGV[4]
   'task_input', ARGV[6], 'backend_id', ARGV[7], 'status', 'queued', 'attempts', 0,
   'submitted', string.format('%.6f', now))
 local q = P .. 'q:' .. ARGV[7] .. ':' .. ARGV[5]
-redis.call('RPUSH', q, id)
-redis.call('SADD', P .. 'queues', q)
-redis.call('PUBLISH', P .. 'events', 'queued')
+-- wake idle backends only when the queue was empty: a queue with jobs in it has a backend (or its workers,
+-- which claim their next job as they finish one) on the way to it, and a wake-up per job would cost every
+-- subscribed backend a turn of its loop per submission
+if redis.call('RPUSH', q, id) == 1 then
+  redis.call('SADD', P .. 'queues', q)
+  redis.call('PUBLISH', P .. 'events', 'queued')
+end
 return {'queued', false, '0'}
 """
 
@@ -101,9 +105,9 @@ if action == 'finish' or action == 'fail' then
   if action == 'finish' and ARGV[7] == '1' then redis.call('HSET', job, 'result', ARGV[5]) end
   if action == 'fail' then redis.call('HSET', job, 'error', ARGV[5], 'traceback', ARGV[6]) end
   redis.call('ZADD', P .. status, now, id)
+  -- the token waiting clients block on; it lives as long as the record (prune deletes both)
   redis.call('DEL', P .. 'done:' .. id)
   redis.call('RPUSH', P .. 'done:' .. id, '1')
-  redis.call('EXPIRE', P .. 'done:' .. id, 600)
 else
   redis.call('HSET', job, 'status', 'queued')
   redis.call('HDEL', job, 'worker')
@@ -281,22 +285,24 @@ class RedisChannel(Channel):
 
     @_wrap_errors
     def wait(self, job_id: str, timeout: float | None = None) -> JobRecord:
-        """As Channel.wait, but blocked on a list the finishing backend pushes to, instead of polling."""
+        """As Channel.wait, but blocked on the token list the finishing worker pushes to, instead of polling.
+
+        One round trip per turn: BLMOVE from the token list to itself returns at once when the job has ended
+        (and leaves the token for anyone else waiting on the job), else blocks until it ends; the HGETALL
+        pipelined behind it runs when it returns and reads the record.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
-        key = self.prefix + "done:" + job_id
+        token, job = self.prefix + "done:" + job_id, self.prefix + "job:" + job_id
+        turn = 0.05  # short at first, so that waiting for a job the channel does not know fails quickly
         while True:
-            rec = self._ended(job_id, timeout, deadline)
+            left = turn if deadline is None else min(turn, deadline - time.monotonic())
+            turn = 1.0
+            pipe = self.r.pipeline(transaction=False)
+            pipe.blmove(token, token, max(left, 0.01), "RIGHT", "LEFT")
+            pipe.hgetall(job)
+            rec = self._judge(_record(pipe.execute()[1]), job_id, timeout, deadline)
             if rec is not None:
                 return rec
-            left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
-            if self.r.blpop([key], timeout=max(left, 0.01)):
-                # put the token back for anyone else waiting on this job, and read the record in one round trip
-                pipe = self.r.pipeline(transaction=False)
-                pipe.rpush(key, "1")
-                pipe.hgetall(self.prefix + "job:" + job_id)
-                rec = _record(pipe.execute()[1])
-                if rec is not None and rec.done:
-                    return rec
 
     def _subscribe(self) -> bool:
         """Listen to this channel's events; True when the subscription is new (events may have been missed)."""
@@ -362,7 +368,7 @@ class RedisChannel(Channel):
         for zset in ("finished", "error"):
             ids = self.r.zrangebyscore(self.prefix + zset, "-inf", cutoff)
             if ids:
-                self.r.delete(*[self.prefix + "job:" + i.decode() for i in ids])
+                self.r.delete(*[self.prefix + kind + i.decode() for i in ids for kind in ("job:", "done:")])
                 self.r.zrem(self.prefix + zset, *ids)
                 n += len(ids)
         return n
