@@ -1,4 +1,5 @@
-"""The demo workspace of ``sortingview-start-backend --demo``: a seeded synthetic recording and sorting.
+"""The demo workspace of ``sortingview-start-backend --demo``: a seeded synthetic recording, a simulated sorter
+output to curate and the ground truth it came from (the data are built in demo_data.py).
 
 Created once per store (remembered in the mutable ``@sortingview/@demo/workspace``); later calls return the
 same view. The traces are written as int16 with an Intan-like gain (0.195 uV/bit), one second at a time, to
@@ -14,13 +15,15 @@ import numpy as np
 
 from .. import store
 from ..errors import SortingviewError
+from . import demo_data
 from .auth import UserStore, users_file
 
 DEMO_KEY = "@sortingview/@demo/workspace"
 DEMO_USER = "demo"
-SEED = 2024
 GAIN_UV = 0.195
-_SETTINGS = dict(durations=[120.0], sampling_frequency=30000.0, num_channels=32, num_units=24)
+SORTER_LABEL = "sorter output (simulated)"
+GT_LABEL = "ground truth"
+_VERSION = 2  # in the file names: a store holding the traces of an older demo must not reuse them
 
 
 def _write_int16(recording, path: str) -> None:
@@ -34,22 +37,29 @@ def _write_int16(recording, path: str) -> None:
 
 
 def _make_extractors(folder: str):
-    from spikeinterface.core import BinaryRecordingExtractor, NpzSortingExtractor, generate_ground_truth_recording
+    """``(recording, sorter output, ground truth, ground-truth unit locations)``; the recording is read from
+    int16 on disk and the sortings from .npz files next to it."""
+    from spikeinterface.core import BinaryRecordingExtractor, NpzSortingExtractor
 
-    gt_rec, gt_sort = generate_ground_truth_recording(seed=SEED, **_SETTINGS)
+    gt_rec, gt_sort = demo_data.ground_truth()
+    settings = demo_data.SETTINGS
     os.makedirs(folder, exist_ok=True)
-    traces = os.path.join(folder, f"demo-seed{SEED}-traces.int16.bin")
-    if not os.path.exists(traces):
-        _write_int16(gt_rec, traces)
+    stem = os.path.join(folder, f"demo-v{_VERSION}-seed{demo_data.SEED}")
+    if not os.path.exists(stem + "-traces.int16.bin"):
+        _write_int16(gt_rec, stem + "-traces.int16.bin")
     rec = BinaryRecordingExtractor(
-        file_paths=[traces], sampling_frequency=_SETTINGS["sampling_frequency"], dtype="int16",
-        num_channels=_SETTINGS["num_channels"], channel_ids=list(gt_rec.channel_ids), gain_to_uV=GAIN_UV,
+        file_paths=[stem + "-traces.int16.bin"], sampling_frequency=settings["sampling_frequency"], dtype="int16",
+        num_channels=settings["num_channels"], channel_ids=list(gt_rec.channel_ids), gain_to_uV=GAIN_UV,
         offset_to_uV=0.0,
     )
     rec.set_probegroup(gt_rec.get_probegroup())
-    npz = os.path.join(folder, f"demo-seed{SEED}-sorting.npz")
-    NpzSortingExtractor.write_sorting(gt_sort, npz)
-    return rec, NpzSortingExtractor(npz), gt_sort
+    output = demo_data.simulated_sorter_output(gt_sort)
+    sortings = []
+    for name, sorting in (("sorting", demo_data.as_sorting(output, settings["sampling_frequency"])),
+                          ("ground-truth", gt_sort)):
+        NpzSortingExtractor.write_sorting(sorting, f"{stem}-{name}.npz")
+        sortings.append(NpzSortingExtractor(f"{stem}-{name}.npz"))
+    return rec, sortings[0], sortings[1], gt_sort.get_property("gt_unit_locations")
 
 
 def _create() -> dict:
@@ -57,18 +67,22 @@ def _create() -> dict:
     from ..workspace.curating import local_author
 
     folder = os.path.join(store.store_dir(), "sortingview", "demo")
-    rec, sorting, gt_sort = _make_extractors(folder)
+    rec, sorting, gt_sort, locations = _make_extractors(folder)
     W = create_workspace(label="demo")
     rid = W.add_recording(label="synthetic 32-channel recording", recording=rec)
-    sid = W.add_sorting(recording_id=rid, label="ground truth sorting", sorting=sorting)
-    # an external metric, as a user's own analysis would add: the depth of each unit along the probe
-    depth = gt_sort.get_property("gt_unit_locations")[:, 1]
-    W.set_unit_metrics_for_sorting(sid, [{
+    sid = W.add_sorting(recording_id=rid, label=SORTER_LABEL, sorting=sorting)
+    gid = W.add_sorting(recording_id=rid, label=GT_LABEL, sorting=gt_sort)
+    # external metrics, as a user's own analysis would add them: agreement with the ground truth ...
+    W.set_unit_metrics_for_sorting(sid, demo_data.ground_truth_accuracy(gt_sort, sorting))
+    # ... and, for the ground truth, each unit's depth along the probe
+    depth = locations[:, 1]
+    W.set_unit_metrics_for_sorting(gid, [{
         "name": "depth", "label": "Depth (µm)", "tooltip": "Unit depth along the probe (ground truth)",
-        "data": {str(u): round(float(d), 1) for u, d in zip(W.get_unit_ids(sid), depth, strict=True)},
+        "data": {str(u): round(float(d), 1) for u, d in zip(W.get_unit_ids(gid), depth, strict=True)},
     }])
-    W.set_sorting_curation_authorized_users(sid, [DEMO_USER, local_author()])
-    info = {"workspaceUri": W.uri, "recordingId": rid, "sortingId": sid}
+    for s in (sid, gid):
+        W.set_sorting_curation_authorized_users(s, [DEMO_USER, local_author()])
+    info = {"workspaceUri": W.uri, "recordingId": rid, "sortingId": sid, "groundTruthSortingId": gid}
     store.set_mutable(DEMO_KEY, json.dumps(info))
     return info
 
@@ -104,4 +118,4 @@ def ensure_demo_workspace(*, base_url: str | None = None) -> str:
     _ensure_demo_user()
     W = load_workspace(info["workspaceUri"])
     return W.spikesortingview(recording_id=info["recordingId"], sorting_id=info["sortingId"],
-                              label="demo: synthetic recording", base_url=base_url)
+                              label="demo: simulated sorter output", base_url=base_url)
