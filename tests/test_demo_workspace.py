@@ -22,7 +22,8 @@ def test_demo_is_created_once_and_the_command_prints_its_link(store_dir, tmp_pat
 
     monkeypatch.delenv("SORTINGVIEW_URL", raising=False)
     url = ensure_demo_workspace()
-    assert "sign in to the viewer with this token" in capfd.readouterr().err
+    err = capfd.readouterr().err
+    assert "sign in to the viewer with this token" in err and "26 units to curate" in err
     assert url.startswith("http://127.0.0.1:15310/f?v=spikesortingview-1&d=sha1://")
     data = store.load_json(parse_qs(urlparse(url).query)["d"][0])
     W = load_workspace(data["workspaceUri"])
@@ -164,9 +165,12 @@ def test_the_demo_link_opens_in_the_viewer(demo, chromium_path):
             assert link.startswith(url + "/f?")
             browser = launch_chromium(p, chromium_path)
             page = browser.new_page(viewport={"width": 1440, "height": 860})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(link)
             page.wait_for_selector("#acg-view[data-drawn='26']", timeout=60_000)
             page.wait_for_function("() => [...document.querySelectorAll('table.units th')]"
                                    ".some(th => /GT accuracy/.test(th.textContent))", timeout=60_000)
             screenshot(page, "demo-workspace.png")
             browser.close()
+            assert not errors, f"JavaScript errors in the page: {errors}"

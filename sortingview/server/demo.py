@@ -84,6 +84,9 @@ def _create() -> dict:
         W.set_sorting_curation_authorized_users(s, [DEMO_USER, local_author()])
     info = {"workspaceUri": W.uri, "recordingId": rid, "sortingId": sid, "groundTruthSortingId": gid}
     store.set_mutable(DEMO_KEY, json.dumps(info))
+    print(f"Demo workspace created: {W.uri}\n  {SORTER_LABEL!r}: {len(W.get_unit_ids(sid))} units to curate (an "
+          f"oversplit pair, a contaminated unit, a noise unit, units missing spikes); {GT_LABEL!r}: the truth",
+          file=sys.stderr)
     return info
 
 
