@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
 import signal
 import threading
 import time
@@ -28,6 +29,16 @@ from .channel import JobRecord
 from .config import HandlerConfig
 from .execution import Outcome, record_outcome, run_job, vet_claimed
 from .handlers import JobHandler
+
+
+def _send(conn, message) -> None:
+    """Send over a worker pipe with plain pickle: Connection.send builds a ForkingPickler per message, which
+    costs more than a trivial task (the messages hold only plain dataclasses, no handles to reduce)."""
+    conn.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
+
+def _recv(conn):
+    return pickle.loads(conn.recv_bytes())
 
 
 def _watch_backend(lifeline) -> None:
@@ -70,7 +81,7 @@ def _worker_main(conn, lifeline, task_modules: tuple[str, ...], environ: dict[st
     draining = False
     while True:
         try:
-            job = conn.recv()
+            job = _recv(conn)
         except (EOFError, OSError):
             return
         if job is None:
@@ -83,10 +94,10 @@ def _worker_main(conn, lifeline, task_modules: tuple[str, ...], environ: dict[st
             try:
                 stop = False
                 while conn.poll():  # only "drain" or None arrive while busy
-                    stop = conn.recv() is None
+                    stop = _recv(conn) is None
                     draining = True
                 job, reports = _record_and_claim(channel, ctx, outcome, claim=not draining)
-                conn.send(("done", reports, job))
+                _send(conn, ("done", reports, job))
             except (EOFError, OSError):
                 return  # the backend is gone; a job claimed just now goes back when its lease runs out
             if stop:
@@ -175,7 +186,7 @@ class ParallelHandler(JobHandler):
             self.workers.append(worker)
         worker.job, worker.t0 = job, time.monotonic()
         try:
-            worker.conn.send(job)
+            _send(worker.conn, job)
         except OSError:
             pass  # a dead worker: poll() sees its sentinel and reports the job lost
 
@@ -192,7 +203,7 @@ class ParallelHandler(JobHandler):
     def drain(self) -> None:
         for w in self.workers:
             try:
-                w.conn.send("drain")
+                _send(w.conn, "drain")
             except OSError:
                 pass
 
@@ -204,7 +215,7 @@ class ParallelHandler(JobHandler):
         job = w.job
         try:
             if w.conn.poll():
-                _, reports, next_job = w.conn.recv()
+                _, reports, next_job = _recv(w.conn)
                 for o in reports:
                     o.where = o.where or w.where
                 w.job, w.t0 = next_job, time.monotonic()
@@ -247,7 +258,7 @@ class ParallelHandler(JobHandler):
         for w in self.workers:
             if w.job is None and w.proc.is_alive():
                 try:
-                    w.conn.send(None)
+                    _send(w.conn, None)
                 except OSError:
                     pass
         for w in list(self.workers):

@@ -17,6 +17,7 @@ from typing import Iterable
 
 from ...errors import ChannelError
 from .base import Channel, JobRecord, TaskRequest, encode_input
+from .redis_wire import Wire
 
 _NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
 
@@ -42,39 +43,43 @@ end
 return {'queued', false, '0'}
 """
 
-_CLAIM = _NOW + """
-local P, worker, lease, backend = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local want = {}
-for i = 5, #ARGV, 2 do want[ARGV[i]] = tonumber(ARGV[i + 1]) end
-local out = {}
-local function take(id)
-  local job = P .. 'job:' .. id
-  redis.call('HSET', job, 'status', 'running', 'worker', worker,
-    'lease_until', string.format('%.6f', now + lease), 'started', string.format('%.6f', now))
-  redis.call('HINCRBY', job, 'attempts', 1)
-  redis.call('ZADD', P .. 'running', now + lease, id)
-  out[#out + 1] = redis.call('HGETALL', job)
-end
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'running', '-inf', '(' .. now)) do
-  local f = redis.call('HMGET', P .. 'job:' .. id, 'handler', 'backend_id')
-  if f[2] == backend and want[f[1]] and want[f[1]] > 0 then
-    want[f[1]] = want[f[1]] - 1
-    take(id)
+# claim(prefix, worker, lease seconds, backend id, index of the first (handler, n) pair in ARGV)
+_CLAIM_FN = """
+local function claim(P, worker, lease, backend, first)
+  local want = {}
+  for i = first, #ARGV, 2 do want[ARGV[i]] = tonumber(ARGV[i + 1]) end
+  local out = {}
+  local function take(id)
+    local job = P .. 'job:' .. id
+    redis.call('HSET', job, 'status', 'running', 'worker', worker,
+      'lease_until', string.format('%.6f', now + lease), 'started', string.format('%.6f', now))
+    redis.call('HINCRBY', job, 'attempts', 1)
+    redis.call('ZADD', P .. 'running', now + lease, id)
+    out[#out + 1] = redis.call('HGETALL', job)
   end
-end
-for handler, n in pairs(want) do
-  local q = P .. 'q:' .. backend .. ':' .. handler
-  while n > 0 do
-    local id = redis.call('LPOP', q)
-    if not id then break end
-    if redis.call('HGET', P .. 'job:' .. id, 'status') == 'queued' then
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'running', '-inf', '(' .. now)) do
+    local f = redis.call('HMGET', P .. 'job:' .. id, 'handler', 'backend_id')
+    if f[2] == backend and want[f[1]] and want[f[1]] > 0 then
+      want[f[1]] = want[f[1]] - 1
       take(id)
-      n = n - 1
     end
   end
+  for handler, n in pairs(want) do
+    local q = P .. 'q:' .. backend .. ':' .. handler
+    while n > 0 do
+      local id = redis.call('LPOP', q)
+      if not id then break end
+      if redis.call('HGET', P .. 'job:' .. id, 'status') == 'queued' then
+        take(id)
+        n = n - 1
+      end
+    end
+  end
+  return out
 end
-return out
 """
+
+_CLAIM = _NOW + _CLAIM_FN + "return claim(ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], 5)\n"
 
 _HEARTBEAT = _NOW + """
 local P, worker, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -91,37 +96,46 @@ end
 return out
 """
 
-# ARGV: prefix, worker, id, action (finish|fail|release|release_count), a, b, has_a
-_END = _NOW + """
-local P, worker, id, action = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local job = P .. 'job:' .. id
-local f = redis.call('HMGET', job, 'status', 'worker', 'handler', 'backend_id')
-if f[1] ~= 'running' or f[2] ~= worker then return 0 end
-redis.call('ZREM', P .. 'running', id)
-redis.call('HDEL', job, 'lease_until')
-if action == 'finish' or action == 'fail' then
-  local status = action == 'finish' and 'finished' or 'error'
-  redis.call('HSET', job, 'status', status, 'finished', string.format('%.6f', now))
-  if action == 'finish' and ARGV[7] == '1' then redis.call('HSET', job, 'result', ARGV[5]) end
-  if action == 'fail' then redis.call('HSET', job, 'error', ARGV[5], 'traceback', ARGV[6]) end
-  redis.call('ZADD', P .. status, now, id)
-  -- the token waiting clients block on; it lives as long as the record (prune deletes both)
-  redis.call('DEL', P .. 'done:' .. id)
-  redis.call('RPUSH', P .. 'done:' .. id, '1')
-else
-  redis.call('HSET', job, 'status', 'queued')
-  redis.call('HDEL', job, 'worker')
-  if action == 'release' then
-    local a = tonumber(redis.call('HGET', job, 'attempts'))
-    if a > 0 then redis.call('HSET', job, 'attempts', a - 1) end
+# end_job(prefix, worker, id, action (finish|fail|release|release_count), a, b, has_a): 1, or 0 when
+# ``worker`` does not hold the job
+_END_FN = """
+local function end_job(P, worker, id, action, a, b, has_a)
+  local job = P .. 'job:' .. id
+  local f = redis.call('HMGET', job, 'status', 'worker', 'handler', 'backend_id')
+  if f[1] ~= 'running' or f[2] ~= worker then return 0 end
+  redis.call('ZREM', P .. 'running', id)
+  redis.call('HDEL', job, 'lease_until')
+  if action == 'finish' or action == 'fail' then
+    local status = action == 'finish' and 'finished' or 'error'
+    redis.call('HSET', job, 'status', status, 'finished', string.format('%.6f', now))
+    if action == 'finish' and has_a == '1' then redis.call('HSET', job, 'result', a) end
+    if action == 'fail' then redis.call('HSET', job, 'error', a, 'traceback', b) end
+    redis.call('ZADD', P .. status, now, id)
+    -- the token waiting clients block on; it lives as long as the record (prune deletes both)
+    redis.call('DEL', P .. 'done:' .. id)
+    redis.call('RPUSH', P .. 'done:' .. id, '1')
+  else
+    redis.call('HSET', job, 'status', 'queued')
+    redis.call('HDEL', job, 'worker')
+    if action == 'release' then
+      local n = tonumber(redis.call('HGET', job, 'attempts'))
+      if n > 0 then redis.call('HSET', job, 'attempts', n - 1) end
+    end
+    local q = P .. 'q:' .. f[4] .. ':' .. f[3]
+    redis.call('LPUSH', q, id)
+    redis.call('SADD', P .. 'queues', q)
+    redis.call('PUBLISH', P .. 'events', 'queued')
   end
-  local q = P .. 'q:' .. f[4] .. ':' .. f[3]
-  redis.call('LPUSH', q, id)
-  redis.call('SADD', P .. 'queues', q)
-  redis.call('PUBLISH', P .. 'events', 'queued')
+  return 1
 end
-return 1
 """
+
+_END = _NOW + _END_FN + "return end_job(unpack(ARGV, 1, 7))\n"
+
+# one script, so that a server that lost its scripts (NoScriptError) ran none of it and a retry is safe:
+# ARGV as _END's, then lease seconds, backend id and the (handler, n) pairs
+_END_CLAIM = (_NOW + _END_FN + _CLAIM_FN + "return {end_job(unpack(ARGV, 1, 7)), "
+              "claim(ARGV[1], ARGV[2], tonumber(ARGV[8]), ARGV[9], 10)}\n")
 
 _FLOATS = ("lease_until", "submitted", "started", "finished")
 
@@ -145,7 +159,9 @@ def _wrap_errors(method):
 
 
 def _pairs(flat: list) -> dict:
-    """A hash returned by Lua's HGETALL (a flat key, value list) as a dict."""
+    """A hash returned by Lua's HGETALL (a flat key, value list) as a dict (RESP3 replies are one already)."""
+    if isinstance(flat, dict):
+        return flat
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
@@ -177,16 +193,14 @@ class RedisChannel(Channel):
             self.r = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=60, health_check_interval=30)
         except ValueError as exc:
             raise ChannelError(f"bad Redis channel URL {url!r}: {exc}; use redis://host:port/db") from exc
-        self._submit = self.r.register_script(_SUBMIT)
-        self._claim = self.r.register_script(_CLAIM)
+        self.wire = Wire(self.r)  # the per-task calls
         self._heartbeat = self.r.register_script(_HEARTBEAT)
         self._end_script = self.r.register_script(_END)
         self._events = None
-        self._shas: dict[str, str] = {}
 
     @_wrap_errors
     def submit(self, request: TaskRequest) -> JobRecord:
-        status, worker, attempts = self._submit(args=[
+        status, worker, attempts = self.wire.evalsha(_SUBMIT, [
             self.prefix, request.job_id, request.task_name, request.task_type, request.handler,
             encode_input(request.task_input), request.backend_id])
         return JobRecord(request.job_id, request.task_name, request.task_type, request.handler, request.task_input,
@@ -199,7 +213,8 @@ class RedisChannel(Channel):
         pairs = [x for h, n in limits.items() if n > 0 for x in (h, n)]
         if not pairs:
             return []
-        return [_record(_pairs(flat)) for flat in self._claim(args=[self.prefix, worker, lease_s, backend_id, *pairs])]
+        claimed = self.wire.evalsha(_CLAIM, [self.prefix, worker, lease_s, backend_id, *pairs])
+        return [_record(_pairs(flat)) for flat in claimed]
 
     def _get_many(self, ids: list[str]) -> list[JobRecord]:
         pipe = self.r.pipeline(transaction=False)
@@ -232,37 +247,18 @@ class RedisChannel(Channel):
     def end_and_claim(self, worker: str, job_id: str, *, result: str | None = None, error: str | None = None,
                       traceback: str | None = None, limits: dict[str, int], backend_id: str = "",
                       lease_s: float = 30.0) -> tuple[bool, list[JobRecord]]:
-        import redis
-
         if error is None:
             args = [self.prefix, worker, job_id, "finish", result or "", "", "1" if result is not None else "0"]
         else:
             args = [self.prefix, worker, job_id, "fail", error, traceback or "", "1"]
         pairs = [x for h, n in limits.items() if n > 0 for x in (h, n)]
-        calls = [(self._end_script, args)]
-        if pairs:
-            calls.append((self._claim, [self.prefix, worker, lease_s, backend_id, *pairs]))
-        try:
-            replies = self._evalsha_pipeline(calls)
-        except redis.exceptions.NoScriptError:  # the server restarted and forgot our scripts
-            self._shas.clear()
-            replies = self._evalsha_pipeline(calls)
-        claimed = [_record(_pairs(flat)) for flat in replies[1]] if pairs else []
-        return bool(replies[0]), claimed
-
-    def _evalsha_pipeline(self, calls: list) -> list:
-        """Run scripts in one round trip (redis-py's own script pipelining adds a SCRIPT EXISTS trip)."""
-        pipe = self.r.pipeline(transaction=False)
-        for script, args in calls:
-            sha = self._shas.get(script.script)
-            if sha is None:
-                sha = self._shas[script.script] = self.r.script_load(script.script)
-            pipe.evalsha(sha, 0, *args)
-        return pipe.execute()
+        accepted, claimed = self.wire.evalsha(_END_CLAIM, [*args, lease_s, backend_id, *pairs])
+        return bool(accepted), [_record(_pairs(flat)) for flat in claimed]
 
     @_wrap_errors
     def get(self, job_id: str) -> JobRecord | None:
-        return _record(self.r.hgetall(self.prefix + "job:" + job_id))
+        [flat] = self.wire.call(("HGETALL", self.prefix + "job:" + job_id))
+        return _record(_pairs(flat))
 
     @_wrap_errors
     def stats(self) -> dict:
@@ -297,10 +293,8 @@ class RedisChannel(Channel):
         while True:
             left = turn if deadline is None else min(turn, deadline - time.monotonic())
             turn = 1.0
-            pipe = self.r.pipeline(transaction=False)
-            pipe.blmove(token, token, max(left, 0.01), "RIGHT", "LEFT")
-            pipe.hgetall(job)
-            rec = self._judge(_record(pipe.execute()[1]), job_id, timeout, deadline)
+            _, flat = self.wire.call(("BLMOVE", token, token, "RIGHT", "LEFT", max(left, 0.01)), ("HGETALL", job))
+            rec = self._judge(_record(_pairs(flat)), job_id, timeout, deadline)
             if rec is not None:
                 return rec
 
@@ -376,4 +370,5 @@ class RedisChannel(Channel):
     def close(self) -> None:
         if self._events is not None:
             self._events.close()
+        self.wire.close()
         self.r.close()
