@@ -7,8 +7,26 @@ import { mountStatusBar } from "./statusbar.js";
 import { readUrlState, setError, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
 import { escapeHtml, mountTable } from "./table.js";
 import { mountWaveforms } from "./waveforms.js";
+import { mountCrossCorrelograms } from "./crosscorr.js";
+import { mountAmplitudes } from "./amplitudes.js";
+import { mountTraces } from "./traces.js";
+import { mountFeatures } from "./features.js";
 
 const $ = (sel) => document.querySelector(sel);
+// each tab: its view element and the tools shown next to the tabs while it is open
+const VIEWS = {
+  autocorrelograms: ["#acg-view", "#acg-tools"],
+  waveforms: ["#waveform-view", "#waveform-tools"],
+  crosscorrelograms: ["#ccg-view", null],
+  amplitudes: ["#amp-view", null],
+  traces: ["#traces-view", null],
+  features: ["#features-view", null],
+};
+
+// a traces window [startSec, endSec] from the link's state, or null
+function validWindow(t) {
+  return Array.isArray(t) && t.length === 2 && t.every(Number.isFinite) && t[0] < t[1] ? [t[0], t[1]] : null;
+}
 
 async function start() {
   const params = new URLSearchParams(window.location.search);
@@ -19,7 +37,8 @@ async function start() {
     channel: params.get("channel") || null,
     backendId: params.has("backend") ? params.get("backend") : storedBackend,
     token: localStorage.getItem("sortingview.token"),
-    view: s.view === "waveforms" ? "waveforms" : "autocorrelograms",
+    view: VIEWS[s.view] ? s.view : "autocorrelograms",
+    tracesWindow: validWindow(s.t),
     acgMode: s.acg === "selected" ? "selected" : "all",
     selection: new Set((s.units || []).map(unitKey)),
     sort: Array.isArray(s.sort) ? { column: String(s.sort[0]), ascending: s.sort[1] !== "desc" } : state.sort,
@@ -28,6 +47,10 @@ async function start() {
   mountTable($("#units"));
   mountAcg($("#acg-view"));
   mountWaveforms($("#waveform-view"));
+  mountCrossCorrelograms($("#ccg-view"));
+  mountAmplitudes($("#amp-view"));
+  mountTraces($("#traces-view"));
+  mountFeatures($("#features-view"));
   mountCuration($("#curation"));
   mountStatusBar($("#statusbar"));
   installKeys();
@@ -196,10 +219,10 @@ function wireSplitter() {
 
 function showView() {
   for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.view === state.view);
-  $("#acg-view").hidden = state.view !== "autocorrelograms";
-  $("#acg-tools").hidden = state.view !== "autocorrelograms";
-  $("#waveform-view").hidden = state.view !== "waveforms";
-  $("#waveform-tools").hidden = state.view !== "waveforms";
+  for (const [view, [el, tools]] of Object.entries(VIEWS)) {
+    $(el).hidden = state.view !== view;
+    if (tools) $(tools).hidden = state.view !== view;
+  }
   $("#acg-mode").value = state.acgMode;
 }
 

@@ -49,3 +49,69 @@ export function errorBox(err) {
   }
   return div;
 }
+
+// Axes with nice ticks around a plot area {left, top, width, height}; x and y are [min, max] data ranges.
+export function drawAxes(ctx, area, x, y, xLabel, yLabel) {
+  const X = (v) => area.left + ((v - x[0]) / (x[1] - x[0])) * area.width;
+  const Y = (v) => area.top + area.height - ((v - y[0]) / (y[1] - y[0])) * area.height;
+  ctx.save();
+  ctx.font = FONT;
+  ctx.strokeStyle = GRID;
+  ctx.fillStyle = AXIS;
+  ctx.lineWidth = 1;
+  const xs = ticks(x[0], x[1], Math.max(2, Math.floor(area.width / 90)));
+  const ys = ticks(y[0], y[1], Math.max(2, Math.floor(area.height / 45)));
+  ctx.beginPath();
+  for (const v of xs) { ctx.moveTo(Math.round(X(v)) + 0.5, area.top); ctx.lineTo(Math.round(X(v)) + 0.5, area.top + area.height); }
+  for (const v of ys) { ctx.moveTo(area.left, Math.round(Y(v)) + 0.5); ctx.lineTo(area.left + area.width, Math.round(Y(v)) + 0.5); }
+  ctx.stroke();
+  ctx.strokeStyle = AXIS;
+  ctx.strokeRect(area.left + 0.5, area.top + 0.5, area.width, area.height);
+  ctx.textAlign = "center"; ctx.textBaseline = "top";
+  for (const v of xs) ctx.fillText(formatTick(v), X(v), area.top + area.height + 3);
+  ctx.textAlign = "right"; ctx.textBaseline = "middle";
+  for (const v of ys) ctx.fillText(formatTick(v), area.left - 4, Y(v));
+  ctx.textAlign = "center"; ctx.textBaseline = "bottom";
+  if (xLabel) ctx.fillText(xLabel, area.left + area.width / 2, area.top + area.height + 30);
+  if (yLabel) {
+    ctx.translate(12, area.top + area.height / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textBaseline = "middle";
+    ctx.fillText(yLabel, 0, 0);
+  }
+  ctx.restore();
+  return { X, Y };
+}
+
+export function ticks(lo, hi, target) {
+  if (!(hi > lo)) return [lo];
+  const step = niceStep(hi - lo, target);
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return out;
+}
+
+export function formatTick(v) {
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(1);
+  return String(Number(v.toPrecision(6)));
+}
+
+// [min, max] of typed arrays, padded by a fraction; [-1, 1] when there is nothing finite
+export function extent(arrays, pad = 0.05) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const a of arrays) for (let i = 0; i < a.length; i++) { const v = a[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+  if (!Number.isFinite(lo)) return [-1, 1];
+  if (lo === hi) return [lo - 1, hi + 1];
+  const d = (hi - lo) * pad;
+  return [lo - d, hi + d];
+}
+
+// A small note or placeholder paragraph
+export function note(text, cls = "note") {
+  const p = document.createElement("div");
+  p.className = cls;
+  p.textContent = text;
+  return p;
+}

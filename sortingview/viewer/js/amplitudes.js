@@ -1,0 +1,80 @@
+// Spike amplitudes over time: one scatter of the selected units, each in its colour.
+import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
+import { colorOf, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { displayedOrder, escapeHtml } from "./table.js";
+import { state, subscribe, unitIdOf } from "./store.js";
+
+export const MAX_AMP_UNITS = 12;
+let root;
+
+export function mountAmplitudes(el) {
+  root = el;
+  subscribe((keys) => {
+    if (state.view !== "amplitudes") return;
+    if (["view", "selection", "sort", "ondemand", "unitIds", "figure", "recordingInfo"].some((k) => keys.has(k))) render();
+  });
+}
+
+// One task per unit: the results are cached per unit, so adding a unit to the selection computes only that one
+export function amplitudesOf(key) {
+  return requestTask("sortingview.spike_amplitudes.1",
+    { recording: state.figure.recordingUri, sorting: state.figure.sortingUri, unitIds: [unitIdOf(key)] },
+    `spike amplitudes ${key}`);
+}
+
+function render() {
+  root.innerHTML = "";
+  if (!state.figure) { root.appendChild(note("Loading…", "placeholder")); return; }
+  const all = selectedInOrder(displayedOrder());
+  if (!all.length) {
+    root.appendChild(note("Select units in the table to see their spike amplitudes over time.", "placeholder"));
+    return;
+  }
+  const keys = all.slice(0, MAX_AMP_UNITS);
+  if (all.length > keys.length) root.appendChild(note(`Showing the first ${keys.length} of ${all.length} selected units.`));
+  const entries = keys.map((k) => ({ key: k, entry: amplitudesOf(k) }));
+  const failed = entries.find((e) => e.entry.status === "error");
+  reportError("amplitudes", failed ? failed.entry : null);
+  for (const e of entries) if (e.entry.status === "error") root.appendChild(errorBox(e.entry.error));
+  const done = entries.filter((e) => e.entry.status === "done").map((e) => ({ key: e.key, ...e.entry.result.spikeAmplitudes[0] }));
+  const pending = entries.filter((e) => e.entry.status === "pending").length;
+  if (pending) root.appendChild(note(`Computing the amplitudes of ${pending} unit${pending > 1 ? "s" : ""}…`));
+  if (!done.length) return;
+  draw(done);
+}
+
+function draw(units) {
+  const width = Math.max(320, root.clientWidth - 20);
+  const height = Math.max(260, Math.min(480, root.clientHeight - 80));
+  const canvas = document.createElement("canvas");
+  canvas.className = "amplitudes";
+  root.appendChild(canvas);
+  const ctx = setupCanvas(canvas, width, height);
+  const times = units.map((u) => u.timesSec.data);
+  const amps = units.map((u) => u.amplitudes.data);
+  const duration = state.recordingInfo ? state.recordingInfo.durationSec : extent(times, 0)[1];
+  const area = { left: 58, top: 10, width: width - 70, height: height - 50 };
+  const { X, Y } = drawAxes(ctx, area, [0, duration], extent(amps), "time (s)", "amplitude (µV)");
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(area.left, area.top, area.width, area.height);
+  ctx.clip();
+  let points = 0;
+  units.forEach((u, i) => {
+    ctx.fillStyle = colorOf(u.key);
+    // many spikes: translucent dots show where they pile up
+    ctx.globalAlpha = times[i].length > 5000 ? 0.45 : 0.8;
+    const t = times[i];
+    const a = amps[i];
+    for (let j = 0; j < t.length; j++) ctx.fillRect(X(t[j]) - 1, Y(a[j]) - 1, 2.2, 2.2);
+    points += t.length;
+  });
+  ctx.restore();
+  canvas.dataset.points = String(points);
+  const legend = document.createElement("div");
+  legend.className = "legend";
+  legend.innerHTML = units.map((u) => `<span><i style="background:${colorOf(u.key)}"></i>unit ${escapeHtml(u.key)} `
+    + `(${u.timesSec.data.length} spikes, peak ch. ${escapeHtml(u.peakChannelId ?? "–")})</span>`).join("");
+  root.appendChild(legend);
+  root.dataset.drawn = String(units.length);
+}

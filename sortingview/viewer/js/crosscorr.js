@@ -1,0 +1,120 @@
+// Cross-correlograms: the matrix of every ordered pair of the selected units (the diagonal: autocorrelograms).
+import { AXIS, GRID, errorBox, formatCount, note, setupCanvas } from "./plot.js";
+import { colorOf, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { displayedOrder } from "./table.js";
+import { state, subscribe, unitIdOf } from "./store.js";
+
+export const MAX_CCG_UNITS = 8;
+const PAD = { left: 30, right: 4, top: 4, bottom: 16 };
+let root;
+
+export function mountCrossCorrelograms(el) {
+  root = el;
+  subscribe((keys) => {
+    if (state.view !== "crosscorrelograms") return;
+    if (["view", "selection", "sort", "ondemand", "unitIds", "figure", "curation"].some((k) => keys.has(k))) render();
+  });
+}
+
+function render() {
+  root.innerHTML = "";
+  if (!state.figure) { root.appendChild(note("Loading…", "placeholder")); return; }
+  const all = selectedInOrder(displayedOrder());
+  if (all.length < 1) {
+    root.appendChild(note("Select units in the table (ctrl-click or shift-click for several) to see their "
+      + "cross-correlograms.", "placeholder"));
+    return;
+  }
+  const keys = all.slice(0, MAX_CCG_UNITS);
+  if (all.length > keys.length) {
+    root.appendChild(note(`Showing the first ${keys.length} of ${all.length} selected units `
+      + `(at most ${MAX_CCG_UNITS}: the matrix grows with the square of the number of units).`));
+  }
+  const entry = requestTask("sortingview.cross_correlograms.1",
+    { sorting: state.figure.sortingUri, unitIds: keys.map(unitIdOf) }, "cross-correlograms");
+  reportError("crossCorrelograms", entry);
+  if (entry.status === "error") { root.appendChild(errorBox(entry.error)); return; }
+  if (entry.status === "pending") { root.appendChild(note("Computing cross-correlograms…", "placeholder")); return; }
+  drawMatrix(keys, entry.result);
+}
+
+function drawMatrix(keys, r) {
+  const edges = r.binEdgesSec.data || r.binEdgesSec;
+  const byPair = new Map(r.crossCorrelograms.map((c) => [`${c.unitId1}|${c.unitId2}`, c.binCounts.data || c.binCounts]));
+  const n = keys.length;
+  const size = Math.max(70, Math.min(160, Math.floor((root.clientWidth - 60) / n) - 4));
+  const caption = note(`Row unit's spikes at lag 0; bars count the column unit's spikes at each lag `
+    + `(t_column − t_row), ${Math.round(edges[0] * 1000)} to ${Math.round(edges[edges.length - 1] * 1000)} ms, `
+    + `${Math.round((edges[1] - edges[0]) * 1e4) / 10} ms bins; ±1.5 ms shaded.`);
+  root.appendChild(caption);
+  const grid = document.createElement("div");
+  grid.className = "ccg-grid";
+  grid.style.gridTemplateColumns = `auto repeat(${n}, ${size}px)`;
+  grid.appendChild(document.createElement("div"));
+  for (const k of keys) grid.appendChild(header(k, "ccg-col"));
+  let drawn = 0;
+  for (const a of keys) {
+    grid.appendChild(header(a, "ccg-row"));
+    for (const b of keys) {
+      const counts = byPair.get(`${unitIdOf(a)}|${unitIdOf(b)}`);
+      const canvas = document.createElement("canvas");
+      canvas.className = "ccg";
+      canvas.dataset.pair = `${a}|${b}`;
+      canvas.title = a === b ? `autocorrelogram of unit ${a}` : `unit ${b} around the spikes of unit ${a}`;
+      grid.appendChild(canvas);
+      if (!counts) continue;
+      drawCell(canvas, size, counts, edges, a === b ? colorOf(a) : "#4a5568", a === keys[keys.length - 1]);
+      drawn++;
+    }
+  }
+  root.appendChild(grid);
+  root.dataset.drawn = String(drawn);
+}
+
+function header(key, cls) {
+  const div = document.createElement("div");
+  div.className = `ccg-head ${cls}`;
+  div.innerHTML = `<i style="background:${colorOf(key)}"></i>`;
+  div.append(`Unit ${key}`);
+  return div;
+}
+
+function drawCell(canvas, size, counts, edges, color, lastRow) {
+  const h = Math.round(size * 0.75);
+  const ctx = setupCanvas(canvas, size, h);
+  const pw = size - PAD.left - PAD.right;
+  const ph = h - PAD.top - PAD.bottom;
+  const x0 = edges[0] * 1000;
+  const x1 = edges[edges.length - 1] * 1000;
+  let max = 0;
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) { total += counts[i]; if (counts[i] > max) max = counts[i]; }
+  canvas.dataset.total = String(total);
+  const ymax = max > 0 ? max * 1.05 : 1;
+  const X = (ms) => PAD.left + ((ms - x0) / (x1 - x0)) * pw;
+  const Y = (c) => PAD.top + ph - (c / ymax) * ph;
+  ctx.fillStyle = "#fbe9e9";
+  ctx.fillRect(X(-1.5), PAD.top, X(1.5) - X(-1.5), ph);
+  ctx.strokeStyle = GRID;
+  ctx.beginPath(); ctx.moveTo(X(0), PAD.top); ctx.lineTo(X(0), PAD.top + ph); ctx.stroke();
+  ctx.fillStyle = color;
+  for (let i = 0; i < counts.length; i++) {
+    const left = X(edges[i] * 1000);
+    const top = Y(counts[i]);
+    ctx.fillRect(left, top, Math.max(1, X(edges[i + 1] * 1000) - left - 0.3), PAD.top + ph - top);
+  }
+  ctx.strokeStyle = AXIS;
+  ctx.beginPath();
+  ctx.moveTo(PAD.left, PAD.top); ctx.lineTo(PAD.left, PAD.top + ph); ctx.lineTo(PAD.left + pw, PAD.top + ph);
+  ctx.stroke();
+  ctx.fillStyle = AXIS;
+  ctx.font = "10px system-ui, sans-serif";
+  ctx.textAlign = "right"; ctx.textBaseline = "middle";
+  ctx.fillText(formatCount(max), PAD.left - 3, Y(max));
+  ctx.fillText("0", PAD.left - 3, PAD.top + ph);
+  ctx.textBaseline = "top";
+  ctx.textAlign = "left";
+  ctx.fillText(`${Math.round(x0)}`, PAD.left, PAD.top + ph + 3);
+  ctx.textAlign = "right";
+  ctx.fillText(lastRow ? `${Math.round(x1)} ms` : `${Math.round(x1)}`, PAD.left + pw, PAD.top + ph + 3);
+}

@@ -1,0 +1,64 @@
+// Tasks that the on-demand views (cross-correlograms, amplitudes, traces, features) start when they need them.
+// Results are kept per task input, so going back to a selection or a time window is instant; a settled task
+// announces itself with update({ ondemand }), which makes the views redraw.
+import { runTask } from "./api.js";
+import { unitColor } from "./plot.js";
+import { setError, state, update } from "./store.js";
+
+const MAX_ENTRIES = 400;  // traces windows add up while panning; old ones are dropped first
+const cache = new Map();  // key -> {status: "pending"|"done"|"error", result, error}
+let settled = 0;
+
+function keyOf(taskName, input) {
+  return `${taskName} ${JSON.stringify(input)} ${state.backendId ?? ""} ${state.channel ?? ""}`;
+}
+
+// The entry of this task (starting it on first request): {status, result, error}.
+export function requestTask(taskName, input, label) {
+  const key = keyOf(taskName, input);
+  let entry = cache.get(key);
+  if (entry && entry.status !== "error") {
+    cache.delete(key);  // re-inserted last: the Map's order is the order of last use
+    cache.set(key, entry);
+    return entry;
+  }
+  if (entry && entry.failedWith === state.backendId) return entry;
+  entry = { status: "pending", result: null, error: null };
+  cache.set(key, entry);
+  runTask(taskName, input, { label })
+    .then((r) => { entry.status = "done"; entry.result = r; })
+    .catch((e) => { entry.status = "error"; entry.error = e; entry.failedWith = state.backendId; })
+    .finally(() => { settled++; prune(); update({ ondemand: settled }); });
+  return entry;
+}
+
+// The entry of this task if it was requested before, else null (nothing is started)
+export function peekTask(taskName, input) {
+  return cache.get(keyOf(taskName, input)) || null;
+}
+
+function prune() {
+  for (const [k, e] of cache) {
+    if (cache.size <= MAX_ENTRIES) break;
+    if (e.status !== "pending") cache.delete(k);
+  }
+}
+
+// The selected units in the table's order
+export function selectedInOrder(order) {
+  const keys = order.length ? order : state.unitIds.map(String);
+  return keys.filter((k) => state.selection.has(k));
+}
+
+// A unit's colour, the same in every view (waveforms, amplitudes, features, traces)
+export function colorOf(key) {
+  return unitColor(Math.max(0, state.unitIds.findIndex((u) => String(u) === key)));
+}
+
+// The status bar counts failed views: tell it, but only when that changes (an update redraws the table)
+export function reportError(view, entry) {
+  const err = entry && entry.status === "error" ? entry.error : null;
+  const had = state.errors[view];
+  if ((had ? had.message : null) === (err ? err.message : null)) return;
+  setError(view, err);
+}

@@ -1,0 +1,225 @@
+"""The viewer's on-demand views (cross-correlograms, amplitudes, traces, features) in real headless Chromium.
+
+Against a real `sortingview-start-backend` process, like tests/test_browser_viewer.py; one seeded workspace and
+one backend serve the module. Screenshots of each view are saved under test-artifacts/.
+"""
+from __future__ import annotations
+
+import json
+import os
+from urllib.parse import parse_qs, quote, urlparse
+
+import numpy as np
+import pytest
+from conftest import CHROMIUM, skip_or_fail
+from datasets import make_dataset
+from test_browser_support import CANVAS_INK, backend_process, launch_chromium, screenshot
+
+from sortingview import store
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+NUM_UNITS = 10
+NUM_CHANNELS = 8
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        skip_or_fail(f"Chromium not found at {CHROMIUM}; install it with `apt-get install -y chromium`")
+    from sortingview.workspace import create_workspace
+
+    tmp = tmp_path_factory.mktemp("browser-views")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
+        (tmp / "store").mkdir()
+        ds = make_dataset(tmp, seed=7, num_channels=NUM_CHANNELS, durations=8.0, num_units=NUM_UNITS)
+        W = create_workspace(label="browser views test")
+        rid = W.add_recording(label="rec1", recording=ds.recording)
+        sid = W.add_sorting(recording_id=rid, label="sorting1", sorting=ds.sorting)
+        with backend_process(str(tmp)) as url:
+            link = W.spikesortingview(recording_id=rid, sorting_id=sid, label="views test", base_url=url)
+            yield {"W": W, "sid": sid, "rid": rid, "url": url, "link": link, "ds": ds}
+
+
+@pytest.fixture(scope="module")
+def browser(env):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch_chromium(p, CHROMIUM)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 860})
+    pg = ctx.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    ctx.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def open_with_state(page, link: str, **s) -> None:
+    """Open a link whose shared state (&s=) selects units and opens a view, as a copied link would."""
+    page.goto(f"{link}&s={quote(json.dumps(s))}")
+    page.wait_for_selector("table.units tbody tr", timeout=60_000)
+
+
+def unit_strs(env, n: int) -> list[str]:
+    return [str(u) for u in env["ds"].unit_ids[:n]]
+
+
+def url_state(page) -> dict:
+    return json.loads(parse_qs(urlparse(page.url).query)["s"][0])
+
+
+def test_cross_correlograms_matrix_of_selected_units(env, page):
+    units = unit_strs(env, 3)
+    open_with_state(page, env["link"], units=units, view="crosscorrelograms")
+    page.wait_for_selector("#ccg-view[data-drawn='9']", timeout=60_000)
+    pairs = page.eval_on_selector_all("#ccg-view canvas.ccg", "cs => cs.map(c => c.dataset.pair)")
+    assert sorted(pairs) == sorted(f"{a}|{b}" for a in units for b in units)
+    for c in page.query_selector_all("#ccg-view canvas.ccg"):
+        assert c.evaluate(CANVAS_INK)["ink"] > 300, "a cross-correlogram cell is nearly empty"
+    assert page.get_attribute(".tab[data-view=crosscorrelograms]", "class").split().count("active") == 1
+    screenshot(page, "views-crosscorrelograms.png")
+    # more units than the matrix shows: capped, with a note saying so
+    page.click("#select-all")
+    page.wait_for_selector("#ccg-view[data-drawn='64']", timeout=60_000)
+    assert f"first 8 of {NUM_UNITS} selected units" in page.inner_text("#ccg-view .note")
+
+
+def test_cross_correlogram_counts_match_the_sorting(env, page):
+    """The drawn matrix holds the task's counts: check one off-diagonal pair against a numpy count."""
+    units = unit_strs(env, 2)
+    open_with_state(page, env["link"], units=units, view="crosscorrelograms")
+    page.wait_for_selector("#ccg-view[data-drawn='4']", timeout=60_000)
+    srt = env["ds"].sorting
+    t1 = srt.get_unit_spike_train(env["ds"].unit_ids[0]).astype(np.int64)
+    t2 = srt.get_unit_spike_train(env["ds"].unit_ids[1]).astype(np.int64)
+    lags = (t2[None, :] - t1[:, None]).ravel()
+    expected = int(np.count_nonzero((lags >= -750) & (lags < 750)))  # +-25 ms at 30 kHz
+    title = page.get_attribute(f"#ccg-view canvas.ccg[data-pair='{units[0]}|{units[1]}']", "data-total")
+    assert int(title) == expected
+
+
+def test_spike_amplitudes_scatter(env, page):
+    units = unit_strs(env, 2)
+    open_with_state(page, env["link"], units=units, view="amplitudes")
+    page.wait_for_selector("#amp-view[data-drawn='2']", timeout=60_000)
+    canvas = page.query_selector("#amp-view canvas.amplitudes")
+    expected = sum(env["ds"].spike_counts[u] for u in env["ds"].unit_ids[:2])
+    assert int(canvas.get_attribute("data-points")) == expected
+    ink = canvas.evaluate(CANVAS_INK)
+    assert ink["blue"] > 100, f"the first unit's (blue) spikes are not drawn: {ink}"
+    legend = page.inner_text("#amp-view .legend")
+    assert all(f"unit {u}" in legend for u in units)
+    screenshot(page, "views-amplitudes.png")
+
+
+def test_traces_pan_zoom_and_spike_marks(env, page):
+    units = unit_strs(env, 2)
+    open_with_state(page, env["link"], units=units, view="traces", t=[2.0, 3.0])
+    page.wait_for_selector(f"#traces-view canvas.traces[data-drawn='{NUM_CHANNELS}']", timeout=60_000)
+    ds = env["ds"]
+    fs = ds.sampling_frequency
+
+    def expected_marks(t0: float, t1: float) -> int:
+        trains = [ds.sorting.get_unit_spike_train(u) / fs for u in ds.unit_ids[:2]]
+        return sum(int(np.count_nonzero((t >= t0) & (t <= t1))) for t in trains)
+
+    canvas = "#traces-view canvas.traces"
+    page.wait_for_function(f"() => +document.querySelector('{canvas}').dataset.spikes === {expected_marks(2, 3)}",
+                           timeout=60_000)
+    # 30,000 frames in a few hundred pixels: min/max bins, aligned on multiples of the factor, covering the window
+    ds_factor = wait_for_window(page, canvas, 2.0, 3.0, fs)
+    assert ds_factor > 1
+    assert page.query_selector(canvas).evaluate(CANVAS_INK)["ink"] > 20_000
+    screenshot(page, "views-traces.png")
+    # zoom in five times with the button: 1/32 of the window around its middle, at a finer downsampling
+    for _ in range(5):
+        page.click("#traces-view button[data-act=in]")
+    assert wait_for_window(page, canvas, 2.484375, 2.515625, fs) < ds_factor
+    assert url_state(page)["t"] == [2.4844, 2.5156]
+    screenshot(page, "views-traces-zoomed.png")
+    # pan forward by one window, then zoom out with the mouse wheel over the plot
+    page.click("#traces-view button[data-act=fwd]")
+    wait_for_window(page, canvas, 2.515625, 2.546875, fs)
+    box = page.query_selector(canvas).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(12):
+        page.mouse.wheel(0, 120)
+    page.wait_for_function("() => { const t = JSON.parse(new URL(location.href).searchParams.get('s')).t;"
+                           " return t[1] - t[0] > 0.25; }", timeout=30_000)
+    t0, t1 = url_state(page)["t"]
+    page.wait_for_function(f"() => +document.querySelector('{canvas}').dataset.spikes === "
+                           f"{expected_marks(t0, t1)}", timeout=30_000)
+
+
+def wait_for_window(page, canvas: str, t0: float, t1: float, fs: float) -> int:
+    """Wait until the drawn traces are those of [t0, t1] s (bins aligned on the factor); return the factor."""
+    f0, f1 = int(np.floor(t0 * fs)), int(np.ceil(t1 * fs))
+    page.wait_for_function(f"""() => {{
+      const c = document.querySelector('{canvas}');
+      if (!c.dataset.window) return false;
+      const [w0, w1] = JSON.parse(c.dataset.window), ds = +c.dataset.dsFactor;
+      return w0 <= {f0} && {f0} < w0 + ds && {f1} <= w1 && w1 < {f1} + ds;
+    }}""", timeout=30_000)
+    return int(page.get_attribute(canvas, "data-ds-factor"))
+
+
+def test_pca_features_of_one_unit_and_pair_view_of_two(env, page):
+    u = unit_strs(env, 2)
+    open_with_state(page, env["link"], units=u[:1], view="features")
+    page.wait_for_selector("#features-view[data-drawn='3']", timeout=60_000)
+    panels = page.query_selector_all("#features-view canvas.features")
+    assert len(panels) == 3
+    expected = min(500, env["ds"].spike_counts[env["ds"].unit_ids[0]])
+    for c in panels:
+        assert int(c.get_attribute("data-points")) <= expected
+        assert int(c.get_attribute("data-points")) >= expected - 2  # spikes at the recording's edges are left out
+        assert c.evaluate(CANVAS_INK)["blue"] > 20  # the unit's points, in its colour (blue: the first unit)
+    screenshot(page, "views-features-unit.png")
+    page.click(f"tr[data-unit='{u[1]}'] td.unit", modifiers=["Control"])
+    page.wait_for_selector("#features-view[data-drawn='2']", timeout=60_000)
+    scatter = page.query_selector("#features-view canvas.features")
+    n = sum(min(500, env["ds"].spike_counts[x]) for x in env["ds"].unit_ids[:2])
+    assert n - 4 <= int(scatter.get_attribute("data-points")) <= n
+    assert scatter.evaluate(CANVAS_INK)["ink"] > 1000
+    assert page.query_selector("#features-view canvas.features-hist").evaluate(CANVAS_INK)["ink"] > 1000
+    legend = page.inner_text("#features-view .legend")
+    assert f"unit {u[0]}" in legend and f"unit {u[1]}" in legend
+    screenshot(page, "views-features-pair.png")
+
+
+def test_tab_switching_keeps_the_view_in_the_shared_state(env, page):
+    open_with_state(page, env["link"], units=unit_strs(env, 1))
+    for view in ("crosscorrelograms", "amplitudes", "traces", "features", "autocorrelograms"):
+        page.click(f".tab[data-view={view}]")
+        assert url_state(page)["view"] == view
+        assert page.is_visible({"crosscorrelograms": "#ccg-view", "amplitudes": "#amp-view",
+                                "traces": "#traces-view", "features": "#features-view",
+                                "autocorrelograms": "#acg-view"}[view])
+
+
+def test_task_errors_are_shown_in_the_new_views(env, page):
+    # the recording is not a recording object: its tasks fail, the sorting-only cross-correlograms still work
+    good = store.load_json(env["link"].split("d=")[1].split("&")[0])
+    bad = dict(good, recordingUri=store.store_json({"format": "nonsense", "data": {}}))
+    link = f"{env['url']}/f?v=spikesortingview-1&d={store.store_json(bad)}&label=broken"
+    units = unit_strs(env, 2)
+    open_with_state(page, link, units=units, view="amplitudes")
+    page.wait_for_selector("#amp-view .task-error", timeout=60_000)
+    assert "nonsense" in page.inner_text("#amp-view .task-error")
+    screenshot(page, "views-task-error.png")
+    page.click(".tab[data-view=features]")
+    page.wait_for_selector("#features-view .task-error", timeout=60_000)
+    page.click(".tab[data-view=traces]")
+    page.wait_for_selector("#traces-view .task-error", timeout=60_000)
+    page.click(".tab[data-view=crosscorrelograms]")
+    page.wait_for_selector("#ccg-view[data-drawn='4']", timeout=60_000)
+    assert page.query_selector("#ccg-view .task-error") is None
+    page.wait_for_selector("#statusbar .error:has-text('failed')")
