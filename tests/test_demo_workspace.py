@@ -168,7 +168,7 @@ def test_the_demo_link_opens_in_the_viewer(demo, chromium_path):
             errors = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(link)
-            page.wait_for_selector("#acg-view[data-drawn='26']", timeout=60_000)
+            page.wait_for_selector("#acg-view[data-drawn='26']", timeout=120_000)  # cold numba caches on CI
             page.wait_for_function("() => [...document.querySelectorAll('table.units th')]"
                                    ".some(th => /GT accuracy/.test(th.textContent))", timeout=60_000)
             screenshot(page, "demo-workspace.png")
