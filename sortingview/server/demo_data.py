@@ -100,6 +100,7 @@ def simulated_sorter_output(gt_sorting, seed: int = SEED) -> SorterOutput:
 
 
 def as_sorting(output: SorterOutput, sampling_frequency: float):
+    """The sorter output as a spikeinterface sorting (unit ids 1..N, one segment)."""
     from spikeinterface.core import NumpySorting
 
     return NumpySorting.from_unit_dict([{u: output.trains[u] for u in sorted(output.trains)}], sampling_frequency)
