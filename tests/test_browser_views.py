@@ -203,6 +203,14 @@ def test_tab_switching_keeps_the_view_in_the_shared_state(env, page):
         assert page.is_visible({"crosscorrelograms": "#ccg-view", "amplitudes": "#amp-view",
                                 "traces": "#traces-view", "features": "#features-view",
                                 "autocorrelograms": "#acg-view"}[view])
+    # and by keyboard
+    for key, view in (("x", "crosscorrelograms"), ("a", "amplitudes"), ("t", "traces"), ("f", "features")):
+        page.keyboard.press(key)
+        assert url_state(page)["view"] == view
+    # a link copied now opens the same tab again
+    page.goto(page.url)
+    page.wait_for_selector("#features-view[data-drawn='3']", timeout=60_000)
+    assert page.get_attribute(".tab[data-view=features]", "class").split().count("active") == 1
 
 
 def test_task_errors_are_shown_in_the_new_views(env, page):
@@ -212,8 +220,10 @@ def test_task_errors_are_shown_in_the_new_views(env, page):
     link = f"{env['url']}/f?v=spikesortingview-1&d={store.store_json(bad)}&label=broken"
     units = unit_strs(env, 2)
     open_with_state(page, link, units=units, view="amplitudes")
-    page.wait_for_selector("#amp-view .task-error", timeout=60_000)
-    assert "nonsense" in page.inner_text("#amp-view .task-error")
+    page.wait_for_selector(f"#amp-view .task-error:has-text('units {units[0]}, {units[1]}')", timeout=60_000)
+    boxes = page.query_selector_all("#amp-view .task-error")
+    assert len(boxes) == 1, "the same failure of both units is shown once"
+    assert "nonsense" in boxes[0].inner_text() and f"units {units[0]}, {units[1]}" in boxes[0].inner_text()
     screenshot(page, "views-task-error.png")
     page.click(".tab[data-view=features]")
     page.wait_for_selector("#features-view .task-error", timeout=60_000)

@@ -35,7 +35,18 @@ function render() {
   const entries = keys.map((k) => ({ key: k, entry: amplitudesOf(k) }));
   const failed = entries.find((e) => e.entry.status === "error");
   reportError("amplitudes", failed ? failed.entry : null);
-  for (const e of entries) if (e.entry.status === "error") root.appendChild(errorBox(e.entry.error));
+  // one box per distinct error (a broken recording fails every unit the same way), naming its units
+  const byMessage = new Map();
+  for (const e of entries.filter((x) => x.entry.status === "error")) {
+    const m = e.entry.error.message;
+    if (!byMessage.has(m)) byMessage.set(m, { error: e.entry.error, units: [] });
+    byMessage.get(m).units.push(e.key);
+  }
+  for (const { error, units } of byMessage.values()) {
+    const box = errorBox(error);
+    box.insertBefore(note(`unit${units.length > 1 ? "s" : ""} ${units.join(", ")}:`), box.firstChild);
+    root.appendChild(box);
+  }
   const done = entries.filter((e) => e.entry.status === "done").map((e) => ({ key: e.key, ...e.entry.result.spikeAmplitudes[0] }));
   const pending = entries.filter((e) => e.entry.status === "pending").length;
   if (pending) root.appendChild(note(`Computing the amplitudes of ${pending} unit${pending > 1 ? "s" : ""}…`));

@@ -12,9 +12,13 @@ export const SHORTCUTS = [
   ["ctrl+a", "select all units"],
   ["Esc", "clear the selection"],
   ["w / c", "show waveforms / autocorrelograms"],
+  ["x / a", "show cross-correlograms / spike amplitudes"],
+  ["t / f", "show raw traces / PCA features"],
   ["o", "overlay the selected units' waveforms"],
   ["?", "show this help"],
 ];
+
+const TAB_KEYS = { w: "waveforms", c: "autocorrelograms", x: "crosscorrelograms", a: "amplitudes", t: "traces", f: "features" };
 
 export function installKeys() {
   document.addEventListener("keydown", (ev) => {
@@ -30,7 +34,7 @@ export function installKeys() {
     } else if (k === "m") mergeSelected();
     else if (k === "u") unmergeSelected();
     else if (k === "Escape") selectKeys([], null);
-    else if (k === "w" || k === "c") { update({ view: k === "w" ? "waveforms" : "autocorrelograms" }); writeUrlState(); }
+    else if (Object.hasOwn(TAB_KEYS, k)) { update({ view: TAB_KEYS[k] }); writeUrlState(); }
     else if (k === "?") document.querySelector("#help-dialog").showModal();
     else if (k === "o") {
       const box = document.querySelector("#overlay");
