@@ -325,9 +325,13 @@ class RedisChannel(Channel):
         try:
             self._subscribe()
             deadline = time.monotonic() + timeout
-            # get_message also returns None after reading a subscription confirmation: wait out the rest
+            # get_message also returns None after reading a subscription confirmation: wait out the rest. The
+            # wait itself is the connection's can_read (get_message's own blocking path costs several times more)
             while (left := deadline - time.monotonic()) > 0:
-                if self._events.get_message(timeout=left) is not None:
+                conn = self._events.connection
+                if conn is not None and not conn.can_read(timeout=left):
+                    continue
+                if self._events.get_message(timeout=0 if conn is not None else left) is not None:
                     while self._events.get_message(timeout=0) is not None:
                         pass  # drain: one wake-up is enough for many submissions
                     return
