@@ -90,6 +90,7 @@ def test_cross_correlograms_matrix_of_selected_units(env, page):
     page.click("#select-all")
     page.wait_for_selector("#ccg-view[data-drawn='64']", timeout=60_000)
     assert f"first 8 of {NUM_UNITS} selected units" in page.inner_text("#ccg-view .note")
+    screenshot(page, "views-crosscorrelograms-8.png")
 
 
 def test_cross_correlogram_counts_match_the_sorting(env, page):

@@ -1,6 +1,6 @@
 // Spike amplitudes over time: one scatter of the selected units, each in its colour.
 import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
-import { colorOf, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { colorsFor, reportError, requestTask, selectedInOrder } from "./ondemand.js";
 import { displayedOrder, escapeHtml } from "./table.js";
 import { state, subscribe, unitIdOf } from "./store.js";
 
@@ -61,6 +61,7 @@ function draw(units) {
   canvas.className = "amplitudes";
   root.appendChild(canvas);
   const ctx = setupCanvas(canvas, width, height);
+  const colors = colorsFor(units.map((u) => u.key));
   const times = units.map((u) => u.timesSec.data);
   const amps = units.map((u) => u.amplitudes.data);
   const duration = state.recordingInfo ? state.recordingInfo.durationSec : extent(times, 0)[1];
@@ -72,7 +73,7 @@ function draw(units) {
   ctx.clip();
   let points = 0;
   units.forEach((u, i) => {
-    ctx.fillStyle = colorOf(u.key);
+    ctx.fillStyle = colors.get(u.key);
     // many spikes: translucent dots show where they pile up
     ctx.globalAlpha = times[i].length > 5000 ? 0.45 : 0.8;
     const t = times[i];
@@ -84,7 +85,7 @@ function draw(units) {
   canvas.dataset.points = String(points);
   const legend = document.createElement("div");
   legend.className = "legend";
-  legend.innerHTML = units.map((u) => `<span><i style="background:${colorOf(u.key)}"></i>unit ${escapeHtml(u.key)} `
+  legend.innerHTML = units.map((u) => `<span><i style="background:${colors.get(u.key)}"></i>unit ${escapeHtml(u.key)} `
     + `(${u.timesSec.data.length} spikes, peak ch. ${escapeHtml(u.peakChannelId ?? "–")})</span>`).join("");
   root.appendChild(legend);
   root.dataset.drawn = String(units.length);

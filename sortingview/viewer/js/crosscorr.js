@@ -1,11 +1,12 @@
 // Cross-correlograms: the matrix of every ordered pair of the selected units (the diagonal: autocorrelograms).
 import { AXIS, GRID, errorBox, formatCount, note, setupCanvas } from "./plot.js";
-import { colorOf, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { colorsFor, reportError, requestTask, selectedInOrder } from "./ondemand.js";
 import { displayedOrder } from "./table.js";
 import { state, subscribe, unitIdOf } from "./store.js";
 
 export const MAX_CCG_UNITS = 8;
-const PAD = { left: 30, right: 4, top: 4, bottom: 16 };
+const PAD_LARGE = { left: 30, right: 4, top: 4, bottom: 16 };
+const PAD_SMALL = { left: 4, right: 3, top: 12, bottom: 14 };  // cells under 90 px: the max count on top
 let root;
 
 export function mountCrossCorrelograms(el) {
@@ -42,7 +43,8 @@ function drawMatrix(keys, r) {
   const edges = r.binEdgesSec.data || r.binEdgesSec;
   const byPair = new Map(r.crossCorrelograms.map((c) => [`${c.unitId1}|${c.unitId2}`, c.binCounts.data || c.binCounts]));
   const n = keys.length;
-  const size = Math.max(70, Math.min(160, Math.floor((root.clientWidth - 60) / n) - 4));
+  const colors = colorsFor(keys);
+  const size = Math.max(56, Math.min(160, Math.floor((root.clientWidth - 80) / n) - 4));
   const caption = note(`Row unit's spikes at lag 0; bars count the column unit's spikes at each lag `
     + `(t_column − t_row), ${Math.round(edges[0] * 1000)} to ${Math.round(edges[edges.length - 1] * 1000)} ms, `
     + `${Math.round((edges[1] - edges[0]) * 1e4) / 10} ms bins; ±1.5 ms shaded.`);
@@ -51,10 +53,10 @@ function drawMatrix(keys, r) {
   grid.className = "ccg-grid";
   grid.style.gridTemplateColumns = `auto repeat(${n}, ${size}px)`;
   grid.appendChild(document.createElement("div"));
-  for (const k of keys) grid.appendChild(header(k, "ccg-col"));
+  for (const k of keys) grid.appendChild(header(k, "ccg-col", colors.get(k)));
   let drawn = 0;
   for (const a of keys) {
-    grid.appendChild(header(a, "ccg-row"));
+    grid.appendChild(header(a, "ccg-row", colors.get(a)));
     for (const b of keys) {
       const counts = byPair.get(`${unitIdOf(a)}|${unitIdOf(b)}`);
       const canvas = document.createElement("canvas");
@@ -63,7 +65,7 @@ function drawMatrix(keys, r) {
       canvas.title = a === b ? `autocorrelogram of unit ${a}` : `unit ${b} around the spikes of unit ${a}`;
       grid.appendChild(canvas);
       if (!counts) continue;
-      drawCell(canvas, size, counts, edges, a === b ? colorOf(a) : "#4a5568", a === keys[keys.length - 1]);
+      drawCell(canvas, size, counts, edges, a === b ? colors.get(a) : "#4a5568", a === keys[keys.length - 1]);
       drawn++;
     }
   }
@@ -71,15 +73,17 @@ function drawMatrix(keys, r) {
   root.dataset.drawn = String(drawn);
 }
 
-function header(key, cls) {
+function header(key, cls, color) {
   const div = document.createElement("div");
   div.className = `ccg-head ${cls}`;
-  div.innerHTML = `<i style="background:${colorOf(key)}"></i>`;
+  div.innerHTML = `<i style="background:${color}"></i>`;
   div.append(`Unit ${key}`);
   return div;
 }
 
 function drawCell(canvas, size, counts, edges, color, lastRow) {
+  const small = size < 90;
+  const PAD = small ? PAD_SMALL : PAD_LARGE;
   const h = Math.round(size * 0.75);
   const ctx = setupCanvas(canvas, size, h);
   const pw = size - PAD.left - PAD.right;
@@ -109,12 +113,18 @@ function drawCell(canvas, size, counts, edges, color, lastRow) {
   ctx.stroke();
   ctx.fillStyle = AXIS;
   ctx.font = "10px system-ui, sans-serif";
-  ctx.textAlign = "right"; ctx.textBaseline = "middle";
-  ctx.fillText(formatCount(max), PAD.left - 3, Y(max));
-  ctx.fillText("0", PAD.left - 3, PAD.top + ph);
+  if (small) {
+    ctx.textAlign = "right"; ctx.textBaseline = "top";
+    ctx.fillText(formatCount(max), size - PAD.right, 1);
+  } else {
+    ctx.textAlign = "right"; ctx.textBaseline = "middle";
+    ctx.fillText(formatCount(max), PAD.left - 3, Y(max));
+    ctx.fillText("0", PAD.left - 3, PAD.top + ph);
+  }
+  if (small && !lastRow) return;
   ctx.textBaseline = "top";
   ctx.textAlign = "left";
   ctx.fillText(`${Math.round(x0)}`, PAD.left, PAD.top + ph + 3);
   ctx.textAlign = "right";
-  ctx.fillText(lastRow ? `${Math.round(x1)} ms` : `${Math.round(x1)}`, PAD.left + pw, PAD.top + ph + 3);
+  ctx.fillText(`${Math.round(x1)}`, PAD.left + pw, PAD.top + ph + 3);
 }

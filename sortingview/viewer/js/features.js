@@ -1,6 +1,6 @@
 // Features: the PCA features of one selected unit, or the pair view of two (are they one cluster or two?).
-import { COLORS, drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
-import { colorOf, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
+import { colorOf, colorsFor, reportError, requestTask, selectedInOrder } from "./ondemand.js";
 import { displayedOrder, escapeHtml } from "./table.js";
 import { state, subscribe, unitIdOf } from "./store.js";
 
@@ -91,9 +91,8 @@ function drawUnit(key, r) {
 }
 
 function drawPair(k1, k2, r) {
-  let c1 = colorOf(k1);
-  let c2 = colorOf(k2);
-  if (c1 === c2) [c1, c2] = [COLORS[0], COLORS[1]];  // two units must never share a colour here
+  const pair = colorsFor([k1, k2]);
+  const [c1, c2] = [pair.get(k1), pair.get(k2)];
   const colors = [null, c1, c2];
   const labels = r.labels.data;
   const n1 = labels.filter((v) => v === 1).length;

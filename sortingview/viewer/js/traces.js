@@ -2,7 +2,7 @@
 // min/max-downsampled by the task so that every spike stays visible, with the selected units' spikes marked.
 import { AXIS, FONT, GRID, errorBox, niceStep, note, setupCanvas, ticks, formatTick } from "./plot.js";
 import { amplitudesOf } from "./amplitudes.js";
-import { colorOf, peekTask, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { colorsFor, peekTask, reportError, requestTask, selectedInOrder } from "./ondemand.js";
 import { displayedOrder } from "./table.js";
 import { state, subscribe, update, writeUrlState } from "./store.js";
 
@@ -215,6 +215,7 @@ function drawTraces(ctx, r, chans, rowY, pxPerUv, X) {
 // channel drawn over in the unit's colour
 function drawSpikes(ctx, w, area, X, rowY, path) {
   const keys = selectedInOrder(displayedOrder()).slice(0, MAX_MARKED_UNITS);
+  const colors = colorsFor(keys);
   let marks = 0;
   for (const k of keys) {
     const entry = amplitudesOf(k);
@@ -222,8 +223,8 @@ function drawSpikes(ctx, w, area, X, rowY, path) {
     const u = entry.result.spikeAmplitudes[0];
     const t = u.timesSec.data;
     const chan = String(u.peakChannelId);
-    ctx.fillStyle = colorOf(k);
-    ctx.strokeStyle = colorOf(k);
+    ctx.fillStyle = colors.get(k);
+    ctx.strokeStyle = colors.get(k);
     ctx.lineWidth = 1.8;
     for (let j = lowerBound(t, w[0]); j < t.length && t[j] <= w[1]; j++) {
       const x = X(t[j]);
