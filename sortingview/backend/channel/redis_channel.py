@@ -26,9 +26,11 @@ local P, id = ARGV[1], ARGV[2]
 local job = P .. 'job:' .. id
 local st = redis.call('HGET', job, 'status')
 if st == 'queued' or st == 'running' then return redis.call('HMGET', job, 'status', 'worker', 'attempts') end
-redis.call('DEL', job, P .. 'done:' .. id)
-redis.call('ZREM', P .. 'finished', id)
-redis.call('ZREM', P .. 'error', id)
+if st then  -- ended before: forget that run (its result, error and token) and queue it afresh
+  redis.call('DEL', job, P .. 'done:' .. id)
+  redis.call('ZREM', P .. 'finished', id)
+  redis.call('ZREM', P .. 'error', id)
+end
 redis.call('HSET', job, 'job_id', id, 'task_name', ARGV[3], 'task_type', ARGV[4], 'handler', ARGV[5],
   'task_input', ARGV[6], 'backend_id', ARGV[7], 'status', 'queued', 'attempts', 0,
   'submitted', string.format('%.6f', now))
@@ -107,12 +109,17 @@ local function end_job(P, worker, id, action, a, b, has_a)
   redis.call('HDEL', job, 'lease_until')
   if action == 'finish' or action == 'fail' then
     local status = action == 'finish' and 'finished' or 'error'
-    redis.call('HSET', job, 'status', status, 'finished', string.format('%.6f', now))
-    if action == 'finish' and has_a == '1' then redis.call('HSET', job, 'result', a) end
-    if action == 'fail' then redis.call('HSET', job, 'error', a, 'traceback', b) end
+    local ended = string.format('%.6f', now)
+    if action == 'fail' then
+      redis.call('HSET', job, 'status', status, 'finished', ended, 'error', a, 'traceback', b)
+    elseif has_a == '1' then
+      redis.call('HSET', job, 'status', status, 'finished', ended, 'result', a)
+    else
+      redis.call('HSET', job, 'status', status, 'finished', ended)
+    end
     redis.call('ZADD', P .. status, now, id)
-    -- the token waiting clients block on; it lives as long as the record (prune deletes both)
-    redis.call('DEL', P .. 'done:' .. id)
+    -- the token waiting clients block on; it lives as long as the record (prune deletes both, and a new
+    -- submission of the job deletes it)
     redis.call('RPUSH', P .. 'done:' .. id, '1')
   else
     redis.call('HSET', job, 'status', 'queued')
@@ -311,7 +318,8 @@ class RedisChannel(Channel):
 
         try:
             news = self._subscribe()
-            while self._events.get_message(timeout=0) is not None:
+            conn = self._events.connection  # a plain look at the socket first: a busy loop asks on every turn
+            while (conn is None or conn.can_read(timeout=0)) and self._events.get_message(timeout=0) is not None:
                 news = True
             return news
         except redis.exceptions.RedisError:  # the claim that follows reports a real outage
