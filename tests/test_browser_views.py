@@ -158,6 +158,11 @@ def test_traces_pan_zoom_and_spike_marks(env, page):
     t0, t1 = url_state(page)["t"]
     page.wait_for_function(f"() => +document.querySelector('{canvas}').dataset.spikes === "
                            f"{expected_marks(t0, t1)}", timeout=30_000)
+    # a smaller window: the plot is redrawn to fit
+    width = page.query_selector(canvas).bounding_box()["width"]
+    page.set_viewport_size({"width": 1100, "height": 700})
+    page.wait_for_function(f"() => document.querySelector('{canvas}').getBoundingClientRect().width < {width - 100}",
+                           timeout=10_000)
 
 
 def wait_for_window(page, canvas: str, t0: float, t1: float, fs: float) -> int:

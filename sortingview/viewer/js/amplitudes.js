@@ -1,6 +1,6 @@
 // Spike amplitudes over time: one scatter of the selected units, each in its colour.
 import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
-import { colorsFor, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { colorsFor, onResize, reportError, requestTask, selectedInOrder } from "./ondemand.js";
 import { displayedOrder, escapeHtml } from "./table.js";
 import { state, subscribe, unitIdOf } from "./store.js";
 
@@ -13,6 +13,7 @@ export function mountAmplitudes(el) {
     if (state.view !== "amplitudes") return;
     if (["view", "selection", "sort", "ondemand", "unitIds", "figure", "recordingInfo"].some((k) => keys.has(k))) render();
   });
+  onResize(el, () => { if (state.view === "amplitudes") render(); });
 }
 
 // One task per unit: the results are cached per unit, so adding a unit to the selection computes only that one

@@ -1,6 +1,6 @@
 // Cross-correlograms: the matrix of every ordered pair of the selected units (the diagonal: autocorrelograms).
 import { AXIS, GRID, errorBox, formatCount, note, setupCanvas } from "./plot.js";
-import { colorsFor, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { colorsFor, onResize, reportError, requestTask, selectedInOrder } from "./ondemand.js";
 import { displayedOrder } from "./table.js";
 import { state, subscribe, unitIdOf } from "./store.js";
 
@@ -15,6 +15,7 @@ export function mountCrossCorrelograms(el) {
     if (state.view !== "crosscorrelograms") return;
     if (["view", "selection", "sort", "ondemand", "unitIds", "figure", "curation"].some((k) => keys.has(k))) render();
   });
+  onResize(el, () => { if (state.view === "crosscorrelograms") render(); });
 }
 
 function render() {

@@ -1,6 +1,6 @@
 // Features: the PCA features of one selected unit, or the pair view of two (are they one cluster or two?).
 import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
-import { colorOf, colorsFor, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { colorOf, colorsFor, onResize, reportError, requestTask, selectedInOrder } from "./ondemand.js";
 import { displayedOrder, escapeHtml } from "./table.js";
 import { state, subscribe, unitIdOf } from "./store.js";
 
@@ -12,6 +12,7 @@ export function mountFeatures(el) {
     if (state.view !== "features") return;
     if (["view", "selection", "sort", "ondemand", "unitIds", "figure"].some((k) => keys.has(k))) render();
   });
+  onResize(el, () => { if (state.view === "features") render(); });
 }
 
 function render() {

@@ -78,3 +78,20 @@ export function reportError(view, entry) {
   if ((had ? had.message : null) === (err ? err.message : null)) return;
   setError(view, err);
 }
+
+// Call fn when el's width or height changes by more than 20 px (the splitter, the window), at most every
+// 150 ms; a hidden view (size 0) is left alone. Smaller changes are ignored so that a scrollbar coming and
+// going with a redraw cannot make the views redraw in a loop.
+export function onResize(el, fn) {
+  let last = [el.clientWidth, el.clientHeight];
+  let timer = null;
+  new ResizeObserver(() => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const now = [el.clientWidth, el.clientHeight];
+      if (!now[0] || (Math.abs(now[0] - last[0]) < 20 && Math.abs(now[1] - last[1]) < 20)) return;
+      last = now;
+      fn();
+    }, 150);
+  }).observe(el);
+}

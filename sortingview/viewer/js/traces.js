@@ -2,7 +2,7 @@
 // min/max-downsampled by the task so that every spike stays visible, with the selected units' spikes marked.
 import { AXIS, FONT, GRID, errorBox, niceStep, note, setupCanvas, ticks, formatTick } from "./plot.js";
 import { amplitudesOf } from "./amplitudes.js";
-import { colorsFor, peekTask, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { colorsFor, onResize, peekTask, reportError, requestTask, selectedInOrder } from "./ondemand.js";
 import { displayedOrder } from "./table.js";
 import { state, subscribe, update, writeUrlState } from "./store.js";
 
@@ -22,7 +22,7 @@ export function mountTraces(el) {
     if (state.view !== "traces") return;
     if (["view", "tracesWindow", "selection", "ondemand", "recordingInfo", "figure", "errors"].some((k) => keys.has(k))) render();
   });
-  window.addEventListener("resize", () => { if (state.view === "traces") render(); });
+  onResize(el, () => { if (state.view === "traces") render(); });
 }
 
 const info = () => state.recordingInfo;
