@@ -5,7 +5,10 @@ import { runTask } from "./api.js";
 import { COLORS, unitColor } from "./plot.js";
 import { setError, state, update } from "./store.js";
 
-const MAX_ENTRIES = 400;  // traces windows add up while panning; old ones are dropped first
+// results kept in the page, least recently used dropped first: trace windows add up while panning (a window of
+// 384 channels is about 1.5 MB); a dropped result comes back quickly from the server's task cache
+const MAX_ENTRIES = 80;
+const RETRY_MS = 30_000;
 const cache = new Map();  // key -> {status: "pending"|"done"|"error", result, error}
 let settled = 0;
 
@@ -22,12 +25,13 @@ export function requestTask(taskName, input, label) {
     cache.set(key, entry);
     return entry;
   }
-  if (entry && entry.failedWith === state.backendId) return entry;
+  // a failure is shown, not retried at every redraw; after RETRY_MS (or with another backend id) a redraw asks again
+  if (entry && entry.failedWith === state.backendId && Date.now() - entry.failedAt < RETRY_MS) return entry;
   entry = { status: "pending", result: null, error: null };
   cache.set(key, entry);
   runTask(taskName, input, { label })
     .then((r) => { entry.status = "done"; entry.result = r; })
-    .catch((e) => { entry.status = "error"; entry.error = e; entry.failedWith = state.backendId; })
+    .catch((e) => { entry.status = "error"; entry.error = e; entry.failedWith = state.backendId; entry.failedAt = Date.now(); })
     .finally(() => { settled++; prune(); update({ ondemand: settled }); });
   return entry;
 }
