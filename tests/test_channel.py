@@ -229,3 +229,55 @@ def test_end_and_claim_records_the_outcome_and_takes_the_next_job(channel):
                                                                                                "ValueError: x", "tb")
     ok, nxt = channel.end_and_claim("other", "j2", result=None, limits={"misc": 1})
     assert not ok and nxt == [] and channel.get("j2").status == "running"
+
+
+def test_a_submission_to_a_queue_with_jobs_in_it_still_reaches_an_idle_backend(channel):
+    # only a queue turning non-empty wakes idle backends; a busy backend's own look at the channel covers the rest
+    channel.submit(req("first"))
+    channel.claim("w", {"misc": 0})  # an idle backend that has looked once
+    channel.submit(req("second"))
+    assert [r.job_id for r in channel.claim("w", {"misc": 5})] == ["first", "second"]
+
+
+def test_redis_channel_recovers_when_the_server_forgets_its_scripts_or_drops_the_connection(redis_url):
+    import redis
+
+    channel = open_channel("recover", redis_url)
+    admin = redis.Redis.from_url(redis_url)
+    for i in range(3):
+        channel.submit(req(f"j{i}"))
+    channel.claim("w", {"misc": 1})
+    admin.script_flush()  # as after a server restart: the next script call meets NOSCRIPT
+    ok, nxt = channel.end_and_claim("w", "j0", result='{"r": 0}', limits={"misc": 1})
+    # the script ran exactly once: one job claimed, none left running without a worker that knows it
+    assert ok and [r.job_id for r in nxt] == ["j1"]
+    assert sorted(r.job_id for r in channel.running_jobs()) == ["j1"]
+    [client_id] = channel.wire.call(("CLIENT", "ID"))
+    admin.client_kill_filter(_id=client_id)  # the per-task connection is dropped under it
+    assert channel.get("j0").status == "finished"
+    ok, nxt = channel.end_and_claim("w", "j1", result=None, limits={"misc": 1})
+    assert ok and [r.job_id for r in nxt] == ["j2"]
+    assert channel.wait("j1", 5).status == "finished"
+
+
+def test_redis_wait_needs_no_token_and_prune_removes_it(redis_url):
+    import redis
+
+    channel = open_channel("tokens", redis_url)
+    admin = redis.Redis.from_url(redis_url)
+    channel.submit(req("j"))
+    channel.claim("w", {"misc": 1})
+    channel.finish("w", "j", '{"r": 1}')
+    token = channel.prefix + "done:j"
+    assert admin.lrange(token, 0, -1) == [b"1"]
+    assert channel.wait("j", 5).result == '{"r": 1}' and admin.llen(token) == 1  # waiting leaves the token
+    admin.delete(token)  # a record written before tokens lived as long as their job
+    t0 = time.monotonic()
+    assert channel.wait("j", 5).status == "finished"
+    assert time.monotonic() - t0 < 0.5
+    channel.submit(req("k"))
+    channel.claim("w", {"misc": 1})
+    channel.finish("w", "k")
+    assert admin.exists(channel.prefix + "done:k")
+    assert channel.prune(-1) == 2
+    assert not admin.exists(channel.prefix + "done:k", channel.prefix + "job:k", channel.prefix + "job:j")
