@@ -68,6 +68,11 @@ def open_with_state(page, link: str, **s) -> None:
     page.wait_for_selector("table.units tbody tr", timeout=60_000)
 
 
+def settle(page) -> None:
+    """Wait until no task is pending: views redraw (new canvases) as results arrive."""
+    page.wait_for_selector("#statusbar .pending[data-count='0']", timeout=60_000)
+
+
 def unit_strs(env, n: int) -> list[str]:
     return [str(u) for u in env["ds"].unit_ids[:n]]
 
@@ -80,6 +85,7 @@ def test_cross_correlograms_matrix_of_selected_units(env, page):
     units = unit_strs(env, 3)
     open_with_state(page, env["link"], units=units, view="crosscorrelograms")
     page.wait_for_selector("#ccg-view[data-drawn='9']", timeout=60_000)
+    settle(page)
     pairs = page.eval_on_selector_all("#ccg-view canvas.ccg", "cs => cs.map(c => c.dataset.pair)")
     assert sorted(pairs) == sorted(f"{a}|{b}" for a in units for b in units)
     for c in page.query_selector_all("#ccg-view canvas.ccg"):
@@ -111,6 +117,7 @@ def test_spike_amplitudes_scatter(env, page):
     units = unit_strs(env, 2)
     open_with_state(page, env["link"], units=units, view="amplitudes")
     page.wait_for_selector("#amp-view[data-drawn='2']", timeout=60_000)
+    settle(page)  # the plot is redrawn when the recording's duration arrives
     canvas = page.query_selector("#amp-view canvas.amplitudes")
     expected = sum(env["ds"].spike_counts[u] for u in env["ds"].unit_ids[:2])
     assert int(canvas.get_attribute("data-points")) == expected
@@ -119,6 +126,12 @@ def test_spike_amplitudes_scatter(env, page):
     legend = page.inner_text("#amp-view .legend")
     assert all(f"unit {u}" in legend for u in units)
     screenshot(page, "views-amplitudes.png")
+    # a click in the scatter opens the raw traces around that time
+    box = canvas.bounding_box()
+    canvas.click(position={"x": 58 + (box["width"] - 70) / 2, "y": box["height"] / 2})
+    page.wait_for_selector("#traces-view canvas.traces[data-drawn]", timeout=60_000)
+    t0, t1 = url_state(page)["t"]
+    assert url_state(page)["view"] == "traces" and abs((t0 + t1) / 2 - 4.0) < 0.05 and abs(t1 - t0 - 0.1) < 1e-3
 
 
 def test_traces_pan_zoom_and_spike_marks(env, page):
@@ -181,6 +194,7 @@ def test_pca_features_of_one_unit_and_pair_view_of_two(env, page):
     u = unit_strs(env, 2)
     open_with_state(page, env["link"], units=u[:1], view="features")
     page.wait_for_selector("#features-view[data-drawn='3']", timeout=60_000)
+    settle(page)
     panels = page.query_selector_all("#features-view canvas.features")
     assert len(panels) == 3
     expected = min(500, env["ds"].spike_counts[env["ds"].unit_ids[0]])
@@ -191,6 +205,7 @@ def test_pca_features_of_one_unit_and_pair_view_of_two(env, page):
     screenshot(page, "views-features-unit.png")
     page.click(f"tr[data-unit='{u[1]}'] td.unit", modifiers=["Control"])
     page.wait_for_selector("#features-view[data-drawn='2']", timeout=60_000)
+    settle(page)
     scatter = page.query_selector("#features-view canvas.features")
     n = sum(min(500, env["ds"].spike_counts[x]) for x in env["ds"].unit_ids[:2])
     assert n - 4 <= int(scatter.get_attribute("data-points")) <= n

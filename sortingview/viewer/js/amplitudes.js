@@ -2,7 +2,7 @@
 import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
 import { colorsFor, onResize, reportError, requestTask, selectedInOrder } from "./ondemand.js";
 import { displayedOrder, escapeHtml } from "./table.js";
-import { state, subscribe, unitIdOf } from "./store.js";
+import { state, subscribe, unitIdOf, update, writeUrlState } from "./store.js";
 
 export const MAX_AMP_UNITS = 12;
 let root;
@@ -68,6 +68,14 @@ function draw(units) {
   const duration = state.recordingInfo ? state.recordingInfo.durationSec : extent(times, 0)[1];
   const area = { left: 58, top: 10, width: width - 70, height: height - 50 };
   const { X, Y } = drawAxes(ctx, area, [0, duration], extent(amps), "time (s)", "amplitude (µV)");
+  canvas.title = "click: the raw traces around this time";
+  canvas.addEventListener("click", (ev) => {
+    const t = ((ev.offsetX - area.left) / area.width) * duration;
+    if (t < 0 || t > duration) return;
+    // a 100 ms window around the click, in the traces tab
+    update({ tracesWindow: [Math.max(0, t - 0.05), Math.min(duration, t + 0.05)], view: "traces" });
+    writeUrlState();
+  });
   ctx.save();
   ctx.beginPath();
   ctx.rect(area.left, area.top, area.width, area.height);

@@ -13,7 +13,7 @@ export function mountCrossCorrelograms(el) {
   root = el;
   subscribe((keys) => {
     if (state.view !== "crosscorrelograms") return;
-    if (["view", "selection", "sort", "ondemand", "unitIds", "figure", "curation"].some((k) => keys.has(k))) render();
+    if (["view", "selection", "sort", "ondemand", "unitIds", "figure"].some((k) => keys.has(k))) render();
   });
   onResize(el, () => { if (state.view === "crosscorrelograms") render(); });
 }
