@@ -82,7 +82,7 @@ class Backend:
                     break
                 idle = _MIN_IDLE_S if busy else min(idle * 1.5, _MAX_IDLE_S)
                 if self.jobs:
-                    self._sleep(idle)
+                    self._sleep(idle, news=not burst)
                 elif not busy:
                     # nothing running: block on the channel until a job arrives (or a lease may have expired)
                     self.channel.wait_for_work(_IDLE_WAIT_S)
@@ -175,9 +175,15 @@ class Backend:
                 log.info("forgot %d job(s) that ended more than %d h ago", pruned, _KEEP_ENDED_S // 3600)
             self._next_prune = now + 3600
 
-    def _sleep(self, seconds: float) -> None:
-        """Wait until a running job ends, or ``seconds`` pass."""
+    def _sleep(self, seconds: float, *, news: bool = False) -> None:
+        """Wait until a running job ends, or ``seconds`` pass (with ``news``: or the channel has news)."""
         fds = {x if isinstance(x, int) else x.fileno() for h in self.handlers.values() for x in h.waitables()}
+        news_fd = self.channel.news_fd() if news and fds else None
+        if news_fd is not None:
+            # a submission wakes this wait too, so the loop need not turn every half millisecond to look for
+            # one: with a job running, each such turn took CPU from the job's own path on a small machine
+            fds.add(news_fd)
+            seconds = _MAX_IDLE_S
         if not fds:
             self._stop.wait(seconds)
             return

@@ -19,6 +19,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import select
 import signal
 import threading
 import time
@@ -39,6 +40,14 @@ def _send(conn, message) -> None:
 
 def _recv(conn):
     return pickle.loads(conn.recv_bytes())
+
+
+def _ready(fd: int) -> bool:
+    """Whether ``fd`` has data or end-of-file (a process sentinel: the process ended). The backend asks this
+    of each worker on every turn; multiprocessing's own poll() and is_alive() build a selector per call."""
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(0))
 
 
 def _watch_backend(lifeline) -> None:
@@ -209,12 +218,12 @@ class ParallelHandler(JobHandler):
 
     def _poll_worker(self, w: _Worker) -> list[Outcome]:
         if w.job is None:
-            if not w.proc.is_alive():  # died while idle: forget it, a new one starts when needed
+            if _ready(w.proc.sentinel):  # died while idle: forget it, a new one starts when needed
                 self._drop(w)
             return []
         job = w.job
         try:
-            if w.conn.poll():
+            if _ready(w.conn.fileno()):
                 _, reports, next_job = _recv(w.conn)
                 for o in reports:
                     o.where = o.where or w.where
@@ -225,7 +234,7 @@ class ParallelHandler(JobHandler):
         except (EOFError, OSError):
             pass
         else:
-            if w.proc.is_alive():
+            if not _ready(w.proc.sentinel):  # still alive
                 if time.monotonic() - w.t0 > self.config.timeout_s:
                     self._drop(w)
                     return [self.timeout_outcome(job, time.monotonic() - w.t0, w.where)]

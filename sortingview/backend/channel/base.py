@@ -142,6 +142,10 @@ class Channel(abc.ABC):
         """
         return True
 
+    def news_fd(self) -> int | None:
+        """A file descriptor that becomes readable when :meth:`has_news` may turn True, or None (no such thing)."""
+        return None
+
     def wait_for_work(self, timeout: float) -> None:
         """Return when a job may have been queued, or after ``timeout`` seconds (backends idle here).
 

@@ -326,6 +326,18 @@ class RedisChannel(Channel):
             self._events = None
             return True
 
+    def news_fd(self) -> int | None:
+        """The pub/sub connection's socket (readable when a job was queued; has_news drains it)."""
+        import redis
+
+        try:
+            self._subscribe()
+        except redis.exceptions.RedisError:
+            self._events = None
+            return None
+        sock = getattr(self._events.connection, "_sock", None)  # redis-py keeps its socket private
+        return None if sock is None else sock.fileno()
+
     def wait_for_work(self, timeout: float) -> None:
         """Block until a job is queued or released on this channel (a Redis PUBLISH), or ``timeout`` passes."""
         import redis
