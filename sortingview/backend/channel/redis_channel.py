@@ -352,7 +352,7 @@ class RedisChannel(Channel):
                 if conn is not None and not conn.can_read(timeout=left):
                     continue
                 if self._events.get_message(timeout=0 if conn is not None else left) is not None:
-                    while self._events.get_message(timeout=0) is not None:
+                    while (conn is None or conn.can_read(timeout=0)) and self._events.get_message(timeout=0):
                         pass  # drain: one wake-up is enough for many submissions
                     return
         except redis.exceptions.RedisError:  # the claim that follows reports a real outage
