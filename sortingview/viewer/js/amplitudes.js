@@ -1,6 +1,6 @@
 // Spike amplitudes over time: one scatter of the selected units, each in its colour.
 import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
-import { colorsFor, onResize, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { colorsFor, onResize, reportError, requestTask, selectedInOrder, valueUnit } from "./ondemand.js";
 import { displayedOrder, escapeHtml } from "./table.js";
 import { state, subscribe, unitIdOf, update, writeUrlState } from "./store.js";
 
@@ -67,7 +67,7 @@ function draw(units) {
   const amps = units.map((u) => u.amplitudes.data);
   const duration = state.recordingInfo ? state.recordingInfo.durationSec : extent(times, 0)[1];
   const area = { left: 58, top: 10, width: width - 70, height: height - 50 };
-  const { X, Y } = drawAxes(ctx, area, [0, duration], extent(amps), "time (s)", "amplitude (µV)");
+  const { X, Y } = drawAxes(ctx, area, [0, duration], extent(amps), "time (s)", `amplitude (${valueUnit()})`);
   canvas.title = "click: the raw traces around this time";
   canvas.addEventListener("click", (ev) => {
     const t = ((ev.offsetX - area.left) / area.width) * duration;

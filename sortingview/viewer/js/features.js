@@ -1,6 +1,6 @@
 // Features: the PCA features of one selected unit, or the pair view of two (are they one cluster or two?).
 import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
-import { colorOf, colorsFor, onResize, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { colorOf, colorsFor, onResize, reportError, requestTask, selectedInOrder, valueUnit } from "./ondemand.js";
 import { displayedOrder, escapeHtml } from "./table.js";
 import { state, subscribe, unitIdOf } from "./store.js";
 
@@ -10,7 +10,7 @@ export function mountFeatures(el) {
   root = el;
   subscribe((keys) => {
     if (state.view !== "features") return;
-    if (["view", "selection", "sort", "ondemand", "unitIds", "figure"].some((k) => keys.has(k))) render();
+    if (["view", "selection", "sort", "ondemand", "unitIds", "figure", "recordingInfo"].some((k) => keys.has(k))) render();
   });
   onResize(el, () => { if (state.view === "features") render(); });
 }
@@ -86,7 +86,7 @@ function drawUnit(key, r) {
   const size = panelSize(pairs.length);
   for (const [a, b] of pairs) {
     scatter(addCanvas(grid, "features"), size, comps[a], comps[b], [colorOf(key)], null,
-      `PC${a + 1}`, `PC${b + 1}`, `Unit ${key}: PC${a + 1} vs PC${b + 1}`);
+      `PC${a + 1} (${valueUnit()})`, `PC${b + 1} (${valueUnit()})`, `Unit ${key}: PC${a + 1} vs PC${b + 1}`);
   }
   root.dataset.drawn = String(pairs.length);
 }
@@ -104,7 +104,7 @@ function drawPair(k1, k2, r) {
   root.appendChild(grid);
   const size = panelSize(2);
   scatter(addCanvas(grid, "features"), size, r.x.data, r.y.data, colors, labels,
-    "discriminant axis", "residual PC1", `Units ${k1} vs ${k2}`);
+    `discriminant axis (${valueUnit()})`, `residual PC1 (${valueUnit()})`, `Units ${k1} vs ${k2}`);
   histogram(addCanvas(grid, "features-hist"), size, r.x.data, labels, colors);
   const legend = document.createElement("div");
   legend.className = "legend";
@@ -123,7 +123,7 @@ function histogram(canvas, size, xs, labels, colors) {
   const max = Math.max(1, ...counts[1], ...counts[2]);
   const ctx = setupCanvas(canvas, size.w, size.h);
   const area = { left: 52, top: 22, width: size.w - 62, height: size.h - 62 };
-  const { X, Y } = drawAxes(ctx, area, [lo, hi], [0, max * 1.05], "discriminant axis", "spikes");
+  const { X, Y } = drawAxes(ctx, area, [lo, hi], [0, max * 1.05], `discriminant axis (${valueUnit()})`, "spikes");
   ctx.fillStyle = "#222";
   ctx.font = "600 12px system-ui, sans-serif";
   ctx.textAlign = "left"; ctx.textBaseline = "top";

@@ -99,3 +99,9 @@ export function onResize(el, fn) {
     }, 150);
   }).observe(el);
 }
+
+// The unit of snippet values: microvolts, or the recording's raw units when it has no gains
+export function valueUnit() {
+  const info = state.recordingInfo;
+  return info && info.channelGainsToUv === null ? "raw" : "µV";
+}
