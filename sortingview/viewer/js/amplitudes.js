@@ -68,14 +68,7 @@ function draw(units) {
   const duration = state.recordingInfo ? state.recordingInfo.durationSec : extent(times, 0)[1];
   const area = { left: 58, top: 10, width: width - 70, height: height - 50 };
   const { X, Y } = drawAxes(ctx, area, [0, duration], extent(amps), "time (s)", `amplitude (${valueUnit()})`);
-  canvas.title = "click: the raw traces around this time";
-  canvas.addEventListener("click", (ev) => {
-    const t = ((ev.offsetX - area.left) / area.width) * duration;
-    if (t < 0 || t > duration) return;
-    // a 100 ms window around the click, in the traces tab
-    update({ tracesWindow: [Math.max(0, t - 0.05), Math.min(duration, t + 0.05)], view: "traces" });
-    writeUrlState();
-  });
+  openTracesOnClick(canvas, area, duration);
   ctx.save();
   ctx.beginPath();
   ctx.rect(area.left, area.top, area.width, area.height);
@@ -98,4 +91,15 @@ function draw(units) {
     + `(${u.timesSec.data.length} spikes, peak ch. ${escapeHtml(u.peakChannelId ?? "–")})</span>`).join("");
   root.appendChild(legend);
   root.dataset.drawn = String(units.length);
+}
+
+// a click in the scatter opens the traces tab on the 100 ms around that time
+function openTracesOnClick(canvas, area, duration) {
+  canvas.title = "click: the raw traces around this time";
+  canvas.addEventListener("click", (ev) => {
+    const t = ((ev.offsetX - area.left) / area.width) * duration;
+    if (t < 0 || t > duration) return;
+    update({ tracesWindow: [Math.max(0, t - 0.05), Math.min(duration, t + 0.05)], view: "traces" });
+    writeUrlState();
+  });
 }

@@ -112,6 +112,11 @@ function drawCell(canvas, size, counts, edges, color, lastRow) {
   ctx.beginPath();
   ctx.moveTo(PAD.left, PAD.top); ctx.lineTo(PAD.left, PAD.top + ph); ctx.lineTo(PAD.left + pw, PAD.top + ph);
   ctx.stroke();
+  cellLabels(ctx, { small, lastRow, size, PAD, pw, ph, max, x0, x1, Y });
+}
+
+// the max count (left axis, or top right in a small cell) and the lag range under the cell
+function cellLabels(ctx, { small, lastRow, size, PAD, pw, ph, max, x0, x1, Y }) {
   ctx.fillStyle = AXIS;
   ctx.font = "10px system-ui, sans-serif";
   if (small) {
