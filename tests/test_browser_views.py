@@ -254,3 +254,27 @@ def test_task_errors_are_shown_in_the_new_views(env, page):
     page.wait_for_selector("#ccg-view[data-drawn='4']", timeout=60_000)
     assert page.query_selector("#ccg-view .task-error") is None
     page.wait_for_selector("#statusbar .error:has-text('failed')")
+
+
+def test_apply_merges_draws_a_merge_group_as_one_unit(env, page):
+    W, sid, ds = env["W"], env["sid"], env["ds"]
+    u = ds.unit_ids[:3]
+    W.apply_curation_action(sid, {"type": "MERGE_UNITS", "unitIds": [u[0], u[1]]})
+    try:
+        group = "+".join(str(x) for x in W.get_sorting_curation(sid)["mergeGroups"][0])
+        open_with_state(page, env["link"], units=[str(x) for x in u], view="amplitudes", merges=True)
+        page.wait_for_selector("#amp-view[data-drawn='2']", timeout=60_000)
+        settle(page)
+        legend = page.inner_text("#amp-view .legend")
+        assert f"unit {group} ({ds.spike_counts[u[0]] + ds.spike_counts[u[1]]} spikes" in legend
+        points = int(page.get_attribute("#amp-view canvas.amplitudes", "data-points"))
+        assert points == sum(ds.spike_counts[x] for x in u)
+        page.click(".tab[data-view=crosscorrelograms]")
+        page.wait_for_selector("#ccg-view[data-drawn='4']", timeout=60_000)
+        assert page.query_selector(f"#ccg-view canvas.ccg[data-pair='{group}|{group}']") is not None
+        # untick: the members are drawn apart again, and the link says so
+        page.uncheck("#apply-merges")
+        page.wait_for_selector("#ccg-view[data-drawn='9']", timeout=60_000)
+        assert "merges" not in url_state(page)
+    finally:
+        W.apply_curation_action(sid, {"type": "UNMERGE_UNITS", "unitIds": [u[0], u[1]]})

@@ -1,8 +1,8 @@
 // Spike amplitudes over time: one scatter of the selected units, each in its colour.
 import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
-import { colorsFor, onResize, reportError, requestTask, selectedInOrder, valueUnit } from "./ondemand.js";
+import { colorsFor, mergesChanged, onResize, reportError, requestTask, valueUnit, viewUnits } from "./ondemand.js";
 import { displayedOrder, escapeHtml } from "./table.js";
-import { state, subscribe, unitIdOf, update, writeUrlState } from "./store.js";
+import { state, subscribe, update, writeUrlState } from "./store.js";
 
 export const MAX_AMP_UNITS = 12;
 let root;
@@ -11,29 +11,30 @@ export function mountAmplitudes(el) {
   root = el;
   subscribe((keys) => {
     if (state.view !== "amplitudes") return;
-    if (["view", "selection", "sort", "ondemand", "unitIds", "figure", "recordingInfo"].some((k) => keys.has(k))) render();
+    if (mergesChanged(keys) || ["view", "selection", "sort", "ondemand", "unitIds", "figure", "recordingInfo"].some((k) => keys.has(k))) render();
   });
   onResize(el, () => { if (state.view === "amplitudes") render(); });
 }
 
-// One task per unit: the results are cached per unit, so adding a unit to the selection computes only that one
-export function amplitudesOf(key) {
+// One task per unit ({key, taskId} of viewUnits): the results are cached per unit, so adding a unit to the
+// selection computes only that one
+export function amplitudesOf(unit) {
   return requestTask("sortingview.spike_amplitudes.1",
-    { recording: state.figure.recordingUri, sorting: state.figure.sortingUri, unitIds: [unitIdOf(key)] },
-    `spike amplitudes ${key}`);
+    { recording: state.figure.recordingUri, sorting: state.figure.sortingUri, unitIds: [unit.taskId] },
+    `spike amplitudes ${unit.key}`);
 }
 
 function render() {
   root.innerHTML = "";
   if (!state.figure) { root.appendChild(note("Loading…", "placeholder")); return; }
-  const all = selectedInOrder(displayedOrder());
+  const all = viewUnits(displayedOrder());
   if (!all.length) {
     root.appendChild(note("Select units in the table to see their spike amplitudes over time.", "placeholder"));
     return;
   }
-  const keys = all.slice(0, MAX_AMP_UNITS);
-  if (all.length > keys.length) root.appendChild(note(`Showing the first ${keys.length} of ${all.length} selected units.`));
-  const entries = keys.map((k) => ({ key: k, entry: amplitudesOf(k) }));
+  const shown = all.slice(0, MAX_AMP_UNITS);
+  if (all.length > shown.length) root.appendChild(note(`Showing the first ${shown.length} of ${all.length} selected units.`));
+  const entries = shown.map((u) => ({ key: u.key, entry: amplitudesOf(u) }));
   const failed = entries.find((e) => e.entry.status === "error");
   reportError("amplitudes", failed ? failed.entry : null);
   // one box per distinct error (a broken recording fails every unit the same way), naming its units

@@ -1,8 +1,8 @@
 // Cross-correlograms: the matrix of every ordered pair of the selected units (the diagonal: autocorrelograms).
 import { AXIS, GRID, errorBox, formatCount, note, setupCanvas } from "./plot.js";
-import { colorsFor, onResize, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { colorsFor, mergesChanged, onResize, reportError, requestTask, viewUnits } from "./ondemand.js";
 import { displayedOrder } from "./table.js";
-import { state, subscribe, unitIdOf } from "./store.js";
+import { state, subscribe } from "./store.js";
 
 export const MAX_CCG_UNITS = 8;
 const PAD_LARGE = { left: 30, right: 4, top: 4, bottom: 16 };
@@ -13,7 +13,7 @@ export function mountCrossCorrelograms(el) {
   root = el;
   subscribe((keys) => {
     if (state.view !== "crosscorrelograms") return;
-    if (["view", "selection", "sort", "ondemand", "unitIds", "figure"].some((k) => keys.has(k))) render();
+    if (mergesChanged(keys) || ["view", "selection", "sort", "ondemand", "unitIds", "figure"].some((k) => keys.has(k))) render();
   });
   onResize(el, () => { if (state.view === "crosscorrelograms") render(); });
 }
@@ -21,28 +21,30 @@ export function mountCrossCorrelograms(el) {
 function render() {
   root.innerHTML = "";
   if (!state.figure) { root.appendChild(note("Loading…", "placeholder")); return; }
-  const all = selectedInOrder(displayedOrder());
+  const all = viewUnits(displayedOrder());
   if (all.length < 1) {
     root.appendChild(note("Select units in the table (ctrl-click or shift-click for several) to see their "
       + "cross-correlograms.", "placeholder"));
     return;
   }
-  const keys = all.slice(0, MAX_CCG_UNITS);
-  if (all.length > keys.length) {
-    root.appendChild(note(`Showing the first ${keys.length} of ${all.length} selected units `
+  const units = all.slice(0, MAX_CCG_UNITS);
+  if (all.length > units.length) {
+    root.appendChild(note(`Showing the first ${units.length} of ${all.length} selected units `
       + `(at most ${MAX_CCG_UNITS}: the matrix grows with the square of the number of units).`));
   }
   const entry = requestTask("sortingview.cross_correlograms.1",
-    { sorting: state.figure.sortingUri, unitIds: keys.map(unitIdOf) }, "cross-correlograms");
+    { sorting: state.figure.sortingUri, unitIds: units.map((u) => u.taskId) }, "cross-correlograms");
   reportError("crossCorrelograms", entry);
   if (entry.status === "error") { root.appendChild(errorBox(entry.error)); return; }
   if (entry.status === "pending") { root.appendChild(note("Computing cross-correlograms…", "placeholder")); return; }
-  drawMatrix(keys, entry.result);
+  drawMatrix(units, entry.result);
 }
 
-function drawMatrix(keys, r) {
+function drawMatrix(units, r) {
+  const keys = units.map((u) => u.key);
+  const taskIdOf = new Map(units.map((u) => [u.key, JSON.stringify(u.taskId)]));
   const edges = r.binEdgesSec.data || r.binEdgesSec;
-  const byPair = new Map(r.crossCorrelograms.map((c) => [`${c.unitId1}|${c.unitId2}`, c.binCounts.data || c.binCounts]));
+  const byPair = new Map(r.crossCorrelograms.map((c) => [`${JSON.stringify(c.unitId1)}|${JSON.stringify(c.unitId2)}`, c.binCounts.data || c.binCounts]));
   const n = keys.length;
   const colors = colorsFor(keys);
   const size = Math.max(56, Math.min(160, Math.floor((root.clientWidth - 80) / n) - 4));
@@ -59,7 +61,7 @@ function drawMatrix(keys, r) {
   for (const a of keys) {
     grid.appendChild(header(a, "ccg-row", colors.get(a)));
     for (const b of keys) {
-      const counts = byPair.get(`${unitIdOf(a)}|${unitIdOf(b)}`);
+      const counts = byPair.get(`${taskIdOf.get(a)}|${taskIdOf.get(b)}`);
       const canvas = document.createElement("canvas");
       canvas.className = "ccg";
       canvas.dataset.pair = `${a}|${b}`;

@@ -1,8 +1,8 @@
 // Features: the PCA features of one selected unit, or the pair view of two (are they one cluster or two?).
 import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
-import { colorOf, colorsFor, onResize, reportError, requestTask, selectedInOrder, valueUnit } from "./ondemand.js";
+import { colorOf, colorsFor, mergesChanged, onResize, reportError, requestTask, valueUnit, viewUnits } from "./ondemand.js";
 import { displayedOrder, escapeHtml } from "./table.js";
-import { state, subscribe, unitIdOf } from "./store.js";
+import { state, subscribe } from "./store.js";
 
 let root;
 
@@ -10,7 +10,7 @@ export function mountFeatures(el) {
   root = el;
   subscribe((keys) => {
     if (state.view !== "features") return;
-    if (["view", "selection", "sort", "ondemand", "unitIds", "figure", "recordingInfo"].some((k) => keys.has(k))) render();
+    if (mergesChanged(keys) || ["view", "selection", "sort", "ondemand", "unitIds", "figure", "recordingInfo"].some((k) => keys.has(k))) render();
   });
   onResize(el, () => { if (state.view === "features") render(); });
 }
@@ -19,7 +19,8 @@ function render() {
   root.innerHTML = "";
   delete root.dataset.drawn;
   if (!state.figure) { root.appendChild(note("Loading…", "placeholder")); return; }
-  const sel = selectedInOrder(displayedOrder());
+  const units = viewUnits(displayedOrder());
+  const sel = units.map((u) => u.key);
   if (!sel.length) {
     root.appendChild(note("Select one unit for its PCA features, or two units (ctrl-click) for the pair view.",
       "placeholder"));
@@ -28,8 +29,8 @@ function render() {
   if (sel.length > 2) root.appendChild(note(`${sel.length} units selected: the pair view of the first two.`));
   const common = { recording: state.figure.recordingUri, sorting: state.figure.sortingUri };
   const entry = sel.length === 1
-    ? requestTask("sortingview.unit_features.1", { ...common, unitId: unitIdOf(sel[0]) }, `PCA features ${sel[0]}`)
-    : requestTask("sortingview.pair_features.1", { ...common, unitId1: unitIdOf(sel[0]), unitId2: unitIdOf(sel[1]) },
+    ? requestTask("sortingview.unit_features.1", { ...common, unitId: units[0].taskId }, `PCA features ${sel[0]}`)
+    : requestTask("sortingview.pair_features.1", { ...common, unitId1: units[0].taskId, unitId2: units[1].taskId },
       `pair features ${sel[0]}, ${sel[1]}`);
   reportError("features", entry);
   if (entry.status === "error") { root.appendChild(errorBox(entry.error)); return; }

@@ -17,10 +17,10 @@ const $ = (sel) => document.querySelector(sel);
 const VIEWS = {
   autocorrelograms: ["#acg-view", "#acg-tools"],
   waveforms: ["#waveform-view", "#waveform-tools"],
-  crosscorrelograms: ["#ccg-view", null],
-  amplitudes: ["#amp-view", null],
-  traces: ["#traces-view", null],
-  features: ["#features-view", null],
+  crosscorrelograms: ["#ccg-view", "#merge-tools"],
+  amplitudes: ["#amp-view", "#merge-tools"],
+  traces: ["#traces-view", "#merge-tools"],
+  features: ["#features-view", "#merge-tools"],
 };
 
 // a traces window [startSec, endSec] from the link's state, or null
@@ -39,6 +39,7 @@ async function start() {
     token: localStorage.getItem("sortingview.token"),
     view: VIEWS[s.view] ? s.view : "autocorrelograms",
     tracesWindow: validWindow(s.t),
+    applyMerges: s.merges === true,
     acgMode: s.acg === "selected" ? "selected" : "all",
     selection: new Set((s.units || []).map(unitKey)),
     sort: Array.isArray(s.sort) ? { column: String(s.sort[0]), ascending: s.sort[1] !== "desc" } : state.sort,
@@ -148,6 +149,7 @@ function wireHeader() {
   }
   $("#acg-mode").addEventListener("change", (ev) => { update({ acgMode: ev.target.value }); writeUrlState(); });
   $("#overlay").addEventListener("change", (ev) => update({ overlay: ev.target.checked }));
+  $("#apply-merges").addEventListener("change", (ev) => { update({ applyMerges: ev.target.checked }); writeUrlState(); });
   subscribe((keys) => {
     if (keys.has("view")) showView();
     if (keys.has("userId")) showUser();
@@ -219,10 +221,11 @@ function wireSplitter() {
 
 function showView() {
   for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.view === state.view);
-  for (const [view, [el, tools]] of Object.entries(VIEWS)) {
-    $(el).hidden = state.view !== view;
-    if (tools) $(tools).hidden = state.view !== view;
-  }
+  for (const [view, [el]] of Object.entries(VIEWS)) $(el).hidden = state.view !== view;
+  // a tools element may serve several views: shown when the open view has it
+  const shown = VIEWS[state.view][1];
+  for (const tools of new Set(Object.values(VIEWS).map((v) => v[1]))) $(tools).hidden = tools !== shown;
+  $("#apply-merges").checked = state.applyMerges;
   $("#acg-mode").value = state.acgMode;
 }
 

@@ -3,7 +3,7 @@
 // announces itself with update({ ondemand }), which makes the views redraw.
 import { runTask } from "./api.js";
 import { COLORS, unitColor } from "./plot.js";
-import { setError, state, update } from "./store.js";
+import { setError, state, unitIdOf, update } from "./store.js";
 
 // results kept in the page, least recently used dropped first: trace windows add up while panning (a window of
 // 384 channels is about 1.5 MB); a dropped result comes back quickly from the server's task cache
@@ -56,7 +56,8 @@ export function selectedInOrder(order) {
 
 // A unit's colour, the same in every view (waveforms, amplitudes, features, traces)
 export function colorOf(key) {
-  return unitColor(Math.max(0, state.unitIds.findIndex((u) => String(u) === key)));
+  const first = key.includes("+") && !state.unitIds.some((u) => String(u) === key) ? key.split("+")[0] : key;
+  return unitColor(Math.max(0, state.unitIds.findIndex((u) => String(u) === first)));
 }
 
 const SPARE = [...COLORS, "#bcbd22", "#393b79", "#7f7f7f", "#e7ba52", "#637939", "#843c39"];
@@ -104,4 +105,29 @@ export function onResize(el, fn) {
 export function valueUnit() {
   const info = state.recordingInfo;
   return info && info.channelGainsToUv === null ? "raw" : "µV";
+}
+
+// The units a view of the selection draws: {key, taskId} in the table's order. With "apply merges" on, the
+// members of a merge group of the curation become one unit, key "3+7", whose task id is the list of member
+// ids (the tasks take a list as one unit: the union of the members' spikes).
+export function viewUnits(order) {
+  const keys = selectedInOrder(order);
+  if (!state.applyMerges) return keys.map((k) => ({ key: k, taskId: unitIdOf(k) }));
+  const c = state.curation && state.curation.curation;
+  const groups = ((c && c.mergeGroups) || []).map((g) => g.map(String));
+  const out = [];
+  const seen = new Set();
+  for (const k of keys) {
+    const g = groups.find((members) => members.includes(k));
+    const key = g ? g.join("+") : k;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ key, taskId: g ? g.map(unitIdOf) : unitIdOf(k) });
+  }
+  return out;
+}
+
+// whether an update changes what viewUnits returns beyond the selection (the merges, or applying them)
+export function mergesChanged(keys) {
+  return keys.has("applyMerges") || (state.applyMerges && keys.has("curation"));
 }

@@ -20,7 +20,8 @@ export const state = {
   view: "autocorrelograms",
   acgMode: "all",          // "all" | "selected"
   overlay: false,
-  tracesWindow: null,      // [startSec, endSec] of the traces view
+  tracesWindow: null,
+  applyMerges: false,      // the views of the selection draw each merge group as one unit      // [startSec, endSec] of the traces view
   ondemand: 0,             // bumped when a task of an on-demand view settles (ondemand.js)          // waveforms of the selected units in one panel
   pending: new Map(),
   errors: {},              // view name -> {message, traceback}
@@ -66,6 +67,7 @@ export function readUrlState(params) {
 export function writeUrlState() {
   const url = new URL(window.location.href);
   const s = { units: [...state.selection].map(unitIdOf), view: state.view, acg: state.acgMode };
+  if (state.applyMerges) s.merges = true;
   if (state.tracesWindow) s.t = state.tracesWindow.map((v) => Math.round(v * 1e4) / 1e4);
   if (state.sort.column) s.sort = [state.sort.column, state.sort.ascending ? "asc" : "desc"];
   url.searchParams.set("s", JSON.stringify(s));

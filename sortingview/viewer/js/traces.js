@@ -2,7 +2,7 @@
 // min/max-downsampled by the task so that every spike stays visible, with the selected units' spikes marked.
 import { AXIS, FONT, GRID, errorBox, niceStep, note, setupCanvas, ticks, formatTick } from "./plot.js";
 import { amplitudesOf } from "./amplitudes.js";
-import { colorsFor, onResize, peekTask, reportError, requestTask, selectedInOrder } from "./ondemand.js";
+import { colorsFor, mergesChanged, onResize, peekTask, reportError, requestTask, viewUnits } from "./ondemand.js";
 import { displayedOrder } from "./table.js";
 import { state, subscribe, update, writeUrlState } from "./store.js";
 
@@ -20,7 +20,8 @@ export function mountTraces(el) {
   root = el;
   subscribe((keys) => {
     if (state.view !== "traces") return;
-    if (["view", "tracesWindow", "selection", "ondemand", "recordingInfo", "figure", "errors"].some((k) => keys.has(k))) render();
+    if (mergesChanged(keys)) render();
+    else if (["view", "tracesWindow", "selection", "ondemand", "recordingInfo", "figure", "errors"].some((k) => keys.has(k))) render();
   });
   onResize(el, () => { if (state.view === "traces") render(); });
 }
@@ -214,11 +215,12 @@ function drawTraces(ctx, r, chans, rowY, pxPerUv, X) {
 // the selected units' spikes in the window: a tick on top, and the trace around the spike on the unit's peak
 // channel drawn over in the unit's colour
 function drawSpikes(ctx, w, area, X, rowY, path) {
-  const keys = selectedInOrder(displayedOrder()).slice(0, MAX_MARKED_UNITS);
-  const colors = colorsFor(keys);
+  const units = viewUnits(displayedOrder()).slice(0, MAX_MARKED_UNITS);
+  const colors = colorsFor(units.map((x) => x.key));
   let marks = 0;
-  for (const k of keys) {
-    const entry = amplitudesOf(k);
+  for (const unit of units) {
+    const k = unit.key;
+    const entry = amplitudesOf(unit);
     if (entry.status !== "done") continue;
     const u = entry.result.spikeAmplitudes[0];
     const t = u.timesSec.data;
