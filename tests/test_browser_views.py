@@ -272,6 +272,7 @@ def test_apply_merges_draws_a_merge_group_as_one_unit(env, page):
         page.click(".tab[data-view=crosscorrelograms]")
         page.wait_for_selector("#ccg-view[data-drawn='4']", timeout=60_000)
         assert page.query_selector(f"#ccg-view canvas.ccg[data-pair='{group}|{group}']") is not None
+        screenshot(page, "views-crosscorrelograms-merged.png")
         # untick: the members are drawn apart again, and the link says so
         page.uncheck("#apply-merges")
         page.wait_for_selector("#ccg-view[data-drawn='9']", timeout=60_000)
