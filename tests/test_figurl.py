@@ -59,6 +59,15 @@ def test_base_url_from_environment_channel_and_view_state(ws, monkeypatch):
     assert json.loads(q["s"]) == {"units": ds.unit_ids[:2], "view": "waveforms"}
 
 
+@pytest.mark.parametrize("view", ["crosscorrelograms", "amplitudes", "traces", "features"])
+def test_links_can_open_every_viewer_tab(ws, view):
+    W, rid, sid, ds = ws
+    url = W.spikesortingview(recording_id=rid, sorting_id=sid, label="tab", selected_unit_ids=ds.unit_ids[:2],
+                             view=view)
+    _, q = parts(url)
+    assert json.loads(q["s"]) == {"units": ds.unit_ids[:2], "view": view}
+
+
 def test_external_metrics_are_in_the_figure_data(ws):
     W, rid, sid, ds = ws
     metric = {"name": "isolation", "label": "Isolation", "tooltip": "from my pipeline",

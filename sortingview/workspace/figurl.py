@@ -22,7 +22,7 @@ from ..errors import WorkspaceError
 
 DEFAULT_BASE_URL = "http://127.0.0.1:15310"
 FIGURE_TYPE = "spikesortingview-1"
-VIEWS = ("autocorrelograms", "waveforms")
+VIEWS = ("autocorrelograms", "waveforms", "crosscorrelograms", "amplitudes", "traces", "features")
 _CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
