@@ -105,3 +105,26 @@ def test_a_backend_on_a_redis_channel_runs_every_handler_type_it_is_given(store_
     assert [h.wait(1)["square"] for h in squares] == [i * i for i in range(10)]
     assert all(h.wait(1)["pid"] != os.getpid() for h in queries)
     assert chan.stats()["queued"] == {} and chan.running_jobs() == []
+
+
+def test_a_serving_backend_refills_a_freed_inline_slot_at_once(store_dir, redis_url):
+    # jobs queued before the backend started bring no wake-up: the backend must claim the next one as soon as the
+    # inline slot frees (it used to wait for its next look at the channel, 0.1 s per job)
+    import threading
+    import time
+
+    handles = [submit_task("svtest.add.1", {"a": i, "b": 1}, channel_url=redis_url) for i in range(40)]
+    cfg = load_config(env={}, overrides={"task_modules": ("backend_tasks",), "channel_url": redis_url})
+    from dataclasses import replace
+
+    cfg = replace(cfg, handlers=tuple(replace(h, type="inline") if h.name == "misc" else h for h in cfg.handlers))
+    backend = Backend(cfg)
+    thread = threading.Thread(target=backend.run, daemon=True)
+    t0 = time.monotonic()
+    thread.start()
+    try:
+        assert [h.wait(10)["sum"] for h in handles] == [i + 1 for i in range(40)]
+        assert time.monotonic() - t0 < 2.0  # 40 trivial jobs; waiting for wake-ups would take 4 s
+    finally:
+        backend.stop()
+        thread.join(10)

@@ -129,6 +129,8 @@ class Backend:
             for outcome in h.poll():
                 self._record(outcome, h.name)
                 n += 1
+                if not (h.claims_itself and outcome.recorded):  # a freed slot no worker refills: claim now
+                    self._next_claim = 0.0
             now = time.monotonic()
             for job in h.adopted():  # claimed by a worker itself, right after its last job
                 self.jobs[job.job_id] = (job, now)

@@ -20,6 +20,9 @@ from .execution import Outcome, run_job
 class JobHandler(abc.ABC):
     """Runs the jobs of one handler type."""
 
+    #: whether its workers claim their next job themselves when one ends (else the backend refills the slot)
+    claims_itself = False
+
     def __init__(self, config: HandlerConfig, task_modules: tuple[str, ...] = ()):
         self.config = config
         self.task_modules = task_modules

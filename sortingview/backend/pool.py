@@ -176,6 +176,8 @@ class _Worker:
 class ParallelHandler(JobHandler):
     """Up to ``num_workers`` jobs at once, each in its own worker process."""
 
+    claims_itself = True
+
     def __init__(self, config: HandlerConfig, task_modules: tuple[str, ...] = (),
                  context: WorkerContext | None = None):
         super().__init__(config, task_modules)
