@@ -1,5 +1,5 @@
 // Autocorrelograms: one small bar plot per unit (all units, or only the selected ones).
-import { AXIS, GRID, errorBox, formatCount, setupCanvas } from "./plot.js";
+import { AXIS, drawCorrelogramBars, errorBox, formatCount, setupCanvas } from "./plot.js";
 import { displayedOrder, selectKeys } from "./table.js";
 import { state, subscribe, unitKey } from "./store.js";
 
@@ -106,32 +106,10 @@ function paintSelection() {
 
 function drawAcg(canvas, key, counts, edges, merged) {
   const ctx = setupCanvas(canvas, W, H);
-  const n = counts.length;
-  const x0 = edges[0] * 1000;
-  const x1 = edges[edges.length - 1] * 1000;
-  let max = 0;
-  for (let i = 0; i < n; i++) if (counts[i] > max) max = counts[i];
   const pw = W - PAD.left - PAD.right;
   const ph = H - PAD.top - PAD.bottom;
-  const ymax = max > 0 ? max * 1.05 : 1;
-  const X = (ms) => PAD.left + ((ms - x0) / (x1 - x0)) * pw;
-  const Y = (c) => PAD.top + ph - (c / ymax) * ph;
-  // zero-lag line and refractory window guide (+-1.5 ms) help judge contamination
-  ctx.fillStyle = "#fbe9e9";
-  ctx.fillRect(X(-1.5), PAD.top, X(1.5) - X(-1.5), ph);
-  ctx.strokeStyle = GRID;
-  ctx.beginPath(); ctx.moveTo(X(0), PAD.top); ctx.lineTo(X(0), PAD.top + ph); ctx.stroke();
-  ctx.fillStyle = merged ? "#dd6b20" : "#2b6cb0";
-  for (let i = 0; i < n; i++) {
-    const left = X(edges[i] * 1000);
-    const right = X(edges[i + 1] * 1000);
-    const top = Y(counts[i]);
-    ctx.fillRect(left, top, Math.max(1, right - left - 0.5), PAD.top + ph - top);
-  }
-  ctx.strokeStyle = AXIS;
-  ctx.beginPath();
-  ctx.moveTo(PAD.left, PAD.top); ctx.lineTo(PAD.left, PAD.top + ph); ctx.lineTo(PAD.left + pw, PAD.top + ph);
-  ctx.stroke();
+  const color = merged ? "#dd6b20" : "#2b6cb0";
+  const { max, x0, x1, X, Y } = drawCorrelogramBars(ctx, { PAD, pw, ph, counts, edges, color, gap: 0.5 });
   ctx.fillStyle = AXIS;
   ctx.textBaseline = "top";
   ctx.textAlign = "left";
@@ -151,6 +129,6 @@ function drawAcg(canvas, key, counts, edges, merged) {
   ctx.fillStyle = "#888";
   ctx.textAlign = "right";
   let total = 0;
-  for (let i = 0; i < n; i++) total += counts[i];
+  for (let i = 0; i < counts.length; i++) total += counts[i];
   ctx.fillText(`${formatCount(total)} pairs`, W - PAD.right, 4);
 }

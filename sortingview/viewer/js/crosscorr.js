@@ -1,5 +1,5 @@
 // Cross-correlograms: the matrix of every ordered pair of the selected units (the diagonal: autocorrelograms).
-import { AXIS, GRID, errorBox, formatCount, note, setupCanvas } from "./plot.js";
+import { AXIS, drawCorrelogramBars, errorBox, formatCount, note, setupCanvas } from "./plot.js";
 import { colorsFor, mergesChanged, onResize, reportError, requestTask, viewUnits } from "./ondemand.js";
 import { displayedOrder } from "./table.js";
 import { state, subscribe } from "./store.js";
@@ -91,29 +91,10 @@ function drawCell(canvas, size, counts, edges, color, lastRow) {
   const ctx = setupCanvas(canvas, size, h);
   const pw = size - PAD.left - PAD.right;
   const ph = h - PAD.top - PAD.bottom;
-  const x0 = edges[0] * 1000;
-  const x1 = edges[edges.length - 1] * 1000;
-  let max = 0;
   let total = 0;
-  for (let i = 0; i < counts.length; i++) { total += counts[i]; if (counts[i] > max) max = counts[i]; }
+  for (let i = 0; i < counts.length; i++) total += counts[i];
   canvas.dataset.total = String(total);
-  const ymax = max > 0 ? max * 1.05 : 1;
-  const X = (ms) => PAD.left + ((ms - x0) / (x1 - x0)) * pw;
-  const Y = (c) => PAD.top + ph - (c / ymax) * ph;
-  ctx.fillStyle = "#fbe9e9";
-  ctx.fillRect(X(-1.5), PAD.top, X(1.5) - X(-1.5), ph);
-  ctx.strokeStyle = GRID;
-  ctx.beginPath(); ctx.moveTo(X(0), PAD.top); ctx.lineTo(X(0), PAD.top + ph); ctx.stroke();
-  ctx.fillStyle = color;
-  for (let i = 0; i < counts.length; i++) {
-    const left = X(edges[i] * 1000);
-    const top = Y(counts[i]);
-    ctx.fillRect(left, top, Math.max(1, X(edges[i + 1] * 1000) - left - 0.3), PAD.top + ph - top);
-  }
-  ctx.strokeStyle = AXIS;
-  ctx.beginPath();
-  ctx.moveTo(PAD.left, PAD.top); ctx.lineTo(PAD.left, PAD.top + ph); ctx.lineTo(PAD.left + pw, PAD.top + ph);
-  ctx.stroke();
+  const { max, x0, x1, Y } = drawCorrelogramBars(ctx, { PAD, pw, ph, counts, edges, color, gap: 0.3 });
   cellLabels(ctx, { small, lastRow, size, PAD, pw, ph, max, x0, x1, Y });
 }
 

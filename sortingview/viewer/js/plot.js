@@ -115,3 +115,30 @@ export function note(text, cls = "note") {
   p.textContent = text;
   return p;
 }
+
+// A correlogram as bars in the box PAD/pw/ph: the refractory window (+-1.5 ms) shaded and the zero lag marked
+// (they help judge contamination), then the left and bottom axis lines. Returns the scales for the labels.
+export function drawCorrelogramBars(ctx, { PAD, pw, ph, counts, edges, color, gap }) {
+  const x0 = edges[0] * 1000;
+  const x1 = edges[edges.length - 1] * 1000;
+  let max = 0;
+  for (let i = 0; i < counts.length; i++) if (counts[i] > max) max = counts[i];
+  const ymax = max > 0 ? max * 1.05 : 1;
+  const X = (ms) => PAD.left + ((ms - x0) / (x1 - x0)) * pw;
+  const Y = (c) => PAD.top + ph - (c / ymax) * ph;
+  ctx.fillStyle = "#fbe9e9";
+  ctx.fillRect(X(-1.5), PAD.top, X(1.5) - X(-1.5), ph);
+  ctx.strokeStyle = GRID;
+  ctx.beginPath(); ctx.moveTo(X(0), PAD.top); ctx.lineTo(X(0), PAD.top + ph); ctx.stroke();
+  ctx.fillStyle = color;
+  for (let i = 0; i < counts.length; i++) {
+    const left = X(edges[i] * 1000);
+    const top = Y(counts[i]);
+    ctx.fillRect(left, top, Math.max(1, X(edges[i + 1] * 1000) - left - gap), PAD.top + ph - top);
+  }
+  ctx.strokeStyle = AXIS;
+  ctx.beginPath();
+  ctx.moveTo(PAD.left, PAD.top); ctx.lineTo(PAD.left, PAD.top + ph); ctx.lineTo(PAD.left + pw, PAD.top + ph);
+  ctx.stroke();
+  return { max, x0, x1, X, Y };
+}
