@@ -68,6 +68,56 @@ def _wait_alive(proc: subprocess.Popen, url: str, log_path: str, timeout: float 
     raise AssertionError(f"no live backend at {url} after {timeout} s: {open(log_path).read()[-3000:]}")
 
 
+@contextlib.contextmanager
+def seeded_view(tmp, *, workspace_label: str, label: str, seed: int, num_units: int, num_channels: int = 8,
+                authorized: tuple[str, ...] = (), users: tuple[str, ...] = ()) -> Iterator[dict]:
+    """A store in ``tmp`` with one seeded recording + sorting, the given viewer users (their tokens under
+    ``tokens``), a real backend, and the figURL of the sorting on it."""
+    import pytest
+    from datasets import make_dataset
+
+    from sortingview.server.auth import UserStore, users_file
+    from sortingview.workspace import create_workspace
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
+        (tmp / "store").mkdir()
+        ds = make_dataset(tmp, seed=seed, num_channels=num_channels, durations=8.0, num_units=num_units)
+        W = create_workspace(label=workspace_label)
+        rid = W.add_recording(label="rec1", recording=ds.recording)
+        sid = W.add_sorting(recording_id=rid, label="sorting1", sorting=ds.sorting)
+        if authorized:
+            W.set_sorting_curation_authorized_users(sid, list(authorized))
+        store_users = UserStore(users_file())
+        tokens = {u: store_users.add_user(u) for u in users}
+        with backend_process(str(tmp)) as url:
+            link = W.spikesortingview(recording_id=rid, sorting_id=sid, label=label, base_url=url)
+            yield {"W": W, "sid": sid, "rid": rid, "url": url, "link": link, "tokens": tokens, "ds": ds}
+
+
+@contextlib.contextmanager
+def chromium_browser(executable_path: str):
+    """Headless Chromium through Playwright, closed at the end."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch_chromium(p, executable_path)
+        yield b
+        b.close()
+
+
+@contextlib.contextmanager
+def checked_page(browser):
+    """A page in a fresh context; the test fails if the page raised a JavaScript error."""
+    ctx = browser.new_context(viewport={"width": 1440, "height": 860})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    ctx.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
 def launch_chromium(playwright, executable_path: str):
     return playwright.chromium.launch(executable_path=executable_path, args=CHROMIUM_ARGS)
 

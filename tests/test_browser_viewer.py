@@ -10,12 +10,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from conftest import CHROMIUM, skip_or_fail
-from datasets import make_dataset
-from test_browser_support import CANVAS_INK, backend_process, launch_chromium, screenshot
+from test_browser_support import CANVAS_INK, checked_page, chromium_browser, screenshot, seeded_view
 from test_server_support import http
 
 from sortingview import store
-from sortingview.server.auth import UserStore, users_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NUM_UNITS = 6
@@ -28,43 +26,21 @@ def env(tmp_path_factory):
 
     if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         skip_or_fail(f"Chromium not found at {CHROMIUM}; install it with `apt-get install -y chromium`")
-    from sortingview.workspace import create_workspace
-
-    tmp = tmp_path_factory.mktemp("browser")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
-        (tmp / "store").mkdir()
-        ds = make_dataset(tmp, seed=11, num_channels=8, durations=8.0, num_units=NUM_UNITS)
-        W = create_workspace(label="browser test")
-        rid = W.add_recording(label="rec1", recording=ds.recording)
-        sid = W.add_sorting(recording_id=rid, label="sorting1", sorting=ds.sorting)
-        W.set_sorting_curation_authorized_users(sid, ["alice"])
-        users = UserStore(users_file())
-        tokens = {"alice": users.add_user("alice"), "mallory": users.add_user("mallory")}
-        with backend_process(str(tmp)) as url:
-            link = W.spikesortingview(recording_id=rid, sorting_id=sid, label="browser test view", base_url=url)
-            yield {"W": W, "sid": sid, "rid": rid, "url": url, "link": link, "tokens": tokens, "ds": ds}
+    with seeded_view(tmp_path_factory.mktemp("browser"), workspace_label="browser test", label="browser test view",
+                     seed=11, num_units=NUM_UNITS, authorized=("alice",), users=("alice", "mallory")) as e:
+        yield e
 
 
 @pytest.fixture(scope="module")
 def browser(env):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p, CHROMIUM)
+    with chromium_browser(CHROMIUM) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser, chromium_path):
-    ctx = browser.new_context(viewport={"width": 1440, "height": 860})
-    pg = ctx.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    ctx.close()
-    assert not errors, f"JavaScript errors in the page: {errors}"
+    with checked_page(browser) as pg:
+        yield pg
 
 
 def open_view(page, link: str):

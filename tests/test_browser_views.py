@@ -12,8 +12,7 @@ from urllib.parse import parse_qs, quote, urlparse
 import numpy as np
 import pytest
 from conftest import CHROMIUM, skip_or_fail
-from datasets import make_dataset
-from test_browser_support import CANVAS_INK, backend_process, launch_chromium, screenshot
+from test_browser_support import CANVAS_INK, checked_page, chromium_browser, screenshot, seeded_view
 
 from sortingview import store
 
@@ -26,40 +25,21 @@ NUM_CHANNELS = 8
 def env(tmp_path_factory):
     if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         skip_or_fail(f"Chromium not found at {CHROMIUM}; install it with `apt-get install -y chromium`")
-    from sortingview.workspace import create_workspace
-
-    tmp = tmp_path_factory.mktemp("browser-views")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
-        (tmp / "store").mkdir()
-        ds = make_dataset(tmp, seed=7, num_channels=NUM_CHANNELS, durations=8.0, num_units=NUM_UNITS)
-        W = create_workspace(label="browser views test")
-        rid = W.add_recording(label="rec1", recording=ds.recording)
-        sid = W.add_sorting(recording_id=rid, label="sorting1", sorting=ds.sorting)
-        with backend_process(str(tmp)) as url:
-            link = W.spikesortingview(recording_id=rid, sorting_id=sid, label="views test", base_url=url)
-            yield {"W": W, "sid": sid, "rid": rid, "url": url, "link": link, "ds": ds}
+    with seeded_view(tmp_path_factory.mktemp("browser-views"), workspace_label="browser views test",
+                     label="views test", seed=7, num_units=NUM_UNITS, num_channels=NUM_CHANNELS) as e:
+        yield e
 
 
 @pytest.fixture(scope="module")
 def browser(env):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p, CHROMIUM)
+    with chromium_browser(CHROMIUM) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1440, "height": 860})
-    pg = ctx.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    ctx.close()
-    assert not errors, f"JavaScript errors in the page: {errors}"
+    with checked_page(browser) as pg:
+        yield pg
 
 
 def open_with_state(page, link: str, **s) -> None:
