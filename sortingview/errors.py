@@ -35,6 +35,13 @@ class InvalidMutableValueError(SortingviewError, TypeError):
     """A mutable value is not a string (mutables hold text; encode structured values with json.dumps)."""
 
 
+class DiskFullError(SortingviewError, OSError):
+    """A write failed because the disk (or a quota or file-size limit) is full; nothing partial was kept."""
+
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()
+
+
 class FeedError(SortingviewError):
     """A feed is missing, malformed, or an append was refused."""
 

@@ -68,8 +68,10 @@ def _status_of(rec: JobRecord, chan: Channel) -> TaskStatus:
     st = TaskStatus(rec.job_id, rec.task_name, rec.status, rec.error, rec.traceback)
     if rec.status == "finished":
         if rec.task_type == "calculation":
-            st.result = cached_result(rec.task_name, rec.task_input)
-            if st.result is None:  # the result file was removed since: compute it again
+            from ..store import MISSING, load_task_result
+
+            st.result = load_task_result(rec.task_name, task_job_id(rec.task_name, rec.task_input))
+            if st.result is MISSING:  # the result file was removed (or was damaged) since: compute it again
                 req = TaskRequest(rec.job_id, rec.task_name, rec.task_type, rec.handler, rec.task_input,
                                   rec.backend_id)
                 return TaskStatus(rec.job_id, rec.task_name, chan.submit(req).status)

@@ -17,6 +17,7 @@ import uuid
 
 from .._version import __version__
 from .channel import Channel, JobRecord, open_channel
+from .channel.base import backend_id_digest
 from .config import BackendConfig
 from .execution import Outcome, record_outcome, vet_claimed
 from .handlers import JobHandler, make_handler
@@ -31,6 +32,7 @@ _MAX_IDLE_S = 0.01
 _IDLE_WAIT_S = 0.1
 _RECLAIM_EVERY_S = 0.05
 _KEEP_ENDED_S = 7 * 24 * 3600  # finished and failed jobs stay visible to `status` and clients this long
+_EXPIRE_EVERY_S = 60.0  # how often a backend fails jobs queued for a backend id that nobody serves
 
 
 class Backend:
@@ -46,7 +48,7 @@ class Backend:
         self.completed = 0
         self._stop = threading.Event()
         self._hard_stop = threading.Event()
-        self._next_lease = self._next_status = self._next_prune = self._next_claim = 0.0
+        self._next_lease = self._next_status = self._next_prune = self._next_claim = self._next_expire = 0.0
         self._burst = False
         self._poller = select.poll()
         self._polled: set[int] = set()
@@ -64,7 +66,7 @@ class Backend:
             cfg = self.config.handler(name)
             url = None if self.channel.url.startswith("sqlite://") else self.channel.url
             context = WorkerContext(name, self.channel.name, url, self.worker_id, self.config.backend_id or "",
-                                    self.config.lease_s, cfg.max_attempts)
+                                    self.config.lease_s, cfg.max_attempts, cfg.memory_limit_gb)
             h = self.handlers[name] = make_handler(cfg, self.config.task_modules, context)
         return h
 
@@ -171,6 +173,12 @@ class Backend:
         if now >= self._next_status:
             self.channel.put_backend(self.worker_id, self.describe())
             self._next_status = now + min(_STATUS_EVERY_S, self.config.lease_s / 3)
+        if now >= self._next_expire:
+            expired = self.channel.expire_unserved(self.config.unserved_expiry_s)
+            if expired:
+                log.warning("failed %d job(s) queued for over %g s for a backend id that no backend serves",
+                            expired, self.config.unserved_expiry_s)
+            self._next_expire = now + min(_EXPIRE_EVERY_S, self.config.unserved_expiry_s / 2)
         if now >= self._next_prune:  # the channel is a queue, not an archive: results live in the store
             pruned = self.channel.prune(_KEEP_ENDED_S)
             if pruned:
@@ -232,6 +240,7 @@ class Backend:
         return {
             "workerId": self.worker_id, "host": socket.gethostname(), "pid": os.getpid(), "version": __version__,
             "channel": self.config.channel, "hasBackendId": bool(self.config.backend_id),
+            "backendIdDigest": backend_id_digest(self.config.backend_id or ""),
             "handlers": {h.name: h.describe() for h in self.config.handlers},
             "running": [{"jobId": j.job_id, "taskName": j.task_name, "handler": j.handler,
                          "seconds": round(now - t0, 3)} for j, t0 in self.jobs.values()],

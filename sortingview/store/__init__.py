@@ -181,6 +181,37 @@ def delete_mutable(key: str) -> bool:
     return get_store().delete_mutable(key)
 
 
+def update_mutable(key: str, update) -> str | None:
+    """Read-modify-write a mutable under a lock every process takes: ``update(old) -> new`` (None deletes)."""
+    return get_store().update_mutable(key, update)
+
+
+#: what :func:`load_task_result` returns when no usable result is stored
+MISSING = object()
+
+
+def load_task_result(task_name: str, job_id: str) -> Any:
+    """The parsed JSON result stored for a job, or :data:`MISSING`.
+
+    A result that does not parse (empty, truncated by a crash or a full disk, damaged) is deleted and reported
+    MISSING, so it is computed again instead of failing every request for ever. A stored ``null`` is None.
+    """
+    st = get_store()
+    data = st.get_task_result(task_name, job_id)
+    if data is None:
+        return MISSING
+    try:
+        return json.loads(data)
+    except ValueError:
+        import logging
+
+        logging.getLogger("sortingview.store").warning(
+            "the stored result of %s (job %s) is damaged (%d bytes that are not JSON); deleted, it will be "
+            "computed again", task_name, job_id, len(data))
+        st.delete_task_result(task_name, job_id)
+        return MISSING
+
+
 def create_feed() -> Feed:
     return _create_feed(get_store())
 
@@ -194,6 +225,7 @@ __all__ = [
     "store_dir", "get_store", "use_store",
     "store_file", "link_file", "store_bytes", "store_text", "store_json", "store_npy",
     "load_file", "load_bytes", "load_text", "load_json", "load_npy",
-    "set_mutable", "get_mutable", "delete_mutable", "create_feed", "load_feed",
+    "set_mutable", "get_mutable", "delete_mutable", "update_mutable", "create_feed", "load_feed",
+    "load_task_result", "MISSING",
     "parse_uri", "make_uri", "parse_feed_uri", "make_feed_uri", "check_mutable_key", "sha1_of_file",
 ]
