@@ -77,7 +77,7 @@ def _number(value: Any, source: str, key: str, *, unit: str, allow_zero: bool = 
     ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
     if not ok or value < 0 or (value == 0 and not allow_zero):
         least = "0 or more" if allow_zero else "positive"
-        raise ConfigError(f"{_where(source, key)} must be a finite {least} number of {unit}, got {value!r}")
+        raise ConfigError(f"{_where(source, key)} must be a {least} number of {unit} (finite), got {value!r}")
     return float(value)
 
 

@@ -28,9 +28,9 @@ from ._fs import (
     shard,
     temp_name,
 )
+from .base import Store, check_feed_messages, check_mutable_key, check_mutable_value, check_task_result_name
 from .owner import check_owner_can_read
 from .private import locked
-from .base import Store, check_feed_messages, check_mutable_key, check_mutable_value, check_task_result_name
 from .uri import check_sha1, parse_feed_uri
 
 # kachery-cloud caches the sha1 of files above 1 MB; we cache every linked file (a cache hit is what makes

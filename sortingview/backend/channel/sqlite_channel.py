@@ -58,7 +58,7 @@ def _retry_busy(op, path: str, timeout: float = 30.0):
 
 
 def channel_error(exc: sqlite3.Error, path: str) -> ChannelError | DiskFullError:
-    """The error to raise for a failed SQLite statement; a full disk says so (SQLite says "database or disk is full")."""
+    """The error for a failed SQLite statement; a full disk says so (SQLite: "database or disk is full")."""
     if isinstance(exc, sqlite3.OperationalError) and ("disk is full" in str(exc) or "disk I/O" in str(exc)):
         return DiskFullError(28, f"disk full: the channel database {path} cannot grow ({exc}); free space on that "
                              "disk; the channel is unchanged and keeps serving once there is room", path)
