@@ -16,6 +16,7 @@ import time
 import uuid
 
 from .._version import __version__
+from ..errors import ChannelError, DiskFullError
 from .channel import Channel, JobRecord, open_channel
 from .channel.base import backend_id_digest
 from .config import BackendConfig
@@ -33,6 +34,7 @@ _IDLE_WAIT_S = 0.1
 _RECLAIM_EVERY_S = 0.05
 _KEEP_ENDED_S = 7 * 24 * 3600  # finished and failed jobs stay visible to `status` and clients this long
 _EXPIRE_EVERY_S = 60.0  # how often a backend fails jobs queued for a backend id that nobody serves
+_OUTAGE_RETRY_S = 1.0  # a channel that cannot be reached or written (disk full) is tried again this often
 
 
 class Backend:
@@ -77,9 +79,7 @@ class Backend:
         idle = _MIN_IDLE_S
         try:
             while not self._stop.is_set():
-                # collect first, so that slots freed this turn are filled by the claim right after
-                busy = self._collect() + self._claim()
-                self._keep_alive()
+                busy = self._turn()
                 if burst and not busy and not self.jobs:
                     break
                 idle = _MIN_IDLE_S if busy else min(idle * 1.5, _MAX_IDLE_S)
@@ -95,6 +95,20 @@ class Backend:
         return self.completed
 
     # --- one turn of the loop -------------------------------------------------------------------------
+    def _turn(self) -> int:
+        """Collect outcomes, claim jobs, renew leases; a channel or disk outage is logged and waited out."""
+        try:
+            # collect first, so that slots freed this turn are filled by the claim right after
+            busy = self._collect() + self._claim()
+            self._keep_alive()
+            return busy
+        except (ChannelError, DiskFullError) as exc:
+            if self._burst:
+                raise
+            log.error("%s; the backend keeps running and tries again in %g s", exc, _OUTAGE_RETRY_S)
+            self._stop.wait(_OUTAGE_RETRY_S)
+            return 0
+
     def _claim(self) -> int:
         # while busy, look at the channel only when it says something was queued, or now and then (for
         # leases that expired elsewhere): workers claim their own next jobs
@@ -230,7 +244,10 @@ class Backend:
         from .dask_handler import close_dask_clients
 
         close_dask_clients()
-        self.channel.put_backend(self.worker_id, None)
+        try:
+            self.channel.put_backend(self.worker_id, None)
+        except (ChannelError, DiskFullError) as exc:  # its heartbeat goes stale on its own
+            log.error("could not remove this backend's heartbeat: %s", exc)
         log.info("backend %s stopped after %d task(s)", self.worker_id, self.completed)
 
     # --- reporting ----------------------------------------------------------------------------------------

@@ -1,0 +1,107 @@
+"""Integrity of results: changed linked files, damaged cached results, lost updates and full disks."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+
+import pytest
+from datasets import make_dataset
+
+from sortingview import store
+from sortingview.backend.client import submit_task
+from sortingview.backend.config import load_config
+from sortingview.backend.daemon import Backend
+from sortingview.errors import LinkedFileChangedError
+from sortingview.serialize import task_job_id
+from sortingview.tasks import run_task_inline
+
+
+@pytest.fixture
+def ds(store_dir, tmp_path):
+    return make_dataset(tmp_path, seed=5, num_channels=4, durations=1.0, num_units=3)
+
+
+def _change_samples(path: str) -> None:
+    """Overwrite some samples in place: same size, new mtime (what an acquisition tool rewriting a file does)."""
+    st = os.stat(path)
+    with open(path, "r+b") as f:
+        f.seek(64)
+        f.write(b"\x7f" * 512)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+
+
+def segment(ds, end: int) -> dict:
+    return {"recording": ds.recording_uri, "startFrame": 0, "endFrame": end}
+
+
+def inline_backend() -> Backend:
+    cfg = load_config(env={}, overrides={"lease_s": 5.0})
+    return Backend(replace(cfg, handlers=tuple(replace(h, type="inline") for h in cfg.handlers)))
+
+
+def test_a_process_that_loaded_a_recording_refuses_it_once_the_file_changed(ds):
+    first = run_task_inline("sortingview.timeseries_segment.1", segment(ds, 100))  # loads and caches the extractor
+    assert first["traces"].shape == (100, 4)
+    _change_samples(ds.binary_paths[0])
+    with pytest.raises(LinkedFileChangedError, match="was modified since it was linked"):
+        run_task_inline("sortingview.timeseries_segment.1", segment(ds, 200))
+    job_id = task_job_id("sortingview.timeseries_segment.1", segment(ds, 200))
+    assert store.get_store().get_task_result("sortingview.timeseries_segment.1", job_id) is None
+
+
+def test_a_backend_that_loaded_a_recording_fails_the_task_and_caches_nothing(ds):
+    submit_task("sortingview.timeseries_segment.1", segment(ds, 100))
+    inline_backend().run(burst=True)  # the inline handler runs in this process: the recording stays loaded
+    _change_samples(ds.binary_paths[0])
+    h = submit_task("sortingview.timeseries_segment.1", segment(ds, 300))
+    inline_backend().run(burst=True)
+    st = h.status()
+    assert st.status == "error" and st.error.startswith("LinkedFileChangedError")
+    job_id = task_job_id("sortingview.timeseries_segment.1", segment(ds, 300))
+    assert store.get_store().get_task_result("sortingview.timeseries_segment.1", job_id) is None
+
+
+@pytest.mark.parametrize("damage", [b"", b'{"dsFactor":1,"traces":{"_type":"nda'])
+def test_a_damaged_cached_result_is_deleted_and_computed_again(ds, damage):
+    name, task_input = "sortingview.timeseries_segment.1", segment(ds, 50)
+    good = run_task_inline(name, task_input)
+    job_id = task_job_id(name, task_input)
+    store.get_store().put_task_result(name, job_id, damage)
+    again = run_task_inline(name, task_input)  # no JSONDecodeError
+    assert (again["traces"] == good["traces"]).all()
+    assert json.loads(store.get_store().get_task_result(name, job_id))["dsFactor"] == 1
+
+
+def test_a_damaged_cached_result_is_recomputed_through_the_backend(ds):
+    name, task_input = "sortingview.timeseries_segment.1", segment(ds, 60)
+    run_task_inline(name, task_input)
+    store.get_store().put_task_result(name, task_job_id(name, task_input), b'{"trunc')
+    h = submit_task(name, task_input)
+    inline_backend().run(burst=True)
+    assert h.wait(5)["traces"].shape == (60, 4)
+
+
+def test_concurrent_label_choice_adds_from_many_processes_are_all_kept(store_dir):
+    import sortingview as sv
+
+    W = sv.create_workspace(label="locks")
+    from spikeinterface.core import NumpySorting
+
+    sorting = NumpySorting.from_unit_dict({1: [10, 20], 2: [30]}, sampling_frequency=30000.0)
+    sid = W.add_sorting(recording_id=None, sorting=sv.copy_sorting_extractor(sorting), label="s") \
+        if "recording_id" in W.add_sorting.__code__.co_varnames else None
+    if sid is None:
+        pytest.skip("this Workspace needs a recording for add_sorting")
+    script = textwrap.dedent(f"""
+        import sys, sortingview as sv
+        W = sv.load_workspace({W.uri!r})
+        W.add_sorting_curation_label_choice({sid!r}, "label" + sys.argv[1])
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(i)], env=os.environ.copy()) for i in range(20)]
+    assert all(p.wait(120) == 0 for p in procs)
+    choices = sv.load_workspace(W.uri).get_label_choices(sid)
+    assert {f"label{i}" for i in range(20)} <= set(choices)
