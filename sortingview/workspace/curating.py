@@ -80,6 +80,16 @@ class CurationMethods:
         feed_id = self._curation_feed_id(sorting_id, create=True)
         store.set_mutable(f"{LABEL_CHOICES}/{feed_id}", json.dumps(choices))
 
+    def add_sorting_curation_label_choice(self, sorting_id: str, label: str) -> list[str]:
+        """Add one label to the sorting's label choices and return them; concurrent adds (any process) all land."""
+        feed_id = self._curation_feed_id(sorting_id, create=True)
+
+        def add(text: str | None) -> str:
+            choices = json.loads(text) if text else list(C.DEFAULT_LABEL_CHOICES)
+            return json.dumps(choices if label in choices else C.check_label_choices([*choices, label]))
+
+        return json.loads(store.update_mutable(f"{LABEL_CHOICES}/{feed_id}", add))
+
     def get_label_choices(self, sorting_id: str | None = None) -> list[str]:
         """The label choices of a sorting (the defaults when none were set or no sorting is given)."""
         feed_id = self._curation_feed_id(sorting_id, create=False) if sorting_id else None
