@@ -7,14 +7,12 @@ not one per user. The file is re-read when it changes, so users added while a se
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import hmac
 import json
 import os
 import re
 import secrets
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -67,8 +65,10 @@ class UserStore:
 
     # --- reading ---------------------------------------------------------------------------------------
     def _load(self) -> dict[str, UserRecord]:
+        from ..store.private import check_private
+
         try:
-            st = os.stat(self.path)
+            st = check_private(self.path)  # a users file anyone else could have written is refused
         except FileNotFoundError:
             return {}
         with self._lock:
@@ -109,35 +109,22 @@ class UserStore:
 
     # --- writing ---------------------------------------------------------------------------------------
     def _save(self, users: dict[str, UserRecord]) -> None:
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        from ..store.private import write_file
+
         data = {"users": {u.user_id: {"salt": u.salt, "digest": u.digest, "iterations": u.iterations,
                                       "created": u.created} for u in users.values()}}
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), prefix=".users-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1, sort_keys=True)
-                f.flush()
-                os.fsync(f.fileno())
-            # a lab's shared store (KACHERY_CLOUD_MULTI_USER=1) lets the group's server read it; the digests are
-            # of 256-bit random secrets, so reading them does not help anyone sign in
-            os.chmod(tmp, 0o660 if os.environ.get("KACHERY_CLOUD_MULTI_USER") == "1" else 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        # private (0600) even in a group-shared store: only the server's user may read or replace it
+        write_file(self.path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"), private=True)
 
     @contextlib.contextmanager
     def _locked(self):
         """Serialize read-modify-write of the file between processes (two `user add` at once keep both)."""
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        with open(self.path + ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                self._cache = None  # re-read under the lock
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        from ..store.private import locked, makedirs
+
+        makedirs(os.path.dirname(self.path))
+        with locked(self.path):
+            self._cache = None  # re-read under the lock
+            yield
 
     def add_user(self, user_id: str, *, replace: bool = False) -> str:
         """Create (or with ``replace`` re-issue) a user's token and return it; it is not kept in clear."""

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..errors import NotFoundError, SerializationError
+from ..errors import IntegrityError, NotFoundError, SerializationError
 from ..serialize import store_json_bytes
 from ._fs import sha1_of_file
 from .base import Store, check_mutable_key
@@ -197,7 +197,11 @@ def load_task_result(task_name: str, job_id: str) -> Any:
     MISSING, so it is computed again instead of failing every request for ever. A stored ``null`` is None.
     """
     st = get_store()
-    data = st.get_task_result(task_name, job_id)
+    try:
+        data = st.get_task_result(task_name, job_id)
+    except IntegrityError:  # a symbolic link planted where the result belongs: never read through it
+        st.delete_task_result(task_name, job_id)
+        return MISSING
     if data is None:
         return MISSING
     try:

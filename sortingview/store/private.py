@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 import stat
 from typing import Iterator
 
@@ -40,6 +41,24 @@ def refuse_symlink(path: str) -> None:
                              "access to the store may have planted it). Remove it and try again")
 
 
+def check_private(path: str) -> os.stat_result:
+    """The lstat of a private file, after checking that only this process's user can have written it.
+
+    In a group-writable folder another member could plant the file (or a link) before the owner writes it, so
+    a private file must be a regular file owned by this user with no group or other write permission.
+    FileNotFoundError when it does not exist.
+    """
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        what = ("not a regular file" if not stat.S_ISREG(st.st_mode) else
+                f"owned by uid {st.st_uid}, not {os.geteuid()}" if st.st_uid != os.geteuid() else
+                f"writable by others (mode {stat.S_IMODE(st.st_mode):o})")
+        raise IntegrityError(f"{path} must be a private file of this user, but it is {what}; someone with write "
+                             "access to the store may have put it there. Check it, then remove it (and add the "
+                             "users again) or fix it with chown/chmod 600")
+    return st
+
+
 def write_file(path: str, data: bytes, *, private: bool = False) -> None:
     """Atomically and durably replace ``path`` with ``data`` (0600 when ``private``)."""
     atomic_write(path, data, fsync=True, private=private)
@@ -55,7 +74,7 @@ def ensure_file(path: str, *, size: int = 0, private: bool = False) -> bool:
     if os.path.exists(path):
         return False
     makedirs(os.path.dirname(path))
-    tmp = os.path.join(os.path.dirname(path), f"@tmp.{os.getpid()}.{id(path):x}.{os.path.basename(path)}")
+    tmp = os.path.join(os.path.dirname(path), f"@tmp.{secrets.token_hex(6)}.{os.path.basename(path)}")
     try:
         fd = open_new(tmp, file_mode(private))
         try:
@@ -100,4 +119,5 @@ def locked(path: str) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-__all__ = ["sortingview_path", "refuse_symlink", "write_file", "ensure_file", "locked", "makedirs", "file_mode"]
+__all__ = ["sortingview_path", "refuse_symlink", "check_private", "write_file", "ensure_file", "locked", "makedirs",
+           "file_mode"]
