@@ -173,8 +173,10 @@ class CurationMethods:
         """The sorting with merges applied (a merged unit takes its group's smallest id) and labels as properties."""
         from .exports import curated_sorting
 
+        rec = self.get_recording_extractor(self.get_sorting_record(sorting_id)["recordingId"])
+        frames = [rec.get_num_frames(i) for i in range(rec.get_num_segments())]
         return curated_sorting(self.get_sorting_extractor(sorting_id), self.get_sorting_curation(sorting_id),
-                               self.get_label_choices(sorting_id))
+                               self.get_label_choices(sorting_id), num_frames=frames)
 
     def export_sorting_curation(self, sorting_id: str, path: str, *, format: str = "sortingview") -> str:
         """Write the curation as ``spikeinterface`` (curation format v2), ``phy`` (cluster_group.tsv) or

@@ -155,6 +155,7 @@ class Workspace(CurationMethods):
                 f"sorting {label!r} has sampling frequency {sorting.get_sampling_frequency()} Hz but recording "
                 f"{recording_id} has {fs} Hz; add it to the recording it was computed from"
             )
+        _warn_out_of_range(sorting, self.get_recording_extractor(recording_id), label)
         uri = store_sorting(sorting)
         sid = _new_id("S")
         self._append({"type": "ADD_SORTING", "sorting": {
@@ -310,3 +311,17 @@ def list_workspaces() -> list[str]:
         if store.get_store().feed_exists(feed_id):
             entries.append((entry.get("created", 0), make_workspace_uri(feed_id, entry.get("label"))))
     return [uri for _, uri in sorted(entries)]
+
+
+def _warn_out_of_range(sorting, recording, label: str) -> None:
+    """Warn when spikes lie before frame 0 or past the recording's end (the curated sorting drops them)."""
+    import warnings
+
+    from .exports import out_of_range_spikes
+
+    frames = [recording.get_num_frames(i) for i in range(recording.get_num_segments())]
+    n = out_of_range_spikes(sorting, frames)
+    if n:
+        warnings.warn(f"sorting {label!r}: {n} spike(s) lie before frame 0 or after the recording's last frame "
+                      f"({frames} frames per segment); the curated sorting drops them and views that cut snippets "
+                      "skip them. Check that the sorting belongs to this recording", RuntimeWarning, stacklevel=3)
