@@ -121,3 +121,24 @@ def test_a_task_whose_result_does_not_fit_fails_with_disk_full_and_the_backend_k
     finally:
         backend.stop(graceful=False)
         thread.join(10)
+
+
+def test_the_server_reports_a_full_disk_and_keeps_serving(tiny_store):
+    from test_server_support import http, running_server
+
+    from sortingview.tasks import register_task
+
+    def huge_answer(n: int) -> dict:
+        return {"values": np.random.default_rng(n).random(n)}
+
+    try:
+        register_task("sortingview.test_disk_full_huge.1", handler="metrics")(huge_answer)
+    except SortingviewError:
+        pass
+    with running_server(inline=True) as srv:
+        body = {"taskName": "sortingview.test_disk_full_huge.1", "taskInput": {"n": 300_000}, "waitSec": 20}
+        status, r = http(f"{srv.url}/api/task", body=body)
+        assert status == 200 and r["status"] == "error" and "disk full" in r["error"], r
+        body["taskInput"] = {"n": 5}
+        status, r = http(f"{srv.url}/api/task", body=body)
+        assert status == 200 and r["status"] == "finished" and len(r["result"]["values"]["shape"]) == 1
