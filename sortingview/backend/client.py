@@ -17,6 +17,7 @@ from ..errors import NotFoundError, TaskError, TaskTimeoutError, UnknownTaskErro
 from ..serialize import canonical_json, decode_value, sha1_of_bytes, task_job_id
 from ..tasks import TaskSpec, cached_result, get_task, validate_input
 from .channel import Channel, JobRecord, TaskRequest, resolve_channel
+from .jobstatus import DONE, JobStatus
 
 log = logging.getLogger("sortingview.backend")
 #: after this long in the queue with no live backend, waiting clients are told to start one
@@ -29,7 +30,7 @@ class TaskStatus:
 
     job_id: str
     task_name: str
-    status: str
+    status: JobStatus
     error: str | None = None
     traceback: str | None = None
     result: Any = None
@@ -66,7 +67,7 @@ def job_id_for(task_name: str, task_type: str, task_input: dict, backend_id: str
 
 def _status_of(rec: JobRecord, chan: Channel) -> TaskStatus:
     st = TaskStatus(rec.job_id, rec.task_name, rec.status, rec.error, rec.traceback)
-    if rec.status == "finished":
+    if rec.status == JobStatus.FINISHED:
         if rec.task_type == "calculation":
             from ..store import MISSING, load_task_result
 
@@ -112,7 +113,7 @@ class TaskHandle:
             step = NO_BACKEND_WARNING_S if timeout is None else min(NO_BACKEND_WARNING_S, timeout)
             try:
                 st = _status_of(self.channel.wait(self.job_id, step), self.channel)
-                if st.status in ("finished", "error"):
+                if st.status in DONE:
                     return st
             except TaskTimeoutError:
                 pass
@@ -128,9 +129,9 @@ class TaskHandle:
     def wait(self, timeout: float | None = None) -> Any:
         """The decoded result; TaskError (with the remote traceback) or TaskTimeoutError otherwise."""
         st = self.wait_status(timeout)
-        if st.status == "finished":
+        if st.status == JobStatus.FINISHED:
             return decode_value(st.result)
-        if st.status == "error":
+        if st.status == JobStatus.ERROR:
             raise TaskError(f"task {self.task_name} failed: {st.error}", traceback=st.traceback)
         raise TaskTimeoutError(f"task {self.task_name} (job {self.job_id[:10]}) is still {st.status} after "
                                f"{timeout:g} s on channel {self.channel.name!r}; see `sortingview status`")
@@ -149,7 +150,7 @@ def submit_task(task_name: str, task_input: dict, *, backend_id: str | None = No
     if spec.task_type == "calculation":
         hit = cached_result(task_name, task_input)
         if hit is not None:
-            return TaskHandle(job_id, task_name, chan, TaskStatus(job_id, task_name, "finished", result=hit))
+            return TaskHandle(job_id, task_name, chan, TaskStatus(job_id, task_name, JobStatus.FINISHED, result=hit))
     chan.submit(TaskRequest(job_id, task_name, spec.task_type, spec.handler_type, task_input, backend_id or ""))
     return TaskHandle(job_id, task_name, chan)
 
