@@ -149,3 +149,19 @@ def test_no_store_write_follows_a_symbolic_link(shared, tmp_path):
     with pytest.raises(IntegrityError, match="symbolic link"):
         ensure_file(level, size=100)
     assert victim.read_text() == "precious"
+
+
+def test_the_server_does_not_serve_a_file_through_a_planted_link_record(shared, tmp_path):
+    from test_server_support import http, running_server
+
+    secret = tmp_path / "server-only.key"
+    secret.write_bytes(b"the server's secret")
+    os.chmod(secret, 0o600)
+    uri = store.link_file(str(secret))
+    sha1 = store.parse_uri(uri).sha1
+    rec = os.path.join(shared, "linked_files", "sha1", sha1[:2], sha1[2:4], sha1[4:6], sha1)
+    os.chown(rec, NOBODY, -1)  # the record a group member planted
+    with running_server() as srv:
+        status, r = http(f"{srv.url}/api/file/{sha1}")
+    assert status >= 400 and b"server's secret" not in (r if isinstance(r, bytes) else str(r).encode())
+    assert "may not read" in str(r)
