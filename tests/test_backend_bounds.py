@@ -32,7 +32,7 @@ def test_a_job_over_the_memory_limit_fails_clearly_and_its_worker_is_replaced(st
     assert "MemoryError" in st.error and "1.5 GB limit" in st.error and "job_handlers.misc.memory_limit_gb" in st.error
     assert open_channel().get(big.job_id).attempts == 1  # a clear failure, not a retried "lost" job
     res = after.wait(1)
-    assert res["sum"] == 5
+    assert res["sum"] == 5 and open_channel().get(after.job_id).attempts == 1  # handed to a fresh worker
     small = submit_task("svtest.allocate.1", {"gigabytes": 0.25})
     b2 = backend({"num_workers": 1, "memory_limit_gb": 1.5})
     b2.run(burst=True)

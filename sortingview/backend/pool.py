@@ -133,7 +133,7 @@ def _worker_main(conn, lifeline, task_modules: tuple[str, ...], environ: dict[st
                     stop = _recv(conn) is None or stop
                     draining = True
                 job, reports = _record_and_claim(channel, ctx, outcome, claim=not (draining or stop))
-                _send(conn, ("done", reports, job))
+                _send(conn, ("retire" if stop else "done", reports, job))
             except (EOFError, OSError):
                 return  # the backend is gone; a job claimed just now goes back when its lease runs out
             if stop:
@@ -253,9 +253,12 @@ class ParallelHandler(JobHandler):
         job = w.job
         try:
             if _ready(w.conn.fileno()):
-                _, reports, next_job = _recv(w.conn)
+                kind, reports, next_job = _recv(w.conn)
                 for o in reports:
                     o.where = o.where or w.where
+                if kind == "retire":  # it stops after this (out of memory, or told to): never hand it a job
+                    self._drop(w)
+                    return reports
                 w.job, w.t0 = next_job, time.monotonic()
                 if next_job is not None:
                     self._adopted.append(next_job)
