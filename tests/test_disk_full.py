@@ -142,3 +142,20 @@ def test_the_server_reports_a_full_disk_and_keeps_serving(tiny_store):
         body["taskInput"] = {"n": 5}
         status, r = http(f"{srv.url}/api/task", body=body)
         assert status == 200 and r["status"] == "finished" and len(r["result"]["values"]["shape"]) == 1
+
+
+def test_copying_a_recording_or_writing_the_demo_on_a_full_disk_leaves_no_partial_file(tiny_store):
+    from spikeinterface.core import NumpyRecording
+
+    import sortingview as sv
+    from sortingview.server import demo
+
+    traces = np.random.default_rng(0).standard_normal((100_000, 4)).astype("float32")  # 1.6 MB
+    rec = NumpyRecording(traces, sampling_frequency=30000.0)
+    with pytest.raises(DiskFullError, match="disk full"):
+        sv.copy_recording_extractor(rec, progress=False)
+    assert not [f for f in files_under(tiny_store) if "copied_recordings" in f]
+    target = os.path.join(tiny_store, "demo-traces.int16.bin")
+    with pytest.raises(OSError):
+        demo._write_int16(NumpyRecording(np.tile(traces, (2, 1)), sampling_frequency=30000.0), target)  # 1.6 MB
+    assert not os.path.exists(target + ".part") and not os.path.exists(target)

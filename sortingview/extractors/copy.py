@@ -39,8 +39,10 @@ def _copy_folder() -> str:
     base = store.get_store().directory
     if base is None:
         return tempfile.mkdtemp(prefix="sortingview-copy-")
+    from ..store.private import makedirs
+
     folder = os.path.join(base, "sortingview", "copied_recordings", secrets.token_hex(8))
-    os.makedirs(folder, exist_ok=True)
+    makedirs(folder)  # the store's modes: group-writable in a shared store
     return folder
 
 
@@ -49,12 +51,20 @@ def _write_segment(recording, segment_index: int, path: str, dtype: np.dtype, pr
     # chunks as large as the budget allows: lazy recordings (generators, filters with margins) pay per chunk
     per_frame = recording.get_num_channels() * max(np.dtype(recording.get_dtype()).itemsize, dtype.itemsize)
     step = max(1, CHUNK_BYTES // per_frame)
-    with open(path, "wb") as f:
-        for start in range(0, num_frames, step):
-            end = min(num_frames, start + step)
-            chunk = recording.get_traces(start_frame=start, end_frame=end, segment_index=segment_index)
-            f.write(np.ascontiguousarray(chunk, dtype=dtype).data)  # no extra copy through bytes
-            progress.update(end - start)
+    try:
+        with open(path, "wb") as f:
+            for start in range(0, num_frames, step):
+                end = min(num_frames, start + step)
+                chunk = recording.get_traces(start_frame=start, end_frame=end, segment_index=segment_index)
+                f.write(np.ascontiguousarray(chunk, dtype=dtype).data)  # no extra copy through bytes
+                progress.update(end - start)
+    except BaseException as exc:  # a full disk (or Ctrl-C) leaves no partial copy behind
+        os.unlink(path)
+        if isinstance(exc, OSError):
+            from ..store._fs import disk_full_error
+
+            raise disk_full_error(exc, path) from exc
+        raise
 
 
 def copy_recording_extractor(recording, serialize_dtype=None, *, progress: bool = True):

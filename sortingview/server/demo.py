@@ -29,10 +29,14 @@ _VERSION = 2  # in the file names: a store holding the traces of an older demo m
 def _write_int16(recording, path: str) -> None:
     fs = int(recording.get_sampling_frequency())
     n = recording.get_num_frames(0)
-    with open(path + ".part", "wb") as f:
-        for start in range(0, n, fs):  # a second at a time: memory stays small
-            chunk = recording.get_traces(start_frame=start, end_frame=min(n, start + fs))
-            f.write(np.clip(np.round(chunk / GAIN_UV), -32768, 32767).astype("<i2").tobytes())
+    try:
+        with open(path + ".part", "wb") as f:
+            for start in range(0, n, fs):  # a second at a time: memory stays small
+                chunk = recording.get_traces(start_frame=start, end_frame=min(n, start + fs))
+                f.write(np.clip(np.round(chunk / GAIN_UV), -32768, 32767).astype("<i2").tobytes())
+    except BaseException:  # a full disk (or Ctrl-C) leaves no 20 MB .part behind
+        os.unlink(path + ".part")
+        raise
     os.replace(path + ".part", path)
 
 
