@@ -116,3 +116,26 @@ def test_update_mutable_under_concurrent_threads_loses_nothing(store_dir):
         t.join()
     assert store.get_mutable("@test/@counter/n") == "30"
     assert store.get_store().list_mutables("@test/@counter") == ["n"]  # the lock file is not a value
+
+
+def test_concurrent_label_choice_adds_through_the_server_are_all_kept(ds):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from test_server_support import http, running_server
+
+    import sortingview as sv
+    from sortingview.server.auth import UserStore, users_file
+
+    W = sv.create_workspace(label="locks over http")
+    rid = W.add_recording(label="r", recording=ds.recording)
+    sid = W.add_sorting(recording_id=rid, label="s", sorting=ds.sorting)
+    W.set_sorting_curation_authorized_users(sid, ["alice"])
+    alice = {"Authorization": f"Bearer {UserStore(users_file()).add_user('alice')}"}
+    with running_server(inline=True) as srv:
+        def add(i: int) -> int:
+            body = {"workspace": W.uri, "sortingId": sid, "label": f"custom{i}"}
+            return http(f"{srv.url}/api/label-choices", body=body, headers=alice)[0]
+
+        with ThreadPoolExecutor(20) as pool:
+            assert set(pool.map(add, range(20))) == {200}
+    assert {f"custom{i}" for i in range(20)} <= set(W.get_label_choices(sid))
