@@ -10,6 +10,7 @@ import threading
 
 import click
 
+from ..live_server import forget_server, record_server
 from . import main
 from ._common import friendly_errors
 
@@ -29,6 +30,7 @@ def _start_server(cfg):
     server = create_server(cfg.host, cfg.port, channel=cfg.channel, channel_url=cfg.channel_url,
                            backend_id=cfg.backend_id)
     threading.Thread(target=server.serve_forever, name="sortingview-http", daemon=True).start()
+    record_server(server.url)  # links made by scripts on this store now point here
     click.echo(f"sortingview server at {server.url}", err=True)
     return server
 
@@ -67,6 +69,11 @@ def start_backend(channel, channel_url, backend_id, config_path, host, port, no_
 
     Workers pull tasks from the channel and run them in per-type job handlers (parallel process pools by
     default). SIGINT/SIGTERM stop gracefully: running tasks finish (up to grace_s) or go back to the channel.
+
+    Links: while the server runs, its URL is recorded in the store (<store>/sortingview/server.json), so links
+    printed here and made by scripts on the same store (W.spikesortingview()) point to this --host/--port.
+    $SORTINGVIEW_URL overrides it (e.g. http://lab-server:15310 for links shared on a network); with no
+    server running, links use http://127.0.0.1:15310.
     """
     from ..backend.config import load_config
     from ..backend.daemon import Backend
@@ -85,25 +92,28 @@ def start_backend(channel, channel_url, backend_id, config_path, host, port, no_
     load_task_modules(cfg.task_modules)  # the server validates requests for plugin tasks too
     backend = None if no_workers else Backend(cfg)
     server = None if (no_server or burst) else _start_server(cfg)
-    if demo:
-        from ..server.demo import ensure_demo_workspace
-
-        # links name the server just started, unless SORTINGVIEW_URL says how others reach it
-        own = server is not None and not os.environ.get("SORTINGVIEW_URL")
-        url = ensure_demo_workspace(base_url=server.url) if own else ensure_demo_workspace()
-        click.echo(f"demo workspace: {url}")
-    stopped = threading.Event()
-    _install_signal_handlers(backend.stop if backend else stopped.set)
     try:
-        if backend is not None:
-            backend.run(burst=burst)
-        else:
-            while not stopped.wait(0.5):
-                pass
+        if demo:
+            from ..server.demo import ensure_demo_workspace
+
+            # the link names the server just started (recorded in the store), unless SORTINGVIEW_URL is set
+            click.echo(f"demo workspace: {ensure_demo_workspace()}")
+        _run(backend, burst)
     finally:
         if server is not None:
+            forget_server()
             server.shutdown()
 
+
+def _run(backend, burst: bool) -> None:
+    """Run the workers (or, with --no-workers, wait) until SIGINT/SIGTERM."""
+    stopped = threading.Event()
+    _install_signal_handlers(backend.stop if backend else stopped.set)
+    if backend is not None:
+        backend.run(burst=burst)
+    else:
+        while not stopped.wait(0.5):
+            pass
 
 @main.command("status")
 @click.option("--channel", default=None, help="Channel to report on [env SORTINGVIEW_CHANNEL; default: default].")
