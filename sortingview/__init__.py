@@ -4,9 +4,10 @@ from .backend.client import run_task, submit_task
 from .errors import SortingviewError
 from .extractors import copy_recording_extractor, copy_sorting_extractor
 from .workspace import Workspace, create_workspace, list_workspaces, load_workspace
+from .workspace.deletion import delete_workspace
 
 __all__ = [
     "__version__", "SortingviewError", "run_task", "submit_task",
-    "Workspace", "create_workspace", "load_workspace", "list_workspaces",
+    "Workspace", "create_workspace", "load_workspace", "list_workspaces", "delete_workspace",
     "copy_recording_extractor", "copy_sorting_extractor",
 ]
