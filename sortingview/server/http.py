@@ -77,7 +77,7 @@ def field(body: dict, name: str, kind: type | tuple, *, optional: bool = False) 
         return None
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ApiError(400, f"field {name!r} must be a {want}, got {type(value).__name__}")
+        raise ApiError(400, f"field {name!r} must be {E.with_article(want)}, got {type(value).__name__}")
     return value
 
 
