@@ -70,7 +70,8 @@ def start_server(port: int, log_path: str) -> tuple[subprocess.Popen, str]:
     stop_server(proc)
     why = f"exited with code {proc.returncode}" if proc.returncode not in (None, -signal.SIGTERM) else \
         f"printed no '{LINK_PREFIX}...' line within {START_TIMEOUT_S} s"
-    raise SmokeFailure(f"sortingview-start-backend --demo {why}")
+    last = [line for line in _tail(log_path).splitlines() if line.strip()][-1:]
+    raise SmokeFailure(f"sortingview-start-backend --demo {why}" + (f": {last[0].strip()}" if last else ""))
 
 
 def stop_server(proc: subprocess.Popen) -> None:

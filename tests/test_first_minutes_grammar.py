@@ -37,3 +37,19 @@ def test_a_wrong_field_type_in_a_request_says_an_int():
         field({"n": "3"}, "n", int)
     with pytest.raises(ApiError, match="field 'taskInput' must be a dict, got list"):
         field({"taskInput": []}, "taskInput", dict)
+
+
+def test_a_missing_package_is_a_one_line_error_that_says_how_to_install_it():
+    import click
+    from click.testing import CliRunner
+
+    from sortingview.cli._common import friendly_errors
+
+    @click.command()
+    @friendly_errors
+    def needs_pandas():
+        raise ModuleNotFoundError("No module named 'pandas'", name="pandas")
+
+    r = CliRunner().invoke(needs_pandas, [])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "Error: No module named 'pandas': install it with `pip install pandas`" in r.output
