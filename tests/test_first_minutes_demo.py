@@ -107,6 +107,20 @@ def test_a_start_killed_while_writing_leaves_no_partial_file(store_dir):
     _assert_one_complete_demo()
 
 
+@pytest.mark.slow
+def test_a_half_made_demo_of_an_older_version_is_replaced_and_a_users_demo_kept(store_dir, tmp_path):
+    from datasets import make_dataset
+
+    d = make_dataset(tmp_path, seed=2, num_channels=4, durations=1.0, num_units=2)
+    old, mine = sv.create_workspace(label="demo"), sv.create_workspace(label="demo")
+    old.add_recording(label=demo.RECORDING_LABEL, recording=d.recording)  # failed before it was named the demo
+    mine.add_recording(label="my own recording", recording=d.recording)
+
+    ensure_demo_workspace()
+    uris = sv.list_workspaces()
+    assert old.uri not in uris and mine.uri in uris and len(uris) == 2
+
+
 def test_leftover_partial_files_are_removed_under_the_lock(store_dir):
     os.makedirs(_folder())
     for name in ("demo-v2-seed2024-sorting.partial-123.npz", "keep.txt"):

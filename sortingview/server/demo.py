@@ -30,6 +30,7 @@ DEMO_USER = "demo"
 GAIN_UV = 0.195
 SORTER_LABEL = "sorter output (simulated)"
 GT_LABEL = "ground truth"
+RECORDING_LABEL = "synthetic 32-channel recording"
 _VERSION = 2  # in the file names: a store holding the traces of an older demo must not reuse them
 
 
@@ -123,7 +124,7 @@ def _make_extractors(folder: str, progress: _Progress):
 def _fill(W, rec, sorting, gt_sort, metrics: list[dict], depth_metric: list[dict]) -> dict:
     from ..workspace.curating import local_author
 
-    rid = W.add_recording(label="synthetic 32-channel recording", recording=rec)
+    rid = W.add_recording(label=RECORDING_LABEL, recording=rec)
     sid = W.add_sorting(recording_id=rid, label=SORTER_LABEL, sorting=sorting)
     gid = W.add_sorting(recording_id=rid, label=GT_LABEL, sorting=gt_sort)
     W.set_unit_metrics_for_sorting(sid, metrics)
@@ -186,16 +187,32 @@ def _finish_interrupted() -> None:
     from ..workspace.deletion import delete_workspace
 
     pending = store.get_mutable(PENDING_KEY)
-    if pending:
-        print(f"demo: deleting the half-made workspace of an interrupted start: {pending}", file=sys.stderr)
+    for uri in dict.fromkeys(([pending] if pending else []) + _old_leftovers()):
+        print(f"demo: deleting the half-made workspace of an interrupted start: {uri}", file=sys.stderr)
         try:
-            delete_workspace(pending)
+            delete_workspace(uri)
         except SortingviewError:
             pass  # it never got as far as the store
-        store.get_store().delete_mutable(PENDING_KEY)
+    store.get_store().delete_mutable(PENDING_KEY)
     folder = os.path.join(store.store_dir(), "sortingview", "demo")
     if os.path.isdir(folder):
         _remove_leftovers(folder)
+
+
+def _old_leftovers() -> list[str]:
+    """Workspaces left by starts of versions that filled the demo workspace in place and then failed (no
+    pending mark): labelled ``demo``, holding the demo recording, never named the demo."""
+    from ..workspace import list_workspaces, load_workspace
+
+    found = []
+    for uri in list_workspaces():
+        try:
+            W = load_workspace(uri)
+            if W.label == "demo" and [r["recordingLabel"] for r in W.recording_records()] == [RECORDING_LABEL]:
+                found.append(uri)
+        except SortingviewError:
+            continue
+    return found
 
 
 @contextlib.contextmanager
