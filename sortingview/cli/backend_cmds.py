@@ -58,7 +58,8 @@ def _install_signal_handlers(stop) -> None:
 @click.option("--port", default=None, type=int, help="Port of the HTTP server [default 15310].")
 @click.option("--no-server", is_flag=True, help="Run workers only (e.g. on more machines sharing the channel).")
 @click.option("--no-workers", is_flag=True, help="Run the HTTP server only.")
-@click.option("--demo", is_flag=True, help="Create the demo workspace and print its figURL.")
+@click.option("--demo", is_flag=True,
+              help="Create the demo workspace (once per store; later starts reuse it) and print its figURL.")
 @click.option("--burst", is_flag=True, help="Run what is queued, then exit (scripts and batch jobs).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
