@@ -132,3 +132,12 @@ def test_values_a_figure_cannot_hold_are_named(store_dir):
         vv.Markdown("m").url(label="x", state="sortingCuration")
     with pytest.raises(SerializationError, match="label must be a string"):
         vv.Markdown("m").url(label=None)
+
+
+def test_2022_url_arguments_become_state(store_dir):
+    uri = "feed://" + "f" * 40
+    url = vv.Markdown("m").url(label="x", sorting_curation_uri=uri, time_range=[1, 2], project_id="lqhzprbdrq",
+                               local=True)
+    assert json.loads(parse_qs(urlparse(url).query)["s"][0]) == {"sortingCuration": uri, "timeRange": [1, 2]}
+    with pytest.raises(TypeError, match="unexpected keyword argument.*colour"):
+        vv.Markdown("m").url(label="x", colour="red")

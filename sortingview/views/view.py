@@ -96,8 +96,24 @@ class View:
             ret["state"] = state_json(state)
         return ret
 
-    def url(self, *, label: str, state: Union[dict, None] = None, allow_float64: bool = False) -> str:
-        """Store the figure and return its link to our server (``<base>/f?v=...&d=sha1://...&label=...``)."""
+    def url(self, *, label: str, state: Union[dict, None] = None, allow_float64: bool = False,
+            sorting_curation_uri: Union[str, None] = None, time_range: Union[List[float], None] = None,
+            **cloud_only: Any) -> str:
+        """Store the figure and return its link to our server (``<base>/f?v=...&d=sha1://...&label=...``).
+
+        The 2022 arguments still work: ``sorting_curation_uri`` becomes ``state["sortingCuration"]`` and
+        ``time_range`` ``state["timeRange"]``; the cloud-only ones (``local``, ``electron``, ``project_id``,
+        ``listen_port``) have nothing to do here and are ignored.
+        """
+        unknown = set(cloud_only) - {"local", "electron", "project_id", "listen_port"}
+        if unknown:
+            raise TypeError(f"url() got unexpected keyword argument(s) {', '.join(sorted(unknown))}")
+        if sorting_curation_uri is not None or time_range is not None:
+            state = dict(state or {})
+            if sorting_curation_uri is not None:
+                state["sortingCuration"] = sorting_curation_uri
+            if time_range is not None:
+                state["timeRange"] = list(time_range)
         return url_from_url_dict(self.url_dict(label=label, state=state, allow_float64=allow_float64))
 
 
