@@ -141,3 +141,14 @@ def test_2022_url_arguments_become_state(store_dir):
     assert json.loads(parse_qs(urlparse(url).query)["s"][0]) == {"sortingCuration": uri, "timeRange": [1, 2]}
     with pytest.raises(TypeError, match="unexpected keyword argument.*colour"):
         vv.Markdown("m").url(label="x", colour="red")
+
+
+def test_a_view_too_large_for_a_browser_is_refused(store_dir, monkeypatch):
+    from sortingview.views import _figure
+
+    monkeypatch.setattr(_figure, "MAX_VIEW_BYTES", 1000)
+    big = vv.RasterPlot(start_time_sec=0, end_time_sec=1,
+                        plots=[vv.RasterPlotItem(1, np.random.default_rng(0).random(10000).astype(np.float32))])
+    with pytest.raises(SerializationError, match=r"view 1 \(RasterPlot\) is too large.*subsample"):
+        big.url(label="x")
+    assert vv.Markdown("small").url(label="x").startswith("http")

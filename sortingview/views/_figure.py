@@ -14,10 +14,13 @@ import numpy as np
 
 from .. import store
 from ..errors import SerializationError
-from ..serialize import encode_array
+from ..serialize import encode_array, store_json_bytes
 
 if TYPE_CHECKING:
     from .view import View
+
+#: figurl refused figures above 500 MB; one view above this is too big for a browser to load
+MAX_VIEW_BYTES = 500 * 1000 * 1000
 
 FLOAT64_MESSAGE = ("Unable to serialize numpy array with dtype float64. It is usually best to convert to float32, "
                    "but if you need 64-bit, then use allow_float64=True.")
@@ -61,8 +64,11 @@ def number_views(root: "View") -> List["View"]:
 
 def store_view_data(view: "View", *, allow_float64: bool) -> str:
     """Store one view's data; returns ``sha1://<hash>``."""
-    data = encode_figure_value(view.to_dict(), allow_float64=allow_float64, where=view.type)
-    return store.store_json(data).split("?")[0]
+    data = store_json_bytes(encode_figure_value(view.to_dict(), allow_float64=allow_float64, where=view.type))
+    if len(data) > MAX_VIEW_BYTES:
+        raise SerializationError(f"the data of view {view.id} ({view.type}) is too large ({len(data)} > "
+                                 f"{MAX_VIEW_BYTES} bytes); subsample it (e.g. fewer spikes or units per view)")
+    return store.store_bytes(data).split("?")[0]
 
 
 def figure_root(root: "View", *, allow_float64: bool = False) -> dict:
