@@ -1,6 +1,8 @@
 """sortingview.SpikeSortingView: the 2022 helper, its data checked against the recording read directly."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,43 @@ def test_bad_arguments_say_what_to_change(recording_sorting, store_dir):
     ssv = SpikeSortingView.create(**args)
     with pytest.raises(SpikeSortingViewError, match="not in this sorting"):
         ssv.get_unit_spike_train(unit_id="nope")
+
+
+def test_multi_segment_recordings_are_refused_with_the_fix(store_dir):
+    rec, srt = si.generate_ground_truth_recording(durations=[2.0, 2.0], num_units=2, num_channels=4, seed=1)
+    with pytest.raises(SpikeSortingViewError, match="2 segments.*concatenate_recordings"):
+        SpikeSortingView.create(recording=rec, sorting=srt, segment_duration_sec=5, snippet_len=SNIPPET,
+                                max_num_snippets_per_segment=20, channel_neighborhood_size=3)
+
+
+def test_a_2022_curation_script_runs_with_a_kachery_cloud_curation(ssv, store_dir):
+    """The shape of sortingview 2022's trythis_start_sorting_curation / Spyglass: every *_view() in a
+    MountainLayout with SortingCuration2, the initial curation stored by kachery-cloud (locally)."""
+    kcl = pytest.importorskip("kachery_cloud")
+    from urllib.parse import parse_qs, urlparse
+
+    from sortingview import store
+
+    X = ssv
+    view = vv.MountainLayout(items=[
+        vv.MountainLayoutItem(label="Summary", view=X.sorting_summary_view()),
+        vv.MountainLayoutItem(label="Units table", view=X.units_table_view(unit_ids=X.unit_ids, unit_metrics=None)),
+        vv.MountainLayoutItem(label="Raster plot", view=X.raster_plot_view(unit_ids=X.unit_ids,
+                                                                           _subsample_max_firing_rate=50)),
+        vv.MountainLayoutItem(label="Spike amplitudes", view=X.spike_amplitudes_view(unit_ids=X.unit_ids,
+                                                                                     _subsample_max_firing_rate=50)),
+        vv.MountainLayoutItem(label="Autocorrelograms", view=X.autocorrelograms_view(unit_ids=X.unit_ids)),
+        vv.MountainLayoutItem(label="Cross correlograms", view=X.cross_correlograms_view(unit_ids=X.unit_ids)),
+        vv.MountainLayoutItem(label="Avg waveforms", view=X.average_waveforms_view(unit_ids=X.unit_ids)),
+        vv.MountainLayoutItem(label="Electrode geometry", view=X.electrode_geometry_view()),
+        vv.MountainLayoutItem(label="Curation", view=vv.SortingCuration2(), is_control=True, control_height=600),
+    ])
+    curation_uri = kcl.store_json({"labelsByUnit": {str(X.unit_ids[0]): ["accept"]}, "mergeGroups": []}, local=True)
+    url = view.url(label="curation", state={"sortingCuration": curation_uri})
+    query = parse_qs(urlparse(url).query)
+    root = store.load_json(query["d"][0])
+    assert [v["type"] for v in root["views"]] == ["Summary", "UnitsTable", "RasterPlot", "SpikeAmplitudes",
+                                                  "Autocorrelograms", "CrossCorrelograms", "AverageWaveforms",
+                                                  "ElectrodeGeometry", "SortingCuration2"]
+    state = json.loads(query["s"][0])
+    assert store.load_json(state["sortingCuration"])["labelsByUnit"] == {str(X.unit_ids[0]): ["accept"]}

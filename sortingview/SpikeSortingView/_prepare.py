@@ -143,6 +143,11 @@ def prepare_spikesortingview_data(*, recording: Any, sorting: Any, segment_durat
     """Compute the data of a SpikeSortingView and store it; returns the ``sha1://`` URI of the .npz file."""
     snippet_len = _check_args(segment_duration_sec, snippet_len, max_num_snippets_per_segment,
                               channel_neighborhood_size)
+    if recording.get_num_segments() != 1 or sorting.get_num_segments() != 1:
+        raise SpikeSortingViewError(
+            f"SpikeSortingView reads one-segment recordings and sortings; this recording has "
+            f"{recording.get_num_segments()} segments and the sorting {sorting.get_num_segments()}. Join them with "
+            "spikeinterface's concatenate_recordings / concatenate_sortings, or select one segment")
     if bandpass_filter:
         import spikeinterface.preprocessing as spre
 
