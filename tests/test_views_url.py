@@ -152,3 +152,13 @@ def test_a_view_too_large_for_a_browser_is_refused(store_dir, monkeypatch):
     with pytest.raises(SerializationError, match=r"view 1 \(RasterPlot\) is too large.*subsample"):
         big.url(label="x")
     assert vv.Markdown("small").url(label="x").startswith("http")
+
+
+def test_float_arrays_are_stored_plain_and_large_integer_arrays_compressed(store_dir):
+    times = np.arange(1000, dtype=np.float32) / 10
+    view = vv.Autocorrelograms([vv.AutocorrelogramItem(1, times, np.zeros(1000, dtype=np.int32))])
+    item = store.load_json(_root(view.url(label="x"))["views"][0]["dataUri"])["autocorrelograms"][0]
+    assert "data_b64" in item["binEdgesSec"] and "data_gzip_b64" in item["binCounts"]
+    decoded = decode_value(item)
+    np.testing.assert_array_equal(decoded["binEdgesSec"], times)
+    np.testing.assert_array_equal(decoded["binCounts"], np.zeros(1000))
