@@ -161,3 +161,13 @@ def test_a_2022_curation_script_runs_with_a_kachery_cloud_curation(ssv, store_di
                                                   "ElectrodeGeometry", "SortingCuration2"]
     state = json.loads(query["s"][0])
     assert store.load_json(state["sortingCuration"])["labelsByUnit"] == {str(X.unit_ids[0]): ["accept"]}
+
+
+def test_a_recording_without_a_probe_gets_a_column_of_contacts(recording_sorting, store_dir):
+    rec, srt = recording_sorting
+    bare = si.NumpyRecording([rec.get_traces()], sampling_frequency=rec.sampling_frequency)
+    X = SpikeSortingView.create(recording=bare, sorting=srt, segment_duration_sec=5, snippet_len=SNIPPET,
+                                max_num_snippets_per_segment=5, channel_neighborhood_size=2)
+    assert X.channel_locations.tolist() == [[0.0, 20.0 * i] for i in range(rec.get_num_channels())]
+    peak = X.get_unit_peak_channel_id(unit_id=srt.unit_ids[0])
+    assert peak in X.get_unit_channel_neighborhood(unit_id=srt.unit_ids[0]).tolist()

@@ -160,7 +160,7 @@ def prepare_spikesortingview_data(*, recording: Any, sorting: Any, segment_durat
     trains = [np.sort(np.asarray(sorting.get_unit_spike_train(unit_id=u, segment_index=0), dtype=np.int64))
               for u in unit_ids]
     trains = [t[(t >= 0) & (t < num_frames)] for t in trains]
-    locations = np.asarray(recording.get_channel_locations(), dtype=np.float64)
+    locations = _channel_locations(recording)
     peaks = _peak_channels(recording, trains, segments)
     table = _neighbourhoods(locations, peaks, int(channel_neighborhood_size))
     data = _second_pass(recording, trains, segments, peaks, table, snippet_len,
@@ -178,6 +178,13 @@ def prepare_spikesortingview_data(*, recording: Any, sorting: Any, segment_durat
         "neighborhoods": table, "traces_sample": _read(recording, 0, min(num_frames, int(fs))),
     })
     return _store_npz(data)
+
+
+def _channel_locations(recording: Any) -> np.ndarray:
+    """The contacts' (x, y); without a probe, channels in a column 20 um apart (neighbourhoods by index)."""
+    if recording.get_property("location") is None:
+        return np.column_stack([np.zeros(recording.get_num_channels()), 20.0 * np.arange(recording.get_num_channels())])
+    return np.asarray(recording.get_channel_locations(), dtype=np.float64)[:, :2]
 
 
 def _store_npz(data: dict) -> str:
