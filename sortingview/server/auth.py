@@ -53,7 +53,12 @@ def check_user_id(user_id: str) -> str:
 
 
 def _digest(secret: str, salt: str, iterations: int) -> str:
-    return hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), bytes.fromhex(salt), iterations).hex()
+    return hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8", "surrogatepass"), bytes.fromhex(salt),
+                               iterations).hex()
+
+
+#: what a token of an unknown user is checked against (salt, iterations, digest): the same work, never a match
+_DUMMY = (secrets.token_hex(16), _ITERATIONS, "0" * 64)
 
 
 class UserStore:
@@ -99,7 +104,10 @@ class UserStore:
             return hit
         user_id, sep, secret = token.rpartition(":") if isinstance(token, str) else ("", "", "")
         rec = users.get(user_id) if sep else None
-        if rec is None or not hmac.compare_digest(rec.digest, _digest(secret, rec.salt, rec.iterations)):
+        # an unknown user costs the same digest as a known one, so timing does not tell which user ids exist
+        salt, iterations, expected = (rec.salt, rec.iterations, rec.digest) if rec else _DUMMY
+        match = hmac.compare_digest(expected, _digest(secret, salt, iterations))
+        if rec is None or not match:
             raise AuthError(
                 "this sign-in token is not valid (mistyped, or its user was removed); ask the owner of the store "
                 "to run `sortingview user add <your-id>` and use the token it prints"
