@@ -58,6 +58,10 @@ class LongPollSlots:
             else:
                 del self._by_client[client]
 
+    def count(self, client: str) -> int:
+        with self._lock:
+            return self._by_client.get(client, 0)
+
     @contextlib.contextmanager
     def slot(self, client: str, *, required: bool = True) -> Iterator[bool]:
         """Hold a slot while waiting. Without one: Overloaded if ``required``, else yields False (do not wait)."""
