@@ -13,8 +13,8 @@ from .http import ApiError, field, json_body, number_field, query_float, query_i
 from .runner import DONE, for_browser, wait_for
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-_CHANNEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_JOB_ID = re.compile(r"^[0-9a-f]{16,64}$")
+_CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # as the channel module allows
+_JOB_ID = re.compile(r"[0-9a-f]{16,64}")
 
 
 def _ctx():
@@ -29,8 +29,8 @@ def _channel(value: object) -> str | None:
     """A channel name a request may select (the server's, a configured one, or one a live backend serves)."""
     if value in (None, ""):
         return None
-    if not isinstance(value, str) or not _CHANNEL.match(value):
-        raise ApiError(400, f"channel {value!r} is not a channel name (letters, digits, _ . -)")
+    if not isinstance(value, str) or not _CHANNEL.fullmatch(value):
+        raise ApiError(400, f"channel {value!r} is not a channel name (a letter or digit, then letters, digits, _ . -)")
     return _ctx().channels.select(value)
 
 
@@ -64,7 +64,7 @@ def _unfinished(ctx, job_id: str, channel: str | None) -> bool:
 @bp.get("/task/<job_id>")
 def task_status(job_id: str):
     """Long-poll one job: ``?wait=<seconds>&channel=<name>``."""
-    if not _JOB_ID.match(job_id):
+    if not _JOB_ID.fullmatch(job_id):
         raise ApiError(400, f"{job_id!r} is not a job id (hexadecimal)")
     ctx = _ctx()
     wait = query_float("wait", 20.0, 0.0, ctx.max_wait)
