@@ -148,3 +148,50 @@ def test_sign_in_does_the_same_hashing_work_for_unknown_users(store_dir, monkeyp
         assert calls == [auth._ITERATIONS]
         status, _, r = request(f"{srv.url}/api/signin", method="POST", body={"token": token})
         assert status == 200 and r["userId"] == "alice"
+
+
+@pytest.fixture
+def other_site(tmp_path):
+    """Another web site on another port, whose page frames the viewer (as a hostile page would)."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
+    (tmp_path / "site").mkdir()
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    yield tmp_path / "site", f"http://127.0.0.1:{site.server_address[1]}"
+    site.shutdown()
+    site.server_close()
+
+
+def test_the_viewer_runs_under_its_policy_in_chromium_and_cannot_be_framed(store_dir, tmp_path, chromium_path,
+                                                                          other_site):
+    from datasets import make_dataset
+    from test_browser_support import chromium_browser
+
+    from sortingview.workspace import create_workspace
+
+    ds = make_dataset(tmp_path, seed=3, num_channels=4, durations=2.0, num_units=3)
+    W = create_workspace(label="csp")
+    rid = W.add_recording(label="r", recording=ds.recording)
+    sid = W.add_sorting(recording_id=rid, label="s", sorting=ds.sorting)
+    site_dir, site_url = other_site
+    with running_server(inline=True) as srv, chromium_browser(chromium_path) as browser:
+        link = W.spikesortingview(recording_id=rid, sorting_id=sid, label="csp", base_url=srv.url)
+        (site_dir / "frame.html").write_text(f'<iframe id="f" src="{link}" width="800" height="600"></iframe>')
+        page = browser.new_page()
+        violations: list[str] = []
+        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+        page.goto(link)
+        page.wait_for_selector("#acg-view[data-drawn='3']", timeout=60_000)  # scripts ran, tasks came back
+        page.click("button[title='keyboard shortcuts']")  # the one inline handler the policy lets run
+        assert page.eval_on_selector("#help-dialog", "d => d.open")
+        assert violations == []
+        # the same viewer inside another site's page: Chromium refuses to render it (frame-ancestors 'none')
+        page.goto(f"{site_url}/frame.html")
+        page.wait_for_load_state("load")
+        framed = [f for f in page.frames if f is not page.main_frame]
+        assert framed and all(f.query_selector("#units-pane") is None for f in framed)
+        assert any("frame-ancestors 'none'" in v for v in violations)
