@@ -82,7 +82,7 @@ class HostPolicy:
         if wildcard:
             hosts.update(n.lower() for n in (socket.gethostname(), socket.getfqdn()) if n)
         elif bind_host:
-            hosts.add(hostname_of(bind_host) or bind_host.lower())
+            hosts.add(bind_host.lower() if _is_ip(bind_host) else hostname_of(bind_host) or bind_host.lower())
         return cls(frozenset(hosts), any_ip_literal=wildcard, public_origin=public_netloc or None)
 
     def allows(self, host_header: str) -> bool:
