@@ -195,3 +195,40 @@ def test_the_viewer_runs_under_its_policy_in_chromium_and_cannot_be_framed(store
         framed = [f for f in page.frames if f is not page.main_frame]
         assert framed and all(f.query_selector("#units-pane") is None for f in framed)
         assert any("frame-ancestors 'none'" in v for v in violations)
+
+
+def test_a_flood_of_wrong_tokens_is_answered_busy_not_queued(store_dir, monkeypatch):
+    import threading
+
+    users = auth.UserStore(auth.users_file())
+    token = users.add_user("alice")
+    lock, running, peak = threading.Lock(), [0], [0]
+    real = auth._digest
+
+    def tracking(secret: str, salt: str, iterations: int) -> str:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            return real(secret, salt, iterations)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(auth, "_digest", tracking)
+    with running_server() as srv:
+        answers: list[tuple[int, dict]] = []
+
+        def attempt(i: int) -> None:
+            status, headers, _ = request(f"{srv.url}/api/signin", method="POST", body={"token": f"u{i}:wrong"})
+            answers.append((status, headers))
+
+        threads = [threading.Thread(target=attempt, args=(i,)) for i in range(30)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(answers) == 30 and {s for s, _ in answers} <= {401, 503}
+        assert all(h.get("retry-after") == "2" for s, h in answers if s == 503)
+        assert peak[0] <= auth.MAX_CONCURRENT_DIGESTS
+        assert request(f"{srv.url}/api/signin", method="POST", body={"token": token})[2]["userId"] == "alice"

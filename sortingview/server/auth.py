@@ -23,6 +23,14 @@ from ..errors import AuthError, ConfigError
 
 _USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
 _ITERATIONS = 100_000
+#: token checks that may compute a digest at once (each costs ~50 ms of a core); more are answered "busy"
+MAX_CONCURRENT_DIGESTS = 4
+
+
+class SignInBusyError(AuthError):
+    """Too many sign-in checks at once (a flood of wrong tokens); the client should retry shortly."""
+
+    retry_after = 2
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ class UserStore:
         self._lock = threading.Lock()
         self._cache: tuple[float, int, dict[str, UserRecord]] | None = None
         self._verified: dict[str, str] = {}  # token -> user id, so each request does not pay PBKDF2
+        self._digests = threading.BoundedSemaphore(MAX_CONCURRENT_DIGESTS)
 
     # --- reading ---------------------------------------------------------------------------------------
     def _load(self) -> dict[str, UserRecord]:
@@ -106,7 +115,13 @@ class UserStore:
         rec = users.get(user_id) if sep else None
         # an unknown user costs the same digest as a known one, so timing does not tell which user ids exist
         salt, iterations, expected = (rec.salt, rec.iterations, rec.digest) if rec else _DUMMY
-        match = hmac.compare_digest(expected, _digest(secret, salt, iterations))
+        # never waiting for a turn: a flood of wrong tokens is answered "busy" instead of holding server threads
+        if not self._digests.acquire(blocking=False):
+            raise SignInBusyError("too many sign-in checks at once; try again in a few seconds")
+        try:
+            match = hmac.compare_digest(expected, _digest(secret, salt, iterations))
+        finally:
+            self._digests.release()
         if rec is None or not match:
             raise AuthError(
                 "this sign-in token is not valid (mistyped, or its user was removed); ask the owner of the store "

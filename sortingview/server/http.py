@@ -11,6 +11,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import errors as E
+from .auth import SignInBusyError
 
 
 class ApiError(Exception):
@@ -24,6 +25,7 @@ class ApiError(Exception):
 
 # most specific first: the first class an error is an instance of decides its status
 _STATUS: list[tuple[type[BaseException], int]] = [
+    (SignInBusyError, 503),
     (E.UnknownTaskError, 400), (E.TaskInputError, 400), (E.TaskTimeoutError, 504), (E.TaskError, 500),
     (E.InvalidUriError, 400), (E.InvalidMutableKeyError, 400), (E.SerializationError, 400),
     (E.InvalidObjectError, 400), (E.CurationError, 400), (E.AuthError, 401),
@@ -163,9 +165,12 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(E.SortingviewError)
     def _sv(exc: E.SortingviewError):
         status = status_of(exc)
-        if status >= 500:
+        if status >= 500 and not isinstance(exc, SignInBusyError):  # a flood must not flood the log too
             app.logger.error("%s: %s", type(exc).__name__, exc)
-        return error_response(status, str(exc))
+        resp = error_response(status, str(exc))
+        if getattr(exc, "retry_after", None):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
