@@ -30,7 +30,8 @@ def _channel(value: object) -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str) or not _CHANNEL.fullmatch(value):
-        raise ApiError(400, f"channel {value!r} is not a channel name (a letter or digit, then letters, digits, _ . -)")
+        raise ApiError(400, f"channel {str(value)[:80]!r} is not a channel name (a letter or digit, then letters, "
+                            "digits, _ . -)")
     return _ctx().channels.select(value)
 
 
@@ -65,7 +66,7 @@ def _unfinished(ctx, job_id: str, channel: str | None) -> bool:
 def task_status(job_id: str):
     """Long-poll one job: ``?wait=<seconds>&channel=<name>``."""
     if not _JOB_ID.fullmatch(job_id):
-        raise ApiError(400, f"{job_id!r} is not a job id (hexadecimal)")
+        raise ApiError(400, f"{job_id[:80]!r} is not a job id (hexadecimal)")
     ctx = _ctx()
     wait = query_float("wait", 20.0, 0.0, ctx.max_wait)
     channel = _channel(request.args.get("channel"))
