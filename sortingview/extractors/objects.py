@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .. import store
-from ..errors import InvalidObjectError, UnsupportedExtractorError
+from ..errors import InvalidObjectError, UnsupportedExtractorError, with_article
 from . import binary, mda, npz, nwb
 
 # format name -> (highest version understood, loader of ``data``)
@@ -52,7 +52,7 @@ def recording_to_object(recording) -> dict:
         if test(recording):
             return write(recording)
     raise UnsupportedExtractorError(
-        f"a {type(recording).__name__} cannot be stored as an object; supported recordings are "
+        f"{with_article(type(recording).__name__)} cannot be stored as an object; supported recordings are "
         f"{', '.join(SUPPORTED_RECORDINGS)}. Copy it first: "
         "recording = sv.copy_recording_extractor(recording, serialize_dtype='float32')"
     )
@@ -65,7 +65,7 @@ def sorting_to_object(sorting) -> dict:
         if test(sorting):
             return write(sorting)
     raise UnsupportedExtractorError(
-        f"a {type(sorting).__name__} cannot be stored as an object; supported sortings are "
+        f"{with_article(type(sorting).__name__)} cannot be stored as an object; supported sortings are "
         f"{', '.join(SUPPORTED_SORTINGS)}. Copy it first: sorting = sv.copy_sorting_extractor(sorting)"
     )
 

@@ -157,6 +157,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def feed_ids(self) -> Iterator[str]: ...
 
+    def feed_delete(self, feed_id: str) -> bool:
+        """Delete a feed and its messages; return whether it existed (used by workspace deletion)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete feeds")
+
     # task results -------------------------------------------------------------------------------------
     @abc.abstractmethod
     def put_task_result(self, task_name: str, job_id: str, data: bytes) -> None: ...

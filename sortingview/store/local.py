@@ -249,6 +249,13 @@ class LocalStore(Store):
     def feed_count(self, feed_id: str) -> int:
         return feedlog.count(self._feed_path(feed_id), parse_feed_uri(feed_id))
 
+    def feed_delete(self, feed_id: str) -> bool:
+        try:
+            os.remove(self._feed_path(feed_id))
+            return True
+        except FileNotFoundError:
+            return False
+
     def feed_ids(self) -> Iterator[str]:
         d = os.path.join(self.directory, "feeds")
         if os.path.isdir(d):

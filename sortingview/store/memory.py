@@ -140,6 +140,10 @@ class MemoryStore(Store):
     def feed_ids(self) -> Iterator[str]:
         return iter(sorted(self._feeds))
 
+    def feed_delete(self, feed_id: str) -> bool:
+        with self._lock:
+            return self._feeds.pop(parse_feed_uri(feed_id), None) is not None
+
     # task results -------------------------------------------------------------------------------------
     def put_task_result(self, task_name: str, job_id: str, data: bytes) -> None:
         check_task_result_name(task_name, job_id)

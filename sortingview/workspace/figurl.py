@@ -1,9 +1,10 @@
 """figURLs: ``W.spikesortingview(...)`` stores the figure data and returns the link that opens the viewer.
 
 A figURL is ``<base>/f?v=spikesortingview-1&d=sha1://<hash>&label=<quoted>``; ``<base>`` is
-``$SORTINGVIEW_URL`` (default ``http://127.0.0.1:15310``), so links shared on a network can name the host
-that serves them. Optional parts: ``&s=<json>`` (selected units and open view, so a shared link reproduces
-a view) and ``&channel=<name>`` (the channel the viewer submits its tasks to).
+``$SORTINGVIEW_URL`` if set (links shared on a network can name the host that serves them), else the URL of
+the server ``sortingview-start-backend`` runs on this store (``sortingview/live_server.py``), else
+``http://127.0.0.1:15310``. Optional parts: ``&s=<json>`` (selected units and open view, so a shared link
+reproduces a view) and ``&channel=<name>`` (the channel the viewer submits its tasks to).
 
 The figure data is a JSON object in the store (content-addressed, so the same view gives the same link):
 the workspace URI and the ids, object URIs and labels of the recording and sorting, the sorting's curation
@@ -27,8 +28,10 @@ _CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def default_base_url() -> str:
-    """Where links point: ``$SORTINGVIEW_URL`` or the local server's default address."""
-    url = (os.environ.get("SORTINGVIEW_URL") or DEFAULT_BASE_URL).rstrip("/")
+    """Where links point: ``$SORTINGVIEW_URL``, else the running server of this store, else the default address."""
+    from ..live_server import live_server_url
+
+    url = (os.environ.get("SORTINGVIEW_URL") or live_server_url() or DEFAULT_BASE_URL).rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise WorkspaceError(f"SORTINGVIEW_URL={url!r} must start with http:// or https://, e.g. "
                              "http://lab-server:15310")
@@ -82,7 +85,7 @@ def spikesortingview_url(workspace: Any, *, recording_id: str, sorting_id: str, 
 
     Parameters
     ----------
-    base_url : where the server is (default ``$SORTINGVIEW_URL`` or http://127.0.0.1:15310)
+    base_url : where the server is (default: ``default_base_url()``)
     channel : a channel other than ``default`` for the viewer's tasks (``&channel=``)
     selected_unit_ids, view : the initial selection and open view (``autocorrelograms`` or ``waveforms``)
     """
