@@ -136,6 +136,7 @@ def test_concurrent_label_choice_adds_through_the_server_are_all_kept(ds):
             body = {"workspace": W.uri, "sortingId": sid, "label": f"custom{i}"}
             return http(f"{srv.url}/api/label-choices", body=body, headers=alice)[0]
 
+        assert add(0) == 200  # signs in once: the server then knows the token (sign-in work is bounded)
         with ThreadPoolExecutor(20) as pool:
-            assert set(pool.map(add, range(20))) == {200}
-    assert {f"custom{i}" for i in range(20)} <= set(W.get_label_choices(sid))
+            assert set(pool.map(add, range(1, 21))) == {200}
+    assert {f"custom{i}" for i in range(21)} <= set(W.get_label_choices(sid))

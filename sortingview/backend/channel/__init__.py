@@ -61,8 +61,12 @@ def open_channel(name: str = "default", url: str | None = None) -> Channel:
         chan = RedisChannel(url, name)
     with _cache_lock:
         chan = _cache.setdefault(key, chan)
-        while len(_cache) > MAX_OPEN_CHANNELS:
-            _cache.popitem(last=False)
+        evicted = [_cache.popitem(last=False)[1] for _ in range(len(_cache) - MAX_OPEN_CHANNELS)]
+    for old in evicted:
+        if key[0] == "sqlite" and hasattr(old, "path"):
+            # close this thread's connection now rather than when the garbage collector breaks sqlite3's
+            # reference cycle; a thread still holding the object reconnects on its next use
+            old.close()
     return chan
 
 
