@@ -76,12 +76,33 @@ def files_of(value: Any, store=None) -> list[str]:
 
 
 def check_unchanged(value: Any) -> None:
-    """LinkedFileChangedError (or NotFoundError) when a file the input reaches changed or went away."""
+    """LinkedFileChangedError (or NotFoundError) when a file the input reaches changed or went away.
+
+    A file found unchanged is remembered with its size and mtime, so checking it again costs one ``stat``; a
+    file whose size or mtime moved goes through the store's full check (which rehashes a touched file).
+    """
     from . import get_store
 
     store = get_store()
     for sha1 in files_of(value, store):
-        store.local_path(sha1)
+        key = (store.directory, sha1)
+        seen = _checked.get(key)
+        if seen is not None and _stat_key(seen[0]) == seen[1]:
+            continue
+        path = store.local_path(sha1)
+        _checked[key] = (path, _stat_key(path))
+
+
+def _stat_key(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+#: (store directory, sha1) -> (local path, (size, mtime) when it was last found unchanged)
+_checked: dict[tuple[str | None, str], tuple[str, tuple[int, int] | None]] = {}
 
 
 __all__ = ["check_unchanged", "files_of"]
