@@ -10,7 +10,6 @@ partial file; the next start removes what it left and finishes the job.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import sys
@@ -218,14 +217,12 @@ def _old_leftovers() -> list[str]:
 @contextlib.contextmanager
 def _demo_lock():
     """One start at a time builds the demo (two at once would make two demo workspaces)."""
+    from ..store.private import locked, makedirs
+
     folder = os.path.join(store.store_dir(), "sortingview", "demo")
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, ".lock"), "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    makedirs(folder)  # the store's modes; the lock file is never opened through a link
+    with locked(os.path.join(folder, "")):  # <folder>/.lock
+        yield
 
 
 def _ensure_demo_user() -> None:
