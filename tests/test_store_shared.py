@@ -120,6 +120,8 @@ def test_no_store_write_follows_a_symbolic_link(shared, tmp_path):
     os.symlink(victim, feed_path)
     with pytest.raises(FeedError, match="symbolic link"):
         st.feed_append("ab" * 20, [{"x": 1}])
+    with pytest.raises(FeedError, match="symbolic link"):
+        st.feed_read("ab" * 20)
     # mutables: a write replaces the link itself; a read refuses it
     st.set_mutable("@lab/value", "v")
     mpath = os.path.join(shared, "mutables", "@lab", "value")

@@ -86,7 +86,7 @@ def _write_line(fd: int, path: str, line: bytes) -> None:
 
 def read(path: str, feed_id: str, start: int = 0) -> list[dict]:
     try:
-        with open(path, "rb") as f:
+        with _open_read(path) as f:
             data = f.read()
     except FileNotFoundError:
         raise FeedError(f"feed://{feed_id} does not exist at {path}; check the URI and KACHERY_CLOUD_DIR") from None
@@ -104,7 +104,7 @@ def read(path: str, feed_id: str, start: int = 0) -> list[dict]:
 def count(path: str, feed_id: str) -> int:
     """Number of messages, from the last complete line only (no lock: a torn or growing tail is skipped)."""
     try:
-        with open(path, "rb") as f:
+        with _open_read(path) as f:
             size = f.seek(0, os.SEEK_END)
             tail_len = min(size, _TAIL)
             while True:
@@ -122,6 +122,17 @@ def count(path: str, feed_id: str) -> int:
                 return int(last[-1]["messageNumber"]) + 1
     except FileNotFoundError:
         raise FeedError(f"feed://{feed_id} does not exist at {path}; check the URI and KACHERY_CLOUD_DIR") from None
+
+
+def _open_read(path: str):
+    """The feed file for reading; a symbolic link in its place is refused (FeedError), never read through."""
+    try:
+        return os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise FeedError(f"feed file {path} is a symbolic link; sortingview never reads through one (a user "
+                            "with write access to the store may have planted it). Remove it") from None
+        raise
 
 
 def _first_number(line: bytes) -> int:
