@@ -17,6 +17,7 @@ from sortingview.errors import FeedError, IntegrityError
 from sortingview.store import LocalStore
 
 NOBODY = 65534
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="making a file another user's (chown) needs root")
 
 
 @pytest.fixture
@@ -67,6 +68,7 @@ def test_the_users_file_stays_private_to_the_servers_user(shared):
     assert users.verify(token) == "alice"
 
 
+@needs_root
 def test_a_users_file_planted_or_opened_to_the_group_is_refused(shared):
     from sortingview.server.auth import UserStore, users_file
 
@@ -81,6 +83,7 @@ def test_a_users_file_planted_or_opened_to_the_group_is_refused(shared):
         UserStore(path).list_users()
 
 
+@needs_root
 def test_a_link_record_to_a_file_its_writer_cannot_read_is_refused(shared, tmp_path):
     import tempfile
 
@@ -153,6 +156,7 @@ def test_no_store_write_follows_a_symbolic_link(shared, tmp_path):
     assert victim.read_text() == "precious"
 
 
+@needs_root
 def test_the_server_does_not_serve_a_file_through_a_planted_link_record(shared, tmp_path):
     from test_server_support import http, running_server
 
