@@ -19,7 +19,7 @@ from ..errors import FeedError, InvalidUriError, WorkspaceError
 from ..serialize import encode_value
 from ..store.uri import parse_feed_uri
 from .curating import CurationMethods
-from .state import WorkspaceState, replay
+from .state import WorkspaceState, replay, store_inline_objects
 
 URI_PREFIX = "sortingview-workspace:"
 REGISTRY = "@sortingview/@workspaces"
@@ -48,6 +48,15 @@ def parse_workspace_uri(uri: str) -> tuple[str, str | None]:
     )
 
 
+def _feed_id_and_label(uri: str) -> tuple[str, str | None]:
+    if isinstance(uri, str) and uri.startswith((URI_PREFIX, "workspace://")):
+        return parse_workspace_uri(uri)
+    try:
+        return parse_feed_uri(uri), None
+    except InvalidUriError:
+        return parse_workspace_uri(uri)  # raises the error that shows what a workspace URI looks like
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(6)}"
 
@@ -60,11 +69,13 @@ def _check_label(label: Any, what: str) -> str:
 
 class Workspace(CurationMethods):
     """A workspace of recordings and sortings. Make one with :func:`create_workspace`, open one with
-    :func:`load_workspace`."""
+    :func:`load_workspace` or, as in the original, ``Workspace(uri)``."""
 
-    def __init__(self, feed_id: str, label: str | None = None):
+    def __init__(self, uri: str, label: str | None = None):
+        """``uri``: a workspace URI (``sortingview-workspace:<feedId>?label=...``) or a bare feed id."""
+        feed_id, uri_label = _feed_id_and_label(uri)
         self._feed = store.load_feed(feed_id)
-        self._label = label
+        self._label = label if label is not None else uri_label
         self._state = WorkspaceState()
         self._unit_ids_cache: dict[str, list] = {}
 
@@ -76,6 +87,19 @@ class Workspace(CurationMethods):
     @property
     def feed_uri(self) -> str:
         return self._feed.uri
+
+    @property
+    def feed(self):
+        """The workspace's feed (``.uri``, ``.feed_id``, ``get_messages()``)."""
+        return self._feed
+
+    def set_label(self, label: str | None) -> None:
+        """Change the label shown in ``W.uri`` and by ``list_workspaces`` (the contents stay the same)."""
+        if label is not None and not isinstance(label, str):
+            raise WorkspaceError(f"the workspace label must be a string or None, got {label!r}")
+        entry = _registry_entry(self.feed_id) or {"created": time.time() * 1000}
+        store.set_mutable(f"{REGISTRY}/{self.feed_id}", json.dumps({**entry, "label": label or ""}))
+        self._label = label or ""
 
     @property
     def label(self) -> str:
@@ -98,7 +122,9 @@ class Workspace(CurationMethods):
     def _current(self) -> WorkspaceState:
         """The state after every message appended so far (by any process): read only what is new."""
         records = self._feed.get_records(self._state.num_messages)
-        replay(self._state, [r["message"] for r in records])
+        if records:
+            replay(self._state, [r["message"] for r in records])
+            store_inline_objects(self._state)
         return self._state
 
     def _append(self, action: dict, user_id: str | None = None) -> int:
