@@ -1,0 +1,88 @@
+"""Readers of the original's ``h5_v1`` files (labbox-ephys era), as spikeinterface extractors.
+
+Recording: datasets ``num_chunks``, ``chunk_size``, ``padding``, ``num_channels``, ``num_timepoints``,
+``sampling_frequency`` (one-element arrays), ``channel_ids``, ``channel_geom`` (channels x dims), and for channel
+``m`` and chunk ``c`` the padded trace ``part-<m>-<c>`` (``chunk_size + 2 * padding`` samples, the chunk's first
+sample at ``padding``). Sorting: ``sampling_frequency``, ``unit_ids`` and ``unit_spike_trains/<unit id>``.
+Only the pieces a request needs are read.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InvalidObjectError
+
+MAX_CHUNKS = 10_000_000
+
+
+def _scalar(f, name: str, path: str):
+    if name not in f:
+        raise InvalidObjectError(f"h5_v1 file {path} has no dataset {name!r}; it is not an h5_v1 file")
+    return np.asarray(f[name]).ravel()[0].item()
+
+
+def _open(path: str):
+    import h5py
+
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise InvalidObjectError(f"{path} is not an HDF5 file ({exc})") from exc
+
+
+def h5_v1_recording(path: str):
+    from spikeinterface.core import BaseRecording, BaseRecordingSegment
+
+    with _open(path) as f:
+        info = {k: _scalar(f, k, path) for k in ("num_chunks", "chunk_size", "padding", "num_timepoints",
+                                                  "sampling_frequency")}
+        channel_ids = [int(c) for c in np.asarray(f["channel_ids"]).ravel()]
+        geom = np.asarray(f["channel_geom"], dtype=float) if "channel_geom" in f else None
+        dtype = f["part-0-0"].dtype if "part-0-0" in f else np.dtype("float64")
+    if not (0 < info["chunk_size"] and 0 <= info["padding"] and 0 <= info["num_chunks"] <= MAX_CHUNKS):
+        raise InvalidObjectError(f"h5_v1 file {path}: chunk_size/padding/num_chunks are out of range")
+
+    class Segment(BaseRecordingSegment):
+        def __init__(self):
+            super().__init__(sampling_frequency=float(info["sampling_frequency"]))
+
+        def get_num_samples(self) -> int:
+            return int(info["num_timepoints"])
+
+        def get_traces(self, start_frame=None, end_frame=None, channel_indices=None):
+            return _read_h5_chunks(path, info, start_frame or 0,
+                                   self.get_num_samples() if end_frame is None else end_frame,
+                                   np.arange(len(channel_ids))[slice(None) if channel_indices is None
+                                                               else channel_indices], dtype)
+
+    rec = BaseRecording(sampling_frequency=float(info["sampling_frequency"]), channel_ids=channel_ids, dtype=dtype)
+    rec.add_recording_segment(Segment())
+    if geom is not None and geom.ndim == 2 and geom.shape[0] == len(channel_ids):
+        rec.set_channel_locations(geom)
+    return rec
+
+
+def _read_h5_chunks(path: str, info: dict, t1: int, t2: int, channels: np.ndarray, dtype) -> np.ndarray:
+    size, pad = int(info["chunk_size"]), int(info["padding"])
+    out = np.zeros((t2 - t1, len(channels)), dtype=dtype)
+    if t2 <= t1:
+        return out
+    with _open(path) as f:
+        for c in range(t1 // size, (t2 - 1) // size + 1):
+            a, b = max(t1, c * size), min(t2, (c + 1) * size)
+            offset = c * size - pad
+            for j, m in enumerate(channels):
+                out[a - t1:b - t1, j] = f[f"part-{int(m)}-{c}"][a - offset:b - offset]
+    return out
+
+
+def h5_v1_sorting(path: str):
+    from spikeinterface.core import NumpySorting
+
+    with _open(path) as f:
+        fs = float(_scalar(f, "sampling_frequency", path))
+        unit_ids = [int(u) for u in np.asarray(f["unit_ids"]).ravel()] if "unit_ids" in f else []
+        trains = {u: np.asarray(f[f"unit_spike_trains/{u}"], dtype=np.int64).ravel() for u in unit_ids}
+    if not np.isfinite(fs) or fs <= 0:
+        raise InvalidObjectError(f"h5_v1 sorting {path} has no valid sampling frequency ({fs})")
+    return NumpySorting.from_unit_dict(trains, fs)
