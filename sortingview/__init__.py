@@ -2,11 +2,27 @@
 from ._version import __version__
 from .backend.client import run_task, submit_task
 from .errors import SortingviewError
-from .extractors import copy_recording_extractor, copy_sorting_extractor
-from .workspace import Workspace, create_workspace, list_workspaces, load_workspace
+from .extractors import (
+    copy_recording_extractor,
+    copy_sorting_extractor,
+    get_recording_object,
+    get_sorting_object,
+    load_recording_extractor,
+    load_sorting_extractor,
+)
+from .workspace import (
+    Workspace,
+    create_workspace,
+    list_workspaces,
+    load_workspace,
+    trythis_load_sorting_curation,
+    trythis_start_sorting_curation,
+)
 
 __all__ = [
     "__version__", "SortingviewError", "run_task", "submit_task",
     "Workspace", "create_workspace", "load_workspace", "list_workspaces",
     "copy_recording_extractor", "copy_sorting_extractor",
+    "load_recording_extractor", "load_sorting_extractor", "get_recording_object", "get_sorting_object",
+    "trythis_start_sorting_curation", "trythis_load_sorting_curation",
 ]
