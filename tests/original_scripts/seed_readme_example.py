@@ -1,7 +1,8 @@
 # The seed README's "Visualizing a recording/sorting pair" code, unchanged but for the two `...` placeholders,
 # which the README's "Creating a copy" section fills with copies of a spikeinterface toy example.
-import sortingview as sv
 import spikeinterface.extractors as se
+
+import sortingview as sv
 
 recording, sorting = se.toy_example(num_units=10, duration=20, seed=0)
 recording = sv.copy_recording_extractor(recording=recording, serialize_dtype='float32')

@@ -35,7 +35,8 @@ sorting_id = workspace.add_sorting(recording_id=recording_id, sorting=sorting, l
 workspace.add_recording(recording=whitened, label='whitened')
 workspace.create_curation_feed_for_sorting(sorting_id=sorting_id)
 workspace.set_sorting_curation_authorized_users(sorting_id=sorting_id, user_ids=['curator@lab.org'])
-metrics = [{'name': 'snr', 'label': 'SNR', 'tooltip': 'signal to noise', 'data': {str(u): 5.0 for u in sorting.unit_ids}}]
+metrics = [{'name': 'snr', 'label': 'SNR', 'tooltip': 'signal to noise',
+            'data': {str(u): 5.0 for u in sorting.unit_ids}}]
 workspace.set_unit_metrics_for_sorting(sorting_id=sorting_id, metrics=metrics)
 # add_labels_to_workspace: labels as lists, one unit id at a time
 labels = {int(sorting.unit_ids[0]): ['accept'], int(sorting.unit_ids[1]): ['noise', 'reject']}
