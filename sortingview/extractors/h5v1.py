@@ -58,7 +58,7 @@ def h5_v1_recording(path: str):
     rec = BaseRecording(sampling_frequency=float(info["sampling_frequency"]), channel_ids=channel_ids, dtype=dtype)
     rec.add_recording_segment(Segment())
     if geom is not None and geom.ndim == 2 and geom.shape[0] == len(channel_ids):
-        rec.set_channel_locations(geom)
+        rec.set_dummy_probe_from_locations(geom)
     return rec
 
 

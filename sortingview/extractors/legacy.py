@@ -144,7 +144,7 @@ def _binary_kwargs(data: dict):
                             for u in _get(kwargs, "file_paths", "BinaryRecordingExtractor", list)]
     rec = BinaryRecordingExtractor(**kwargs)
     if locations is not None:
-        rec.set_channel_locations(np.asarray(locations, dtype=float))
+        rec.set_dummy_probe_from_locations(np.asarray(locations, dtype=float))
     return rec
 
 
@@ -229,14 +229,16 @@ def _npz_sorting(data: dict):
 
 
 def _nwb_sorting(data: dict, fmt: str):
-    from spikeinterface.extractors.nwbextractors import NwbSortingExtractor
+    from spikeinterface.extractors.nwbextractors import NwbRecordingExtractor, NwbSortingExtractor
 
     path = file_of(_get(data, "path" if fmt == "nwb" else "nwb_file_uri", fmt), fmt, "nwb file")
     fs = data.get("sampling_frequency")
-    name = data.get("electrical_series_name")
     if isinstance(fs, (int, float)) and not isinstance(fs, bool):
-        return NwbSortingExtractor(file_path=path, sampling_frequency=float(fs))
+        return NwbSortingExtractor(file_path=path, sampling_frequency=float(fs), t_start=0.0)
+    name = data.get("electrical_series_name")
     series = f"acquisition/{name}" if isinstance(name, str) and "/" not in name else name
+    if series is None:  # the original took the time base from the file's (only) ElectricalSeries
+        series = NwbRecordingExtractor(file_path=path)._kwargs.get("electrical_series_path")
     return NwbSortingExtractor(file_path=path, electrical_series_path=series)
 
 
