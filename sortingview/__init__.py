@@ -9,6 +9,9 @@ from .extractors import (
     get_sorting_object,
     load_recording_extractor,
     load_sorting_extractor,
+    save_recording,
+    upload_recording_extractor,
+    upload_sorting_extractor,
 )
 from .workspace import (
     Workspace,
@@ -24,5 +27,6 @@ __all__ = [
     "Workspace", "create_workspace", "load_workspace", "list_workspaces",
     "copy_recording_extractor", "copy_sorting_extractor",
     "load_recording_extractor", "load_sorting_extractor", "get_recording_object", "get_sorting_object",
+    "upload_recording_extractor", "upload_sorting_extractor", "save_recording",
     "trythis_start_sorting_curation", "trythis_load_sorting_curation",
 ]

@@ -203,3 +203,13 @@ def test_unknown_formats_missing_files_and_bad_files_are_clear_errors(data):
     bad_map = bin_object(traces, d.sampling_frequency, "bin1", order=[9])
     with pytest.raises(InvalidObjectError, match="outside the 4 raw channels"):
         sv.load_recording_extractor(bad_map)
+
+
+def test_save_recording_writes_an_h5_v1_file_the_loader_reads(data):
+    d, traces, tmp = data
+    sv.save_recording(d.recording, format="h5_v1", filename=str(tmp / "saved.h5"), dtype="int16")
+    R = sv.load_recording_extractor({"recording_format": "h5_v1",
+                                     "data": {"h5_uri": store.store_file(str(tmp / "saved.h5"))}})
+    np.testing.assert_array_equal(R.get_traces(), traces)
+    with pytest.raises(InvalidObjectError, match="'h5_v1' only"):
+        sv.save_recording(d.recording, format="nwb", filename=str(tmp / "x"), dtype=float)

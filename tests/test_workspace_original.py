@@ -193,3 +193,17 @@ def test_a_feed_written_in_the_original_shapes_replays(store_dir, tmp_path):
     assert sorted(info["unitIds"]) == [0, 1, 2]
     W.sorting_curation_add_label(sorting_id="S-1", label="mua", unit_ids=1)
     assert W.get_sorting_curation("S-1")["labelsByUnit"][1] == ["mua"]
+
+
+def test_upload_functions_store_locally_and_records_carry_their_objects(ws):
+    W, rid, sid, d = ws
+    uri = sv.upload_recording_extractor(d.recording, serialize_dtype="float32", label="r.json")
+    np.testing.assert_allclose(sv.load_recording_extractor(uri).get_traces(end_frame=100),
+                               d.recording.get_traces(end_frame=100))
+    suri = sv.upload_sorting_extractor(d.sorting, label="s.json")
+    assert list(sv.load_sorting_extractor(suri).unit_ids) == list(d.sorting.unit_ids)
+    rec = W.get_recording_record(rid)
+    assert rec["recordingObject"] == store.load_json(rec["recordingUri"])
+    srt = W.get_sorting_record(sid)
+    assert srt["sortingObject"]["format"] == "npz_sorting" and srt["recordingObject"] == rec["recordingObject"]
+    assert sv.get_recording_object(W.get_recording_extractor(rid)) == rec["recordingObject"]

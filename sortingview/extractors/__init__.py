@@ -7,7 +7,13 @@ an allow-list; anything unsupported is copied first with :func:`copy_recording_e
 """
 from __future__ import annotations
 
-from .copy import copy_recording_extractor, copy_sorting_extractor
+from .copy import (
+    copy_recording_extractor,
+    copy_sorting_extractor,
+    upload_recording_extractor,
+    upload_sorting_extractor,
+)
+from .h5v1 import save_recording
 from .objects import (
     load_recording,
     load_sorting,
@@ -42,4 +48,5 @@ __all__ = [
     "recording_to_object", "sorting_to_object", "store_recording", "store_sorting",
     "load_recording", "load_sorting", "copy_recording_extractor", "copy_sorting_extractor",
     "load_recording_extractor", "load_sorting_extractor", "get_recording_object", "get_sorting_object",
+    "upload_recording_extractor", "upload_sorting_extractor", "save_recording",
 ]

@@ -108,3 +108,18 @@ def copy_sorting_extractor(sorting, *, upload_firings: bool = False):
         NpzSortingExtractor.write_sorting(sorting, path)
         uri = store_sorting(NpzSortingExtractor(path))
     return load_sorting(uri)
+
+
+def upload_recording_extractor(recording, *, serialize_dtype=None, label: str) -> str:
+    """The original's name: copy ``recording`` and return the ``sha1://`` URI of its object (in the local store;
+    nothing is uploaded)."""
+    from .objects import store_recording as _store
+
+    return _store(copy_recording_extractor(recording, serialize_dtype, progress=False), label=label)
+
+
+def upload_sorting_extractor(sorting, *, label: str) -> str:
+    """The original's name: copy ``sorting`` and return the ``sha1://`` URI of its object (local store only)."""
+    from .objects import store_sorting as _store
+
+    return _store(copy_sorting_extractor(sorting), label=label)

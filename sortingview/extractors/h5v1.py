@@ -86,3 +86,31 @@ def h5_v1_sorting(path: str):
     if not np.isfinite(fs) or fs <= 0:
         raise InvalidObjectError(f"h5_v1 sorting {path} has no valid sampling frequency ({fs})")
     return NumpySorting.from_unit_dict(trains, fs)
+
+
+def save_recording(recording, *, format: str, filename: str, dtype=float, chunk_size: int = 10_000_000,
+                   padding: int = 10_000) -> None:
+    """The original's ``save_recording(R, format='h5_v1', filename=..., dtype=...)``: write an h5_v1 file (one
+    segment), chunk by chunk, that ``{"recording_format": "h5_v1", "data": {"h5_uri": ...}}`` loads."""
+    import h5py
+
+    if format != "h5_v1":
+        raise InvalidObjectError(f"save_recording writes format 'h5_v1' only, not {format!r}")
+    n, m = recording.get_num_frames(0), recording.get_num_channels()
+    num_chunks = -(-n // chunk_size)
+    locations = recording.get_channel_locations() if recording.has_probe() else np.zeros((m, 2))
+    with h5py.File(filename, "w") as f:
+        for name, value in [("chunk_size", chunk_size), ("num_chunks", num_chunks), ("padding", padding),
+                            ("num_channels", m), ("num_timepoints", n),
+                            ("sampling_frequency", recording.get_sampling_frequency())]:
+            f.create_dataset(name, data=[value])
+        f.create_dataset("channel_ids", data=np.arange(m))
+        f.create_dataset("channel_geom", data=np.asarray(locations, dtype=float))
+        for j in range(num_chunks):
+            t1, t2 = j * chunk_size, min(n, (j + 1) * chunk_size)
+            s1, s2 = max(0, t1 - padding), min(n, t2 + padding)
+            padded = np.zeros((m, chunk_size + 2 * padding), dtype=dtype)
+            a = padding - (t1 - s1)
+            padded[:, a:a + s2 - s1] = recording.get_traces(start_frame=s1, end_frame=s2).T
+            for c in range(m):
+                f.create_dataset(f"part-{c}-{j}", data=padded[c])

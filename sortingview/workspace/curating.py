@@ -48,7 +48,7 @@ class CurationMethods:
 
     # feeds and settings -------------------------------------------------------------------------------
     def get_curation_feed_uri(self, sorting_id: str) -> str | None:
-        self.get_sorting_record(sorting_id)
+        self._sorting_record(sorting_id)
         return self._current().curation_feeds.get(sorting_id)
 
     def get_sorting_curation_uri(self, sorting_id: str) -> str | None:

@@ -69,13 +69,13 @@ def figure_data(workspace: Any, *, recording_id: str, sorting_id: str, label: st
                 raster_plot_subsample_max_firing_rate: float | None = None,
                 spike_amplitudes_subsample_max_firing_rate: float | None = None) -> dict:
     """The figure data of one sorting view (everything the viewer needs to start its tasks)."""
-    srt = workspace.get_sorting_record(sorting_id)
+    srt = workspace._sorting_record(sorting_id)
     if srt["recordingId"] != recording_id:
         raise WorkspaceError(f"sorting {sorting_id} belongs to recording {srt['recordingId']}, not {recording_id}; "
                              f"use W.spikesortingview(recording_id={srt['recordingId']!r}, sorting_id=...)")
     raster = _check_rate(raster_plot_subsample_max_firing_rate, "_raster_plot_subsample_max_firing_rate")
     amps = _check_rate(spike_amplitudes_subsample_max_firing_rate, "_spike_amplitudes_subsample_max_firing_rate")
-    rec = workspace.get_recording_record(recording_id)
+    rec = workspace._recording_record(recording_id)
     fs, duration = _recording_timing(workspace, recording_id, rec["recordingUri"])
     return {
         "type": "spikesortingview",
