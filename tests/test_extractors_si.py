@@ -193,3 +193,18 @@ def test_classes_outside_the_allow_list_are_refused_both_ways(binary_folder):
     obj["data"]["description"]["kwargs"]["recording"]["class"] = "builtins.eval"
     with pytest.raises(InvalidObjectError, match="builtins.eval"):
         load_recording(obj)
+
+
+def test_a_chain_over_an_nwb_file_written_by_pynwb(store_dir, tmp_path):
+    import spikeinterface.preprocessing as spre
+    from spikeinterface.extractors.nwbextractors import NwbRecordingExtractor
+    from test_extractors_formats import write_nwb
+
+    traces = np.random.default_rng(5).integers(-400, 400, (6000, 4)).astype("int16")
+    write_nwb(tmp_path / "s.nwb", traces, 30000.0, [np.array([0.01, 0.05])])
+    chain = spre.common_reference(spre.bandpass_filter(NwbRecordingExtractor(tmp_path / "s.nwb")))
+    obj = recording_to_object(chain)
+    nwb = obj["data"]["description"]["kwargs"]["recording"]["kwargs"]["recording"]
+    assert nwb["class"].endswith("NwbRecordingExtractor")
+    assert list(nwb["kwargs"]["file_path"]["_svPath"]["files"]) == ["s.nwb"]
+    assert_same(load_recording(store.store_json(obj)), chain, atol=1e-3)

@@ -3,9 +3,10 @@
 This covers what users actually have: preprocessing chains (bandpass, common reference, whitening, channel and
 frame slices, concatenation, ...) over binary, zarr or NWB files, and raw formats SpikeInterface reads through
 neo (SpikeGLX, Open Ephys, Intan, Blackrock, NeuroScope, ...). Nothing is copied: each path in the description
-becomes ``{"_svPath": {"kind", "path", "files": {relative path: sha1 URI}}}`` (a folder lists every file in it;
-a neo reader's file brings its siblings of the same stem), and loading checks that each file is still there,
-unchanged (size and mtime, else its sha1), before handing the description back to SpikeInterface.
+(a kwarg in :data:`PATH_KWARGS`) becomes ``{"_svPath": {"kind", "path", "files": {relative path: sha1 URI}}}``
+(a folder lists every file in it; a neo reader's file brings its siblings of the same stem), and loading checks
+that each file is still there, unchanged (size and mtime, else its sha1), before handing the description back to
+SpikeInterface.
 
 Every ``class`` in a description must be on :data:`ALLOWED_RECORDING_CLASSES`, checked over the whole tree
 before SpikeInterface sees it, so data never makes us import a class of its choosing.
@@ -129,8 +130,13 @@ def _link_path(path: str, class_name: str) -> dict:
     return {PATH_MARK: {"kind": kind, "path": path, "files": files}}
 
 
+# kwargs of the allowed classes that name files or folders (electrical_series_path, for one, names neither)
+PATH_KWARGS = ("file_path", "file_paths", "folder_path", "folder_paths", "xml_file_path", "file_or_folder_path",
+               "file_timestamps_paths", "dirname")
+
+
 def _is_path_key(key: str, value: Any) -> bool:
-    if "path" not in key or value is None:
+    if key not in PATH_KWARGS or value is None:
         return False
     return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
 
@@ -144,11 +150,28 @@ def _link_paths(description: dict) -> None:
                                else _link_path(value, d["class"]))
 
 
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
+
+
 def _description(recording) -> dict:
     from spikeinterface.core.core_tools import SIJsonEncoder
 
     d = recording.to_dict(include_annotations=True, include_properties=True, relative_to=None, recursive=True)
-    return json.loads(json.dumps(d, cls=SIJsonEncoder))
+    d = json.loads(json.dumps(d, cls=SIJsonEncoder))
+    # JSON in the store has no NaN: a property or annotation holding one is left out (SpikeInterface or the reader
+    # sets it again when it can); anything else non-finite is a kwarg, and the store refuses it with a clear error
+    for ex in _extractor_dicts(d):
+        for key in ("properties", "annotations"):
+            if isinstance(ex.get(key), dict):
+                ex[key] = {k: v for k, v in ex[key].items() if _finite(v)}
+    return d
 
 
 def recording_to_object(recording) -> dict:
