@@ -208,3 +208,19 @@ def test_a_chain_over_an_nwb_file_written_by_pynwb(store_dir, tmp_path):
     assert nwb["class"].endswith("NwbRecordingExtractor")
     assert list(nwb["kwargs"]["file_path"]["_svPath"]["files"]) == ["s.nwb"]
     assert_same(load_recording(store.store_json(obj)), chain, atol=1e-3)
+
+
+def test_a_description_cannot_name_a_file_that_was_not_linked(binary_folder):
+    import copy
+
+    import spikeinterface.preprocessing as spre
+
+    obj = recording_to_object(spre.bandpass_filter(binary_folder))
+    inner = obj["data"]["description"]["kwargs"]["recording"]["kwargs"]
+    bare = copy.deepcopy(obj)
+    bare["data"]["description"]["kwargs"]["recording"]["kwargs"]["folder_path"] = "/etc"
+    with pytest.raises(InvalidObjectError, match="'folder_path' is not a linked path"):
+        load_recording(bare)
+    inner["folder_path"]["_svPath"].update(path="/etc", files={})
+    with pytest.raises(InvalidObjectError, match="does not list its own files"):
+        load_recording(obj)

@@ -228,9 +228,23 @@ def _resolve_path(mark: Any) -> str:
     if len(mark["files"]) > MAX_FILES_PER_PATH:
         raise InvalidObjectError(f"{FORMAT} object: {path} lists more than {MAX_FILES_PER_PATH} files")
     folder = path if kind == "folder" else os.path.dirname(path)
+    # a path is only ever opened as the files that were linked: the file itself, or a folder's non-empty list
+    if (kind == "file" and os.path.basename(path) not in mark["files"]) or not mark["files"]:
+        raise InvalidObjectError(f"{FORMAT} object: linked path {path!r} does not list its own files")
     for rel, uri in mark["files"].items():
         _check_file(os.path.join(folder, _safe_rel(rel)), uri)
     return path
+
+
+def _check_paths_marked(description: dict) -> None:
+    """Every path kwarg is a linked path: a bare path string in data could name any file on this machine."""
+    for d in _extractor_dicts(description):
+        for key, value in (d.get("kwargs") or {}).items():
+            values = value if isinstance(value, list) else [value]
+            if key in PATH_KWARGS and value is not None and not all(isinstance(v, dict) and PATH_MARK in v
+                                                                      for v in values):
+                raise InvalidObjectError(f"{FORMAT} object: {d['class']} kwarg {key!r} is not a linked path; "
+                                         "store the recording again")
 
 
 def _resolve_paths(node: Any) -> Any:
@@ -254,6 +268,7 @@ def recording_from_data(data: dict):
         raise InvalidObjectError(
             f"{FORMAT} object names {', '.join(outside)}, which is not on sortingview's list of SpikeInterface "
             "classes; it will not be imported. Copy the recording with sv.copy_recording_extractor and store that")
+    _check_paths_marked(description)
     resolved = _resolve_paths(description)
     try:
         return BaseExtractor.from_dict(resolved)
