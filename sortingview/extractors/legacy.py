@@ -140,6 +140,9 @@ def _binary_kwargs(data: dict):
         raise InvalidObjectError(f"the original's BinaryRecordingExtractor object has unknown fields {unknown}")
     if "num_chan" in kwargs:
         kwargs["num_channels"] = kwargs.pop("num_chan")
+    if np.dtype(kwargs.get("dtype", "")).kind not in "iuf":
+        raise InvalidObjectError(f"the original's BinaryRecordingExtractor object: dtype {kwargs.get('dtype')!r} is "
+                                 "not an integer or float type")
     kwargs["file_paths"] = [file_of(u, "BinaryRecordingExtractor", "file path")
                             for u in _get(kwargs, "file_paths", "BinaryRecordingExtractor", list)]
     rec = BinaryRecordingExtractor(**kwargs)
