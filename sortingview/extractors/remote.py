@@ -20,6 +20,7 @@ from ._common import field, float_list
 
 FORMAT = "binary_recording"
 CHUNK_FRAMES = 16  # frames per verified chunk: small enough that a snippet drags few extra bytes along
+MIN_CHUNK_BYTES = 4096  # ... but the manifest (20 bytes per chunk) stays under 0.5% of the file
 
 
 def _missing_locally(uri) -> bool:
@@ -45,7 +46,7 @@ def needs_remote(data: dict) -> bool:
 
 def chunk_size_for(row_bytes: int, size: int) -> int:
     """``CHUNK_FRAMES`` frames, within the manifest's bounds for a file of ``size`` bytes."""
-    return int(min(MAX_CHUNK, max(MIN_CHUNK, row_bytes * CHUNK_FRAMES, -(-size // MAX_CHUNKS))))
+    return int(min(MAX_CHUNK, max(MIN_CHUNK, MIN_CHUNK_BYTES, row_bytes * CHUNK_FRAMES, -(-size // MAX_CHUNKS))))
 
 
 def recording_from_data(data: dict):

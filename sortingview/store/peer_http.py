@@ -63,6 +63,9 @@ _local = threading.local()
 def _connection(peer: Peer, fresh: bool) -> http.client.HTTPConnection:
     conns = _local.__dict__.setdefault("conns", {})
     conn = conns.get(peer.url)
+    last = _local.__dict__.setdefault("last", {}).pop(peer.url, None)
+    if last is not None and not last.will_close and last.length:
+        fresh = True  # the last answer was not read to its end: its rest would be taken for the next one
     if conn is None or fresh:
         if conn is not None:
             conn.close()
@@ -85,7 +88,8 @@ def request(peer: Peer, method: str, path: str, headers: dict | None = None) -> 
         conn = _connection(peer, fresh=attempt == 1)
         try:
             conn.request(method, full, headers=hdrs)
-            return conn.getresponse()
+            resp = _local.last[peer.url] = conn.getresponse()
+            return resp
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
             if attempt == 1:
                 raise PeerError(f"peer {peer} closed the connection") from None
