@@ -117,9 +117,12 @@ def flip_bytes(path: str, body: bytes) -> bytes:
     return bytes(data)
 
 
-def store_bytes_under(store: str, folder: str = "sha1") -> int:
-    """Total size of the files under ``store/folder``."""
+def received_bytes(store: str) -> int:
+    """What a store holds: its files, plus the disk blocks of its sparse chunk caches (only what was written)."""
     total = 0
-    for root, _dirs, files in os.walk(os.path.join(store, folder)):
+    for root, _dirs, files in os.walk(os.path.join(store, "sha1")):
         total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    remote = os.path.join(store, "sortingview", "remote")
+    for name in os.listdir(remote) if os.path.isdir(remote) else []:
+        total += os.stat(os.path.join(remote, name)).st_blocks * 512
     return total

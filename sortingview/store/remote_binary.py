@@ -3,23 +3,27 @@
 :class:`RemoteFile` gets the file's chunk manifest (sortingview.store.chunk_manifest) from a peer once, then
 answers ``read(offset, n)`` by fetching only the chunks that cover those bytes and are not cached yet
 (consecutive missing chunks in one range request). Every chunk is hashed and compared with its manifest
-entry before it is used; a verified chunk is kept in the local store under its own sha1, so it is read from
-the network at most once (and identical chunks are kept once). A peer that sends a chunk that does not
-match is named in a warning and the next peer is asked. The trust argument is in doc/sharing.md.
+entry before it is used. Fetched chunks are written at their offsets into a sparse cache file,
+``<store>/sortingview/remote/<sha1>-<chunk size>.cache``; whether a chunk is cached is decided by hashing it
+against the manifest (once per process), never by a record of what was written, so holes, half-written chunks
+and damage are simply fetched again. A peer that sends a chunk that does not match is named in a warning and
+the next peer is asked. The trust argument is in doc/sharing.md.
 """
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 import threading
 import warnings
 
 from ..errors import IntegrityError, NotFoundError
+from ._fs import makedirs, multi_user
 from .chunk_manifest import MAX_CHUNKS, ChunkManifest, cached_manifest, parse_manifest, remember_manifest
 from .peer_http import Peer, PeerError, content_range, error_text, read_body, request
 from .peers import PeerWarning
 
 MAX_RUN_BYTES = 32 * 1024 * 1024  # at most this much in one range request (and in memory at once)
-_MEMO_CHUNKS = 256  # the last chunks read, kept in memory: neighbouring snippets share chunks
 
 
 class TransferStats:
@@ -54,8 +58,17 @@ class RemoteFile:
         self.store = store or get_store()
         self.peers = list(peers)
         self._manifest: ChunkManifest | None = None
-        self._memo: dict[int, bytes] = {}
+        self._verified: set[int] = set()  # chunks of the cache file checked against the manifest here
+        self._fd: int | None = None
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self) -> None:
+        self.close()
 
     @property
     def manifest(self) -> ChunkManifest:
@@ -102,40 +115,53 @@ class RemoteFile:
         if n == 0:
             return b""
         i0, i1 = offset // m.chunk_size, (offset + n - 1) // m.chunk_size + 1
-        self._ensure(i0, i1)
-        data = b"".join(self._chunk(i) for i in range(i0, i1))
-        start = offset - i0 * m.chunk_size
-        return data[start:start + n]
-
-    def _chunk(self, i: int) -> bytes:
-        data = self._memo.get(i)
-        if data is None:
-            data = self.store.read_bytes(self.manifest.chunk_sha1(i))
-            with self._lock:
-                if len(self._memo) >= _MEMO_CHUNKS:
-                    self._memo.pop(next(iter(self._memo)))
-                self._memo[i] = data
-        return data
-
-    def _ensure(self, i0: int, i1: int) -> None:
-        m = self.manifest
-        missing = [i for i in range(i0, i1) if i not in self._memo and not self.store.has(m.chunk_sha1(i))]
+        start, end = m.chunk_span(i0)[0], m.chunk_span(i1 - 1)[1]
+        buf = bytearray(os.pread(self._cache_fd(), end - start, start).ljust(end - start, b"\0"))
+        missing = [i for i in range(i0, i1) if not self._cached(buf, start, i)]
         per_run = max(1, MAX_RUN_BYTES // m.chunk_size)
         run: list[int] = []
-        for i in missing:
+        for i in missing + [-1]:
             if run and (i != run[-1] + 1 or len(run) >= per_run):
-                self._fetch_run(run[0], run[-1] + 1)
+                a, b = m.chunk_span(run[0])[0], m.chunk_span(run[-1])[1]
+                buf[a - start:b - start] = self._fetch_run(run[0], run[-1] + 1)
                 run = []
-            run.append(i)
-        if run:
-            self._fetch_run(run[0], run[-1] + 1)
+            if i >= 0:
+                run.append(i)
+        return bytes(buf[offset - start:offset - start + n])
 
-    def _fetch_run(self, a: int, b: int) -> None:
+    def _cache_fd(self) -> int:
+        """The sparse cache file: chunks at their offsets, holes elsewhere (read as zeros)."""
+        if self._fd is None:
+            with self._lock:
+                if self._fd is None:
+                    base = self.store.directory or os.path.join(tempfile.gettempdir(), f"sortingview-{os.getuid()}")
+                    path = os.path.join(base, "sortingview", "remote", f"{self.sha1}-{self.chunk_size}.cache")
+                    makedirs(os.path.dirname(path))
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664 if multi_user() else 0o644)
+                    if os.fstat(fd).st_size < self.manifest.size:
+                        os.ftruncate(fd, self.manifest.size)
+                    self._fd = fd
+        return self._fd
+
+    def _cached(self, buf: bytearray, start: int, i: int) -> bool:
+        """Whether chunk ``i`` in the cache file (read into ``buf``) matches its manifest digest.
+
+        The digest decides, never a record of what was written: a hole, a chunk half-written by another
+        process or a damaged file simply do not match, and the chunk is fetched again.
+        """
+        if i in self._verified:
+            return True
+        s, e = self.manifest.chunk_span(i)
+        if hashlib.sha1(buf[s - start:e - start]).digest() != self.manifest.digests[20 * i:20 * i + 20]:
+            return False
+        self._verified.add(i)
+        return True
+
+    def _fetch_run(self, a: int, b: int) -> bytes:
         failures = []
         for peer in self.peers:
             try:
-                self._fetch_run_from(peer, a, b)
-                return
+                return self._fetch_run_from(peer, a, b)
             except IntegrityError as exc:
                 warnings.warn(f"peer {peer} sent bytes of sha1://{self.sha1} that do not match its chunk "
                               f"manifest; skipped it ({exc})", PeerWarning, stacklevel=2)
@@ -145,7 +171,8 @@ class RemoteFile:
         raise NotFoundError(f"no peer sent verified chunks {a}..{b - 1} of sha1://{self.sha1} "
                             f"({'; '.join(failures)})")
 
-    def _fetch_run_from(self, peer: Peer, a: int, b: int) -> None:
+    def _fetch_run_from(self, peer: Peer, a: int, b: int) -> bytes:
+        """Chunks ``a..b-1`` from ``peer``, each verified, written to the cache file; their bytes."""
         m = self.manifest
         start, end = m.chunk_span(a)[0], m.chunk_span(b - 1)[1]
         resp = request(peer, "GET", f"/api/file/{self.sha1}", {"Range": f"bytes={start}-{end - 1}"})
@@ -165,4 +192,6 @@ class RemoteFile:
             chunk = data[s - start:e - start]
             if hashlib.sha1(chunk).hexdigest() != m.chunk_sha1(i):
                 raise IntegrityError(f"chunk {i} (bytes {s}-{e - 1}) hashes to {hashlib.sha1(chunk).hexdigest()}")
-            self.store.put_bytes(chunk)
+        os.pwrite(self._cache_fd(), data, start)
+        self._verified.update(range(a, b))
+        return data
