@@ -143,3 +143,35 @@ def test_server_b_computes_average_waveforms_from_a_fraction_of_the_file(tmp_pat
 
 def _shard(sha1: str) -> list[str]:
     return [sha1[0:2], sha1[2:4], sha1[4:6], sha1]
+
+
+def test_a_damaged_chunk_cache_is_noticed_and_fetched_again(store_b, site_a):
+    from sortingview.extractors import load_recording
+
+    rec = load_recording(site_a["ds"].recording_uri)
+    expected = site_a["local"]["traces"]
+    np.testing.assert_array_equal(rec.get_traces(start_frame=123_456, end_frame=125_000, return_in_uV=False), expected)
+    remote = rec._recording_segments[0].remote
+    cache = os.path.join(str(store_b), "sortingview", "remote", f"{site_a['binary_sha1']}-{remote.chunk_size}.cache")
+    with open(cache, "r+b") as f:  # another process (or the disk) spoils the cached bytes
+        f.seek(123_456 * 32)
+        f.write(b"\xff" * 4096)
+    _objects.load_recording.cache_clear()
+    again = load_recording(site_a["ds"].recording_uri)  # a new process would start like this
+    before = STATS.bytes_received
+    np.testing.assert_array_equal(again.get_traces(start_frame=123_456, end_frame=125_000, return_in_uV=False),
+                                  expected)
+    assert 0 < STATS.bytes_received - before <= 2 * remote.chunk_size  # only the spoiled chunks came again
+
+
+def test_a_manifest_that_does_not_describe_the_file_asked_for_is_refused():
+    from sortingview.store.chunk_manifest import ChunkManifest, ManifestError
+
+    good = ChunkManifest("a" * 40, 10_000, 4096, bytes(60))
+    assert parse_manifest(good.to_bytes(), "a" * 40, 4096).num_chunks == 3
+    with pytest.raises(ManifestError, match="not of sha1://" + "b" * 40):
+        parse_manifest(good.to_bytes(), "b" * 40, 4096)
+    with pytest.raises(ManifestError, match="lists 2 chunks for a 10000-byte file"):
+        parse_manifest(good.to_bytes()[:-20], "a" * 40, 4096)
+    with pytest.raises(ManifestError, match="not a sortingview chunk manifest"):
+        parse_manifest(b"<html>hello</html>", "a" * 40, 4096)
