@@ -9,6 +9,8 @@ samples between spikes.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from spikeinterface.core import BaseRecording, BaseRecordingSegment
 
@@ -27,10 +29,12 @@ def _missing_locally(uri) -> bool:
     if not isinstance(uri, str):
         return False
     try:
-        sha1 = parse_uri(uri).sha1
+        parsed = parse_uri(uri)
     except SortingviewError:  # a malformed URI is reported by the ordinary loader, with its own message
         return False
-    return not store.get_store().has(sha1)
+    if parsed.location and os.path.isfile(parsed.location):
+        return False  # kachery-cloud's location= reference: the ordinary loader checks its sha1
+    return not store.get_store().has(parsed.sha1)
 
 
 def needs_remote(data: dict) -> bool:

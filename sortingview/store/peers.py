@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -237,8 +238,8 @@ def _stream(peer: Peer, resp, f, digest, offset: int, total: int, progress: bool
         while offset + received < total:
             try:
                 block = resp.read(min(_BLOCK, total - offset - received))
-            except OSError as exc:
-                block, reason = b"", str(exc)
+            except (OSError, http.client.HTTPException) as exc:
+                block, reason = b"", str(exc) or type(exc).__name__
             else:
                 reason = "the connection closed"
             if not block:
