@@ -12,6 +12,7 @@ manifest is never published for a linked file that changed) and caches it in its
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from dataclasses import dataclass
 
@@ -102,21 +103,54 @@ def _cache_key(sha1: str, chunk_size: int) -> str:
     return f"@sortingview/@chunk_manifests/{sha1}-{chunk_size}"
 
 
-def manifest_of_local(store, sha1: str, chunk_size: int) -> tuple[str, ChunkManifest]:
-    """``(manifest sha1, manifest)`` of a file in ``store``: from the cache, or built once and cached."""
-    path = store.local_path(sha1)
-    import os
+def manifest_of_local(store, sha1: str, chunk_size: int, *, wait: bool = True) -> tuple[str, ChunkManifest] | None:
+    """``(manifest sha1, manifest)`` of a file in ``store``: from the cache, or built once and cached.
 
+    With ``wait=False`` a manifest not built yet is started in a background thread (one build at a time)
+    and None is returned: ask again later. A failed build raises its error to the next caller.
+    """
+    path = store.local_path(sha1)
     check_chunk_size(chunk_size, os.path.getsize(path))
     key = _cache_key(sha1, chunk_size)
-    with _build_lock:
-        cached = store.get_mutable(key)
-        if cached and store.has(cached):
-            return cached, parse_manifest(store.read_bytes(cached), sha1, chunk_size)
-        manifest = build_manifest(path, sha1, chunk_size)
-        msha1 = store.put_bytes(manifest.to_bytes())
-        store.set_mutable(key, msha1)
-        return msha1, manifest
+    cached = store.get_mutable(key)
+    if cached and store.has(cached):
+        return cached, parse_manifest(store.read_bytes(cached), sha1, chunk_size)
+    if wait:
+        with _build_lock:
+            return _build_and_cache(store, path, sha1, chunk_size)
+    with _jobs_lock:
+        failed = _failed.pop(key, None)
+        if failed is not None:
+            raise failed
+        if key not in _running and _build_lock.acquire(blocking=False):
+            _running.add(key)
+            threading.Thread(target=_background_build, args=(store, path, sha1, chunk_size, key), daemon=True,
+                             name=f"manifest-{sha1[:8]}").start()
+    return None
+
+
+_jobs_lock = threading.Lock()
+_running: set[str] = set()
+_failed: dict[str, Exception] = {}
+
+
+def _build_and_cache(store, path: str, sha1: str, chunk_size: int) -> tuple[str, ChunkManifest]:
+    manifest = build_manifest(path, sha1, chunk_size)
+    msha1 = store.put_bytes(manifest.to_bytes())
+    store.set_mutable(_cache_key(sha1, chunk_size), msha1)
+    return msha1, manifest
+
+
+def _background_build(store, path: str, sha1: str, chunk_size: int, key: str) -> None:
+    try:
+        _build_and_cache(store, path, sha1, chunk_size)
+    except (OSError, SortingviewError) as exc:
+        with _jobs_lock:
+            _failed[key] = exc
+    finally:
+        with _jobs_lock:
+            _running.discard(key)
+        _build_lock.release()
 
 
 def remember_manifest(store, manifest: ChunkManifest) -> str:

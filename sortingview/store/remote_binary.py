@@ -15,6 +15,7 @@ import hashlib
 import os
 import tempfile
 import threading
+import time
 import warnings
 
 from ..errors import IntegrityError, NotFoundError
@@ -23,6 +24,7 @@ from .chunk_manifest import MAX_CHUNKS, ChunkManifest, cached_manifest, parse_ma
 from .peer_http import Peer, PeerError, content_range, error_text, read_body, request
 from .peers import PeerWarning
 
+MANIFEST_WAIT_ENV = "SORTINGVIEW_PEER_MANIFEST_WAIT"
 MAX_RUN_BYTES = 32 * 1024 * 1024  # at most this much in one range request (and in memory at once)
 
 
@@ -43,6 +45,15 @@ class TransferStats:
 
 
 STATS = TransferStats()
+
+
+def manifest_wait() -> float:
+    """Seconds to wait for a peer that is building a manifest (default one hour: a 40 GB file takes minutes)."""
+    raw = os.environ.get(MANIFEST_WAIT_ENV, "")
+    try:
+        return min(max(float(raw), 0.0), 86400.0) if raw else 3600.0
+    except ValueError:
+        raise PeerError(f"{MANIFEST_WAIT_ENV}={raw!r} must be a number of seconds") from None
 
 
 class RemoteFile:
@@ -95,7 +106,18 @@ class RemoteFile:
         raise NotFoundError(f"no peer has a chunk manifest of sha1://{self.sha1} ({'; '.join(failures)})")
 
     def _manifest_from(self, peer: Peer) -> ChunkManifest:
-        resp = request(peer, "GET", f"/api/manifest/{self.sha1}?chunk={self.chunk_size}")
+        deadline = time.monotonic() + manifest_wait()
+        while True:
+            resp = request(peer, "GET", f"/api/manifest/{self.sha1}?chunk={self.chunk_size}")
+            if resp.status != 202:
+                break
+            resp.read()  # the owner is hashing the file (minutes for a large one): ask again as it says
+            retry = resp.getheader("Retry-After") or ""
+            pause = min(max(float(retry) if retry.isdigit() else 2.0, 0.5), 30.0)
+            if time.monotonic() + pause > deadline:
+                raise PeerError(f"was still building the chunk manifest after {manifest_wait():g} s "
+                                f"(set {MANIFEST_WAIT_ENV} to wait longer)")
+            time.sleep(pause)
         if resp.status != 200:
             raise PeerError(error_text(resp))
         data = read_body(peer, resp, 20 * MAX_CHUNKS + 200)
