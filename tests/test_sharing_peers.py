@@ -7,6 +7,7 @@ import json
 import os
 import stat
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from sharing_support import flip_bytes, relay_peer, server_process
@@ -29,6 +30,7 @@ def site_a(tmp_path_factory):
     try:
         ds = make_dataset(tmp, seed=3, num_channels=16, durations=8.0, num_units=5)
         rec_obj = store.load_json(ds.recording_uri)
+        npy_uri = store.store_npy(np.arange(1000, dtype=np.float32).reshape(10, 100))
     finally:
         if old is None:
             del os.environ["KACHERY_CLOUD_DIR"]
@@ -37,6 +39,7 @@ def site_a(tmp_path_factory):
     binary_uri = rec_obj["data"]["segments"][0]["fileUri"]
     with server_process(a_store, str(tmp)) as url:
         yield {"url": url, "store": a_store, "ds": ds, "recording_object": rec_obj, "binary_uri": binary_uri,
+               "npy_uri": npy_uri,
                "binary_sha1": store.parse_uri(binary_uri).sha1, "binary_size": os.path.getsize(ds.binary_paths[0])}
 
 
@@ -46,6 +49,7 @@ def test_a_uri_missing_here_is_loaded_from_a_peer_and_kept(store_dir, monkeypatc
     monkeypatch.setenv(P.PEERS_ENV, site_a["url"])
     assert store.load_json(site_a["ds"].recording_uri) == site_a["recording_object"]
     assert store.get_store().has(store.parse_uri(site_a["ds"].recording_uri).sha1)  # now local
+    np.testing.assert_array_equal(store.load_npy(site_a["npy_uri"]), np.arange(1000).reshape(10, 100))
     path = store.load_file(site_a["binary_uri"], verify=True)
     assert store.sha1_of_file(path) == site_a["binary_sha1"]
     assert path.startswith(str(store_dir))
