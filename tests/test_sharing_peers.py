@@ -68,6 +68,7 @@ def test_a_peer_sending_wrong_bytes_is_named_and_skipped(store_dir, monkeypatch,
             with pytest.raises(NotFoundError, match="sent wrong bytes"):
                 P.fetch(sha1, [Peer(bad)])
         assert not store.get_store().has(sha1)
+        assert not os.path.exists(P._partial_path(store.get_store(), sha1))  # wrong bytes are not kept
         monkeypatch.setenv(P.PEERS_ENV, f"{bad},{site_a['url']}")
         with pytest.warns(P.PeerWarning, match=bad):
             path = store.load_file(site_a["binary_uri"])

@@ -162,7 +162,16 @@ def _locked_part(path: str):
         try:
             yield f
         finally:
+            _drop_if_empty(path, f.fileno())
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _drop_if_empty(path: str, fd: int) -> None:
+    """Remove an empty ``.part`` left by a failed or unneeded fetch (only if it is still this file)."""
+    with contextlib.suppress(FileNotFoundError):
+        st, mine = os.stat(path), os.fstat(fd)
+        if mine.st_size == 0 and (st.st_ino, st.st_dev) == (mine.st_ino, mine.st_dev):
+            os.unlink(path)
 
 
 def _fetch_from(peer: Peer, sha1: str, store, progress: bool) -> FetchResult:
