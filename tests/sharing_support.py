@@ -110,6 +110,52 @@ def relay_peer(upstream: str, body_filter: Callable[[str, bytes], bytes] | None 
         thread.join(10)
 
 
+@contextlib.contextmanager
+def lying_peer(upstream: str) -> Iterator[str]:
+    """A peer that serves every file with all bits inverted, and chunk manifests of those inverted bytes:
+    each chunk matches its manifest, only the whole file does not match its sha1."""
+    import hashlib
+    import re
+    import urllib.parse
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802 (the http.server naming)
+            url = urllib.parse.urlsplit(self.path)
+            sha1 = url.path.rsplit("/", 1)[-1]
+            with urllib.request.urlopen(f"{upstream}/api/file/{sha1}", timeout=30) as resp:
+                inverted = bytes(b ^ 0xFF for b in resp.read())
+            status, headers, body = 200, {}, inverted
+            if url.path.startswith("/api/manifest/"):
+                chunk = int(urllib.parse.parse_qs(url.query)["chunk"][0])
+                digests = b"".join(hashlib.sha1(inverted[i:i + chunk]).digest()
+                                   for i in range(0, len(inverted), chunk))
+                body = b"sortingview-chunk-manifest 1 %s %d %d\n" % (sha1.encode(), len(inverted), chunk) + digests
+            elif m := re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", "")):
+                first, last = int(m.group(1)), int(m.group(2) or len(inverted) - 1)
+                status, body = 206, inverted[first:last + 1]
+                headers["Content-Range"] = f"bytes {first}-{last}/{len(inverted)}"
+            self.send_response(status)
+            for k, v in {**headers, "Content-Length": str(len(body))}.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(10)
+
+
 def flip_bytes(path: str, body: bytes) -> bytes:
     """Every 1000th byte of the body inverted: same length, different content."""
     data = bytearray(body)

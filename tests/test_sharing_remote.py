@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from sharing_support import flip_bytes, received_bytes, relay_peer, server_process
+from sharing_support import flip_bytes, lying_peer, received_bytes, relay_peer, server_process
 from test_server_support import http
 
 from sortingview import store
@@ -181,3 +181,23 @@ def test_a_manifest_that_does_not_describe_the_file_asked_for_is_refused():
         parse_manifest(good.to_bytes()[:-20], "a" * 40, 4096)
     with pytest.raises(ManifestError, match="not a sortingview chunk manifest"):
         parse_manifest(b"<html>hello</html>", "a" * 40, 4096)
+
+
+def test_a_consistent_but_wrong_manifest_is_caught_once_every_chunk_is_read(store_b, site_a):
+    """The gap doc/sharing.md names: chunk checks alone cannot catch a liar whose manifest describes its own
+    wrong bytes; the whole-file check, made when every chunk is present, does."""
+    from sortingview.errors import IntegrityError
+    from sortingview.store.peer_http import Peer
+    from sortingview.store.remote_binary import RemoteFile
+
+    uri = site_a["ds"].sorting_uri  # a small file of A's: it can be read whole in a test
+    sha1 = store.parse_uri(uri).sha1
+    with lying_peer(site_a["url"]) as liar:
+        remote = RemoteFile(sha1, [Peer(liar)], 4096)
+        with pytest.raises(IntegrityError, match=f"matched the chunk manifest from {liar}, but the whole file"):
+            remote.read(0, remote.size)
+    assert not store.get_store().has(sha1)
+    honest = RemoteFile(sha1, [Peer(site_a["url"])], 4096)
+    data = honest.read(0, honest.size)
+    assert hashlib.sha1(data).hexdigest() == sha1
+    assert store.get_store().has(sha1)  # verified whole: it joined the store

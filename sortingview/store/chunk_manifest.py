@@ -99,7 +99,7 @@ def build_manifest(path: str, sha1: str, chunk_size: int) -> ChunkManifest:
     return ChunkManifest(sha1, size, chunk_size, bytes(digests))
 
 
-def _cache_key(sha1: str, chunk_size: int) -> str:
+def manifest_key(sha1: str, chunk_size: int) -> str:
     return f"@sortingview/@chunk_manifests/{sha1}-{chunk_size}"
 
 
@@ -111,7 +111,7 @@ def manifest_of_local(store, sha1: str, chunk_size: int, *, wait: bool = True) -
     """
     path = store.local_path(sha1)
     check_chunk_size(chunk_size, os.path.getsize(path))
-    key = _cache_key(sha1, chunk_size)
+    key = manifest_key(sha1, chunk_size)
     cached = store.get_mutable(key)
     if cached and store.has(cached):
         return cached, parse_manifest(store.read_bytes(cached), sha1, chunk_size)
@@ -137,7 +137,7 @@ _failed: dict[str, Exception] = {}
 def _build_and_cache(store, path: str, sha1: str, chunk_size: int) -> tuple[str, ChunkManifest]:
     manifest = build_manifest(path, sha1, chunk_size)
     msha1 = store.put_bytes(manifest.to_bytes())
-    store.set_mutable(_cache_key(sha1, chunk_size), msha1)
+    store.set_mutable(manifest_key(sha1, chunk_size), msha1)
     return msha1, manifest
 
 
@@ -156,12 +156,12 @@ def _background_build(store, path: str, sha1: str, chunk_size: int, key: str) ->
 def remember_manifest(store, manifest: ChunkManifest) -> str:
     """Keep a manifest received from a peer in the local store; return its sha1."""
     msha1 = store.put_bytes(manifest.to_bytes())
-    store.set_mutable(_cache_key(manifest.sha1, manifest.chunk_size), msha1)
+    store.set_mutable(manifest_key(manifest.sha1, manifest.chunk_size), msha1)
     return msha1
 
 
 def cached_manifest(store, sha1: str, chunk_size: int) -> ChunkManifest | None:
-    msha1 = store.get_mutable(_cache_key(sha1, chunk_size))
+    msha1 = store.get_mutable(manifest_key(sha1, chunk_size))
     if not msha1 or not store.has(msha1):
         return None
     data = store.read_bytes(msha1)

@@ -11,6 +11,7 @@ the next peer is asked. The trust argument is in doc/sharing.md.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -19,8 +20,15 @@ import time
 import warnings
 
 from ..errors import IntegrityError, NotFoundError
-from ._fs import makedirs, multi_user
-from .chunk_manifest import MAX_CHUNKS, ChunkManifest, cached_manifest, parse_manifest, remember_manifest
+from ._fs import makedirs, multi_user, sha1_of_file, shard
+from .chunk_manifest import (
+    MAX_CHUNKS,
+    ChunkManifest,
+    cached_manifest,
+    manifest_key,
+    parse_manifest,
+    remember_manifest,
+)
 from .peer_http import Peer, PeerError, content_range, error_text, read_body, request
 from .peers import PeerWarning
 
@@ -71,6 +79,7 @@ class RemoteFile:
         self._manifest: ChunkManifest | None = None
         self._verified: set[int] = set()  # chunks of the cache file checked against the manifest here
         self._fd: int | None = None
+        self.manifest_peer: str | None = None  # who sent the manifest (None: it was cached here)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -100,6 +109,7 @@ class RemoteFile:
                 failures.append(f"{peer}: {exc}")
                 continue
             remember_manifest(self.store, manifest)
+            self.manifest_peer = peer.url
             self.peers.remove(peer)
             self.peers.insert(0, peer)  # the peer that has the file is asked first for its chunks
             return manifest
@@ -149,15 +159,37 @@ class RemoteFile:
                 run = []
             if i >= 0:
                 run.append(i)
+        if missing and len(self._verified) == m.num_chunks:
+            self._verify_whole()
         return bytes(buf[offset - start:offset - start + n])
+
+    def _cache_path(self) -> str:
+        base = self.store.directory or os.path.join(tempfile.gettempdir(), f"sortingview-{os.getuid()}")
+        return os.path.join(base, "sortingview", "remote", f"{self.sha1}-{self.chunk_size}.cache")
+
+    def _verify_whole(self) -> None:
+        """Every chunk is here: check the whole file against its URI, which also proves the manifest; a
+        verified file joins the store (a hard link), so later loads are local."""
+        actual = sha1_of_file(self._cache_path())
+        if actual != self.sha1:
+            self._verified.clear()
+            os.ftruncate(self._cache_fd(), 0)
+            self.store.delete_mutable(manifest_key(self.sha1, self.chunk_size))
+            raise IntegrityError(f"all chunks of sha1://{self.sha1} matched the chunk manifest from "
+                                 f"{self.manifest_peer or 'the local cache'}, but the whole file hashes to {actual}: "
+                                 "that manifest describes other bytes; remove that peer")
+        if self.store.directory and not self.store.has(self.sha1):
+            dest = os.path.join(self.store.directory, "sha1", shard(self.sha1), self.sha1)
+            makedirs(os.path.dirname(dest))
+            with contextlib.suppress(FileExistsError):
+                os.link(self._cache_path(), dest)
 
     def _cache_fd(self) -> int:
         """The sparse cache file: chunks at their offsets, holes elsewhere (read as zeros)."""
         if self._fd is None:
             with self._lock:
                 if self._fd is None:
-                    base = self.store.directory or os.path.join(tempfile.gettempdir(), f"sortingview-{os.getuid()}")
-                    path = os.path.join(base, "sortingview", "remote", f"{self.sha1}-{self.chunk_size}.cache")
+                    path = self._cache_path()
                     makedirs(os.path.dirname(path))
                     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664 if multi_user() else 0o644)
                     if os.fstat(fd).st_size < self.manifest.size:
