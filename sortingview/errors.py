@@ -56,7 +56,7 @@ class WorkspaceError(SortingviewError):
     """A workspace operation refers to something that does not exist or is not allowed."""
 
 
-class CurationError(SortingviewError):
+class CurationError(SortingviewError, ValueError):
     """A curation action is invalid (unknown unit, unknown label, closed curation, ...)."""
 
 

@@ -6,6 +6,7 @@ other request goes to the channel, where a request for a job already queued or r
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 import uuid
@@ -13,10 +14,10 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import NotFoundError, TaskError, TaskTimeoutError, UnknownTaskError
+from ..errors import NotFoundError, TaskError, TaskInputError, TaskTimeoutError, UnknownTaskError
 from ..serialize import canonical_json, decode_value, sha1_of_bytes, task_job_id
 from ..tasks import TaskSpec, cached_result, get_task, validate_input
-from .channel import Channel, JobRecord, TaskRequest, resolve_channel
+from .channel import Channel, JobRecord, TaskRequest, channel_path, open_channel, resolve_channel
 
 log = logging.getLogger("sortingview.backend")
 #: after this long in the queue with no live backend, waiting clients are told to start one
@@ -102,6 +103,7 @@ class TaskHandle:
 
     def wait_status(self, timeout: float | None = None) -> TaskStatus:
         """The status once the job ended, or the current one after ``timeout`` seconds (long-poll)."""
+        check_timeout(timeout)
         if self._finished is not None:
             return self._finished
         start = time.monotonic()
@@ -132,6 +134,28 @@ class TaskHandle:
             raise TaskError(f"task {self.task_name} failed: {st.error}", traceback=st.traceback)
         raise TaskTimeoutError(f"task {self.task_name} (job {self.job_id[:10]}) is still {st.status} after "
                                f"{timeout:g} s on channel {self.channel.name!r}; see `sortingview status`")
+
+
+def check_timeout(timeout: float | None) -> None:
+    """A wait ends: ``timeout`` is None (wait for the result) or a finite number of seconds, at least 0."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) \
+            or timeout < 0:
+        raise TaskInputError(f"timeout={timeout!r} is not a number of seconds; pass a finite number >= 0, or None "
+                             "to wait for the result")
+
+
+def channel_is_served(name: str, channel_url: str | None = None) -> bool:
+    """Whether channel ``name`` exists and a live backend serves it, found without creating anything.
+
+    A SQLite channel exists when its file does; a Redis channel is only a key prefix, so there the backends'
+    heartbeats decide alone.
+    """
+    url = channel_url or os.environ.get("SORTINGVIEW_CHANNEL_URL") or None
+    if url is None and not os.path.isfile(channel_path(name)):
+        return False
+    return bool(open_channel(name, url).live_backends())
 
 
 def submit_task(task_name: str, task_input: dict, *, backend_id: str | None = None,

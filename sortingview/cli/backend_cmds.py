@@ -22,13 +22,14 @@ def _configure_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
 
-def _start_server(cfg):
+def _start_server(cfg, allowed_hosts=(), max_queued_per_client=None):
     try:
         from ..server import create_server
     except ImportError as exc:
         raise click.ClickException(f"the HTTP server is not available ({exc}); run with --no-server") from exc
+    limits = {} if max_queued_per_client is None else {"max_queued_per_client": max_queued_per_client}
     server = create_server(cfg.host, cfg.port, channel=cfg.channel, channel_url=cfg.channel_url,
-                           backend_id=cfg.backend_id)
+                           backend_id=cfg.backend_id, allowed_hosts=allowed_hosts, **limits)
     threading.Thread(target=server.serve_forever, name="sortingview-http", daemon=True).start()
     record_server(server.url)  # links made by scripts on this store now point here
     click.echo(f"sortingview server at {server.url}", err=True)
@@ -56,6 +57,12 @@ def _install_signal_handlers(stop) -> None:
                    "see sortingview.yaml.example.")
 @click.option("--host", default=None, help="Address the HTTP server binds [default 127.0.0.1].")
 @click.option("--port", default=None, type=int, help="Port of the HTTP server [default 15310].")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, envvar="SORTINGVIEW_ALLOWED_HOSTS",
+              help="A host name requests may carry besides the bound host, localhost and $SORTINGVIEW_URL's "
+                   "(repeatable; env: comma-separated). Other Host headers are refused (421) against DNS rebinding.")
+@click.option("--max-queued-per-client", type=click.IntRange(min=1, max=1_000_000), default=None,
+              envvar="SORTINGVIEW_MAX_QUEUED_PER_CLIENT",
+              help="Tasks one client address may have queued or running before it is answered 429 [default 200].")
 @click.option("--no-server", is_flag=True, help="Run workers only (e.g. on more machines sharing the channel).")
 @click.option("--no-workers", is_flag=True, help="Run the HTTP server only.")
 @click.option("--demo", is_flag=True,
@@ -64,8 +71,8 @@ def _install_signal_handlers(stop) -> None:
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
 @friendly_errors
-def start_backend(channel, channel_url, backend_id, config_path, host, port, no_server, no_workers, demo,
-                  burst, log_level) -> None:
+def start_backend(channel, channel_url, backend_id, config_path, host, port, allowed_hosts, max_queued_per_client,
+                  no_server, no_workers, demo, burst, log_level) -> None:
     """Start the sortingview backend: task workers and the HTTP server for the viewer.
 
     Workers pull tasks from the channel and run them in per-type job handlers (parallel process pools by
@@ -92,7 +99,8 @@ def start_backend(channel, channel_url, backend_id, config_path, host, port, no_
 
     load_task_modules(cfg.task_modules)  # the server validates requests for plugin tasks too
     backend = None if no_workers else Backend(cfg)
-    server = None if (no_server or burst) else _start_server(cfg)
+    hosts = tuple(h.strip() for v in allowed_hosts for h in v.split(",") if h.strip())
+    server = None if (no_server or burst) else _start_server(cfg, hosts, max_queued_per_client)
     try:
         if demo:
             from ..server.demo import ensure_demo_workspace

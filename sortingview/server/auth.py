@@ -23,6 +23,14 @@ from ..errors import AuthError, ConfigError
 
 _USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
 _ITERATIONS = 100_000
+#: token checks that may compute a digest at once (each costs ~50 ms of a core); more are answered "busy"
+MAX_CONCURRENT_DIGESTS = 4
+
+
+class SignInBusyError(AuthError):
+    """Too many sign-in checks at once (a flood of wrong tokens); the client should retry shortly."""
+
+    retry_after = 2
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,12 @@ def check_user_id(user_id: str) -> str:
 
 
 def _digest(secret: str, salt: str, iterations: int) -> str:
-    return hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), bytes.fromhex(salt), iterations).hex()
+    return hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8", "surrogatepass"), bytes.fromhex(salt),
+                               iterations).hex()
+
+
+#: what a token of an unknown user is checked against (salt, iterations, digest): the same work, never a match
+_DUMMY = (secrets.token_hex(16), _ITERATIONS, "0" * 64)
 
 
 class UserStore:
@@ -64,6 +77,7 @@ class UserStore:
         self._lock = threading.Lock()
         self._cache: tuple[float, int, dict[str, UserRecord]] | None = None
         self._verified: dict[str, str] = {}  # token -> user id, so each request does not pay PBKDF2
+        self._digests = threading.BoundedSemaphore(MAX_CONCURRENT_DIGESTS)
 
     # --- reading ---------------------------------------------------------------------------------------
     def _load(self) -> dict[str, UserRecord]:
@@ -99,7 +113,16 @@ class UserStore:
             return hit
         user_id, sep, secret = token.rpartition(":") if isinstance(token, str) else ("", "", "")
         rec = users.get(user_id) if sep else None
-        if rec is None or not hmac.compare_digest(rec.digest, _digest(secret, rec.salt, rec.iterations)):
+        # an unknown user costs the same digest as a known one, so timing does not tell which user ids exist
+        salt, iterations, expected = (rec.salt, rec.iterations, rec.digest) if rec else _DUMMY
+        # never waiting for a turn: a flood of wrong tokens is answered "busy" instead of holding server threads
+        if not self._digests.acquire(blocking=False):
+            raise SignInBusyError("too many sign-in checks at once; try again in a few seconds")
+        try:
+            match = hmac.compare_digest(expected, _digest(secret, salt, iterations))
+        finally:
+            self._digests.release()
+        if rec is None or not match:
             raise AuthError(
                 "this sign-in token is not valid (mistyped, or its user was removed); ask the owner of the store "
                 "to run `sortingview user add <your-id>` and use the token it prints"

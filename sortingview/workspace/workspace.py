@@ -19,7 +19,7 @@ from ..errors import FeedError, InvalidUriError, WorkspaceError
 from ..serialize import encode_value
 from ..store.uri import parse_feed_uri
 from .curating import CurationMethods
-from .state import WorkspaceState, replay
+from .state import WorkspaceState, replay, store_inline_objects
 
 URI_PREFIX = "sortingview-workspace:"
 REGISTRY = "@sortingview/@workspaces"
@@ -48,6 +48,15 @@ def parse_workspace_uri(uri: str) -> tuple[str, str | None]:
     )
 
 
+def _feed_id_and_label(uri: str) -> tuple[str, str | None]:
+    if isinstance(uri, str) and uri.startswith((URI_PREFIX, "workspace://")):
+        return parse_workspace_uri(uri)
+    try:
+        return parse_feed_uri(uri), None
+    except InvalidUriError:
+        return parse_workspace_uri(uri)  # raises the error that shows what a workspace URI looks like
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(6)}"
 
@@ -60,11 +69,13 @@ def _check_label(label: Any, what: str) -> str:
 
 class Workspace(CurationMethods):
     """A workspace of recordings and sortings. Make one with :func:`create_workspace`, open one with
-    :func:`load_workspace`."""
+    :func:`load_workspace` or, as in the original, ``Workspace(uri)``."""
 
-    def __init__(self, feed_id: str, label: str | None = None):
+    def __init__(self, uri: str, label: str | None = None):
+        """``uri``: a workspace URI (``sortingview-workspace:<feedId>?label=...``) or a bare feed id."""
+        feed_id, uri_label = _feed_id_and_label(uri)
         self._feed = store.load_feed(feed_id)
-        self._label = label
+        self._label = label if label is not None else uri_label
         self._state = WorkspaceState()
         self._unit_ids_cache: dict[str, list] = {}
 
@@ -76,6 +87,19 @@ class Workspace(CurationMethods):
     @property
     def feed_uri(self) -> str:
         return self._feed.uri
+
+    @property
+    def feed(self):
+        """The workspace's feed (``.uri``, ``.feed_id``, ``get_messages()``)."""
+        return self._feed
+
+    def set_label(self, label: str | None) -> None:
+        """Change the label shown in ``W.uri`` and by ``list_workspaces`` (the contents stay the same)."""
+        if label is not None and not isinstance(label, str):
+            raise WorkspaceError(f"the workspace label must be a string or None, got {label!r}")
+        entry = _registry_entry(self.feed_id) or {"created": time.time() * 1000}
+        store.set_mutable(f"{REGISTRY}/{self.feed_id}", json.dumps({**entry, "label": label or ""}))
+        self._label = label or ""
 
     @property
     def label(self) -> str:
@@ -98,7 +122,9 @@ class Workspace(CurationMethods):
     def _current(self) -> WorkspaceState:
         """The state after every message appended so far (by any process): read only what is new."""
         records = self._feed.get_records(self._state.num_messages)
-        replay(self._state, [r["message"] for r in records])
+        if records:
+            replay(self._state, [r["message"] for r in records])
+            store_inline_objects(self._state)
         return self._state
 
     def _append(self, action: dict, user_id: str | None = None) -> int:
@@ -126,20 +152,24 @@ class Workspace(CurationMethods):
     def recording_records(self) -> list[dict]:
         return [dict(r) for r in self._current().recordings.values()]
 
-    def get_recording_record(self, recording_id: str) -> dict:
+    def _recording_record(self, recording_id: str) -> dict:
         rec = self._current().recordings.get(recording_id)
         if rec is None:
             raise WorkspaceError(self._missing("recording", recording_id, self.recording_ids))
         return dict(rec)
 
+    def get_recording_record(self, recording_id: str) -> dict:
+        """The record, with the object inline as ``recordingObject`` (as the original's records had it)."""
+        return _with_objects(self._recording_record(recording_id))
+
     def get_recording_extractor(self, recording_id: str):
         from ..extractors import load_recording
 
-        return load_recording(self.get_recording_record(recording_id)["recordingUri"])
+        return load_recording(self._recording_record(recording_id)["recordingUri"])
 
     def delete_recording(self, recording_id: str) -> None:
         """Remove a recording and its sortings from the workspace (the stored objects stay)."""
-        self.get_recording_record(recording_id)
+        self._recording_record(recording_id)
         self._append({"type": "DELETE_RECORDINGS", "recordingIds": [recording_id]})
 
     # sortings -----------------------------------------------------------------------------------------
@@ -148,7 +178,7 @@ class Workspace(CurationMethods):
         from ..extractors import store_sorting
 
         _check_label(label, "sorting")
-        rec = self.get_recording_record(recording_id)
+        rec = self._recording_record(recording_id)
         fs = store.load_json(rec["recordingUri"])["data"].get("samplingFrequency")
         if fs is not None and abs(float(sorting.get_sampling_frequency()) - fs) > 1e-6 * fs:
             raise WorkspaceError(
@@ -171,30 +201,34 @@ class Workspace(CurationMethods):
     def sorting_records(self) -> list[dict]:
         return [dict(s) for s in self._current().sortings.values()]
 
-    def get_sorting_record(self, sorting_id: str) -> dict:
+    def _sorting_record(self, sorting_id: str) -> dict:
         srt = self._current().sortings.get(sorting_id)
         if srt is None:
             raise WorkspaceError(self._missing("sorting", sorting_id, self.sorting_ids))
         return dict(srt)
 
+    def get_sorting_record(self, sorting_id: str) -> dict:
+        """The record, with ``sortingObject`` and ``recordingObject`` inline (as the original's records had them)."""
+        return _with_objects(self._sorting_record(sorting_id))
+
     def get_sorting_extractor(self, sorting_id: str):
         from ..extractors import load_sorting
 
-        return load_sorting(self.get_sorting_record(sorting_id)["sortingUri"])
+        return load_sorting(self._sorting_record(sorting_id)["sortingUri"])
 
     def get_sorting_ids_for_recording(self, recording_id: str) -> list[str]:
-        self.get_recording_record(recording_id)
+        self._recording_record(recording_id)
         return [s["sortingId"] for s in self.sorting_records() if s["recordingId"] == recording_id]
 
     def delete_sorting(self, sorting_id: str) -> None:
-        self.get_sorting_record(sorting_id)
+        self._sorting_record(sorting_id)
         self._append({"type": "DELETE_SORTINGS", "sortingIds": [sorting_id]})
 
     def get_unit_ids(self, sorting_id: str) -> list:
         """The unit ids of a sorting (cached: stored sortings never change)."""
         if sorting_id not in self._unit_ids_cache:
             # the stored object lists its unit ids; opening the sorting (an NWB file, say) is the fallback
-            data = store.load_json(self.get_sorting_record(sorting_id)["sortingUri"]).get("data", {})
+            data = store.load_json(self._sorting_record(sorting_id)["sortingUri"]).get("data", {})
             ids = data.get("unitIds")
             if not isinstance(ids, list):
                 ids = [u.item() if hasattr(u, "item") else u for u in self.get_sorting_extractor(sorting_id).unit_ids]
@@ -204,13 +238,13 @@ class Workspace(CurationMethods):
     # unit metrics and settings ------------------------------------------------------------------------
     def set_unit_metrics_for_sorting(self, sorting_id: str, metrics: list[dict]) -> None:
         """External unit metrics shown as units-table columns: ``[{name, label, tooltip, data: {unitId: value}}]``."""
-        self.get_sorting_record(sorting_id)
+        self._sorting_record(sorting_id)
         checked = _check_metrics(metrics, self.get_unit_ids(sorting_id))
         uri = store.store_json(checked, label="unit_metrics.json")
         self._append({"type": "SET_UNIT_METRICS_FOR_SORTING", "sortingId": sorting_id, "metricsUri": uri})
 
     def get_unit_metrics_for_sorting(self, sorting_id: str) -> list[dict]:
-        self.get_sorting_record(sorting_id)
+        self._sorting_record(sorting_id)
         uri = self._current().unit_metrics.get(sorting_id)
         return store.load_json(uri) if uri else []
 
@@ -247,6 +281,15 @@ class Workspace(CurationMethods):
     def _missing(self, what: str, given: str, known: list[str]) -> str:
         shown = ", ".join(known) if known else "none"
         return f"no {what} {given!r} in workspace {self.uri}; its {what}s are: {shown}"
+
+
+def _with_objects(record: dict) -> dict:
+    """A copy of a record with ``recordingObject`` / ``sortingObject`` filled in, as the original's records had."""
+    out = dict(record)
+    for kind in ("recording", "sorting"):
+        if f"{kind}Uri" in out and f"{kind}Object" not in out:
+            out[f"{kind}Object"] = store.load_json(out[f"{kind}Uri"])
+    return out
 
 
 def _check_metrics(metrics: Any, unit_ids: list) -> list[dict]:
