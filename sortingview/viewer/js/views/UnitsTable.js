@@ -1,0 +1,126 @@
+// UnitsTable: one row per unit, a column per metric (sortable), curation labels and merge groups; the selection
+// is the figure's (click, shift-click range, ctrl-click, the header checkbox selects all or none).
+import { checkList, columnFormatter, compareValues, el, formatCell, isUnitId, labelsOf, mergeGroupsOf, unitKey } from "./common.js";
+
+export const type = "UnitsTable";
+export const uses = ["selection", "curation", "sort"];
+
+export function check(data) {
+  const cols = checkList(data, "columns", (c) => (typeof c.key !== "string" ? "key must be a string"
+    : c.label !== undefined && typeof c.label !== "string" ? "label must be a string" : null));
+  if (cols) return cols;
+  return checkList(data, "rows", (r) => (!isUnitId(r.unitId) ? "unitId must be a number or a non-empty string"
+    : !r.values || typeof r.values !== "object" ? "values must be an object {columnKey: value}" : null));
+}
+
+export function unitIds(data) { return data.rows.map((r) => r.unitId); }
+
+// columns shown: the unit id, the curation labels (when the figure has a curation), then the data's columns
+function columns(data, ctx) {
+  const cols = [{ key: "unit", label: "Unit", tooltip: "Unit id" }];
+  if (ctx.state.curation) cols.push({ key: "labels", label: "Labels", tooltip: "Curation labels" });
+  for (const c of data.columns) {
+    cols.push({ key: c.key, label: c.label ?? c.key, tooltip: c.tooltip || c.label || c.key, external: !!c.external,
+      dtype: c.dtype });
+  }
+  return cols;
+}
+
+function cellValue(col, key, byUnit, ctx) {
+  if (col.key === "unit") { const n = Number(key); return Number.isFinite(n) && key.trim() !== "" ? n : key; }
+  if (col.key === "labels") return labelsOf(ctx.state, key).join(", ");
+  const row = byUnit.get(key);
+  const v = row ? row.values[col.key] : undefined;
+  return v === undefined ? null : v;
+}
+
+// displayed order: sorted by the chosen column (missing values at the bottom), members of a merge group together
+export function displayOrder(data, ctx) {
+  const byUnit = new Map(data.rows.map((r) => [unitKey(r.unitId), r]));
+  const keys = [...byUnit.keys()];
+  const col = columns(data, ctx).find((c) => c.key === ctx.state.sort.column);
+  if (col) {
+    const sign = ctx.state.sort.ascending ? 1 : -1;
+    const val = new Map(keys.map((k) => [k, cellValue(col, k, byUnit, ctx)]));
+    keys.sort((x, y) => {
+      const d = compareValues(val.get(x), val.get(y));
+      const nullish = val.get(x) === null || val.get(y) === null;
+      return nullish ? d : sign * d;
+    });
+  }
+  const groups = mergeGroupsOf(ctx.state);
+  const groupOf = new Map();
+  groups.forEach((g, i) => g.forEach((k) => groupOf.set(k, i)));
+  const out = [];
+  const seen = new Set();
+  for (const k of keys) {
+    if (seen.has(k)) continue;
+    const g = groupOf.get(k);
+    const members = g === undefined ? [k] : keys.filter((x) => groupOf.get(x) === g);
+    members.forEach((m) => { seen.add(m); out.push(m); });
+  }
+  return { order: out, groupOf, groups, byUnit };
+}
+
+export function render(root, data, ctx) {
+  const cols = columns(data, ctx);
+  const { order, groupOf, groups, byUnit } = displayOrder(data, ctx);
+  const formats = new Map(cols.map((c) => [c.key, columnFormatter(order.map((k) => cellValue(c, k, byUnit, ctx)))]));
+  const head = el("tr", {}, el("th", { class: "sel" }, el("input", { type: "checkbox", id: "select-all", title: "Select all units" })),
+    cols.map((c) => {
+      const mark = ctx.state.sort.column === c.key ? (ctx.state.sort.ascending ? " ▲" : " ▼") : "";
+      return el("th", { dataset: { col: c.key }, title: c.tooltip, class: [c.external ? "external" : "", c.key === "unit" ? "unit" : ""].join(" ").trim() || null }, `${c.label}${mark}`);
+    }));
+  const rows = order.map((k) => {
+    const g = groupOf.get(k);
+    const cells = cols.map((c) => {
+      if (c.key === "labels") return el("td", { class: "labels" }, labelsOf(ctx.state, k).map((l) => el("span", { class: "label-chip" }, l)));
+      if (c.key === "unit") {
+        if (g === undefined) return el("td", { class: "unit" }, k);
+        const members = groups[g].join("+");
+        return el("td", { class: "unit" }, el("span", { class: "group-bar" }), k,
+          el("span", { class: "merge-tag", title: `merged with ${members}` }, `⊂ ${members}`));
+      }
+      const v = cellValue(c, k, byUnit, ctx);
+      return el("td", { class: typeof v === "number" ? "num" : "text" }, formatCell(v, formats.get(c.key)));
+    });
+    return el("tr", { dataset: { unit: k }, class: g === undefined ? null : `merged group-${g % 6}` },
+      el("td", { class: "sel" }, el("input", { type: "checkbox", tabindex: "-1" })), cells);
+  });
+  const table = el("table", { class: "units" }, el("thead", {}, head), el("tbody", {}, rows));
+  table.addEventListener("click", (ev) => onClick(ev, ctx, order));
+  root.replaceChildren(table);
+  ctx.setOrder(order);
+  paint(root, data, ctx);
+}
+
+export function paint(root, data, ctx) {
+  const sel = ctx.state.selection;
+  let n = 0;
+  for (const tr of root.querySelectorAll("tbody tr")) {
+    const on = sel.has(tr.dataset.unit);
+    tr.classList.toggle("selected", on);
+    tr.querySelector("input").checked = on;
+    n++;
+  }
+  const all = root.querySelector("#select-all");
+  if (all) {
+    all.checked = sel.size > 0 && sel.size === n;
+    all.indeterminate = sel.size > 0 && sel.size < n;
+  }
+}
+
+function onClick(ev, ctx, order) {
+  if (ev.target.id === "select-all") {
+    ctx.select(ctx.state.selection.size === order.length ? [] : order, null);
+    return;
+  }
+  const th = ev.target.closest("th");
+  if (th && th.dataset.col) {
+    const same = ctx.state.sort.column === th.dataset.col;
+    ctx.setSort({ column: th.dataset.col, ascending: same ? !ctx.state.sort.ascending : true });
+    return;
+  }
+  const tr = ev.target.closest("tbody tr");
+  if (tr) ctx.clickUnit(tr.dataset.unit, ev);
+}
