@@ -1,6 +1,6 @@
 // The host of a registered view: checks the data, renders it with the shared ctx, redraws when a state key the
 // view uses changes or its element is resized. The one place where view modules meet the page.
-import { colorOf } from "./colors.js";
+import { colorOf, colorsFor } from "./colors.js";
 import { clickUnit, selectKeys, setOrder } from "./selection.js";
 import { state, subscribe, update, writeUrlState } from "./store.js";
 import { viewModule } from "./views/registry.js";
@@ -17,6 +17,7 @@ export function makeCtx(elem, extra = {}) {
     height: elem.clientHeight,
     state,
     unitColor: colorOf,
+    unitColors: colorsFor,
     clickUnit,
     select: selectKeys,
     setOrder,
