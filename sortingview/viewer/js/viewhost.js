@@ -72,3 +72,16 @@ export function mountView(elem, type, source, extra = {}) {
 }
 
 function isVisible(elem) { return elem.isConnected && elem.getClientRects().length > 0; }
+
+// Draw a view once into `elem` (check, then render; or paint when only the selection changed and the module
+// can): for pages that manage their own redraws, like the workspace viewer's task-fed views. Returns false when
+// the data failed its check (the message is drawn instead).
+export function renderView(elem, type, data, { onlySelection = false, ...extra } = {}) {
+  const mod = viewModule(type);
+  if (!mod) { elem.replaceChildren(messageBox(`view type ${type} is not supported by this viewer`, "unsupported")); return false; }
+  const problem = mod.check(data);
+  if (problem) { elem.replaceChildren(messageBox(`${type} data: ${problem}`, "data-error")); return false; }
+  const ctx = makeCtx(elem, extra);
+  if (onlySelection && mod.paint) mod.paint(elem, data, ctx); else mod.render(elem, data, ctx);
+  return true;
+}

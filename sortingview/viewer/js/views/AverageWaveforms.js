@@ -109,7 +109,7 @@ function drawPanel(canvas, title, units, width, geo, fs) {
   const boxH = py * sy;
   let maxAbs = 0;
   for (const { wf } of units) for (const v of wf.waveform.data) maxAbs = Math.max(maxAbs, Math.abs(v));
-  const amp = maxAbs > 0 ? (boxH * 1.1) / maxAbs : 1;  // the largest deflection spans about one channel pitch
+  const amp = maxAbs > 0 ? (boxH * 0.9) / maxAbs : 1;  // the largest deflection spans most of a channel pitch
   const g = { area, minX, minY, sx, sy, boxW, amp };
   ctx.save();
   ctx.beginPath();

@@ -1,5 +1,5 @@
 // SpikeAmplitudes: one scatter of spike amplitudes against time, the selected units (or all when none of them
-// is selected), each in its colour. A click sets the figure's time range to the 100 ms around that time.
+// is selected; every unit with our extension allUnits), each in its colour. A click sets the figure's time range to the 100 ms around that time.
 import { drawAxes, extent, setupCanvas } from "../plot.js";
 import { checkList, el, isNumbers, isUnitId, unitKey, values } from "./common.js";
 
@@ -23,7 +23,7 @@ export function render(root, data, ctx) {
   const rank = (k) => { const i = order.indexOf(k); return i < 0 ? order.length : i; };
   const all = data.units.map((u) => ({ ...u, key: unitKey(u.unitId) })).sort((a, b) => rank(a.key) - rank(b.key));
   const selected = all.filter((u) => ctx.state.selection.has(u.key));
-  const units = selected.length ? selected : all;
+  const units = data.allUnits || !selected.length ? all : selected;  // allUnits: ours, the data is what to draw
   const width = Math.max(320, (ctx.width || 640) - 20);
   const height = Math.max(220, Math.min(480, (ctx.height || 400) - 60));
   const canvas = el("canvas", { class: "amplitudes", title: "click: the 100 ms around this time" });
