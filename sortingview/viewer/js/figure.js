@@ -62,7 +62,9 @@ async function start() {
   update({ order: state.unitIds.map(unitKey) });
   if (state.token) await checkToken();
   setHostActions({ curate: curateLocally, saveCuration: saveViewsCuration });
-  await loadViewsCuration(s.sortingCuration);
+  // a figure has a curation when it has a curation view or its link names one (the table then shows labels)
+  const curated = root.views.some((v) => viewModule(v.type) && viewModule(v.type).control && v.type !== "SortingSelection");
+  if (curated || s.sortingCuration) await loadViewsCuration(s.sortingCuration);
   renderLayout($("#figure"), root.layout, {
     mountLeaf: (elem, viewId) => mountLeaf(elem, views.get(viewId), data.get(viewId), viewId),
     isControl: (viewId) => { const v = views.get(viewId); const m = v && viewModule(v.type); return !!(m && m.control); },
