@@ -7,3 +7,5 @@ export * as SpikeAmplitudes from "./SpikeAmplitudes.js";
 export * as SortingCuration from "./SortingCuration.js";
 export * as SortingCuration2 from "./SortingCuration2.js";
 export * as SortingSelection from "./SortingSelection.js";
+export * as WorkspaceTraces from "./WorkspaceTraces.js";
+export * as WorkspaceFeatures from "./WorkspaceFeatures.js";
