@@ -67,6 +67,11 @@ def test_every_view_type_draws_in_a_mountain_layout(server, browser):
             inks = visible_ink(page, selector)
             assert inks and all(ink > 300 for ink in inks), (tab, inks)
         assert len(visible_ink(page, "canvas.amplitudes")) == 1
+        # a click in the amplitudes sets the figure's time range (kept in the link's state)
+        box = page.locator("canvas.amplitudes").bounding_box()
+        page.mouse.click(box["x"] + 58 + (box["width"] - 70) / 2, box["y"] + box["height"] / 2)
+        t0, t1 = json.loads(parse_qs(urlparse(page.url).query)["s"][0])["timeRange"]
+        assert 25 < t0 < t1 < 35 and abs((t1 - t0) - 0.1) < 1e-6
         page.click(".sv-tab:has-text('Cross-correlograms')")
         assert page.locator(".sv-view[data-view-type=CrossCorrelograms] canvas.ccg").count() == 9
         page.click(".sv-tab:has-text('Waveforms')")

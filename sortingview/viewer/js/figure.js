@@ -3,7 +3,7 @@
 import { decodeValue, postJson } from "./api.js";
 import { renderLayout } from "./layout.js";
 import { displayedOrder, moveSelection, selectKeys } from "./selection.js";
-import { readUrlState, setUrlStateWriter, state, subscribe, unitKey, update } from "./store.js";
+import { readUrlState, setUrlStateWriter, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
 import { curateLocally, loadViewsCuration, saveViewsCuration } from "./viewcuration.js";
 import { messageBox, mountView, setHostActions } from "./viewhost.js";
 import { el } from "./views/common.js";
@@ -43,7 +43,11 @@ async function start() {
   document.title = label;
   $("#fig-title").textContent = label;
   setUrlStateWriter(() => urlState(s));
-  update({ token: localStorage.getItem("sortingview.token"), selection: new Set((s.selectedUnitIds || s.units || []).map(unitKey)) });
+  const t = s.timeRange;
+  const timeRange = Array.isArray(t) && t.length === 2 && t.every(Number.isFinite) && t[0] < t[1] ? t : null;
+  update({ token: localStorage.getItem("sortingview.token"), timeRange,
+    selection: new Set((s.selectedUnitIds || s.units || []).map(unitKey)) });
+  subscribe((keys) => { if (keys.has("timeRange")) writeUrlState(); });
   wireHeader();
   let root;
   try {
@@ -98,6 +102,7 @@ function urlState(initial) {
   const sel = [...state.selection];
   if (sel.length) s.selectedUnitIds = sel.map((k) => state.unitIds.find((u) => unitKey(u) === k) ?? k); else delete s.selectedUnitIds;
   delete s.units;
+  if (state.timeRange) s.timeRange = state.timeRange.map((v) => Math.round(v * 1e4) / 1e4);
   return s;
 }
 
