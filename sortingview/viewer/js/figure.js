@@ -62,6 +62,7 @@ async function start() {
   const data = new Map(await Promise.all(root.views.map(async (v) => {
     try { return [v.viewId, { data: await loadStoreJson(v.dataUri) }]; } catch (e) { return [v.viewId, { error: e.message }]; }
   })));
+  performance.mark("sv:data-loaded");
   update({ unitIds: figureUnits(views, data) });
   update({ order: state.unitIds.map(unitKey) });
   if (state.token) await checkToken();
