@@ -175,7 +175,7 @@ function render() {
   const typed = typing ? { value: typing.value, focused: document.activeElement === typing } : null;
   const summary = sel.length ? `${sel.length} unit${sel.length > 1 ? "s" : ""} selected: ${sel.slice(0, 12).join(", ")}${sel.length > 12 ? "…" : ""}`
     : "Select units in the table to label or merge them.";
-  root.replaceChildren(
+  root.replaceChildren(...[
     el("h3", {}, "Curation ", closed ? el("span", { class: "closed-tag" }, "closed") : null),
     el("div", { class: `who ${c.canCurate ? "can" : "readonly"}` }, whoLine(c)),
     el("div", { class: "selection-summary" }, summary),
@@ -189,7 +189,7 @@ function render() {
         : el("button", { id: "close-curation", disabled: !can }, "Close curation")),
     state.curationError ? el("div", { class: "error" }, state.curationError) : null,
     el("h4", {}, "History"),
-    historyList(c));
+    historyList(c)].filter(Boolean));
   const input = root.querySelector("#custom-label");
   if (typed && input) {
     input.value = typed.value;

@@ -81,9 +81,9 @@ export function render(root, data, ctx) {
     const cells = cols.map((c) => {
       if (c.key === "labels") return el("td", { class: "labels" }, labelsOf(ctx.state, k).map((l) => el("span", { class: "label-chip" }, l)));
       if (c.key === "unit") {
-        if (g === undefined) return el("td", { class: "unit" }, k);
+        if (g === undefined) return el("td", { class: "unit", title: k }, k);
         const members = groups[g].join("+");
-        return el("td", { class: "unit" }, el("span", { class: "group-bar" }), k,
+        return el("td", { class: "unit", title: `${k} ⊂ ${members}` }, el("span", { class: "group-bar" }), k,
           el("span", { class: "merge-tag", title: `merged with ${members}` }, `⊂ ${members}`));
       }
       const v = cellValue(c, k, byUnit, ctx);
