@@ -156,3 +156,38 @@ def test_feed_curation_is_written_by_an_authorized_user_only(server, browser, to
         page.goto(page.evaluate("() => location.href"))
         page.wait_for_selector(f"tr[data-unit='{u0}'] .label-chip:has-text('accept')")
         assert page.locator(f"tr[data-unit='{u1}'].merged").count() == 1
+
+
+def test_the_javascript_reducer_matches_the_python_one(server, browser):
+    """The page applies curation actions with js/curation_state.js before saving: on seeded random action
+    sequences it gives exactly what sortingview.workspace.curation.reduce_curation gives."""
+    import random
+
+    from sortingview.workspace.curation import normalize_state, reduce_curation
+
+    rng = random.Random(7)
+    units = [1, 2, 3, 10, 20, "a", "b"]
+    sequences = []
+    for _ in range(40):
+        actions = []
+        for _ in range(rng.randint(1, 12)):
+            kind = rng.choice(["ADD_UNIT_LABEL", "REMOVE_UNIT_LABEL", "MERGE_UNITS", "UNMERGE_UNITS",
+                               "CLOSE_CURATION", "REOPEN_CURATION"])
+            picked = rng.sample(units, rng.randint(1, 3))
+            if kind in ("ADD_UNIT_LABEL", "REMOVE_UNIT_LABEL"):
+                actions.append({"type": kind, "unitId": picked if len(picked) > 1 else picked[0],
+                                "label": rng.choice(["accept", "noise", "mua"])})
+            elif kind in ("MERGE_UNITS", "UNMERGE_UNITS"):
+                actions.append({"type": kind, "unitIds": picked})
+            else:
+                actions.append({"type": kind})
+        sequences.append(actions)
+    with checked_page(browser) as page:
+        page.goto(f"{server.url}/viewer/index.html")
+        got = page.evaluate("""async (sequences) => {
+          const m = await import('/viewer/js/curation_state.js');
+          return sequences.map((actions) => actions.reduce(m.applyCurationAction, m.emptyCuration()));
+        }""", sequences)
+    for actions, js in zip(sequences, got, strict=True):
+        expected = reduce_curation([{"action": a} for a in actions])
+        assert js == expected and normalize_state(js) == expected, actions
