@@ -114,14 +114,30 @@ def _feed_curation(uri: str, user: str | None) -> dict:
             "canSave": user is not None and user in authorized}
 
 
+_FEED_OWNERS: dict[str, tuple[str, str]] = {}  # curation feed -> (workspace URI, sorting id), checked on use
+MAX_CACHED_FEEDS = 1000
+
+
 def _workspace_of_curation_feed(feed_uri: str):
     from ..workspace import list_workspaces, load_workspace
 
+    cached = _FEED_OWNERS.pop(feed_uri, None)
+    if cached is not None:
+        try:
+            W = load_workspace(cached[0])
+            if cached[1] in W.sorting_ids and W.get_curation_feed_uri(cached[1]) == feed_uri:
+                _FEED_OWNERS[feed_uri] = cached
+                return W, cached[1]
+        except SortingviewError:  # the workspace was deleted: look again
+            pass
     for uri in list_workspaces()[:MAX_WORKSPACES_SCANNED]:
         try:
             W = load_workspace(uri)
             for sorting_id in W.sorting_ids:
                 if W.get_curation_feed_uri(sorting_id) == feed_uri:
+                    if len(_FEED_OWNERS) >= MAX_CACHED_FEEDS:
+                        _FEED_OWNERS.clear()
+                    _FEED_OWNERS[feed_uri] = (uri, sorting_id)
                     return W, sorting_id
         except SortingviewError:  # an unreadable workspace must not hide the others
             continue
