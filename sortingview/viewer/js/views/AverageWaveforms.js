@@ -100,10 +100,8 @@ function peakChannel(wf) {
   return String(wf.channelIds[bestC]);
 }
 
-// one panel: one unit, or several overlaid on the union of their channels. Everything of a unit is clipped to
-// the plot area, so a wide ±SD band of a noisy unit never runs over the title, the scale bars or the card.
-function drawPanel(canvas, title, units, width, geo, fs) {
-  const ctx = setupCanvas(canvas, width, PANEL_H);
+// where each channel's box goes in a panel of this width: the probe layout scaled into the plot area
+function panelGeometry(units, width, geo) {
   const chanIds = [...new Set(units.flatMap((u) => u.wf.channelIds.map(String)))];
   const locs = geo(chanIds);
   const pos = new Map(chanIds.map((c, i) => [c, locs[i]]));
@@ -116,34 +114,47 @@ function drawPanel(canvas, title, units, width, geo, fs) {
   const minY = Math.min(...ys) - py;
   const sx = (area.right - area.left) / (Math.max(...xs) + px / 2 - minX);
   const sy = (area.bottom - area.top) / (Math.max(...ys) + py - minY);
-  const boxW = Math.min(px * sx * 0.9, 110);
-  const boxH = py * sy;
   let maxAbs = 0;
   for (const { wf } of units) {
     const base = channelMeans(wf.waveform);
-    wf.waveform.data.forEach((v, i) => { maxAbs = Math.max(maxAbs, Math.abs(v - base[Math.floor(i / wf.waveform.shape[1])])); });
+    const n = wf.waveform.shape[1];
+    wf.waveform.data.forEach((v, i) => { maxAbs = Math.max(maxAbs, Math.abs(v - base[Math.floor(i / n)])); });
   }
+  const boxW = Math.min(px * sx * 0.9, 110);
+  const boxH = py * sy;
   const amp = maxAbs > 0 ? (boxH * 0.9) / maxAbs : 1;  // the largest deflection spans most of a channel pitch
-  const g = { area, minX, minY, sx, sy, boxW, amp };
+  return { pos, area, minX, minY, sx, sy, boxW, boxH, amp, maxAbs };
+}
+
+// one panel: one unit, or several overlaid on the union of their channels. Everything of a unit is clipped to
+// the plot area, so a wide ±SD band of a noisy unit never runs over the title, the scale bars or the card.
+function drawPanel(canvas, title, units, width, geo, fs) {
+  const ctx = setupCanvas(canvas, width, PANEL_H);
+  const g = panelGeometry(units, width, geo);
+  const { area } = g;
   ctx.save();
   ctx.beginPath();
   ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
   ctx.clip();
-  for (const { wf, color } of units) drawUnitTraces(ctx, wf, color, pos, g);
+  for (const { wf, color } of units) drawUnitTraces(ctx, wf, color, g.pos, g);
   ctx.restore();
   canvas.dataset.area = JSON.stringify([area.left, area.top, area.right, area.bottom]);
   const peaks = new Set(units.map((u) => peakChannel(u.wf)));
-  for (const [c, [x, y]] of pos) {
+  ctx.textAlign = "left";
+  ctx.textBaseline = "bottom";
+  for (const [c, [x, y]] of g.pos) {
     ctx.fillStyle = peaks.has(c) ? "#000" : "#999";
     ctx.font = peaks.has(c) ? "600 10px system-ui, sans-serif" : "10px system-ui, sans-serif";
-    ctx.textAlign = "left";
-    ctx.textBaseline = "bottom";
-    ctx.fillText(c, area.left + (x - minX) * sx - boxW / 2, Math.max(area.top + 10, area.bottom - (y - minY) * sy - boxH * 0.25));
+    ctx.fillText(c, area.left + (x - g.minX) * g.sx - g.boxW / 2, Math.max(area.top + 10, area.bottom - (y - g.minY) * g.sy - g.boxH * 0.25));
   }
   const nFrames = units[0].wf.waveform.shape[1];
-  drawScaleBars(ctx, maxAbs, amp, fs ? boxW / (((nFrames - 1) / fs) * 1000) : null);
-  // the title, cut to leave room for the peak channel on the right (its full text is the tooltip)
-  const peakText = units.length === 1 ? `peak ch. ${peakChannel(units[0].wf)}` : "";
+  drawScaleBars(ctx, g.maxAbs, g.amp, fs ? g.boxW / (((nFrames - 1) / fs) * 1000) : null);
+  drawTitle(ctx, title, units.length === 1 ? `peak ch. ${peakChannel(units[0].wf)}` : "", width);
+  canvas.title = title;
+}
+
+// the title, cut to leave room for the peak channel on the right (the full title is the canvas's tooltip)
+function drawTitle(ctx, title, peakText, width) {
   ctx.font = "11px system-ui, sans-serif";
   const peakW = peakText ? ctx.measureText(peakText).width + 10 : 0;
   ctx.fillStyle = "#666";
@@ -154,7 +165,6 @@ function drawPanel(canvas, title, units, width, geo, fs) {
   ctx.font = "600 12px system-ui, sans-serif";
   ctx.textAlign = "left";
   ctx.fillText(fitText(ctx, title, width - 16 - peakW), 8, 6);
-  canvas.title = title;
 }
 
 // the mean of each channel's row: subtracted from the waveform and its bands, as the original

@@ -19,14 +19,20 @@ export function check(data) {
 
 export function unitIds(data) { return data.units.map((u) => u.unitId); }
 
-export function render(root, data, ctx) {
+// the units drawn, in the table's order: the selected ones of the data (all when none is selected, or with
+// allUnits), within the figure's unit restriction
+function unitsToDraw(data, ctx) {
   const order = ctx.state.order;
   const rank = (k) => { const i = order.indexOf(k); return i < 0 ? order.length : i; };
   const visible = ctx.state.visibleUnits;
   const all = data.units.map((u) => ({ ...u, key: unitKey(u.unitId) })).filter((u) => !visible || visible.has(u.key))
     .sort((a, b) => rank(a.key) - rank(b.key));
   const selected = all.filter((u) => ctx.state.selection.has(u.key));
-  const units = data.allUnits || !selected.length ? all : selected;  // allUnits: ours, the data is what to draw
+  return data.allUnits || !selected.length ? all : selected;
+}
+
+export function render(root, data, ctx) {
+  const units = unitsToDraw(data, ctx);
   const width = Math.max(320, (ctx.width || 640) - 20);
   const height = Math.max(220, Math.min(480, (ctx.height || 400) - 60));
   const canvas = el("canvas", { class: "amplitudes", title: "click: the 100 ms around this time" });
@@ -40,13 +46,24 @@ export function render(root, data, ctx) {
   const t0 = data.startTimeSec ?? 0;
   const t1 = data.endTimeSec ?? extent(times, 0)[1];
   const area = { left: 58, top: 10, width: width - 70, height: height - 50 };
-  const { X, Y } = drawAxes(c2d, area, [t0, t1], extent(amps), "time (s)", data.amplitudeLabel || "amplitude");
+  const scales = drawAxes(c2d, area, [t0, t1], extent(amps), "time (s)", data.amplitudeLabel || "amplitude");
+  const range = data.allUnits ? null : ctx.state.timeRange;
+  const points = drawPoints(c2d, area, scales, { units, times, amps, colors, range });
+  canvas.dataset.points = String(points);
+  root.dataset.drawn = String(units.length);
+  canvas.addEventListener("click", (ev) => {
+    const t = t0 + ((ev.offsetX - area.left) / area.width) * (t1 - t0);
+    if (t >= t0 && t <= t1) ctx.setTimeRange([Math.max(t0, t - 0.05), Math.min(t1, t + 0.05)]);
+  });
+}
+
+// the spikes as dots, clipped to the plot area, over the figure's time range (shaded); returns how many
+function drawPoints(c2d, area, { X, Y }, { units, times, amps, colors, range }) {
   c2d.save();
   c2d.beginPath();
   c2d.rect(area.left, area.top, area.width, area.height);
   c2d.clip();
-  const range = ctx.state.timeRange;  // the figure's time range, shaded
-  if (range && !data.allUnits) {
+  if (range) {
     c2d.fillStyle = "#fff3bf";
     c2d.fillRect(X(range[0]), area.top, Math.max(2, X(range[1]) - X(range[0])), area.height);
   }
@@ -58,10 +75,5 @@ export function render(root, data, ctx) {
     points += times[i].length;
   });
   c2d.restore();
-  canvas.dataset.points = String(points);
-  root.dataset.drawn = String(units.length);
-  canvas.addEventListener("click", (ev) => {
-    const t = t0 + ((ev.offsetX - area.left) / area.width) * (t1 - t0);
-    if (t >= t0 && t <= t1) ctx.setTimeRange([Math.max(t0, t - 0.05), Math.min(t1, t + 0.05)]);
-  });
+  return points;
 }
