@@ -1,7 +1,7 @@
 """Curation in views figures (SortingCuration2 with the link's state.sortingCuration), in Chromium against a
 real server: a sha1:// JSON curation is loaded, changed (labels with shift+number, merge, unmerge), saved by a
 signed-in user as a new JSON whose URI replaces the link's, and reloads; a workspace curation feed is written as
-the signed-in, authorized user, and read-only for anyone else."""
+the signed-in, authorized user; anyone else's save is a copy (a new sha1:// JSON in the link)."""
 from __future__ import annotations
 
 import json
@@ -129,11 +129,21 @@ def test_feed_curation_is_written_by_an_authorized_user_only(server, browser, to
     url = figure_url(server.url, root, "feed curation", {"sortingCuration": feed})
     with checked_page(browser) as page:
         page.goto(url)
-        page.wait_for_selector(".curation-view .who:has-text('read-only')")
+        page.wait_for_selector(".curation-view .who:has-text('sign in to save (to the feed if it authorizes you')")
+        # bob may not write to the feed: his save is a copy, a new sha1:// JSON in the link; the feed is unchanged
         sign_in(page, tokens["bob"])
-        page.wait_for_selector(".curation-view .who:has-text('bob may not curate')")
-        page.click(f"tr[data-unit='{u0}'] td.unit")
-        assert page.locator(".curation-view input[data-label=accept]").is_disabled()
+        page.wait_for_selector(".curation-view .who:has-text('bob may not write to this feed')")
+        page.click(f"tr[data-unit='{u1}'] td.unit")
+        page.keyboard.press("Shift+Digit2")
+        page.wait_for_selector(f"tr[data-unit='{u1}'] .label-chip:has-text('reject')")
+        page.click(".curation-view button.save")
+        page.wait_for_function("() => JSON.parse(new URLSearchParams(location.search).get('s'))"
+                               ".sortingCuration.startsWith('sha1://')")
+        copy = link_state(page)["sortingCuration"]
+        assert load_json(copy)["labelsByUnit"] == {u1: ["reject"]}
+        assert W.get_sorting_curation(sid)["labelsByUnit"] == {}
+        page.goto(url)  # the feed's link again
+        page.wait_for_selector("#signin-btn:has-text('Sign out bob')")
         page.click("#signin-btn")  # sign out
         sign_in(page, tokens["alice"])
         page.wait_for_selector(".curation-view .who:has-text('curating as alice')")

@@ -2,8 +2,8 @@
 
 A views figure names its curation by URI: a ``sha1://`` JSON ``{labelsByUnit, mergeGroups}`` (what Spyglass
 writes and reads back with ``kcl.load_json``) or one of our curation feeds ``feed://<id>`` (a workspace
-sorting's). Saving to a feed goes through ``POST /api/curation`` (same authorization as the workspace viewer);
-saving anything else stores a new JSON whose URI the viewer puts into the link.
+sorting's). A user the feed authorizes saves to it through ``POST /api/curation`` (same authorization as the
+workspace viewer); any other signed-in user's save stores a new JSON whose URI the viewer puts into the link.
 """
 from __future__ import annotations
 
@@ -110,8 +110,8 @@ def _feed_curation(uri: str, user: str | None) -> dict:
     return {"kind": "feed", "uri": feed_uri, "workspace": W.uri, "sortingId": sorting_id,
             "curation": W.get_sorting_curation(sorting_id), "labelChoices": list(W.get_label_choices(sorting_id)),
             "numMessages": len(W.get_sorting_curation_history(sorting_id)),
-            "authorizedUsers": authorized, "userId": user, "canCurate": user is not None and user in authorized,
-            "canSave": user is not None and user in authorized}
+            "authorizedUsers": authorized, "userId": user, "canCurate": True, "canSave": user is not None,
+            "canWriteFeed": user is not None and user in authorized}
 
 
 _FEED_OWNERS: dict[str, tuple[str, str]] = {}  # curation feed -> (workspace URI, sorting id), checked on use

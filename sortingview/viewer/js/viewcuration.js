@@ -1,6 +1,6 @@
 // Curation of a views figure: loaded from the link's state.sortingCuration (sha1:// JSON or a curation feed),
 // changed locally with the reducer of curation_state.js, and saved: to the feed (each action, as the signed-in
-// user) or as a new sha1:// JSON whose URI replaces the one in the link.
+// user) when the feed authorizes that user, else as a new sha1:// JSON whose URI replaces the one in the link.
 import { getJson, postJson } from "./api.js";
 import { applyCurationAction, emptyCuration } from "./curation_state.js";
 import { state, update, writeUrlState } from "./store.js";
@@ -33,13 +33,13 @@ async function followFeed(uri, start) {
   if (following === uri) return;
   following = uri;
   let next = start;
-  while (following === uri) {
+  while (following === uri && state.curation && state.curation.uri === uri) {
     try {
       const r = await getJson(`/api/feed/${uri.slice("feed://".length)}?start=${next}&wait=20`);
       if (!r.records.length) continue;
       next = r.records[r.records.length - 1].messageNumber + 1;
       const c = state.curation;
-      if (c && c.kind === "feed" && c.uri === uri && !c.dirty && !c.saving) {
+      if (c && c.uri === uri && !c.dirty && !c.saving) {
         following = null;  // the reload starts a new follower from the feed's length
         await loadViewsCuration(uri);
         return;
@@ -64,7 +64,7 @@ export async function saveViewsCuration() {
   if (!c || c.saving) return;
   setCuration({ saving: true, error: null });
   try {
-    if (c.kind === "feed") {
+    if (c.kind === "feed" && c.canWriteFeed) {
       for (const [i, action] of c.pending.entries()) {
         try {
           await postJson("/api/curation", { workspace: c.workspace, sortingId: c.sortingId, action });

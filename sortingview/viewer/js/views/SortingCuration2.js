@@ -66,9 +66,10 @@ export function render(root, data, ctx) {
 
 function saveSection(c, ctx) {
   const where = c.kind === "feed" ? `curation feed ${c.uri}` : c.uri ? c.uri : "not saved yet";
-  const who = c.kind === "feed"
-    ? (c.canCurate ? `curating as ${c.userId}` : c.userId ? `${c.userId} may not curate this feed: read-only` : "read-only: sign in as an authorized user to curate")
-    : (c.userId ? `signed in as ${c.userId}` : "sign in to save");
+  let who = c.userId ? `signed in as ${c.userId}` : "sign in to save";
+  if (c.kind === "feed" && c.canWriteFeed) who = `curating as ${c.userId}: Save writes to the feed`;
+  else if (c.kind === "feed" && c.userId) who = `${c.userId} may not write to this feed: Save stores a copy as a new sha1:// JSON`;
+  else if (c.kind === "feed") who = "sign in to save (to the feed if it authorizes you, else as a new sha1:// JSON)";
   const save = el("button", { class: "save", disabled: !(c.dirty && c.canSave && !c.saving), onclick: () => ctx.saveCuration() },
     c.saving ? "Saving…" : "Save");
   return el("div", { class: "save-section" },
