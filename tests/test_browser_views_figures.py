@@ -230,3 +230,26 @@ def test_hostile_ids_labels_and_names_render_as_text(server, browser):
         assert page.locator(f"tr[data-unit='{HOSTILE}'] td.unit").count() == 1
         assert f"view type {HOSTILE} is not supported" in body
         screenshot(page, "views-figure-hostile.png")
+
+
+def test_units_table_similarity_follows_the_current_unit(server, browser):
+    table = F.units_table([1, 2, 3])
+    table["similarityScores"] = [{"unitId1": 1, "unitId2": 2, "similarity": 0.8},
+                                 {"unitId1": 1, "unitId2": 3, "similarity": 0.1},
+                                 {"unitId1": 2, "unitId2": 3, "similarity": 0.45}]
+    root = F.store_figure([table], {"type": "Box", "direction": "horizontal", "items": [F.leaf(0)],
+                                    "itemProperties": [{}]})
+    with checked_page(browser) as page:
+        open_figure(page, F.figure_url(server.url, root, "similarity"))
+        page.wait_for_selector("table.units th:has-text('Similarity')")
+
+        def similarity():
+            return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('table.units tbody tr')]
+                .map((tr) => [tr.dataset.unit, tr.children[2].textContent]))""")
+
+        assert similarity() == {"1": "–", "2": "–", "3": "–"}
+        page.click("tr[data-unit='2'] td.unit")
+        assert similarity() == {"1": "0.80", "2": "1.00", "3": "0.45"}
+        page.click("table.units th:has-text('Similarity')")
+        page.click("table.units th:has-text('Similarity')")  # descending: the current unit first
+        assert page.eval_on_selector_all("tbody tr", "rs => rs.map(r => r.dataset.unit)") == ["2", "1", "3"]

@@ -58,9 +58,12 @@ export function mountView(elem, type, source, extra = {}) {
     shown = true;
   };
   const uses = new Set([...(mod.uses || []), ...(source.dataKeys || [])]);
+  // a click changes the selection and its anchor together: that is still "only the selection" (paint)
+  const selectionOnly = (keys) => [...keys].every((k) => k === "selection" || k === "anchor")
+    && !(source.dataKeys || []).includes("selection");
   subscribe((keys) => {
     if (![...keys].some((k) => uses.has(k))) return;
-    draw(keys.size === 1 && keys.has("selection") && !(source.dataKeys || []).includes("selection"));
+    draw(selectionOnly(keys));
   });
   new ResizeObserver(() => {
     const size = `${elem.clientWidth}x${elem.clientHeight}`;

@@ -10,7 +10,10 @@ export function check(data) {
     : c.label !== undefined && typeof c.label !== "string" ? "label must be a string" : null));
   if (cols) return cols;
   return checkList(data, "rows", (r) => (!isUnitId(r.unitId) ? "unitId must be a number or a non-empty string"
-    : !r.values || typeof r.values !== "object" ? "values must be an object {columnKey: value}" : null));
+    : !r.values || typeof r.values !== "object" ? "values must be an object {columnKey: value}" : null))
+    || (data.similarityScores !== undefined ? checkList(data, "similarityScores", (x) => (
+      !isUnitId(x.unitId1) || !isUnitId(x.unitId2) ? "unitId1 and unitId2 must be unit ids"
+        : typeof x.similarity !== "number" ? "similarity must be a number" : null)) : null);
 }
 
 export function unitIds(data) { return data.rows.map((r) => r.unitId); }
@@ -19,6 +22,9 @@ export function unitIds(data) { return data.rows.map((r) => r.unitId); }
 function columns(data, ctx) {
   const cols = [{ key: "unit", label: "Unit", tooltip: "Unit id" }];
   if (ctx.state.curation) cols.push({ key: "labels", label: "Labels", tooltip: "Curation labels" });
+  if (data.similarityScores) {
+    cols.push({ key: "_similarity", label: "Similarity", tooltip: "Similarity with the current unit (the last clicked)" });
+  }
   for (const c of data.columns) {
     cols.push({ key: c.key, label: c.label ?? c.key, tooltip: c.tooltip || c.label || c.key, external: !!c.external,
       dtype: c.dtype });
@@ -29,6 +35,7 @@ function columns(data, ctx) {
 function cellValue(col, key, byUnit, ctx) {
   if (col.key === "unit") { const n = Number(key); return Number.isFinite(n) && key.trim() !== "" ? n : key; }
   if (col.key === "labels") return labelsOf(ctx.state, key).join(", ");
+  if (col.key === "_similarity") return similarityTo(ctx.state.anchor, key, byUnit.similarity);
   const row = byUnit.get(key);
   const v = row ? row.values[col.key] : undefined;
   if (v === undefined) return null;
@@ -41,6 +48,7 @@ function cellValue(col, key, byUnit, ctx) {
 // displayed order: sorted by the chosen column (missing values at the bottom), members of a merge group together
 export function displayOrder(data, ctx) {
   const byUnit = new Map(data.rows.map((r) => [unitKey(r.unitId), r]));
+  byUnit.similarity = similarityIndex(data.similarityScores);
   const visible = ctx.state.visibleUnits;  // restricted by SortingSelection
   const keys = [...byUnit.keys()].filter((k) => !visible || visible.has(k));
   const col = columns(data, ctx).find((c) => c.key === ctx.state.sort.column);
@@ -96,10 +104,37 @@ export function render(root, data, ctx) {
   table.addEventListener("click", (ev) => onClick(ev, ctx, order));
   root.replaceChildren(table);
   ctx.setOrder(order);
-  paint(root, data, ctx);
+  paintSelection(root, ctx);
+}
+
+// {unitKey: {unitKey: score}} of the data's similarityScores (both directions)
+function similarityIndex(scores) {
+  const out = new Map();
+  for (const s of scores || []) {
+    const a = unitKey(s.unitId1);
+    const b = unitKey(s.unitId2);
+    if (!out.has(a)) out.set(a, new Map());
+    if (!out.has(b)) out.set(b, new Map());
+    out.get(a).set(b, s.similarity);
+    out.get(b).set(a, s.similarity);
+  }
+  return out;
+}
+
+// the similarity of a row to the current unit, as the original: the current unit itself is 1
+function similarityTo(current, key, index) {
+  if (current === null || current === undefined) return null;
+  if (current === key) return 1;
+  const v = index.get(current) && index.get(current).get(key);
+  return typeof v === "number" ? v : null;
 }
 
 export function paint(root, data, ctx) {
+  if (data.similarityScores) render(root, data, ctx);  // the similarity column follows the current unit
+  else paintSelection(root, ctx);
+}
+
+function paintSelection(root, ctx) {
   const sel = ctx.state.selection;
   let n = 0;
   for (const tr of root.querySelectorAll("tbody tr")) {
