@@ -226,7 +226,7 @@ def test_curation_by_an_authorized_user_survives_reload(env, page):
     page.click("#unmerge")
     page.wait_for_selector(f"tr[data-unit='{order[1]}']:not(.merged)")
     page.click(f"tr[data-unit='{order[0]}'] td.unit")
-    page.keyboard.press("1")
+    page.keyboard.press("Shift+Digit1")  # shift+1 as 1 (the original's key in views figures)
     page.wait_for_function(f"() => !document.querySelector(\"tr[data-unit='{order[0]}'] .label-chip\")")
     # a custom label becomes a label choice (a button), then goes on the selected unit
     page.fill("#custom-label", "bursty")
