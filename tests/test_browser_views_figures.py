@@ -228,7 +228,8 @@ def test_hostile_ids_labels_and_names_render_as_text(server, browser):
         assert body.count(HOSTILE) >= 10, body
         assert page.title() == HOSTILE
         assert page.locator(f"tr[data-unit='{HOSTILE}'] td.unit").count() == 1
-        assert f"view type {HOSTILE} is not supported" in body
+        page.click(".sv-tab:has-text('Bad')")  # views are mounted when first shown
+        page.wait_for_selector(f".task-error:has-text('view type {HOSTILE} is not supported')")
         screenshot(page, "views-figure-hostile.png")
 
 

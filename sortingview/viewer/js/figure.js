@@ -6,7 +6,7 @@ import { displayedOrder, moveSelection, restrictTo, selectKeys } from "./selecti
 import { readUrlState, setUrlStateWriter, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
 import { curateLocally, loadViewsCuration, saveViewsCuration } from "./viewcuration.js";
 import { messageBox, mountView, setHostActions } from "./viewhost.js";
-import { el } from "./views/common.js";
+import { el, isUnitId } from "./views/common.js";
 import { viewModule } from "./views/registry.js";
 import { labelChoicesOf, toggleLabelOnSelection } from "./views/SortingCuration2.js";
 
@@ -20,11 +20,12 @@ function sha1Of(uri) {
   return m[1];
 }
 
+// the parsed JSON of a store file; its encoded arrays are decoded later, when a view is first shown
 async function loadStoreJson(uri) {
   const resp = await fetch(`/api/file/${sha1Of(uri)}`);
   if (!resp.ok) throw new Error(resp.status === 404 ? `${uri} is not in this server's store` : `${uri}: ${resp.status} ${resp.statusText}`);
   if (Number(resp.headers.get("Content-Length") || 0) > MAX_VIEW_BYTES) throw new Error(`${uri} is too large to show`);
-  return decodeValue(await resp.json());
+  return resp.json();
 }
 
 function checkRoot(root) {
@@ -79,10 +80,22 @@ async function start() {
   performance.mark("sv:figure-drawn");
 }
 
+// a view is mounted when its element is first shown (a tab opened): decoding the arrays of views nobody
+// looks at yet would delay the first one
 function mountLeaf(elem, view, loaded, viewId) {
   if (!view) { elem.replaceChildren(messageBox(`the layout names view ${viewId}, which is not in the figure's views`)); return; }
   if (!loaded || loaded.error) { elem.replaceChildren(messageBox(`Cannot load the data of view ${viewId} (${view.type}): ${loaded ? loaded.error : "missing"}`)); return; }
-  mountView(elem, view.type, { data: loaded.data }, { viewId });
+  elem.dataset.viewType = view.type;
+  const observer = new ResizeObserver(async () => {
+    if (!elem.getClientRects().length) return;
+    observer.disconnect();
+    try {
+      mountView(elem, view.type, { data: await decodeValue(loaded.data) }, { viewId });
+    } catch (e) {
+      elem.replaceChildren(messageBox(`Cannot decode the data of view ${viewId} (${view.type}): ${e.message}`));
+    }
+  });
+  observer.observe(elem);
 }
 
 // the figure's units: the union of the units of its views, in numeric order where they are numbers
@@ -91,8 +104,10 @@ function figureUnits(views, data) {
   for (const [id, v] of views) {
     const m = viewModule(v.type);
     const d = data.get(id);
-    if (!m || !m.unitIds || !d || !d.data || m.check(d.data)) continue;
-    for (const u of m.unitIds(d.data)) if (!seen.has(unitKey(u))) seen.set(unitKey(u), u);
+    if (!m || !m.unitIds || !d || !d.data) continue;
+    let ids = [];
+    try { ids = m.unitIds(d.data); } catch (e) { continue; }  // malformed: its view says so when shown
+    for (const u of Array.isArray(ids) ? ids : []) if (isUnitId(u) && !seen.has(unitKey(u))) seen.set(unitKey(u), u);
   }
   return [...seen.values()].sort((a, b) => String(a).localeCompare(String(b), undefined, { numeric: true }));
 }
