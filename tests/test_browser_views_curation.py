@@ -153,7 +153,7 @@ def test_feed_curation_is_written_by_an_authorized_user_only(server, browser, to
         page.click(f"tr[data-unit='{u1}'] td.unit", modifiers=["Control"])
         page.click(".curation-view button.merge")
         page.click(".curation-view button.save")
-        page.wait_for_selector(".curation-view .status:has-text('saved')")
+        page.wait_for_selector(".curation-view .status:text-is('saved')")  # not 'unsaved changes'
         assert link_state(page)["sortingCuration"] == feed  # a feed stays the link's curation
         cur = W.get_sorting_curation(sid)
         assert cur["labelsByUnit"] == {u0: ["accept"]}
