@@ -32,11 +32,12 @@ function columns(data, ctx) {
   return cols;
 }
 
-function cellValue(col, key, byUnit, ctx) {
+// the value of a cell; `lookup` = {byUnit: unit key -> row, similarity: similarityIndex of the data}
+function cellValue(col, key, lookup, ctx) {
   if (col.key === "unit") { const n = Number(key); return Number.isFinite(n) && key.trim() !== "" ? n : key; }
   if (col.key === "labels") return labelsOf(ctx.state, key).join(", ");
-  if (col.key === "_similarity") return similarityTo(ctx.state.anchor, key, byUnit.similarity);
-  const row = byUnit.get(key);
+  if (col.key === "_similarity") return similarityTo(ctx.state.anchor, key, lookup.similarity);
+  const row = lookup.byUnit.get(key);
   const v = row ? row.values[col.key] : undefined;
   if (v === undefined) return null;
   // a number column whose values came as text ("15.", as SpikeInterface's widgets write them) sorts and
@@ -48,13 +49,13 @@ function cellValue(col, key, byUnit, ctx) {
 // displayed order: sorted by the chosen column (missing values at the bottom), members of a merge group together
 export function displayOrder(data, ctx) {
   const byUnit = new Map(data.rows.map((r) => [unitKey(r.unitId), r]));
-  byUnit.similarity = similarityIndex(data.similarityScores);
+  const lookup = { byUnit, similarity: similarityIndex(data.similarityScores) };
   const visible = ctx.state.visibleUnits;  // restricted by SortingSelection
   const keys = [...byUnit.keys()].filter((k) => !visible || visible.has(k));
   const col = columns(data, ctx).find((c) => c.key === ctx.state.sort.column);
   if (col) {
     const sign = ctx.state.sort.ascending ? 1 : -1;
-    const val = new Map(keys.map((k) => [k, cellValue(col, k, byUnit, ctx)]));
+    const val = new Map(keys.map((k) => [k, cellValue(col, k, lookup, ctx)]));
     keys.sort((x, y) => {
       const d = compareValues(val.get(x), val.get(y));
       const nullish = val.get(x) === null || val.get(y) === null;
@@ -72,13 +73,13 @@ export function displayOrder(data, ctx) {
     const members = g === undefined ? [k] : keys.filter((x) => groupOf.get(x) === g);
     members.forEach((m) => { seen.add(m); out.push(m); });
   }
-  return { order: out, groupOf, groups, byUnit };
+  return { order: out, groupOf, groups, lookup };
 }
 
 export function render(root, data, ctx) {
   const cols = columns(data, ctx);
-  const { order, groupOf, groups, byUnit } = displayOrder(data, ctx);
-  const formats = new Map(cols.map((c) => [c.key, columnFormatter(order.map((k) => cellValue(c, k, byUnit, ctx)))]));
+  const { order, groupOf, groups, lookup } = displayOrder(data, ctx);
+  const formats = new Map(cols.map((c) => [c.key, columnFormatter(order.map((k) => cellValue(c, k, lookup, ctx)))]));
   const head = el("tr", {}, el("th", { class: "sel" }, el("input", { type: "checkbox", id: "select-all", title: "Select all units" })),
     cols.map((c) => {
       const mark = ctx.state.sort.column === c.key ? (ctx.state.sort.ascending ? " ▲" : " ▼") : "";
@@ -94,7 +95,7 @@ export function render(root, data, ctx) {
         return el("td", { class: "unit", title: `${k} ⊂ ${members}` }, el("span", { class: "group-bar" }), k,
           el("span", { class: "merge-tag", title: `merged with ${members}` }, `⊂ ${members}`));
       }
-      const v = cellValue(c, k, byUnit, ctx);
+      const v = cellValue(c, k, lookup, ctx);
       return el("td", { class: typeof v === "number" ? "num" : "text" }, formatCell(v, formats.get(c.key)));
     });
     return el("tr", { dataset: { unit: k }, class: g === undefined ? null : `merged group-${g % 6}` },
