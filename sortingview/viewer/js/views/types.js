@@ -1,0 +1,11 @@
+// Every registered view type, one line each: `export * as <Type> from "./<Type>.js";` (see registry.js).
+export * as UnitsTable from "./UnitsTable.js";
+export * as Autocorrelograms from "./Autocorrelograms.js";
+export * as CrossCorrelograms from "./CrossCorrelograms.js";
+export * as AverageWaveforms from "./AverageWaveforms.js";
+export * as SpikeAmplitudes from "./SpikeAmplitudes.js";
+export * as SortingCuration from "./SortingCuration.js";
+export * as SortingCuration2 from "./SortingCuration2.js";
+export * as SortingSelection from "./SortingSelection.js";
+export * as WorkspaceTraces from "./WorkspaceTraces.js";
+export * as WorkspaceFeatures from "./WorkspaceFeatures.js";
