@@ -5,6 +5,15 @@ import * as Autocorrelograms from "./Autocorrelograms.js";
 import * as SortingCuration from "./SortingCuration.js";
 import * as SortingCuration2 from "./SortingCuration2.js";
 import * as SortingSelection from "./SortingSelection.js";
+import * as RasterPlot from "./RasterPlot.js";
+import * as UnitLocations from "./UnitLocations.js";
+import * as SpikeLocations from "./SpikeLocations.js";
+import * as UnitSimilarityMatrix from "./UnitSimilarityMatrix.js";
+import * as ConfusionMatrix from "./ConfusionMatrix.js";
+import * as UnitMetricsGraph from "./UnitMetricsGraph.js";
+import * as ElectrodeGeometry from "./ElectrodeGeometry.js";
+import * as UnitImages from "./UnitImages.js";
+import * as Summary from "./Summary.js";
 
 const MODULES = [
   UnitsTable,
@@ -12,6 +21,15 @@ const MODULES = [
   SortingCuration,
   SortingCuration2,
   SortingSelection,
+  RasterPlot,
+  UnitLocations,
+  SpikeLocations,
+  UnitSimilarityMatrix,
+  ConfusionMatrix,
+  UnitMetricsGraph,
+  ElectrodeGeometry,
+  UnitImages,
+  Summary,
 ];
 
 const REGISTRY = new Map();
