@@ -139,6 +139,7 @@ def test_unit_images_show_every_unit(server, page):
                            arg=f"{sel} img")
     assert page.inner_text(f"{sel} .sv-image-box[data-unit='3'] .sv-image-label") == "Unit 3"
     assert_no_error_box(page)
+    screenshot(page, "view-type-UnitImages.png")
 
 
 def test_sorting_summary_table(server, page):
@@ -149,6 +150,7 @@ def test_sorting_summary_table(server, page):
     assert "Duration (minutes)\t1" in text
     assert page.query_selector(f"{view_sel('Summary')} b") is None
     assert_no_error_box(page)
+    screenshot(page, "view-type-Summary.png")
 
 
 # --- selection shared with the units table -------------------------------------------------------------

@@ -4,6 +4,12 @@
 import { setupCanvas } from "../plot.js";
 import { el, values } from "../views/common.js";
 
+// these views' stylesheet, linked once into whichever page (views figure, workspace viewer) loads them
+const STYLESHEET = new URL("../../view-types.css", import.meta.url).href;
+if (!document.querySelector(`link[href="${STYLESHEET}"]`)) {
+  document.head.append(el("link", { rel: "stylesheet", href: STYLESHEET }));
+}
+
 export function localState(elem, key, defaults) {
   elem._svLocal = elem._svLocal || {};
   if (!elem._svLocal[key]) elem._svLocal[key] = { ...defaults };

@@ -7,6 +7,7 @@ import { isNum, localState, optionBar } from "../draw/widgets.js";
 export const type = "UnitImages";
 export const uses = ["selection", "order"];
 const BAR_HEIGHT = 30;
+const TOOLS_HEIGHT = 30;
 // only images embedded in the data: the figure never makes the browser fetch anything else
 const IMAGE_URL = /^data:image\/(png|jpeg|jpg|gif|webp);base64,[A-Za-z0-9+/=\s]*$/;
 
@@ -47,10 +48,10 @@ export function render(elem, data, ctx) {
     el("img", { src: it.url, width: w, height: h, alt: `Unit ${it.unitId}` }));
   });
   const rerender = () => render(elem, data, ctx);
-  const tools = el("div", { class: "sv-toolbar" },
+  const tools = el("div", { class: "sv-toolbar", style: `height:${TOOLS_HEIGHT}px` },
     el("button", { title: "Increase box size", onclick: () => { local.scale *= 1.3; rerender(); } }, "+"),
     el("button", { title: "Decrease box size", onclick: () => { local.scale /= 1.3; rerender(); } }, "−"));
-  const grid = el("div", { class: "sv-plot-grid", style: `height:${Math.max(0, ctx.height - BAR_HEIGHT)}px;overflow-y:auto` }, ...boxes);
+  const grid = el("div", { class: "sv-plot-grid", style: `height:${Math.max(0, ctx.height - BAR_HEIGHT - TOOLS_HEIGHT)}px;overflow-y:auto` }, ...boxes);
   const bar = optionBar("only show selected", local.onlySelected, (v) => { local.onlySelected = v; rerender(); });
   elem.replaceChildren(el("div", { class: "sv-unit-images" }, tools, grid, bar));
 }
