@@ -1,7 +1,8 @@
 // Features: the PCA features of one selected unit, or the pair view of two (are they one cluster or two?).
 import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
 import { colorOf, colorsFor, mergesChanged, onResize, reportError, requestTask, valueUnit, viewUnits } from "./ondemand.js";
-import { displayedOrder, escapeHtml } from "./table.js";
+import { displayedOrder } from "./selection.js";
+import { escapeHtml } from "./views/common.js";
 import { state, subscribe } from "./store.js";
 
 let root;

@@ -1,7 +1,8 @@
 // Keyboard shortcuts: move through units, label, merge; "?" shows the list.
 import { labelChoices, mergeSelected, toggleLabel, unmergeSelected } from "./curation.js";
 import { update, writeUrlState } from "./store.js";
-import { displayedOrder, moveSelection, selectKeys } from "./table.js";
+import { el } from "./views/common.js";
+import { displayedOrder, moveSelection, selectKeys } from "./selection.js";
 
 export const SHORTCUTS = [
   ["↓ / j", "next unit (shift: extend the selection)"],
@@ -45,7 +46,7 @@ export function installKeys() {
     ev.preventDefault();
   });
   const list = document.querySelector("#help-list");
-  list.innerHTML = SHORTCUTS.map(([key, what]) => `<tr><td><kbd>${key}</kbd></td><td>${what}</td></tr>`).join("");
+  list.replaceChildren(...SHORTCUTS.map(([key, what]) => el("tr", {}, el("td", {}, el("kbd", {}, key)), el("td", {}, what))));
   document.querySelector("#help-close").addEventListener("click", () => document.querySelector("#help-dialog").close());
 
 }

@@ -5,7 +5,8 @@ import { followCurationFeed, loadCuration, mountCuration } from "./curation.js";
 import { installKeys } from "./keys.js";
 import { mountStatusBar } from "./statusbar.js";
 import { readUrlState, setError, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
-import { escapeHtml, mountTable } from "./table.js";
+import { mountTable } from "./table.js";
+import { messageBox } from "./viewhost.js";
 import { mountWaveforms } from "./waveforms.js";
 import { mountCrossCorrelograms } from "./crosscorr.js";
 import { mountAmplitudes } from "./amplitudes.js";
@@ -61,7 +62,7 @@ async function start() {
   try {
     figure = await getJson(`/api/figure?d=${encodeURIComponent(state.figureUri)}`);
   } catch (e) {
-    $("#units").innerHTML = `<div class="task-error"><div class="task-error-title">Cannot load this figure: ${escapeHtml(e.message)}</div></div>`;
+    $("#units").replaceChildren(messageBox(`Cannot load this figure: ${e.message}`));
     return;
   }
   performance.mark("sv:figure");
@@ -189,6 +190,7 @@ function wireHeader() {
     loadData(state.figure);
   });
   $("#settings-cancel").addEventListener("click", () => $("#settings-dialog").close());
+  $("#help-btn").addEventListener("click", () => $("#help-dialog").showModal());
   $("#copy-link").addEventListener("click", async () => {
     writeUrlState();
     try { await navigator.clipboard.writeText(window.location.href); $("#copy-link").textContent = "Copied"; } catch (e) { window.prompt("Link to this view:", window.location.href); }

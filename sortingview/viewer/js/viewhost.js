@@ -1,6 +1,6 @@
 // The host of a registered view: checks the data, renders it with the shared ctx, redraws when a state key the
 // view uses changes or its element is resized. The one place where view modules meet the page.
-import { colorOf } from "./colors.js";
+import { colorOf, colorsFor } from "./colors.js";
 import { clickUnit, selectKeys, setOrder } from "./selection.js";
 import { state, subscribe, update, writeUrlState } from "./store.js";
 import { viewModule } from "./views/registry.js";
@@ -25,6 +25,7 @@ export function makeCtx(elem, extra = {}) {
     height,
     state,
     unitColor: colorOf,
+    unitColors: colorsFor,
     clickUnit,
     select: selectKeys,
     setOrder,
@@ -79,3 +80,16 @@ export function mountView(elem, type, source, extra = {}) {
 }
 
 function isVisible(elem) { return elem.isConnected && elem.getClientRects().length > 0; }
+
+// Draw a view once into `elem` (check, then render; or paint when only the selection changed and the module
+// can): for pages that manage their own redraws, like the workspace viewer's task-fed views. Returns false when
+// the data failed its check (the message is drawn instead).
+export function renderView(elem, type, data, { onlySelection = false, ...extra } = {}) {
+  const mod = viewModule(type);
+  if (!mod) { elem.replaceChildren(messageBox(`view type ${type} is not supported by this viewer`, "unsupported")); return false; }
+  const problem = mod.check(data);
+  if (problem) { elem.replaceChildren(messageBox(`${type} data: ${problem}`, "data-error")); return false; }
+  const ctx = makeCtx(elem, extra);
+  if (onlySelection && mod.paint) mod.paint(elem, data, ctx); else mod.render(elem, data, ctx);
+  return true;
+}

@@ -22,6 +22,7 @@ export function isUnitId(v) { return (typeof v === "number" && Number.isFinite(v
 
 export function isNumbers(v) {
   if (v instanceof NDArray) return v.shape.length === 1;
+  if (ArrayBuffer.isView(v)) return true;  // a typed array (the workspace viewer's task results)
   return Array.isArray(v) && v.every((x) => typeof x === "number");
 }
 
@@ -82,4 +83,9 @@ export function labelsOf(state, key) {
 export function selectedInOrder(ctx) {
   const order = ctx.state.order.length ? ctx.state.order : ctx.state.unitIds.map(unitKey);
   return order.filter((k) => ctx.state.selection.has(k));
+}
+
+// For the few places that still build HTML strings: every value from data goes through this
+export function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }

@@ -1,48 +1,19 @@
 // The view registry: figure data type -> the module that checks and draws it (see doc/viewer.md).
-// Adding a view type: one module in this folder and one line here.
-import * as UnitsTable from "./UnitsTable.js";
-import * as Autocorrelograms from "./Autocorrelograms.js";
-import * as SortingCuration from "./SortingCuration.js";
-import * as SortingCuration2 from "./SortingCuration2.js";
-import * as SortingSelection from "./SortingSelection.js";
-import * as RasterPlot from "./RasterPlot.js";
-import * as UnitLocations from "./UnitLocations.js";
-import * as SpikeLocations from "./SpikeLocations.js";
-import * as UnitSimilarityMatrix from "./UnitSimilarityMatrix.js";
-import * as ConfusionMatrix from "./ConfusionMatrix.js";
-import * as UnitMetricsGraph from "./UnitMetricsGraph.js";
-import * as ElectrodeGeometry from "./ElectrodeGeometry.js";
-import * as UnitImages from "./UnitImages.js";
-import * as Summary from "./Summary.js";
-
-const MODULES = [
-  UnitsTable,
-  Autocorrelograms,
-  SortingCuration,
-  SortingCuration2,
-  SortingSelection,
-  RasterPlot,
-  UnitLocations,
-  SpikeLocations,
-  UnitSimilarityMatrix,
-  ConfusionMatrix,
-  UnitMetricsGraph,
-  ElectrodeGeometry,
-  UnitImages,
-  Summary,
-];
+// Adding a view type: one module in this folder and one line in types.js.
+import * as TYPES from "./types.js";
 
 const REGISTRY = new Map();
-for (const m of MODULES) {
-  if (REGISTRY.has(m.type)) throw new Error(`view type ${m.type} is registered twice`);
-  REGISTRY.set(m.type, m);
-}
-
-export function viewModule(type) { return REGISTRY.get(type) || null; }
 
 export function registerView(m) {
+  if (typeof m.type !== "string" || typeof m.check !== "function" || typeof m.render !== "function") {
+    throw new Error(`a view module must export type, check(data) and render(el, data, ctx) (got ${m.type})`);
+  }
   if (REGISTRY.has(m.type)) throw new Error(`view type ${m.type} is registered twice`);
   REGISTRY.set(m.type, m);
 }
+
+for (const m of Object.values(TYPES)) registerView(m);
+
+export function viewModule(type) { return REGISTRY.get(type) || null; }
 
 export function registeredTypes() { return [...REGISTRY.keys()]; }

@@ -1,0 +1,190 @@
+// AverageWaveforms: each unit's mean waveform on every channel of its neighbourhood, drawn at the channel's
+// position on the probe, with a ±1 SD band (or the percentile bands), the peak channel in bold and scale bars.
+// Shows the selected units (up to 12; the first 6 of the table when none is selected); with state.overlay, the
+// selected units in one panel on the union of their channels. Extensions: peakChannelId, samplingFrequency.
+import { AXIS, niceStep, note, setupCanvas } from "../plot.js";
+import { checkList, el, is2d, isUnitId, selectedInOrder, unitKey } from "./common.js";
+
+export const type = "AverageWaveforms";
+export const uses = ["selection", "order", "overlay"];
+const PANEL_W = 250;
+const PANEL_H = 330;
+const MAX_UNITS = 12;
+const DEFAULT_UNITS = 6;
+
+export function check(data) {
+  const problem = checkList(data, "averageWaveforms", (w) => {
+    if (!isUnitId(w.unitId)) return "unitId must be a number or a non-empty string";
+    if (!Array.isArray(w.channelIds)) return "channelIds must be a list";
+    if (!is2d(w.waveform) || w.waveform.shape[1] !== w.channelIds.length) return "waveform must be an array (samples x channels), one column per channel id";
+    if (w.waveformStdDev !== undefined && !(is2d(w.waveformStdDev) && w.waveformStdDev.shape.join() === w.waveform.shape.join())) return "waveformStdDev must have the waveform's shape";
+    return null;
+  });
+  if (problem) return problem;
+  const locs = data.channelLocations;
+  if (locs !== undefined && (typeof locs !== "object" || Array.isArray(locs) || !Object.values(locs).every((p) => Array.isArray(p) && p.length >= 2))) {
+    return "channelLocations must map channel ids to [x, y]";
+  }
+  return null;
+}
+
+export function unitIds(data) { return data.averageWaveforms.map((w) => w.unitId); }
+
+export function render(root, data, ctx) {
+  const byUnit = new Map(data.averageWaveforms.map((w) => [unitKey(w.unitId), w]));
+  const order = (ctx.state.order.length ? ctx.state.order : [...byUnit.keys()]).filter((k) => byUnit.has(k));
+  const sel = selectedInOrder(ctx).filter((k) => byUnit.has(k));
+  const keys = sel.length ? sel.slice(0, MAX_UNITS) : order.slice(0, DEFAULT_UNITS);
+  const msg = sel.length > MAX_UNITS ? `Showing ${MAX_UNITS} of ${sel.length} selected units.`
+    : sel.length ? "" : "No units selected: showing the first units of the table.";
+  const grid = el("div", { class: "plot-grid" });
+  root.replaceChildren(...(msg ? [note(msg)] : []), grid);
+  const colors = ctx.unitColors(keys);
+  const units = keys.map((k) => ({ key: k, wf: byUnit.get(k), color: colors.get(k) }));
+  const geo = geometry(data);
+  if (ctx.state.overlay && units.length > 1) {
+    const cell = addPanel(grid, "overlay");
+    cell.dataset.units = keys.join(",");
+    drawPanel(cell.firstChild, `Units ${keys.join(", ")}`, units, PANEL_W * 1.6, geo, data.samplingFrequency);
+    cell.appendChild(el("div", { class: "legend" }, units.map((u) => el("span", {}, el("i", { style: `background:${u.color}` }), `unit ${u.key}`))));
+  } else {
+    for (const u of units) drawPanel(addPanel(grid, u.key).firstChild, `Unit ${u.key}`, [u], PANEL_W, geo, data.samplingFrequency);
+  }
+  grid.addEventListener("click", (ev) => {
+    const cell = ev.target.closest(".plot-cell");
+    if (cell && cell.dataset.unit !== "overlay") ctx.clickUnit(cell.dataset.unit, ev);
+  });
+  root.dataset.drawn = String(units.length);
+}
+
+function addPanel(grid, unit) {
+  const cell = el("div", { class: "plot-cell waveform-cell", dataset: { unit } }, el("canvas", { class: "waveform" }));
+  grid.appendChild(cell);
+  return cell;
+}
+
+// channel id -> [x, y] on the probe; without locations, the channels stacked in their order
+function geometry(data) {
+  const locs = data.channelLocations || {};
+  return (ids) => ids.map((c, i) => (locs[String(c)] ? [Number(locs[String(c)][0]), Number(locs[String(c)][1])] : [0, i * 20]));
+}
+
+function pitch(v, fallback) {
+  const u = [...new Set(v)].sort((a, b) => a - b);
+  let best = Infinity;
+  for (let i = 1; i < u.length; i++) best = Math.min(best, u[i] - u[i - 1]);
+  return Number.isFinite(best) && best > 0 ? best : fallback;
+}
+
+function peakChannel(wf) {
+  if (wf.peakChannelId !== undefined && wf.peakChannelId !== null) return String(wf.peakChannelId);
+  const [nF, nC] = wf.waveform.shape;
+  let best = 0;
+  let bestC = 0;
+  for (let c = 0; c < nC; c++) {
+    let lo = Infinity; let hi = -Infinity;
+    for (let f = 0; f < nF; f++) { const v = wf.waveform.get(f, c); lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    if (hi - lo > best) { best = hi - lo; bestC = c; }
+  }
+  return String(wf.channelIds[bestC]);
+}
+
+// one panel: one unit, or several overlaid on the union of their channels. Everything of a unit is clipped to
+// the plot area, so a wide ±SD band of a noisy unit never runs over the title, the scale bars or the card.
+function drawPanel(canvas, title, units, width, geo, fs) {
+  const ctx = setupCanvas(canvas, width, PANEL_H);
+  const chanIds = [...new Set(units.flatMap((u) => u.wf.channelIds.map(String)))];
+  const locs = geo(chanIds);
+  const pos = new Map(chanIds.map((c, i) => [c, locs[i]]));
+  const xs = locs.map((p) => p[0]);
+  const ys = locs.map((p) => p[1]);
+  const px = pitch(xs, 20);
+  const py = pitch(ys, 20);
+  const area = { left: 6, right: width - 6, top: 26, bottom: PANEL_H - 30 };
+  const minX = Math.min(...xs) - px / 2;
+  const minY = Math.min(...ys) - py;
+  const sx = (area.right - area.left) / (Math.max(...xs) + px / 2 - minX);
+  const sy = (area.bottom - area.top) / (Math.max(...ys) + py - minY);
+  const boxW = Math.min(px * sx * 0.9, 110);
+  const boxH = py * sy;
+  let maxAbs = 0;
+  for (const { wf } of units) for (const v of wf.waveform.data) maxAbs = Math.max(maxAbs, Math.abs(v));
+  const amp = maxAbs > 0 ? (boxH * 0.9) / maxAbs : 1;  // the largest deflection spans most of a channel pitch
+  const g = { area, minX, minY, sx, sy, boxW, amp };
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
+  ctx.clip();
+  for (const { wf, color } of units) drawUnitTraces(ctx, wf, color, pos, g);
+  ctx.restore();
+  canvas.dataset.area = JSON.stringify([area.left, area.top, area.right, area.bottom]);
+  const peaks = new Set(units.map((u) => peakChannel(u.wf)));
+  for (const [c, [x, y]] of pos) {
+    ctx.fillStyle = peaks.has(c) ? "#000" : "#999";
+    ctx.font = peaks.has(c) ? "600 10px system-ui, sans-serif" : "10px system-ui, sans-serif";
+    ctx.textAlign = "left";
+    ctx.textBaseline = "bottom";
+    ctx.fillText(c, area.left + (x - minX) * sx - boxW / 2, Math.max(area.top + 10, area.bottom - (y - minY) * sy - boxH * 0.25));
+  }
+  const nFrames = units[0].wf.waveform.shape[0];
+  drawScaleBars(ctx, maxAbs, amp, fs ? boxW / (((nFrames - 1) / fs) * 1000) : null);
+  ctx.fillStyle = "#222";
+  ctx.font = "600 12px system-ui, sans-serif";
+  ctx.textAlign = "left";
+  ctx.textBaseline = "top";
+  ctx.fillText(title, 8, 6);
+  if (units.length === 1) {
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillStyle = "#666";
+    ctx.textAlign = "right";
+    ctx.fillText(`peak ch. ${peakChannel(units[0].wf)}`, width - 8, 7);
+  }
+}
+
+function drawUnitTraces(ctx, wf, color, pos, g) {
+  const [nFrames, nCh] = wf.waveform.shape;
+  const peak = peakChannel(wf);
+  for (let c = 0; c < nCh; c++) {
+    const [x, y] = pos.get(String(wf.channelIds[c]));
+    const cx = g.area.left + (x - g.minX) * g.sx;
+    const cy = g.area.bottom - (y - g.minY) * g.sy;  // probe depth grows upwards
+    const T = (f) => cx - g.boxW / 2 + (f / (nFrames - 1)) * g.boxW;
+    const mean = (f) => wf.waveform.get(f, c);
+    const sd = (f) => (wf.waveformStdDev ? wf.waveformStdDev.get(f, c) : 0);
+    if (wf.waveformStdDev) {
+      ctx.fillStyle = `${color}33`;
+      ctx.beginPath();
+      for (let f = 0; f < nFrames; f++) ctx.lineTo(T(f), cy - (mean(f) + sd(f)) * g.amp);
+      for (let f = nFrames - 1; f >= 0; f--) ctx.lineTo(T(f), cy - (mean(f) - sd(f)) * g.amp);
+      ctx.closePath();
+      ctx.fill();
+    }
+    ctx.strokeStyle = color;
+    ctx.lineWidth = String(wf.channelIds[c]) === peak ? 2 : 1.2;
+    ctx.beginPath();
+    for (let f = 0; f < nFrames; f++) ctx.lineTo(T(f), cy - mean(f) * g.amp);
+    ctx.stroke();
+  }
+}
+
+function drawScaleBars(ctx, maxAbs, amp, pxPerMs) {
+  const x = 14;
+  const y = PANEL_H - 8;
+  const v = niceStep(maxAbs || 1, 2);
+  const barH = Math.min(v * amp, 22);  // the bar stays in the bottom strip; its label says what it measures
+  const shownV = (barH / amp);
+  ctx.strokeStyle = AXIS;
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  ctx.moveTo(x, y - barH); ctx.lineTo(x, y);
+  if (pxPerMs) ctx.lineTo(x + pxPerMs, y);
+  ctx.stroke();
+  ctx.fillStyle = AXIS;
+  ctx.font = "10px system-ui, sans-serif";
+  ctx.textAlign = "left";
+  ctx.textBaseline = "middle";
+  ctx.fillText(`${Number(shownV.toPrecision(2))} µV`, x + 4, y - barH / 2 - 3);
+  if (!pxPerMs) return;
+  ctx.textBaseline = "bottom";
+  ctx.fillText("1 ms", x + pxPerMs + 4, y + 2);
+}
