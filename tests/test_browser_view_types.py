@@ -193,6 +193,28 @@ def test_locations_selection_both_ways(server, page, view_type, cls):
     wait_table_selected(page, len(UNIT_IDS))
 
 
+ZOOMABLE = [("UnitLocations", "unit-locations"), ("ElectrodeGeometry", "electrode-geometry"),
+            ("UnitSimilarityMatrix", "unit-matrix")]
+
+
+@pytest.mark.parametrize("view_type,cls", ZOOMABLE)
+def test_shift_wheel_zooms_and_zooming_out_snaps_back(server, page, view_type, cls):
+    open_figure(page, server, BUILDERS[view_type](), with_table=False)
+    canvas_sel = f"{view_sel(view_type)} canvas.{cls}"
+    before = canvas_image(page, view_type, cls)
+    box = page.query_selector(canvas_sel).bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4)
+    page.mouse.wheel(0, -100)  # without shift: no zoom
+    assert canvas_image(page, view_type, cls) == before
+    page.keyboard.down("Shift")
+    page.mouse.wheel(0, -100)
+    wait_redrawn(page, canvas_sel, before)
+    page.mouse.wheel(0, 100)
+    page.keyboard.up("Shift")
+    page.wait_for_function("([sel, before]) => document.querySelector(sel).toDataURL() === before",
+                           arg=[canvas_sel, before])
+
+
 def test_spike_locations_unit_selector_follows_the_table(server, page):
     open_figure(page, server, BUILDERS["SpikeLocations"]())
     sel = view_sel("SpikeLocations")

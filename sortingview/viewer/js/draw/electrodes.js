@@ -44,7 +44,8 @@ function spreadIfDegenerate(electrodes) {
 }
 
 // Returns {electrodes: [{id, label, px, py}], radius (pixels), toPixel(x, y) for data points on the probe}
-export function layoutElectrodes(width, height, electrodes, { disableAutoRotate = false, maxPixelRadius = MAX_PIXEL_RADIUS } = {}) {
+export function layoutElectrodes(width, height, electrodes, opts = {}) {
+  const { disableAutoRotate = false, maxPixelRadius = MAX_PIXEL_RADIUS } = opts;
   if (electrodes.length === 0) return { electrodes: [], radius: 0, toPixel: () => [width / 2, height / 2] };
   const spread = spreadIfDegenerate(electrodes);
   const r0 = 0.45 * closestDistance(spread);
@@ -69,7 +70,8 @@ export function layoutElectrodes(width, height, electrodes, { disableAutoRotate 
 }
 
 // Filled dots (blue, or green when selected, lighter when hovered), labels inside when the dots are big enough.
-export function paintElectrodes(ctx, layout, { selected = new Set(), hovered = null, filled = true, outline = false, labels = true } = {}) {
+export function paintElectrodes(ctx, layout, opts = {}) {
+  const { selected = new Set(), hovered = null, filled = true, outline = false, labels = true } = opts;
   const r = layout.radius;
   const c = ELECTRODE_COLORS;
   for (const e of layout.electrodes) {

@@ -2,6 +2,7 @@
 // selection changes, and dies with the element), the "only show selected" bottom bar, a canvas of a size,
 // number checks and coordinates of values that may be arrays or decoded ndarrays.
 import { setupCanvas } from "../plot.js";
+import { electrodesFromLocations, layoutElectrodes } from "./electrodes.js";
 import { el, values } from "../views/common.js";
 
 // these views' stylesheet, linked once into whichever page (views figure, workspace viewer) loads them
@@ -55,4 +56,41 @@ export function locationsAsObject(locs) {
   const out = {};
   for (const [k, v] of Object.entries(locs)) { const a = values(v); out[k] = [a[0], a[1]]; }
   return out;
+}
+
+// Shift+wheel zooms around the pointer (factor 1.3 a step), as the original's location, geometry and matrix
+// views; zooming back out to the whole picture or beyond snaps to no zoom. `zoom` is {s, tx, ty} (p -> s p + t)
+// in the view's local state; `redraw` draws again with it.
+export function wheelZoom(target, zoom, redraw) {
+  target.addEventListener("wheel", (e) => {
+    if (!e.shiftKey) return;
+    e.preventDefault();
+    const b = target.getBoundingClientRect();
+    const [px, py] = [e.clientX - b.left, e.clientY - b.top];
+    const d = e.deltaY || e.deltaX;  // browsers may turn a shift+wheel into a horizontal scroll
+    if (!d) return;
+    const f = d > 0 ? 1 / 1.3 : 1.3;
+    zoom.s *= f;
+    zoom.tx = px - f * (px - zoom.tx);
+    zoom.ty = py - f * (py - zoom.ty);
+    if (zoom.s <= 1.0001) Object.assign(zoom, { s: 1, tx: 0, ty: 0 });
+    redraw();
+  }, { passive: false });
+}
+
+// the probe of a view's data (channelLocations, disableAutoRotate) fitted into width x height, zoomed
+export function probeLayout(width, height, data, zoom) {
+  const electrodes = electrodesFromLocations(locationsAsObject(data.channelLocations));
+  return zoomedLayout(layoutElectrodes(width, height, electrodes, { disableAutoRotate: !!data.disableAutoRotate }), zoom);
+}
+
+// an electrode layout (js/draw/electrodes.js) seen through a zoom: positions and dot radius scaled
+export function zoomedLayout(layout, z) {
+  if (z.s === 1 && z.tx === 0 && z.ty === 0) return layout;
+  const at = (x, y) => [z.s * x + z.tx, z.s * y + z.ty];
+  return {
+    electrodes: layout.electrodes.map((e) => { const [px, py] = at(e.px, e.py); return { ...e, px, py }; }),
+    radius: layout.radius * z.s,
+    toPixel: (x, y) => { const [px, py] = layout.toPixel(x, y); return at(px, py); },
+  };
 }

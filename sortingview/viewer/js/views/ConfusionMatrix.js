@@ -3,7 +3,7 @@
 // is dark brown. Click a cell selects the pair; hovering shows the pair and its value.
 import { checkList, el, isUnitId, unitKey } from "./common.js";
 import { sortIds } from "../draw/matrix.js";
-import { isNum } from "../draw/widgets.js";
+import { isNum, localState, wheelZoom } from "../draw/widgets.js";
 import { matrixPlot } from "./UnitSimilarityMatrix.js";
 
 export const type = "ConfusionMatrix";
@@ -46,6 +46,8 @@ export function render(elem, data, ctx) {
   const ids2 = sortIds(data.sorting2UnitIds);
   const m = agreementMatrix(ids1, ids2, data.unitEventCounts, data.matchingUnitEventCounts);
   const hoverText = el("span", { class: "hover-info" });
-  const plot = matrixPlot(ids1, ids2, m, [0, 1], ctx, hoverText, BAR_HEIGHT);
+  const zoom = localState(elem, "matrixZoom", { s: 1, tx: 0, ty: 0 });
+  const plot = matrixPlot(ids1, ids2, m, [0, 1], ctx, hoverText, BAR_HEIGHT, zoom);
+  wheelZoom(plot, zoom, () => render(elem, data, ctx));
   elem.replaceChildren(el("div", { class: "sv-confusion-matrix" }, plot, el("div", { class: "sv-bottom-bar" }, hoverText)));
 }

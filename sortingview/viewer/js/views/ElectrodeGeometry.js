@@ -2,8 +2,8 @@
 // (green; ctrl/shift-click toggles, click elsewhere clears); hovering lightens it. Electrode selection is
 // the view's own, as in the original (no other view of a figure reads it).
 import { el } from "./common.js";
-import { electrodeAt, electrodesFromLocations, layoutElectrodes, paintElectrodes } from "../draw/electrodes.js";
-import { checkChannelLocations, localState, locationsAsObject, sizedCanvas } from "../draw/widgets.js";
+import { electrodeAt, paintElectrodes } from "../draw/electrodes.js";
+import { checkChannelLocations, localState, probeLayout, sizedCanvas, wheelZoom } from "../draw/widgets.js";
 
 export const type = "ElectrodeGeometry";
 
@@ -12,16 +12,19 @@ export function check(data) {
 }
 
 export function render(elem, data, ctx) {
-  const local = localState(elem, "electrodes", { selected: new Set(), hovered: null });
+  const local = localState(elem, "electrodes", { selected: new Set(), hovered: null, zoom: { s: 1, tx: 0, ty: 0 } });
   const { width, height } = ctx;
-  const layout = layoutElectrodes(width, height, electrodesFromLocations(locationsAsObject(data.channelLocations)));
+  const layout = probeLayout(width, height, { channelLocations: data.channelLocations }, local.zoom);
   const { canvas, ctx2d } = sizedCanvas(width, height, "electrode-geometry");
   const draw = () => {
     ctx2d.clearRect(0, 0, width, height);
     paintElectrodes(ctx2d, layout, { selected: local.selected, hovered: local.hovered });
   };
   draw();
-  const at = (e) => { const b = canvas.getBoundingClientRect(); return electrodeAt(layout, e.clientX - b.left, e.clientY - b.top); };
+  const at = (e) => {
+    const b = canvas.getBoundingClientRect();
+    return electrodeAt(layout, e.clientX - b.left, e.clientY - b.top);
+  };
   canvas.addEventListener("mousemove", (e) => { const id = at(e); if (id !== local.hovered) { local.hovered = id; draw(); } });
   canvas.addEventListener("mouseleave", () => { local.hovered = null; draw(); });
   canvas.addEventListener("click", (e) => {
@@ -33,4 +36,5 @@ export function render(elem, data, ctx) {
     draw();
   });
   elem.replaceChildren(el("div", { class: "sv-electrode-geometry" }, canvas));
+  wheelZoom(canvas, local.zoom, () => render(elem, data, ctx));
 }

@@ -3,9 +3,9 @@
 // unless hideUnitSelector. At most 10 selected units are drawn, as in the original. Drag a rectangle selects
 // the units with a spike inside (ctrl toggles them); a click clears the selection.
 import { checkList, el, isUnitId, unitKey, values } from "./common.js";
-import { electrodesFromLocations, layoutElectrodes, paintElectrodes } from "../draw/electrodes.js";
+import { paintElectrodes } from "../draw/electrodes.js";
 import { attachDragSelect, rectContains } from "../draw/dragselect.js";
-import { checkChannelLocations, isNumList, localState, locationsAsObject, optionBar, sizedCanvas } from "../draw/widgets.js";
+import { checkChannelLocations, isNumList, localState, optionBar, probeLayout, sizedCanvas, wheelZoom } from "../draw/widgets.js";
 import { drawingOrder, markerColor, selectInRect } from "./UnitLocations.js";
 
 export const type = "SpikeLocations";
@@ -36,7 +36,7 @@ export function check(data) {
 }
 
 export function render(elem, data, ctx) {
-  const local = localState(elem, "spikeLocations", { onlySelected: false });
+  const local = localState(elem, "spikeLocations", { onlySelected: false, zoom: { s: 1, tx: 0, ty: 0 } });
   const selectorWidth = data.hideUnitSelector ? 0 : Math.min(SELECTOR_WIDTH, Math.floor(ctx.width / 3));
   const width = Math.max(1, ctx.width - selectorWidth);
   const height = Math.max(1, ctx.height - BAR_HEIGHT);
@@ -48,6 +48,7 @@ export function render(elem, data, ctx) {
       `Not showing spike locations. Too many units selected (max = ${MAX_UNITS_SELECTED}).`);
   } else {
     main = spikePlot(data, ctx, local, width, height);
+    wheelZoom(main, local.zoom, () => render(elem, data, ctx));
   }
   const bar = optionBar("only show selected", local.onlySelected, (v) => { local.onlySelected = v; render(elem, data, ctx); });
   parts.push(el("div", { class: "sv-spike-locations-main", style: `width:${width}px` }, main, bar));
@@ -55,8 +56,7 @@ export function render(elem, data, ctx) {
 }
 
 function spikePlot(data, ctx, local, width, height) {
-  const layout = layoutElectrodes(width, height, electrodesFromLocations(locationsAsObject(data.channelLocations)),
-    { disableAutoRotate: !!data.disableAutoRotate });
+  const layout = probeLayout(width, height, data, local.zoom);
   const { canvas, ctx2d } = sizedCanvas(width, height, "spike-locations");
   paintElectrodes(ctx2d, layout, { filled: false, outline: true, labels: false });
   const units = drawingOrder(data.units, ctx.state.selection, local.onlySelected);

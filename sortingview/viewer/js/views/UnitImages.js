@@ -51,7 +51,8 @@ export function render(elem, data, ctx) {
   const tools = el("div", { class: "sv-toolbar", style: `height:${TOOLS_HEIGHT}px` },
     el("button", { title: "Increase box size", onclick: () => { local.scale *= 1.3; rerender(); } }, "+"),
     el("button", { title: "Decrease box size", onclick: () => { local.scale /= 1.3; rerender(); } }, "−"));
-  const grid = el("div", { class: "sv-plot-grid", style: `height:${Math.max(0, ctx.height - BAR_HEIGHT - TOOLS_HEIGHT)}px;overflow-y:auto` }, ...boxes);
+  const gridHeight = Math.max(0, ctx.height - BAR_HEIGHT - TOOLS_HEIGHT);
+  const grid = el("div", { class: "sv-plot-grid", style: `height:${gridHeight}px;overflow-y:auto` }, ...boxes);
   const bar = optionBar("only show selected", local.onlySelected, (v) => { local.onlySelected = v; rerender(); });
   elem.replaceChildren(el("div", { class: "sv-unit-images" }, tools, grid, bar));
 }

@@ -3,9 +3,9 @@
 // selects its unit (ctrl-click toggles), click elsewhere clears the selection, drag a rectangle selects the
 // units inside (ctrl adds). "only show selected" hides the others, as the original's bottom toolbar.
 import { checkList, el, isUnitId, unitKey } from "./common.js";
-import { electrodesFromLocations, layoutElectrodes, paintElectrodes } from "../draw/electrodes.js";
+import { paintElectrodes } from "../draw/electrodes.js";
 import { attachDragSelect, rectContains } from "../draw/dragselect.js";
-import { checkChannelLocations, isNum, localState, locationsAsObject, optionBar, sizedCanvas } from "../draw/widgets.js";
+import { checkChannelLocations, isNum, localState, optionBar, probeLayout, sizedCanvas, wheelZoom } from "../draw/widgets.js";
 
 export const type = "UnitLocations";
 export const uses = ["selection"];
@@ -42,11 +42,10 @@ export function markerColor(key, ctx) {
 }
 
 export function render(elem, data, ctx) {
-  const local = localState(elem, "unitLocations", { onlySelected: false });
+  const local = localState(elem, "unitLocations", { onlySelected: false, zoom: { s: 1, tx: 0, ty: 0 } });
   const width = ctx.width;
   const height = Math.max(1, ctx.height - BAR_HEIGHT);
-  const layout = layoutElectrodes(width, height, electrodesFromLocations(locationsAsObject(data.channelLocations)),
-    { disableAutoRotate: !!data.disableAutoRotate });
+  const layout = probeLayout(width, height, data, local.zoom);
   const { canvas, ctx2d } = sizedCanvas(width, height, "unit-locations");
   paintElectrodes(ctx2d, layout, { outline: true, labels: false });
   const units = drawingOrder(data.units, ctx.state.selection, local.onlySelected);
@@ -62,6 +61,7 @@ export function render(elem, data, ctx) {
   const plot = el("div", { class: "sv-plot", style: `width:${width}px;height:${height}px` }, canvas);
   const bar = optionBar("only show selected", local.onlySelected, (v) => { local.onlySelected = v; render(elem, data, ctx); });
   elem.replaceChildren(el("div", { class: "sv-unit-locations" }, plot, bar));
+  wheelZoom(plot, local.zoom, () => render(elem, data, ctx));
   attachDragSelect(plot, width, height, {
     onRect: (r, mods) => selectInRect(ctx, points.filter((p) => rectContains(r, p.xy[0], p.xy[1], MARKER_RADIUS)), mods),
     onClick: ([x, y], mods) => {

@@ -25,15 +25,18 @@ export function check(data) {
   if (m) return m;
   return checkList(data, "units", (u) => {
     if (!isUnitId(u.unitId)) return "unitId must be a number or a string";
-    if (!u.values || typeof u.values !== "object" || Array.isArray(u.values)) return "values must be an object {metricKey: value}";
-    return null;
+    const ok = u.values && typeof u.values === "object" && !Array.isArray(u.values);
+    return ok ? null : "values must be an object {metricKey: value}";
   });
 }
 
 // the numeric values of a metric, with their unit keys
 export function metricValues(units, key) {
   const out = [];
-  for (const u of units) { const v = u.values[key]; if (typeof v === "number" && Number.isFinite(v)) out.push({ key: unitKey(u.unitId), v }); }
+  for (const u of units) {
+    const v = u.values[key];
+    if (typeof v === "number" && Number.isFinite(v)) out.push({ key: unitKey(u.unitId), v });
+  }
   return out;
 }
 
@@ -79,8 +82,9 @@ function toolbar(local, rerender) {
 
 function histogramGrid(data, ctx, local, rerender) {
   const s = Math.round(400 * local.scale);
-  return el("div", { class: "sv-plot-flow" }, ...data.metrics.map((m) => el("div", { class: "sv-plot-box", dataset: { metric: m.key } },
-    el("div", { class: "sv-plot-label" }, m.label), histogramPlot(data, ctx, local, rerender, m, s, s))));
+  const box = (m) => el("div", { class: "sv-plot-box", dataset: { metric: m.key } },
+    el("div", { class: "sv-plot-label" }, m.label), histogramPlot(data, ctx, local, rerender, m, s, s));
+  return el("div", { class: "sv-plot-flow" }, ...data.metrics.map(box));
 }
 
 function matrixGrid(data, ctx, local, rerender, width) {
@@ -98,7 +102,8 @@ function matrixGrid(data, ctx, local, rerender, width) {
   }
   cells.push(el("div", {}));
   for (const k of local.chosen) cells.push(el("div", { class: "sv-bottom-label" }, byKey.get(k).label));
-  return el("div", { class: "sv-metric-matrix", style: `display:grid;grid-template-columns:${LABEL}px repeat(${n}, ${size}px);gap:4px` }, ...cells);
+  const columns = `${LABEL}px repeat(${n}, ${size}px)`;
+  return el("div", { class: "sv-metric-matrix", style: `display:grid;grid-template-columns:${columns};gap:4px` }, ...cells);
 }
 
 function histogramPlot(data, ctx, local, rerender, metric, w, h) {
@@ -137,9 +142,10 @@ function scatterPlot(data, ctx, local, rerender, mx, my, size) {
     markers.push({ key, x, y, radius: MARKER_RADIUS, color: sel.has(key) ? ctx.unitColor(key) : "lightgray" });
   }
   const { canvas, ctx2d } = sizedCanvas(size, size, "metric-scatter");
-  const sc = drawScatter(ctx2d, size, size, { markers, xRange: local.ranges[mx.key] || null, yRange: local.ranges[my.key] || null });
+  const ranges = { xRange: local.ranges[mx.key] || null, yRange: local.ranges[my.key] || null };
+  const sc = drawScatter(ctx2d, size, size, { markers, ...ranges });
   const box = el("div", { class: "sv-plot", style: `width:${size}px;height:${size}px` }, canvas);
-  const inRect = (r) => markers.filter((m) => { const [px, py] = sc.toPixel(m.x, m.y); return rectContains(r, px, py, m.radius); });
+  const inRect = (r) => markers.filter((m) => rectContains(r, ...sc.toPixel(m.x, m.y), m.radius));
   attachDragSelect(box, size, size, {
     onRect: (r, mods) => {
       if (mods.shiftKey) {
@@ -155,7 +161,8 @@ function scatterPlot(data, ctx, local, rerender, mx, my, size) {
     },
     onClick: ([x, y], mods) => {
       const hit = inRect({ x, y, width: 1, height: 1 }).pop();
-      if (mods.ctrlKey || mods.shiftKey) { if (hit) ctx.clickUnit(hit.key, { ctrlKey: true }); } else ctx.select(hit ? [hit.key] : [], hit ? hit.key : null);
+      if (!(mods.ctrlKey || mods.shiftKey)) ctx.select(hit ? [hit.key] : [], hit ? hit.key : null);
+      else if (hit) ctx.clickUnit(hit.key, { ctrlKey: true });
     },
   });
   return box;

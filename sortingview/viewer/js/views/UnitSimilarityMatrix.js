@@ -3,7 +3,7 @@
 // "Units a/b | value: v"; with one unit selected, "select similar units" adds its four most similar units.
 import { checkList, el, isUnitId, unitKey } from "./common.js";
 import { cellAt, matrixGeometry, paintMatrix } from "../draw/matrix.js";
-import { isNum, isNumList, sizedCanvas } from "../draw/widgets.js";
+import { isNum, isNumList, localState, sizedCanvas, wheelZoom } from "../draw/widgets.js";
 
 export const type = "UnitSimilarityMatrix";
 export const uses = ["selection"];
@@ -52,16 +52,19 @@ export function render(elem, data, ctx) {
   }
   const hoverText = el("span", { class: "hover-info" });
   bar.append(hoverText);
-  const plot = matrixPlot(ids, ids, m, data.range ? [...data.range] : [0, 1], ctx, hoverText, BAR_HEIGHT);
+  const zoom = localState(elem, "matrixZoom", { s: 1, tx: 0, ty: 0 });
+  const plot = matrixPlot(ids, ids, m, data.range ? [...data.range] : [0, 1], ctx, hoverText, BAR_HEIGHT, zoom);
+  wheelZoom(plot, zoom, () => render(elem, data, ctx));
   elem.replaceChildren(el("div", { class: "sv-similarity-matrix" }, plot, bar));
 }
 
 // The canvas of a unit-pair matrix with its click (select both units) and hover (text) behaviour.
-export function matrixPlot(ids1, ids2, m, range, ctx, hoverText, barHeight) {
+export function matrixPlot(ids1, ids2, m, range, ctx, hoverText, barHeight, zoom) {
   const width = ctx.width;
   const height = Math.max(1, ctx.height - barHeight);
   const { canvas, ctx2d } = sizedCanvas(width, height, "unit-matrix");
-  const geom = matrixGeometry(width, height, ids1.length, ids2.length);
+  const g0 = matrixGeometry(width, height, ids1.length, ids2.length);
+  const geom = { ...g0, x0: zoom.s * g0.x0 + zoom.tx, y0: zoom.s * g0.y0 + zoom.ty, size: zoom.s * g0.size };
   paintMatrix(ctx2d, geom, { ids1, ids2, matrix: m, range, selected: ctx.state.selection });
   const cell = (e) => { const b = canvas.getBoundingClientRect(); return cellAt(geom, e.clientX - b.left, e.clientY - b.top); };
   canvas.addEventListener("mousedown", (e) => {
