@@ -168,13 +168,28 @@ def test_raster_plot_selection_both_ways(server, page):
     assert table_selection(page) == ["5"]
 
 
-def test_raster_plot_zoom_moves_the_time_axis(server, page):
+def test_raster_plot_zoom_and_pan_stay_within_the_data(server, page):
     open_figure(page, server, BUILDERS["RasterPlot"]())
+    sel = view_sel("RasterPlot")
+    canvas_sel = f"{sel} canvas.raster-plot"
+
+    def shown_range() -> str:
+        return page.inner_text(f"{sel} .sv-toolbar .tool-text")
+
+    assert shown_range() == "0.000 – 60.000 s"
+    page.click(f"{sel} button[data-act='zoom in']")
+    page.wait_for_function("([sel, t]) => document.querySelector(sel).innerText === t",
+                           arg=[f"{sel} .sv-toolbar .tool-text", "6.923 – 53.077 s"])
+    page.click(f"{sel} button[data-act='pan right']")  # by a fifth, but no further than the end of the data
+    page.wait_for_function("([sel, t]) => document.querySelector(sel).innerText === t",
+                           arg=[f"{sel} .sv-toolbar .tool-text", "13.846 – 60.000 s"])
     before = canvas_image(page, "RasterPlot", "raster-plot")
-    box = page.query_selector(f"{view_sel('RasterPlot')} canvas.raster-plot").bounding_box()
+    box = page.query_selector(canvas_sel).bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.wheel(0, -200)
-    wait_redrawn(page, f"{view_sel('RasterPlot')} canvas.raster-plot", before)
+    page.mouse.wheel(0, -200)  # the wheel zooms in around the pointer
+    wait_redrawn(page, canvas_sel, before)
+    lo, hi = (float(v) for v in shown_range().replace(" s", "").split(" – "))
+    assert 13.846 < lo < hi < 60 and hi - lo < 46.16
 
 
 @pytest.mark.parametrize("view_type,cls", [("UnitLocations", "unit-locations"), ("SpikeLocations", "spike-locations")])

@@ -9,6 +9,7 @@ import { isNum, isNumList, localState, sizedCanvas } from "../draw/widgets.js";
 export const type = "RasterPlot";
 export const uses = ["selection", "timeRange"];
 const MARGINS = { left: 50, right: 50, top: 10, bottom: 40 };
+const TOOLBAR_HEIGHT = 28;
 
 export function unitIds(data) { return data.plots.map((p) => p.unitId); }
 
@@ -16,6 +17,7 @@ export function check(data) {
   if (!isNum(data.startTimeSec)) return "startTimeSec must be a number";
   if (!isNum(data.endTimeSec)) return "endTimeSec must be a number";
   if (!(data.endTimeSec > data.startTimeSec)) return "endTimeSec must be greater than startTimeSec";
+  if (data.hideToolbar !== undefined && typeof data.hideToolbar !== "boolean") return "hideToolbar must be true or false";
   return checkList(data, "plots", (p) => {
     if (!isUnitId(p.unitId)) return "unitId must be a number or a string";
     if (!isNumList(p.spikeTimesSec)) return "spikeTimesSec must be a list of numbers";
@@ -30,12 +32,14 @@ export function visibleRange(data, shared) {
 }
 
 export function render(elem, data, ctx) {
-  const { width, height } = ctx;
+  const width = ctx.width;
+  const height = Math.max(1, ctx.height - (data.hideToolbar ? 0 : TOOLBAR_HEIGHT));
   const local = localState(elem, "raster", { hovered: null });
   const [t0, t1] = visibleRange(data, ctx.state.timeRange);
   const { canvas, ctx2d } = sizedCanvas(width, height, "raster-plot");
-  elem.replaceChildren(el("div", { class: "sv-raster" }, canvas));
   const geom = { width, height, t0, t1, n: data.plots.length, limits: [data.startTimeSec, data.endTimeSec] };
+  const tools = data.hideToolbar ? null : timeToolbar(geom, ctx);
+  elem.replaceChildren(el("div", { class: "sv-raster" }, tools, canvas));
   const draw = () => paintRaster(ctx2d, data, geom, ctx, local.hovered);
   draw();
   const rowAt = (y) => {
@@ -145,6 +149,20 @@ export function wireTimeAxis(canvas, g, ctx, { onClick, onHover }) {
     const f = e.deltaY > 0 ? 1.3 : 1 / 1.3;
     ctx.setTimeRange(clampRange([tc - (tc - g.t0) * f, tc + (g.t1 - tc) * f], g.limits));
   }, { passive: false });
+}
+
+// zoom and pan buttons (the original's time-scroll toolbar): zoom by 1.3 around the middle, pan by a fifth
+function timeToolbar(g, ctx) {
+  const span = g.t1 - g.t0;
+  const mid = (g.t0 + g.t1) / 2;
+  const set = (a, b) => ctx.setTimeRange(clampRange([a, b], g.limits));
+  const b = (text, title, fn) => el("button", { title, dataset: { act: title }, onclick: fn }, text);
+  return el("div", { class: "sv-toolbar", style: `height:${TOOLBAR_HEIGHT}px` },
+    b("+", "zoom in", () => set(mid - span / 2.6, mid + span / 2.6)),
+    b("−", "zoom out", () => set(mid - span * 0.65, mid + span * 0.65)),
+    b("←", "pan left", () => set(g.t0 - span / 5, g.t1 - span / 5)),
+    b("→", "pan right", () => set(g.t0 + span / 5, g.t1 + span / 5)),
+    el("span", { class: "tool-text" }, `${g.t0.toFixed(3)} – ${g.t1.toFixed(3)} s`));
 }
 
 // a range moved or zoomed no further than the data's limits
