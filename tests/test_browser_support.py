@@ -141,3 +141,18 @@ CANVAS_INK = """(canvas) => {
   }
   return {ink, blue, width: canvas.width, height: canvas.height};
 }"""
+
+
+STRICT_CSP = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+
+def serve_with_csp(page, policy: str = STRICT_CSP) -> None:
+    """Serve the page's figURL documents with ``policy`` as their Content-Security-Policy (what a strict server
+    sends) and record violations in ``window.__cspViolations``."""
+    def add_header(route):
+        resp = route.fetch()
+        route.fulfill(response=resp, headers={**resp.headers, "content-security-policy": policy})
+
+    page.route("**/f?*", add_header)
+    page.add_init_script("window.__cspViolations = []; document.addEventListener('securitypolicyviolation', "
+                         "(e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));")

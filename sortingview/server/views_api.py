@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..errors import CurationError
+from ..errors import AuthError, CurationError, SortingviewError
 from ..store import load_json, store_json
 from ..store.uri import parse_feed_uri, parse_uri
 from ..workspace.curation import normalize_state
@@ -95,7 +95,7 @@ def _is_unit_id(u: object) -> bool:
 def _user_or_none() -> str | None:
     try:
         return signed_in_user()
-    except Exception:  # noqa: BLE001  a stale token must not hide a read-only view
+    except (ApiError, AuthError):  # a stale token must not hide a read-only view
         return None
 
 
@@ -119,9 +119,9 @@ def _workspace_of_curation_feed(feed_uri: str):
     for uri in list_workspaces()[:MAX_WORKSPACES_SCANNED]:
         try:
             W = load_workspace(uri)
-            for sorting_id in W.sorting_ids():
+            for sorting_id in W.sorting_ids:
                 if W.get_curation_feed_uri(sorting_id) == feed_uri:
                     return W, sorting_id
-        except Exception:  # noqa: BLE001  an unreadable workspace must not hide the others
+        except SortingviewError:  # an unreadable workspace must not hide the others
             continue
     return None

@@ -3,7 +3,7 @@
 import { decodeValue, postJson } from "./api.js";
 import { renderLayout } from "./layout.js";
 import { displayedOrder, moveSelection, selectKeys } from "./selection.js";
-import { readUrlState, setUrlStateWriter, state, subscribe, unitKey, update } from "./store.js";
+import { readUrlState, setUrlStateWriter, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
 import { curateLocally, loadViewsCuration, saveViewsCuration } from "./viewcuration.js";
 import { messageBox, mountView, setHostActions } from "./viewhost.js";
 import { el } from "./views/common.js";
@@ -43,7 +43,11 @@ async function start() {
   document.title = label;
   $("#fig-title").textContent = label;
   setUrlStateWriter(() => urlState(s));
-  update({ token: localStorage.getItem("sortingview.token"), selection: new Set((s.selectedUnitIds || s.units || []).map(unitKey)) });
+  const t = s.timeRange;
+  const timeRange = Array.isArray(t) && t.length === 2 && t.every(Number.isFinite) && t[0] < t[1] ? t : null;
+  update({ token: localStorage.getItem("sortingview.token"), timeRange,
+    selection: new Set((s.selectedUnitIds || s.units || []).map(unitKey)) });
+  subscribe((keys) => { if (keys.has("timeRange")) writeUrlState(); });
   wireHeader();
   let root;
   try {
@@ -58,11 +62,14 @@ async function start() {
   const data = new Map(await Promise.all(root.views.map(async (v) => {
     try { return [v.viewId, { data: await loadStoreJson(v.dataUri) }]; } catch (e) { return [v.viewId, { error: e.message }]; }
   })));
+  performance.mark("sv:data-loaded");
   update({ unitIds: figureUnits(views, data) });
   update({ order: state.unitIds.map(unitKey) });
   if (state.token) await checkToken();
   setHostActions({ curate: curateLocally, saveCuration: saveViewsCuration });
-  await loadViewsCuration(s.sortingCuration);
+  // a figure has a curation when it has a curation view or its link names one (the table then shows labels)
+  const curated = root.views.some((v) => viewModule(v.type) && viewModule(v.type).control && v.type !== "SortingSelection");
+  if (curated || s.sortingCuration) await loadViewsCuration(s.sortingCuration);
   renderLayout($("#figure"), root.layout, {
     mountLeaf: (elem, viewId) => mountLeaf(elem, views.get(viewId), data.get(viewId), viewId),
     isControl: (viewId) => { const v = views.get(viewId); const m = v && viewModule(v.type); return !!(m && m.control); },
@@ -96,6 +103,7 @@ function urlState(initial) {
   const sel = [...state.selection];
   if (sel.length) s.selectedUnitIds = sel.map((k) => state.unitIds.find((u) => unitKey(u) === k) ?? k); else delete s.selectedUnitIds;
   delete s.units;
+  if (state.timeRange) s.timeRange = state.timeRange.map((v) => Math.round(v * 1e4) / 1e4);
   return s;
 }
 

@@ -1,4 +1,5 @@
-// Entry point: read the figURL, load the figure data, start the tasks, mount the views.
+// Entry point of the workspace viewer (spikesortingview-1): read the figURL, load the figure data, start the
+// tasks, and mount the views: each is a registered view module (js/views/) fed with task results.
 import { getJson, postJson, runTask, toList } from "./api.js";
 import { mountAcg } from "./acg.js";
 import { followCurationFeed, loadCuration, mountCuration } from "./curation.js";
@@ -6,12 +7,10 @@ import { installKeys } from "./keys.js";
 import { mountStatusBar } from "./statusbar.js";
 import { readUrlState, setError, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
 import { mountTable } from "./table.js";
-import { messageBox } from "./viewhost.js";
+import { messageBox, renderView } from "./viewhost.js";
 import { mountWaveforms } from "./waveforms.js";
 import { mountCrossCorrelograms } from "./crosscorr.js";
 import { mountAmplitudes } from "./amplitudes.js";
-import { mountTraces } from "./traces.js";
-import { mountFeatures } from "./features.js";
 
 const $ = (sel) => document.querySelector(sel);
 // each tab: its view element and the tools shown next to the tabs while it is open
@@ -51,8 +50,8 @@ async function start() {
   mountWaveforms($("#waveform-view"));
   mountCrossCorrelograms($("#ccg-view"));
   mountAmplitudes($("#amp-view"));
-  mountTraces($("#traces-view"));
-  mountFeatures($("#features-view"));
+  renderView($("#traces-view"), "WorkspaceTraces", { type: "WorkspaceTraces", workspace: true });
+  renderView($("#features-view"), "WorkspaceFeatures", { type: "WorkspaceFeatures", workspace: true });
   mountCuration($("#curation"));
   mountStatusBar($("#statusbar"));
   installKeys();

@@ -1,10 +1,10 @@
 // Autocorrelograms: one small bar plot per unit in the table's order; a click selects the unit. Our extension
 // `mergedAutocorrelograms: [{unitIds, binEdgesSec, binCounts}]` draws each merge group just before its first member.
-import { AXIS, drawCorrelogramBars, formatCount, setupCanvas } from "../plot.js";
+import { AXIS, drawCorrelogramBars, fitText, formatCount, setupCanvas } from "../plot.js";
 import { checkList, el, isNumbers, isUnitId, unitKey, values } from "./common.js";
 
 export const type = "Autocorrelograms";
-export const uses = ["order"];
+export const uses = ["order", "selection"];  // selection alone: paint()
 export const resizes = false;  // a wrapping grid of fixed-size cells: nothing to redo when the pane resizes
 
 const W = 168;
@@ -109,8 +109,7 @@ function drawTitle(canvas, ctx, title, count) {
   const countW = ctx.measureText(count).width;
   ctx.font = "600 11px system-ui, sans-serif";
   const room = W - PAD.right - countW - 6 - 4;
-  let shown = title;
-  while (shown.length > 1 && ctx.measureText(shown).width > room) shown = shown.slice(0, -2) + "…";
+  const shown = fitText(ctx, title, room);
   ctx.fillStyle = "#222";
   ctx.textAlign = "left";
   ctx.textBaseline = "top";

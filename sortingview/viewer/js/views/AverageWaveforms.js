@@ -2,7 +2,7 @@
 // position on the probe, with a ±1 SD band (or the percentile bands), the peak channel in bold and scale bars.
 // Shows the selected units (up to 12; the first 6 of the table when none is selected); with state.overlay, the
 // selected units in one panel on the union of their channels. Extensions: peakChannelId, samplingFrequency.
-import { AXIS, niceStep, note, setupCanvas } from "../plot.js";
+import { AXIS, fitText, niceStep, note, setupCanvas } from "../plot.js";
 import { checkList, el, is2d, isUnitId, selectedInOrder, unitKey } from "./common.js";
 
 export const type = "AverageWaveforms";
@@ -128,17 +128,19 @@ function drawPanel(canvas, title, units, width, geo, fs) {
   }
   const nFrames = units[0].wf.waveform.shape[0];
   drawScaleBars(ctx, maxAbs, amp, fs ? boxW / (((nFrames - 1) / fs) * 1000) : null);
+  // the title, cut to leave room for the peak channel on the right (its full text is the tooltip)
+  const peakText = units.length === 1 ? `peak ch. ${peakChannel(units[0].wf)}` : "";
+  ctx.font = "11px system-ui, sans-serif";
+  const peakW = peakText ? ctx.measureText(peakText).width + 10 : 0;
+  ctx.fillStyle = "#666";
+  ctx.textAlign = "right";
+  ctx.textBaseline = "top";
+  if (peakText) ctx.fillText(peakText, width - 8, 7);
   ctx.fillStyle = "#222";
   ctx.font = "600 12px system-ui, sans-serif";
   ctx.textAlign = "left";
-  ctx.textBaseline = "top";
-  ctx.fillText(title, 8, 6);
-  if (units.length === 1) {
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.fillStyle = "#666";
-    ctx.textAlign = "right";
-    ctx.fillText(`peak ch. ${peakChannel(units[0].wf)}`, width - 8, 7);
-  }
+  ctx.fillText(fitText(ctx, title, width - 16 - peakW), 8, 6);
+  canvas.title = title;
 }
 
 function drawUnitTraces(ctx, wf, color, pos, g) {

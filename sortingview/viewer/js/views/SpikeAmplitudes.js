@@ -1,10 +1,11 @@
 // SpikeAmplitudes: one scatter of spike amplitudes against time, the selected units (or all when none of them
-// is selected; every unit with our extension allUnits), each in its colour. A click sets the figure's time range to the 100 ms around that time.
+// is selected; every unit with our extension allUnits), each in its colour. A click sets the figure's time range
+// (state.timeRange, shaded) to the 100 ms around that time.
 import { drawAxes, extent, setupCanvas } from "../plot.js";
 import { checkList, el, isNumbers, isUnitId, unitKey, values } from "./common.js";
 
 export const type = "SpikeAmplitudes";
-export const uses = ["selection", "order"];
+export const uses = ["selection", "order", "timeRange"];
 
 export function check(data) {
   for (const k of ["startTimeSec", "endTimeSec"]) {
@@ -42,6 +43,11 @@ export function render(root, data, ctx) {
   c2d.beginPath();
   c2d.rect(area.left, area.top, area.width, area.height);
   c2d.clip();
+  const range = ctx.state.timeRange;  // the figure's time range, shaded
+  if (range && !data.allUnits) {
+    c2d.fillStyle = "#fff3bf";
+    c2d.fillRect(X(range[0]), area.top, Math.max(2, X(range[1]) - X(range[0])), area.height);
+  }
   let points = 0;
   units.forEach((u, i) => {
     c2d.fillStyle = colors.get(u.key);

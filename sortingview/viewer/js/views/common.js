@@ -8,7 +8,7 @@ export function el(tag, attrs = {}, ...children) {
     if (v === null || v === undefined || v === false) continue;
     if (k === "class") e.className = v;
     else if (k === "dataset") Object.assign(e.dataset, v);
-    else if (k === "style") e.setAttribute("style", v);
+    else if (k === "style") e.style.cssText = v;  // CSSOM: allowed under a CSP without unsafe-inline styles
     else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v === true ? "" : String(v));
   }

@@ -7,6 +7,8 @@ export * as SpikeAmplitudes from "./SpikeAmplitudes.js";
 export * as SortingCuration from "./SortingCuration.js";
 export * as SortingCuration2 from "./SortingCuration2.js";
 export * as SortingSelection from "./SortingSelection.js";
+export * as WorkspaceTraces from "./WorkspaceTraces.js";
+export * as WorkspaceFeatures from "./WorkspaceFeatures.js";
 export * as RasterPlot from "./RasterPlot.js";
 export * as UnitLocations from "./UnitLocations.js";
 export * as SpikeLocations from "./SpikeLocations.js";

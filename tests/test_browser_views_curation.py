@@ -1,0 +1,154 @@
+"""Curation in views figures (SortingCuration2 with the link's state.sortingCuration), in Chromium against a
+real server: a sha1:// JSON curation is loaded, changed (labels with shift+number, merge, unmerge), saved by a
+signed-in user as a new JSON whose URI replaces the link's, and reloads; a workspace curation feed is written as
+the signed-in, authorized user, and read-only for anyone else."""
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from test_browser_support import checked_page, chromium_browser, screenshot
+from test_server_support import running_server
+from views_figure_data import autocorrelograms, figure_url, mountain, store_figure, units_table
+
+from sortingview.server.auth import UserStore, users_file
+from sortingview.store import load_json, store_json
+
+UNITS = [1, 2, 3, 5, 8, 13]
+
+
+@pytest.fixture
+def browser(chromium_path):
+    with chromium_browser(chromium_path) as b:
+        yield b
+
+
+@pytest.fixture
+def tokens(store_dir):
+    users = UserStore(users_file())
+    return {u: users.add_user(u) for u in ("alice", "bob")}
+
+
+@pytest.fixture
+def server(tokens):
+    with running_server(inline=True) as srv:
+        yield srv
+
+
+def curation_figure(units, label_choices):
+    views = [units_table(units), autocorrelograms(units), {"type": "SortingCuration2", "labelChoices": label_choices}]
+    return store_figure(views, mountain(views, ["Units", "Autocorrelograms", "Curation"], {2}))
+
+
+def sign_in(page, token):
+    page.click("#signin-btn")
+    page.fill("#token-input", token)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_function("() => !document.querySelector('#signin-dialog').open")
+
+
+def link_state(page) -> dict:
+    return json.loads(parse_qs(urlparse(page.url).query)["s"][0])
+
+
+def chips(page, unit) -> list[str]:
+    return page.locator(f"tr[data-unit='{unit}'] .label-chip").all_inner_texts()
+
+
+def test_sha1_curation_loads_changes_saves_and_reloads(server, browser, tokens):
+    start = store_json({"labelsByUnit": {"2": ["good"]}, "mergeGroups": [[3, 5]]})
+    root = curation_figure(UNITS, ["good", "bad", "mua"])
+    with checked_page(browser) as page:
+        page.goto(figure_url(server.url, root, "sha1 curation", {"sortingCuration": start, "timeRange": [0, 1]}))
+        page.wait_for_selector("tr[data-unit='2'] .label-chip:has-text('good')")
+        assert page.locator("tr[data-unit='3'].merged").count() == 1
+        # shift+number toggles label choice N on the selected units (local until saved)
+        page.click("tr[data-unit='1'] td.unit")
+        page.keyboard.press("Shift+Digit1")
+        page.wait_for_selector("tr[data-unit='1'] .label-chip:has-text('good')")
+        page.keyboard.press("Shift+Digit3")
+        assert chips(page, 1) == ["good", "mua"]
+        page.keyboard.press("Shift+Digit3")
+        assert chips(page, 1) == ["good"]
+        assert page.locator(".curation-view .status.dirty").inner_text() == "unsaved changes"
+        assert page.locator(".curation-view button.save").is_disabled()  # not signed in
+        # merge 8 and 13 (the selection is cleared, as the original), unmerge 3
+        page.click("tr[data-unit='8'] td.unit")
+        page.click("tr[data-unit='13'] td.unit", modifiers=["Control"])
+        page.click(".curation-view button.merge")
+        page.wait_for_selector("tr[data-unit='13'].merged")
+        assert page.locator("tr.selected").count() == 0
+        page.click("tr[data-unit='3'] td.unit")
+        page.click(".curation-view button.unmerge")
+        page.wait_for_selector("tr[data-unit='3']:not(.merged)")
+        sign_in(page, tokens["alice"])
+        page.click(".curation-view button.save")
+        page.wait_for_function(f"() => !decodeURIComponent(location.search).includes('{start}')")
+        saved = link_state(page)["sortingCuration"]
+        assert saved.startswith("sha1://") and saved != start
+        assert link_state(page)["timeRange"] == [0, 1]  # the rest of the link's state is kept
+        assert load_json(saved) == {"labelsByUnit": {"1": ["good"], "2": ["good"]}, "mergeGroups": [[8, 13]],
+                                    "isClosed": False}
+        assert page.locator(".curation-view .status").first.inner_text() == "saved"
+        screenshot(page, "views-curation-sha1.png")
+        page.goto(page.url)  # reload: the saved curation comes back
+        page.wait_for_selector("tr[data-unit='1'] .label-chip:has-text('good')")
+        assert page.locator("tr[data-unit='13'].merged").count() == 1
+        assert page.locator("tr[data-unit='3'].merged").count() == 0
+
+
+def test_figure_without_curation_state_saves_a_new_one(server, browser, tokens):
+    root = curation_figure(UNITS, ["good", "bad"])
+    with checked_page(browser) as page:
+        page.goto(figure_url(server.url, root, "no curation yet"))
+        sign_in(page, tokens["bob"])
+        page.click("tr[data-unit='5'] td.unit")
+        page.click(".curation-view input[data-label=bad]")
+        page.wait_for_selector("tr[data-unit='5'] .label-chip:has-text('bad')")
+        page.click(".curation-view button.save")
+        page.wait_for_function("() => decodeURIComponent(location.search).includes('sortingCuration')")
+        assert load_json(link_state(page)["sortingCuration"])["labelsByUnit"] == {"5": ["bad"]}
+
+
+def test_feed_curation_is_written_by_an_authorized_user_only(server, browser, tokens, tmp_path):
+    from datasets import make_dataset
+
+    from sortingview.workspace import create_workspace
+
+    ds = make_dataset(tmp_path, seed=4, num_channels=4, durations=2.0, num_units=4)
+    W = create_workspace(label="feed curation")
+    rid = W.add_recording(label="rec", recording=ds.recording)
+    sid = W.add_sorting(recording_id=rid, label="sorting", sorting=ds.sorting)
+    W.set_sorting_curation_authorized_users(sid, ["alice"])
+    feed = W.get_curation_feed_uri(sid)
+    units = W.get_unit_ids(sid)
+    u0, u1 = str(units[0]), str(units[1])
+    root = curation_figure(units, ["accept", "reject"])
+    url = figure_url(server.url, root, "feed curation", {"sortingCuration": feed})
+    with checked_page(browser) as page:
+        page.goto(url)
+        page.wait_for_selector(".curation-view .who:has-text('read-only')")
+        sign_in(page, tokens["bob"])
+        page.wait_for_selector(".curation-view .who:has-text('bob may not curate')")
+        page.click(f"tr[data-unit='{u0}'] td.unit")
+        assert page.locator(".curation-view input[data-label=accept]").is_disabled()
+        page.click("#signin-btn")  # sign out
+        sign_in(page, tokens["alice"])
+        page.wait_for_selector(".curation-view .who:has-text('curating as alice')")
+        page.click(f"tr[data-unit='{u0}'] td.unit")
+        page.keyboard.press("Shift+Digit1")
+        page.click(f"tr[data-unit='{u0}'] td.unit")
+        page.click(f"tr[data-unit='{u1}'] td.unit", modifiers=["Control"])
+        page.click(".curation-view button.merge")
+        page.click(".curation-view button.save")
+        page.wait_for_selector(".curation-view .status:has-text('saved')")
+        assert link_state(page)["sortingCuration"] == feed  # a feed stays the link's curation
+        cur = W.get_sorting_curation(sid)
+        assert cur["labelsByUnit"] == {u0: ["accept"]}
+        assert [sorted(map(str, g)) for g in cur["mergeGroups"]] == [sorted([u0, u1])]
+        assert {h["userId"] for h in W.get_sorting_curation_history(sid)} == {"alice"}
+        screenshot(page, "views-curation-feed.png")
+        page.goto(page.url)
+        page.wait_for_selector(f"tr[data-unit='{u0}'] .label-chip:has-text('accept')")
+        assert page.locator(f"tr[data-unit='{u1}'].merged").count() == 1
