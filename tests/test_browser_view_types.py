@@ -13,7 +13,7 @@ import os
 
 import pytest
 from conftest import CHROMIUM, skip_or_fail
-from test_browser_support import CANVAS_INK, backend_process, chromium_browser, screenshot
+from test_browser_support import CANVAS_INK, backend_process, chromium_browser, screenshot, serve_with_csp
 from view_figures import BUILDERS, UNIT_IDS, store_figure
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -113,6 +113,16 @@ def test_canvas_view_draws(server, page, view_type):
     assert ink > min_ink, f"{view_type} drew only {ink} pixels"
     assert_no_error_box(page)
     screenshot(page, f"view-type-{view_type}.png")
+
+
+@pytest.mark.parametrize("view_type", sorted(set(BUILDERS) - {"UnitImages"}))
+def test_draws_under_a_strict_content_security_policy(server, page, view_type):
+    """No inline style attribute, no inline script, nothing fetched from elsewhere. (UnitImages needs img-src
+    data:, its images being embedded in the figure data.)"""
+    serve_with_csp(page)
+    open_figure(page, server, BUILDERS[view_type]())
+    assert_no_error_box(page)
+    assert page.evaluate("() => window.__cspViolations") == []
 
 
 def test_unit_metrics_graph_draws_histograms_then_a_matrix(server, page):
