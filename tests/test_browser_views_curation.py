@@ -5,7 +5,7 @@ the signed-in, authorized user, and read-only for anyone else."""
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 import pytest
 from test_browser_support import checked_page, chromium_browser, screenshot
@@ -49,7 +49,8 @@ def sign_in(page, token):
 
 
 def link_state(page) -> dict:
-    return json.loads(parse_qs(urlparse(page.url).query)["s"][0])
+    """The link's &s= state as the page has it now (page.url follows history.replaceState only later)."""
+    return json.loads(parse_qs(page.evaluate("() => location.search").lstrip("?"))["s"][0])
 
 
 def chips(page, unit) -> list[str]:
@@ -92,7 +93,7 @@ def test_sha1_curation_loads_changes_saves_and_reloads(server, browser, tokens):
                                     "isClosed": False}
         assert page.locator(".curation-view .status").first.inner_text() == "saved"
         screenshot(page, "views-curation-sha1.png")
-        page.goto(page.url)  # reload: the saved curation comes back
+        page.goto(page.evaluate("() => location.href"))  # reload: the saved curation comes back
         page.wait_for_selector("tr[data-unit='1'] .label-chip:has-text('good')")
         assert page.locator("tr[data-unit='13'].merged").count() == 1
         assert page.locator("tr[data-unit='3'].merged").count() == 0
@@ -149,6 +150,6 @@ def test_feed_curation_is_written_by_an_authorized_user_only(server, browser, to
         assert [sorted(map(str, g)) for g in cur["mergeGroups"]] == [sorted([u0, u1])]
         assert {h["userId"] for h in W.get_sorting_curation_history(sid)} == {"alice"}
         screenshot(page, "views-curation-feed.png")
-        page.goto(page.url)
+        page.goto(page.evaluate("() => location.href"))
         page.wait_for_selector(f"tr[data-unit='{u0}'] .label-chip:has-text('accept')")
         assert page.locator(f"tr[data-unit='{u1}'].merged").count() == 1

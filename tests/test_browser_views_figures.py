@@ -6,7 +6,7 @@ waitress server in a thread (no backend: a views figure needs no tasks)."""
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 import pytest
 import views_figure_data as F
@@ -47,6 +47,11 @@ def open_figure(page, url):
     return console_errors
 
 
+def link_state(page) -> dict:
+    """The link's &s= state as the page has it now (page.url follows history.replaceState only later)."""
+    return json.loads(parse_qs(page.evaluate("() => location.search").lstrip("?"))["s"][0])
+
+
 def visible_ink(page, selector):
     return [c.evaluate(CANVAS_INK)["ink"] for c in page.query_selector_all(selector) if c.is_visible()]
 
@@ -70,7 +75,7 @@ def test_every_view_type_draws_in_a_mountain_layout(server, browser):
         # a click in the amplitudes sets the figure's time range (kept in the link's state)
         box = page.locator("canvas.amplitudes").bounding_box()
         page.mouse.click(box["x"] + 58 + (box["width"] - 70) / 2, box["y"] + box["height"] / 2)
-        t0, t1 = json.loads(parse_qs(urlparse(page.url).query)["s"][0])["timeRange"]
+        t0, t1 = link_state(page)["timeRange"]
         assert 25 < t0 < t1 < 35 and abs((t1 - t0) - 0.1) < 1e-6
         page.click(".sv-tab:has-text('Cross-correlograms')")
         assert page.locator(".sv-view[data-view-type=CrossCorrelograms] canvas.ccg").count() == 9
@@ -151,15 +156,24 @@ def test_selection_is_shared_across_views(server, browser):
         assert len(selected(".plot-cell.selected")) == len(UNITS)
         page.click(".selection-view .select-none")
         page.click("tr[data-unit='13'] td.unit")
-        state = json.loads(parse_qs(urlparse(page.url).query)["s"][0])
+        state = link_state(page)
         assert state["selectedUnitIds"] == [13]
         # sorting the table reorders the correlograms
         page.click("table.units th:has-text('Num. events')")
         table_order = selected("tbody tr")
         assert selected(".plot-cell") == table_order
-        # the selection of the link is restored on load
-        page.goto(page.url)
+        # restrict every view to the selected units (SortingSelection), and lift the restriction
+        page.click("tr[data-unit='2'] td.unit", modifiers=["Control"])
+        page.click(".selection-view button.restrict")
+        assert sorted(selected("tbody tr")) == ["13", "2"] and sorted(selected(".plot-cell")) == ["13", "2"]
+        state = link_state(page)
+        assert sorted(state["visibleUnitIds"]) == [2, 13]
+        # the selection and the restriction of the link are restored on load
+        page.goto(page.evaluate("() => location.href"))
         page.wait_for_selector("tr.selected[data-unit='13']")
+        assert sorted(selected("tbody tr")) == ["13", "2"]
+        page.click(".selection-view button.unrestrict")
+        assert len(selected("tbody tr")) == len(UNITS)
 
 
 def test_bad_data_and_unknown_types_say_which(server, browser):

@@ -2,7 +2,7 @@
 // view's data, render the layout with the registered views, share selection and curation between them.
 import { decodeValue, postJson } from "./api.js";
 import { renderLayout } from "./layout.js";
-import { displayedOrder, moveSelection, selectKeys } from "./selection.js";
+import { displayedOrder, moveSelection, restrictTo, selectKeys } from "./selection.js";
 import { readUrlState, setUrlStateWriter, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
 import { curateLocally, loadViewsCuration, saveViewsCuration } from "./viewcuration.js";
 import { messageBox, mountView, setHostActions } from "./viewhost.js";
@@ -65,6 +65,7 @@ async function start() {
   performance.mark("sv:data-loaded");
   update({ unitIds: figureUnits(views, data) });
   update({ order: state.unitIds.map(unitKey) });
+  if (Array.isArray(s.visibleUnitIds)) restrictTo(s.visibleUnitIds.map(unitKey));
   if (state.token) await checkToken();
   setHostActions({ curate: curateLocally, saveCuration: saveViewsCuration });
   // a figure has a curation when it has a curation view or its link names one (the table then shows labels)
@@ -103,6 +104,8 @@ function urlState(initial) {
   const sel = [...state.selection];
   if (sel.length) s.selectedUnitIds = sel.map((k) => state.unitIds.find((u) => unitKey(u) === k) ?? k); else delete s.selectedUnitIds;
   delete s.units;
+  if (state.visibleUnits) s.visibleUnitIds = [...state.visibleUnits].map((k) => state.unitIds.find((u) => unitKey(u) === k) ?? k);
+  else delete s.visibleUnitIds;
   if (state.timeRange) s.timeRange = state.timeRange.map((v) => Math.round(v * 1e4) / 1e4);
   return s;
 }

@@ -52,3 +52,11 @@ export function moveSelection(step, extend) {
   const tr = document.querySelector(`tr[data-unit="${CSS.escape(key)}"]`);
   if (tr) tr.scrollIntoView({ block: "nearest" });
 }
+
+// restrict every view to these units (null: all units again), as the original SortingSelection
+export function restrictTo(keys) {
+  const visibleUnits = keys ? new Set(keys) : null;
+  const base = state.unitIds.map(String);
+  update({ visibleUnits, order: visibleUnits ? base.filter((k) => visibleUnits.has(k)) : base });
+  writeUrlState();
+}

@@ -16,6 +16,7 @@ export const state = {
   curation: null,          // {curation, history, labelChoices, authorizedUsers, canCurate}
   selection: new Set(),    // unit keys
   order: [],               // unit keys in the units table's displayed order (selection.js)
+  visibleUnits: null,      // a Set of unit keys every view is restricted to (SortingSelection), or null
   timeRange: null,         // [startSec, endSec] shared by time-based views of a views figure
   anchor: null,            // unit key where a shift-click range starts
   sort: { column: null, ascending: true },

@@ -1,7 +1,7 @@
 // The host of a registered view: checks the data, renders it with the shared ctx, redraws when a state key the
 // view uses changes or its element is resized. The one place where view modules meet the page.
 import { colorOf, colorsFor } from "./colors.js";
-import { clickUnit, selectKeys, setOrder } from "./selection.js";
+import { clickUnit, restrictTo, selectKeys, setOrder } from "./selection.js";
 import { state, subscribe, update, writeUrlState } from "./store.js";
 import { viewModule } from "./views/registry.js";
 import { el } from "./views/common.js";
@@ -29,6 +29,7 @@ export function makeCtx(elem, extra = {}) {
     clickUnit,
     select: selectKeys,
     setOrder,
+    restrict: restrictTo,
     setSort: (sort) => { update({ sort }); writeUrlState(); },
     curate: (actions) => hostActions.curate(actions),
     saveCuration: () => hostActions.saveCuration(),

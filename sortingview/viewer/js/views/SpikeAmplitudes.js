@@ -5,7 +5,7 @@ import { drawAxes, extent, setupCanvas } from "../plot.js";
 import { checkList, el, isNumbers, isUnitId, unitKey, values } from "./common.js";
 
 export const type = "SpikeAmplitudes";
-export const uses = ["selection", "order", "timeRange"];
+export const uses = ["selection", "order", "timeRange", "visibleUnits"];
 
 export function check(data) {
   for (const k of ["startTimeSec", "endTimeSec"]) {
@@ -22,7 +22,9 @@ export function unitIds(data) { return data.units.map((u) => u.unitId); }
 export function render(root, data, ctx) {
   const order = ctx.state.order;
   const rank = (k) => { const i = order.indexOf(k); return i < 0 ? order.length : i; };
-  const all = data.units.map((u) => ({ ...u, key: unitKey(u.unitId) })).sort((a, b) => rank(a.key) - rank(b.key));
+  const visible = ctx.state.visibleUnits;
+  const all = data.units.map((u) => ({ ...u, key: unitKey(u.unitId) })).filter((u) => !visible || visible.has(u.key))
+    .sort((a, b) => rank(a.key) - rank(b.key));
   const selected = all.filter((u) => ctx.state.selection.has(u.key));
   const units = data.allUnits || !selected.length ? all : selected;  // allUnits: ours, the data is what to draw
   const width = Math.max(320, (ctx.width || 640) - 20);

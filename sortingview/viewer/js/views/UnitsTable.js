@@ -3,7 +3,7 @@
 import { checkList, columnFormatter, compareValues, el, formatCell, isUnitId, labelsOf, mergeGroupsOf, unitKey } from "./common.js";
 
 export const type = "UnitsTable";
-export const uses = ["selection", "curation", "sort"];
+export const uses = ["selection", "curation", "sort", "visibleUnits"];
 
 export function check(data) {
   const cols = checkList(data, "columns", (c) => (typeof c.key !== "string" ? "key must be a string"
@@ -37,7 +37,8 @@ function cellValue(col, key, byUnit, ctx) {
 // displayed order: sorted by the chosen column (missing values at the bottom), members of a merge group together
 export function displayOrder(data, ctx) {
   const byUnit = new Map(data.rows.map((r) => [unitKey(r.unitId), r]));
-  const keys = [...byUnit.keys()];
+  const visible = ctx.state.visibleUnits;  // restricted by SortingSelection
+  const keys = [...byUnit.keys()].filter((k) => !visible || visible.has(k));
   const col = columns(data, ctx).find((c) => c.key === ctx.state.sort.column);
   if (col) {
     const sign = ctx.state.sort.ascending ? 1 : -1;
