@@ -9,7 +9,9 @@ unit selection); malformed data shows the in-page message that names the bad fie
 """
 from __future__ import annotations
 
+import json
 import os
+from urllib.parse import quote
 
 import pytest
 from conftest import CHROMIUM, skip_or_fail
@@ -280,6 +282,21 @@ def test_similarity_matrix_selects_similar_units(server, page):
     expected = ["1"] + [str(u) for u in sorted(scores, key=lambda u: -scores[u])[:4]]
     wait_table_selected(page, 5)
     assert sorted(table_selection(page)) == sorted(expected)
+
+
+def test_a_unit_restriction_in_the_link_limits_the_matrix_and_the_unit_list(server, page):
+    """As the original: UnitSimilarityMatrix and the SpikeLocations unit list show only the visible units."""
+    link = store_figure(server, [BUILDERS["UnitSimilarityMatrix"](), BUILDERS["SpikeLocations"]()], label="restricted")
+    page.goto(f"{link}&s={quote(json.dumps({'visibleUnitIds': [2, 4, 5]}))}")
+    sel = view_sel("SpikeLocations")
+    page.wait_for_selector(f"{sel} .sv-unit-choice", timeout=TIMEOUT)
+    assert page.eval_on_selector_all(f"{sel} .sv-unit-choice", "ls => ls.map(l => l.dataset.unit)") == ["2", "4", "5"]
+    box = page.query_selector(f"{view_sel('UnitSimilarityMatrix')} canvas.unit-matrix").bounding_box()
+    size = min(box["width"], box["height"])
+    x0 = box["x"] + (box["width"] - size) / 2
+    y0 = box["y"] + (box["height"] - size) / 2
+    page.mouse.move(x0 + 2.5 * size / 3, y0 + 0.5 * size / 3)  # the last column, first row of a 3 x 3 matrix
+    assert page.inner_text(f"{view_sel('UnitSimilarityMatrix')} .hover-info").startswith("Units 5/2")
 
 
 def test_unit_metrics_graph_selection_both_ways(server, page):

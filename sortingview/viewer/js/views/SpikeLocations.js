@@ -1,6 +1,6 @@
 // SpikeLocations: the probe's electrodes (outlines) and a small dot per spike at its estimated location, in the
 // unit's colour (light grey when other units are selected). A unit list with checkboxes sits on the left
-// unless hideUnitSelector. At most 10 selected units are drawn, as in the original. Drag a rectangle selects
+// unless hideUnitSelector (only the units the figure is restricted to, if it is). At most 10 selected units are drawn, as in the original. Drag a rectangle selects
 // the units with a spike inside (ctrl toggles them); a click clears the selection.
 import { checkList, el, isUnitId, unitKey, values } from "./common.js";
 import { paintElectrodes } from "../draw/electrodes.js";
@@ -9,7 +9,7 @@ import { checkChannelLocations, isNumList, localState, optionBar, probeLayout, s
 import { drawingOrder, markerColor, selectInRect } from "./UnitLocations.js";
 
 export const type = "SpikeLocations";
-export const uses = ["selection", "order"];
+export const uses = ["selection", "order", "visibleUnits"];
 export const MAX_UNITS_SELECTED = 10;
 const SELECTOR_WIDTH = 200;
 const BAR_HEIGHT = 30;
@@ -95,7 +95,8 @@ function spikePlot(data, ctx, local, width, height) {
 
 // the original's unit selector: a checkbox per unit (in the figure's order), toggling it in the selection
 function unitSelector(data, ctx, width) {
-  const keys = data.units.map((u) => unitKey(u.unitId));
+  const visible = ctx.state.visibleUnits;
+  const keys = data.units.map((u) => unitKey(u.unitId)).filter((k) => !visible || visible.has(k));
   const order = ctx.state.order.filter((k) => keys.includes(k));
   const shown = order.length === keys.length ? order : keys;
   const rows = shown.map((key) => el("label", { class: "sv-unit-choice", dataset: { unit: key } },

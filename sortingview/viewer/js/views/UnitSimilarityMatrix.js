@@ -1,4 +1,5 @@
-// UnitSimilarityMatrix: a grey-level cell per pair of units (range [0, 1] unless the data gives `range`),
+// UnitSimilarityMatrix: a grey-level cell per pair of units (range [0, 1] unless the data gives `range`), only
+// the units the figure is restricted to (SortingSelection) when it is,
 // pairs of selected units outlined in blue. Click a cell selects its two units; hovering shows
 // "Units a/b | value: v"; with one unit selected, "select similar units" adds its four most similar units.
 import { checkList, el, isUnitId, unitKey } from "./common.js";
@@ -6,7 +7,7 @@ import { cellAt, matrixGeometry, paintMatrix } from "../draw/matrix.js";
 import { isNum, isNumList, localState, sizedCanvas, wheelZoom } from "../draw/widgets.js";
 
 export const type = "UnitSimilarityMatrix";
-export const uses = ["selection"];
+export const uses = ["selection", "visibleUnits"];
 const BAR_HEIGHT = 24;
 
 export function unitIds(data) { return data.unitIds; }
@@ -41,8 +42,11 @@ export function similarUnits(ids, m, key) {
 }
 
 export function render(elem, data, ctx) {
-  const ids = data.unitIds;
-  const m = similarityMatrix(ids, data.similarityScores);
+  const visible = ctx.state.visibleUnits;
+  const ids = visible ? data.unitIds.filter((id) => visible.has(unitKey(id))) : data.unitIds;
+  const shown = new Set(ids.map(unitKey));
+  const scores = data.similarityScores.filter((s) => shown.has(unitKey(s.unitId1)) && shown.has(unitKey(s.unitId2)));
+  const m = similarityMatrix(ids, scores);
   const sel = ctx.state.selection;
   const bar = el("div", { class: "sv-bottom-bar" });
   if (sel.size === 1) {
