@@ -250,6 +250,16 @@ def test_spike_locations_unit_selector_follows_the_table(server, page):
     page.click(f"{sel} .sv-unit-choice[data-unit='6'] input")
     wait_table_selected(page, 2)
     assert sorted(table_selection(page)) == ["4", "6"]
+    # locked: the list keeps units 4 and 6 checked (and cannot be changed) while the table selects another
+    page.click(f"{sel} .sv-lock input")
+    click_table_row(page, 1)
+    wait_table_selected(page, 1)
+    checked = page.eval_on_selector_all(f"{sel} .sv-unit-choice input:checked",
+                                        "is => is.map(i => i.closest('label').dataset.unit)")
+    assert checked == ["4", "6"]
+    assert page.eval_on_selector(f"{sel} .sv-unit-choice[data-unit='2'] input", "i => i.disabled")
+    page.click(f"{sel} .sv-lock input")  # unlocked: the list follows the selection again
+    page.wait_for_selector(f"{sel} .sv-unit-choice[data-unit='1'] input:checked")
 
 
 @pytest.mark.parametrize("view_type", ["UnitSimilarityMatrix", "ConfusionMatrix"])

@@ -36,14 +36,14 @@ export function check(data) {
 }
 
 export function render(elem, data, ctx) {
-  const local = localState(elem, "spikeLocations", { onlySelected: false, zoom: { s: 1, tx: 0, ty: 0 } });
+  const local = localState(elem, "spikeLocations", { onlySelected: false, zoom: { s: 1, tx: 0, ty: 0 }, locked: null });
   const selectorWidth = data.hideUnitSelector ? 0 : Math.min(SELECTOR_WIDTH, Math.floor(ctx.width / 3));
   const width = Math.max(1, ctx.width - selectorWidth);
   const height = Math.max(1, ctx.height - BAR_HEIGHT);
   const parts = [];
-  if (selectorWidth) parts.push(unitSelector(data, ctx, selectorWidth));
+  if (selectorWidth) parts.push(unitSelector(data, ctx, selectorWidth, local, () => render(elem, data, ctx)));
   let main;
-  if (ctx.state.selection.size > MAX_UNITS_SELECTED) {
+  if ((local.locked || ctx.state.selection).size > MAX_UNITS_SELECTED) {
     main = el("div", { class: "note" },
       `Not showing spike locations. Too many units selected (max = ${MAX_UNITS_SELECTED}).`);
   } else {
@@ -93,15 +93,21 @@ function spikePlot(data, ctx, local, width, height) {
   return plot;
 }
 
-// the original's unit selector: a checkbox per unit (in the figure's order), toggling it in the selection
-function unitSelector(data, ctx, width) {
+// the original's unit selector: a checkbox per unit (in the figure's order), toggling it in the selection.
+// "Lock selection" freezes the list on the units selected at that moment (its checkboxes disabled).
+function unitSelector(data, ctx, width, local, rerender) {
   const visible = ctx.state.visibleUnits;
   const keys = data.units.map((u) => unitKey(u.unitId)).filter((k) => !visible || visible.has(k));
   const order = ctx.state.order.filter((k) => keys.includes(k));
   const shown = order.length === keys.length ? order : keys;
+  const checked = local.locked || ctx.state.selection;
+  const lock = el("label", { class: "sv-lock" }, el("input", { type: "checkbox", checked: !!local.locked || null,
+    onchange: (e) => { local.locked = e.target.checked ? new Set(ctx.state.selection) : null; rerender(); } }),
+  " Lock selection");
   const rows = shown.map((key) => el("label", { class: "sv-unit-choice", dataset: { unit: key } },
-    el("input", { type: "checkbox", checked: ctx.state.selection.has(key) || null,
+    el("input", { type: "checkbox", checked: checked.has(key) || null, disabled: !!local.locked || null,
       onchange: () => ctx.clickUnit(key, { ctrlKey: true }) }),
     el("span", { style: `color:${ctx.unitColor(key)}` }, ` ${key}`)));
-  return el("div", { class: "sv-unit-selector", style: `width:${width}px;height:${ctx.height}px;overflow-y:auto` }, ...rows);
+  const style = `width:${width}px;height:${ctx.height}px;overflow-y:auto`;
+  return el("div", { class: "sv-unit-selector", style }, lock, ...rows);
 }
