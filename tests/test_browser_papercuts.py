@@ -47,7 +47,7 @@ def one_view_url(server, view, label="papercut", layout_props=None):
 
 def test_waveform_bands_of_a_noisy_unit_stay_in_the_cell(server, browser):
     view = F.average_waveforms([1, 2], num_channels=4)
-    sd = np.full((60, 4), 400.0)  # ten times the spike: the band would cover the whole card
+    sd = np.full((4, 60), 400.0)  # ten times the spike: the band would cover the whole card
     view["averageWaveforms"][0]["waveformStdDev"] = F.arr(sd)
     with checked_page(browser) as page:
         page.goto(one_view_url(server, view))

@@ -186,7 +186,7 @@ def test_bad_data_and_unknown_types_say_which(server, browser):
         open_figure(page, F.figure_url(server.url, root, "bad data"))
         page.wait_for_selector("table.units")
         texts = page.locator(".task-error").all_inner_texts()
-        assert any("averageWaveforms[1].waveform must be an array (samples x channels)" in t for t in texts), texts
+        assert any("averageWaveforms[1].waveform must be an array (channels x samples)" in t for t in texts), texts
         assert any("view type RasterPlotOfTheFuture is not supported" in t for t in texts), texts
         assert any("Autocorrelograms data: autocorrelograms must be a list" in t for t in texts), texts
         assert any("layout type Weird is not supported" in t for t in texts), texts

@@ -43,7 +43,8 @@ def average_waveforms(unit_ids, num_channels=4, seed=0) -> dict:
     t = np.linspace(-1, 2, 60)
     items = []
     for i, u in enumerate(unit_ids):
-        shape = -np.exp(-(t * 4) ** 2)[:, None] * rng.uniform(20, 80, num_channels)[None, :]
+        # (channels x samples), as the original GUI and SpikeInterface's widgets write it
+        shape = -np.exp(-(t * 4) ** 2)[None, :] * rng.uniform(20, 80, num_channels)[:, None]
         items.append({"unitId": u, "channelIds": list(range(num_channels)), "waveform": arr(shape),
                       "waveformStdDev": arr(np.full_like(shape, 40.0 if i == 0 else 5.0))})
     locations = {str(c): [0.0, 20.0 * c] for c in range(num_channels)}

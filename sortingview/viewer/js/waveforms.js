@@ -1,5 +1,6 @@
 // The workspace viewer's average waveforms: the AverageWaveforms view module fed with the average_waveforms task
 // (every unit, with peak channels) and the recording's channel locations and sampling frequency.
+import { NDArray } from "./api.js";
 import { errorBox } from "./plot.js";
 import { state, subscribe } from "./store.js";
 import { renderView } from "./viewhost.js";
@@ -24,13 +25,21 @@ function viewData() {
   info.channelIds.forEach((c, i) => {
     if (locs) channelLocations[String(c)] = locs.shape ? [locs.get(i, 0), locs.get(i, 1)] : [locs[i][0], locs[i][1]];
   });
+  // the task gives (frames x channels); a view's waveforms are (channels x frames)
   const averageWaveforms = Object.entries(state.waveforms).map(([key, w]) => ({
-    unitId: key, channelIds: w.channelIds, waveform: w.waveform, waveformStdDev: w.waveformStdDev || undefined,
-    peakChannelId: w.peakChannelId,
+    unitId: key, channelIds: w.channelIds, waveform: transpose(w.waveform),
+    waveformStdDev: w.waveformStdDev ? transpose(w.waveformStdDev) : undefined, peakChannelId: w.peakChannelId,
   }));
   const data = { type: "AverageWaveforms", averageWaveforms, channelLocations, samplingFrequency: info.samplingFrequency };
   cache = { waveforms: state.waveforms, info, data };
   return data;
+}
+
+function transpose(a) {
+  const [n, m] = a.shape;
+  const out = new Float32Array(n * m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[j * n + i] = a.data[i * m + j];
+  return new NDArray([m, n], "float32", out);
 }
 
 function render() {

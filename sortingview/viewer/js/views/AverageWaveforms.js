@@ -1,9 +1,11 @@
 // AverageWaveforms: each unit's mean waveform on every channel of its neighbourhood, drawn at the channel's
 // position on the probe, with a ±1 SD band (or the percentile bands), the peak channel in bold and scale bars.
 // Shows the selected units (up to 12; the first 6 of the table when none is selected); with state.overlay, the
-// selected units in one panel on the union of their channels. Extensions: peakChannelId, samplingFrequency.
+// selected units in one panel on the union of their channels. Waveforms are (channels x samples), as the
+// original GUI and SpikeInterface write them. Extensions: peakChannelId, samplingFrequency.
 import { AXIS, fitText, niceStep, note, setupCanvas } from "../plot.js";
-import { checkList, el, is2d, isUnitId, selectedInOrder, unitKey } from "./common.js";
+import { NDArray } from "../api.js";
+import { checkList, el, is2d, isUnitId, selectedInOrder, unitKey, values } from "./common.js";
 
 export const type = "AverageWaveforms";
 export const uses = ["selection", "order", "overlay"];
@@ -16,13 +18,19 @@ export function check(data) {
   const problem = checkList(data, "averageWaveforms", (w) => {
     if (!isUnitId(w.unitId)) return "unitId must be a number or a non-empty string";
     if (!Array.isArray(w.channelIds)) return "channelIds must be a list";
-    if (!is2d(w.waveform) || w.waveform.shape[1] !== w.channelIds.length) return "waveform must be an array (samples x channels), one column per channel id";
-    if (w.waveformStdDev !== undefined && !(is2d(w.waveformStdDev) && w.waveformStdDev.shape.join() === w.waveform.shape.join())) return "waveformStdDev must have the waveform's shape";
+    if (!is2d(w.waveform) || w.waveform.shape[0] !== w.channelIds.length) return "waveform must be an array (channels x samples), one row per channel id";
+    const same = (a) => is2d(a) && a.shape.join() === w.waveform.shape.join();
+    if (w.waveformStdDev !== undefined && !same(w.waveformStdDev)) return "waveformStdDev must have the waveform's shape";
+    const p = w.waveformPercentiles;
+    if (p !== undefined && !(Array.isArray(p) && (p.length === 2 || p.length === 4) && p.every(same))) {
+      return "waveformPercentiles must be 2 or 4 arrays of the waveform's shape";
+    }
     return null;
   });
   if (problem) return problem;
   const locs = data.channelLocations;
-  if (locs !== undefined && (typeof locs !== "object" || Array.isArray(locs) || !Object.values(locs).every((p) => Array.isArray(p) && p.length >= 2))) {
+  const isPoint = (p) => (Array.isArray(p) || p instanceof NDArray) && values(p).length >= 2;
+  if (locs !== undefined && (typeof locs !== "object" || Array.isArray(locs) || !Object.values(locs).every(isPoint))) {
     return "channelLocations must map channel ids to [x, y]";
   }
   return null;
@@ -66,7 +74,10 @@ function addPanel(grid, unit) {
 // channel id -> [x, y] on the probe; without locations, the channels stacked in their order
 function geometry(data) {
   const locs = data.channelLocations || {};
-  return (ids) => ids.map((c, i) => (locs[String(c)] ? [Number(locs[String(c)][0]), Number(locs[String(c)][1])] : [0, i * 20]));
+  return (ids) => ids.map((c, i) => {
+    const p = locs[String(c)];
+    return p ? [Number(values(p)[0]), Number(values(p)[1])] : [0, i * 20];
+  });
 }
 
 function pitch(v, fallback) {
@@ -78,12 +89,12 @@ function pitch(v, fallback) {
 
 function peakChannel(wf) {
   if (wf.peakChannelId !== undefined && wf.peakChannelId !== null) return String(wf.peakChannelId);
-  const [nF, nC] = wf.waveform.shape;
+  const [nC, nF] = wf.waveform.shape;
   let best = 0;
   let bestC = 0;
   for (let c = 0; c < nC; c++) {
     let lo = Infinity; let hi = -Infinity;
-    for (let f = 0; f < nF; f++) { const v = wf.waveform.get(f, c); lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    for (let f = 0; f < nF; f++) { const v = wf.waveform.get(c, f); lo = Math.min(lo, v); hi = Math.max(hi, v); }
     if (hi - lo > best) { best = hi - lo; bestC = c; }
   }
   return String(wf.channelIds[bestC]);
@@ -108,7 +119,10 @@ function drawPanel(canvas, title, units, width, geo, fs) {
   const boxW = Math.min(px * sx * 0.9, 110);
   const boxH = py * sy;
   let maxAbs = 0;
-  for (const { wf } of units) for (const v of wf.waveform.data) maxAbs = Math.max(maxAbs, Math.abs(v));
+  for (const { wf } of units) {
+    const base = channelMeans(wf.waveform);
+    wf.waveform.data.forEach((v, i) => { maxAbs = Math.max(maxAbs, Math.abs(v - base[Math.floor(i / wf.waveform.shape[1])])); });
+  }
   const amp = maxAbs > 0 ? (boxH * 0.9) / maxAbs : 1;  // the largest deflection spans most of a channel pitch
   const g = { area, minX, minY, sx, sy, boxW, amp };
   ctx.save();
@@ -126,7 +140,7 @@ function drawPanel(canvas, title, units, width, geo, fs) {
     ctx.textBaseline = "bottom";
     ctx.fillText(c, area.left + (x - minX) * sx - boxW / 2, Math.max(area.top + 10, area.bottom - (y - minY) * sy - boxH * 0.25));
   }
-  const nFrames = units[0].wf.waveform.shape[0];
+  const nFrames = units[0].wf.waveform.shape[1];
   drawScaleBars(ctx, maxAbs, amp, fs ? boxW / (((nFrames - 1) / fs) * 1000) : null);
   // the title, cut to leave room for the peak channel on the right (its full text is the tooltip)
   const peakText = units.length === 1 ? `peak ch. ${peakChannel(units[0].wf)}` : "";
@@ -143,28 +157,48 @@ function drawPanel(canvas, title, units, width, geo, fs) {
   canvas.title = title;
 }
 
+// the mean of each channel's row: subtracted from the waveform and its bands, as the original
+function channelMeans(a) {
+  const [nC, nF] = a.shape;
+  const out = new Float64Array(nC);
+  for (let c = 0; c < nC; c++) { let sum = 0; for (let f = 0; f < nF; f++) sum += a.get(c, f); out[c] = nF ? sum / nF : 0; }
+  return out;
+}
+
+// a band between two curves lo(f) and hi(f) of one channel
+function band(ctx, T, Y, n, lo, hi, fill) {
+  ctx.fillStyle = fill;
+  ctx.beginPath();
+  for (let f = 0; f < n; f++) ctx.lineTo(T(f), Y(hi(f)));
+  for (let f = n - 1; f >= 0; f--) ctx.lineTo(T(f), Y(lo(f)));
+  ctx.closePath();
+  ctx.fill();
+}
+
 function drawUnitTraces(ctx, wf, color, pos, g) {
-  const [nFrames, nCh] = wf.waveform.shape;
+  const [nCh, nFrames] = wf.waveform.shape;
   const peak = peakChannel(wf);
+  const base = channelMeans(wf.waveform);
+  const pct = wf.waveformPercentiles;
   for (let c = 0; c < nCh; c++) {
     const [x, y] = pos.get(String(wf.channelIds[c]));
     const cx = g.area.left + (x - g.minX) * g.sx;
     const cy = g.area.bottom - (y - g.minY) * g.sy;  // probe depth grows upwards
     const T = (f) => cx - g.boxW / 2 + (f / (nFrames - 1)) * g.boxW;
-    const mean = (f) => wf.waveform.get(f, c);
-    const sd = (f) => (wf.waveformStdDev ? wf.waveformStdDev.get(f, c) : 0);
+    const Y = (v) => cy - v * g.amp;
+    const mean = (f) => wf.waveform.get(c, f) - base[c];
     if (wf.waveformStdDev) {
-      ctx.fillStyle = `${color}33`;
-      ctx.beginPath();
-      for (let f = 0; f < nFrames; f++) ctx.lineTo(T(f), cy - (mean(f) + sd(f)) * g.amp);
-      for (let f = nFrames - 1; f >= 0; f--) ctx.lineTo(T(f), cy - (mean(f) - sd(f)) * g.amp);
-      ctx.closePath();
-      ctx.fill();
+      const sd = (f) => wf.waveformStdDev.get(c, f);
+      band(ctx, T, Y, nFrames, (f) => mean(f) - sd(f), (f) => mean(f) + sd(f), `${color}33`);
+    } else if (pct) {
+      const p = (k) => (f) => pct[k].get(c, f) - base[c];
+      band(ctx, T, Y, nFrames, p(0), p(pct.length - 1), `${color}26`);
+      if (pct.length === 4) band(ctx, T, Y, nFrames, p(1), p(2), `${color}4d`);
     }
     ctx.strokeStyle = color;
     ctx.lineWidth = String(wf.channelIds[c]) === peak ? 2 : 1.2;
     ctx.beginPath();
-    for (let f = 0; f < nFrames; f++) ctx.lineTo(T(f), cy - mean(f) * g.amp);
+    for (let f = 0; f < nFrames; f++) ctx.lineTo(T(f), Y(mean(f)));
     ctx.stroke();
   }
 }
