@@ -29,14 +29,9 @@ CANVAS_VIEWS = {"Autocorrelograms": "canvas", "CrossCorrelograms": "canvas", "Av
                 "SpikeAmplitudes": "canvas", "UnitLocations": "canvas.unit-locations",
                 "SpikeLocations": "canvas.spike-locations", "UnitSimilarityMatrix": "canvas.unit-matrix",
                 "UnitMetricsGraph": "canvas.metric-histogram"}
-# AverageWaveforms items of 0.14.2 hold `waveform` as channels x samples (the original GUI draws
-# waveform[channel]; SpikeInterface transposes its templates for it); our module reads samples x channels.
-WAVEFORMS_LAYOUT = pytest.mark.xfail(strict=True, reason="js/views/AverageWaveforms.js expects waveform as "
-                                     "samples x channels; the 0.14.2 format (and SpikeInterface) is channels x samples")
-WIDGETS = [pytest.param("plot_sorting_summary", {"curation": True}, marks=WAVEFORMS_LAYOUT),
-           ("plot_autocorrelograms", {}), ("plot_crosscorrelograms", {}), ("plot_amplitudes", {}),
-           ("plot_unit_locations", {}), ("plot_spike_locations", {}),
-           pytest.param("plot_unit_templates", {}, marks=WAVEFORMS_LAYOUT), ("plot_template_similarity", {}),
+WIDGETS = [("plot_sorting_summary", {"curation": True}), ("plot_autocorrelograms", {}),
+           ("plot_crosscorrelograms", {}), ("plot_amplitudes", {}), ("plot_unit_locations", {}),
+           ("plot_spike_locations", {}), ("plot_unit_templates", {}), ("plot_template_similarity", {}),
            ("plot_quality_metrics", {}), ("plot_template_metrics", {})]
 WIDGET_IDS = ["plot_sorting_summary", "plot_autocorrelograms", "plot_crosscorrelograms", "plot_amplitudes",
               "plot_unit_locations", "plot_spike_locations", "plot_unit_templates", "plot_template_similarity",
