@@ -356,6 +356,36 @@ def test_electrode_geometry_click_selects_an_electrode(server, page):
     assert canvas.get_attribute("data-selected") == ""
 
 
+HOSTILE = '<img src=x onerror="window.__pwned=1">'
+
+
+def test_hostile_ids_and_labels_stay_text(server, page):
+    ids = [HOSTILE, "u2"]
+    raster = {"type": "RasterPlot", "startTimeSec": 0.0, "endTimeSec": 10.0,
+              "plots": [{"unitId": u, "spikeTimesSec": [1.0, 2.0]} for u in ids]}
+    metrics = {"type": "UnitMetricsGraph", "metrics": [{"key": HOSTILE, "label": HOSTILE, "dtype": "float"}],
+               "units": [{"unitId": u, "values": {HOSTILE: float(i)}} for i, u in enumerate(ids)]}
+    images = BUILDERS["UnitImages"]()
+    images["items"] = [{"unitId": u, "url": images["items"][0]["url"]} for u in ids]
+    selector = BUILDERS["SpikeLocations"]()
+    selector["units"] = [dict(selector["units"][0], unitId=u) for u in ids]
+    summary = dict(BUILDERS["Summary"](), sortingDescription=HOSTILE, unitIds=ids)
+    table = {"type": "UnitsTable", "columns": [], "rows": [{"unitId": u, "values": {}} for u in ids]}
+    link = store_figure(server, [table, raster, metrics, images, selector, summary], label="hostile", with_table=False)
+    page.goto(link)
+    for t in ("RasterPlot", "UnitMetricsGraph", "UnitImages", "SpikeLocations", "Summary"):
+        page.wait_for_selector(f"{view_sel(t)} > *", timeout=TIMEOUT)
+    assert page.query_selector("img[src='x']") is None
+    assert page.evaluate("() => window.__pwned") is None
+    assert f"Unit {HOSTILE}" in page.inner_text(view_sel("UnitImages"))
+    assert HOSTILE in page.inner_text(view_sel("UnitMetricsGraph"))
+    assert HOSTILE in page.inner_text(view_sel("Summary"))
+    assert HOSTILE in page.inner_text(view_sel("SpikeLocations"))
+    page.click(f"{view_sel('UnitImages')} .sv-image-box >> nth=0")  # a hostile id selects like any other
+    wait_table_selected(page, 1)
+    assert table_selection(page) == [HOSTILE]
+
+
 # --- malformed data: the in-page message names the field ------------------------------------------------
 def _break(view_type: str) -> tuple[dict, str]:
     d = BUILDERS[view_type]()
