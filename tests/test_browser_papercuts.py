@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import views_figure_data as F
-from test_browser_support import checked_page, chromium_browser, screenshot, serve_with_csp
+from test_browser_support import INLINE_SCRIPT_RUNS, checked_page, chromium_browser, screenshot, serve_with_csp
 from test_server_support import http, running_server
 
 pytestmark = [pytest.mark.browser]
@@ -138,3 +138,6 @@ def test_views_figure_runs_under_a_strict_csp(server, browser):
         page.click("#help-btn")
         page.wait_for_function("() => document.querySelector('#help-dialog').open")
         assert page.evaluate("() => window.__cspViolations") == []
+        # the policy is in force: an inline script added to the page does not run, and is reported
+        assert page.evaluate(INLINE_SCRIPT_RUNS) is False
+        page.wait_for_function("() => window.__cspViolations.some((v) => v.startsWith('script-src'))")

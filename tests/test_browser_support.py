@@ -158,3 +158,11 @@ def serve_with_csp(page, policy: str = STRICT_CSP) -> None:
     page.route(lambda url: urlparse(url).path == "/f", add_header)
     page.add_init_script("window.__cspViolations = []; document.addEventListener('securitypolicyviolation', "
                          "(e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));")
+
+# JavaScript run in the page: whether an inline <script> added to the document runs (it must not under the CSP)
+INLINE_SCRIPT_RUNS = """() => {
+  const s = document.createElement('script');
+  s.textContent = 'window.__inlineRan = true';
+  document.head.appendChild(s);
+  return window.__inlineRan === true;
+}"""

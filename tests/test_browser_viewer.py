@@ -10,7 +10,15 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from conftest import CHROMIUM, skip_or_fail
-from test_browser_support import CANVAS_INK, checked_page, chromium_browser, screenshot, seeded_view, serve_with_csp
+from test_browser_support import (
+    CANVAS_INK,
+    INLINE_SCRIPT_RUNS,
+    checked_page,
+    chromium_browser,
+    screenshot,
+    seeded_view,
+    serve_with_csp,
+)
 from test_server_support import http
 
 from sortingview import store
@@ -327,3 +335,6 @@ def test_viewer_runs_under_a_strict_csp(env, browser):
         page.click(".tab[data-view=waveforms]")
         page.wait_for_selector("#waveform-view canvas.waveform")
         assert page.evaluate("() => window.__cspViolations") == []
+        # the policy is in force: an inline script added to the page does not run, and is reported
+        assert page.evaluate(INLINE_SCRIPT_RUNS) is False
+        page.wait_for_function("() => window.__cspViolations.some((v) => v.startsWith('script-src'))")

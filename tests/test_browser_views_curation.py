@@ -150,6 +150,9 @@ def test_feed_curation_is_written_by_an_authorized_user_only(server, browser, to
         assert [sorted(map(str, g)) for g in cur["mergeGroups"]] == [sorted([u0, u1])]
         assert {h["userId"] for h in W.get_sorting_curation_history(sid)} == {"alice"}
         screenshot(page, "views-curation-feed.png")
+        # a change made elsewhere (a script) appears by itself
+        W.apply_curation_action(sid, {"type": "ADD_UNIT_LABEL", "unitId": units[2], "label": "reject"})
+        page.wait_for_selector(f"tr[data-unit='{units[2]}'] .label-chip:has-text('reject')", timeout=30_000)
         page.goto(page.evaluate("() => location.href"))
         page.wait_for_selector(f"tr[data-unit='{u0}'] .label-chip:has-text('accept')")
         assert page.locator(f"tr[data-unit='{u1}'].merged").count() == 1

@@ -109,6 +109,7 @@ def _feed_curation(uri: str, user: str | None) -> dict:
     authorized = list(W.get_sorting_curation_authorized_users(sorting_id))
     return {"kind": "feed", "uri": feed_uri, "workspace": W.uri, "sortingId": sorting_id,
             "curation": W.get_sorting_curation(sorting_id), "labelChoices": list(W.get_label_choices(sorting_id)),
+            "numMessages": len(W.get_sorting_curation_history(sorting_id)),
             "authorizedUsers": authorized, "userId": user, "canCurate": user is not None and user in authorized,
             "canSave": user is not None and user in authorized}
 

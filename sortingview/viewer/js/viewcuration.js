@@ -19,9 +19,34 @@ export async function loadViewsCuration(uri) {
     const r = await getJson(`/api/views/curation?uri=${encodeURIComponent(uri)}`);
     update({ curation: { ...r, pending: [], dirty: false, error: null } });
     if (r.userId && !state.userId) update({ userId: r.userId });
+    if (r.kind === "feed") followFeed(r.uri, r.numMessages);
   } catch (e) {
     startLocalCuration();
     setCuration({ error: `cannot load the curation ${uri}: ${e.message}` });
+  }
+}
+
+// changes written to a curation feed by others (another browser, a script) appear by themselves, unless this
+// page has unsaved changes of its own (they would be lost); one follower per feed
+let following = null;
+async function followFeed(uri, start) {
+  if (following === uri) return;
+  following = uri;
+  let next = start;
+  while (following === uri) {
+    try {
+      const r = await getJson(`/api/feed/${uri.slice("feed://".length)}?start=${next}&wait=20`);
+      if (!r.records.length) continue;
+      next = r.records[r.records.length - 1].messageNumber + 1;
+      const c = state.curation;
+      if (c && c.kind === "feed" && c.uri === uri && !c.dirty && !c.saving) {
+        following = null;  // the reload starts a new follower from the feed's length
+        await loadViewsCuration(uri);
+        return;
+      }
+    } catch (e) {
+      await new Promise((res) => setTimeout(res, 3000));
+    }
   }
 }
 
@@ -40,8 +65,13 @@ export async function saveViewsCuration() {
   setCuration({ saving: true, error: null });
   try {
     if (c.kind === "feed") {
-      for (const action of c.pending) {
-        await postJson("/api/curation", { workspace: c.workspace, sortingId: c.sortingId, action });
+      for (const [i, action] of c.pending.entries()) {
+        try {
+          await postJson("/api/curation", { workspace: c.workspace, sortingId: c.sortingId, action });
+        } catch (e) {
+          setCuration({ pending: c.pending.slice(i) });  // what was written is not sent twice
+          throw e;
+        }
       }
       await loadViewsCuration(c.uri);
     } else {

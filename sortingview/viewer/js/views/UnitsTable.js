@@ -31,7 +31,11 @@ function cellValue(col, key, byUnit, ctx) {
   if (col.key === "labels") return labelsOf(ctx.state, key).join(", ");
   const row = byUnit.get(key);
   const v = row ? row.values[col.key] : undefined;
-  return v === undefined ? null : v;
+  if (v === undefined) return null;
+  // a number column whose values came as text ("15.", as SpikeInterface's widgets write them) sorts and
+  // formats as numbers
+  if (typeof v === "string" && (col.dtype === "int" || col.dtype === "float") && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
+  return v;
 }
 
 // displayed order: sorted by the chosen column (missing values at the bottom), members of a merge group together
