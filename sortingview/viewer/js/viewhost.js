@@ -11,10 +11,18 @@ const hostActions = { curate: () => {}, saveCuration: () => {} };
 
 export function setHostActions(actions) { Object.assign(hostActions, actions); }
 
+// the element's content box (clientWidth/Height include the padding)
+function contentSize(elem) {
+  const cs = getComputedStyle(elem);
+  const px = (v) => parseFloat(v) || 0;
+  return [elem.clientWidth - px(cs.paddingLeft) - px(cs.paddingRight), elem.clientHeight - px(cs.paddingTop) - px(cs.paddingBottom)];
+}
+
 export function makeCtx(elem, extra = {}) {
+  const [width, height] = contentSize(elem);
   return {
-    width: elem.clientWidth,
-    height: elem.clientHeight,
+    width,
+    height,
     state,
     unitColor: colorOf,
     unitColors: colorsFor,
