@@ -109,3 +109,25 @@ def test_a_failing_sorter_reports_the_tail_of_its_log(backend, workspace_with_gr
     assert W.get_sorting_ids_for_recording(rid) == []
     with pytest.raises(TaskError, match="no parameter"):
         W.run_sorters(recording_ids=[rid], sorters={"simple": {"detect_treshold": 5}}, channel=CHANNEL)
+
+
+def test_a_benchmark_study_set_is_created_sorted_and_tabulated_as_spikeinterface_scores_it(backend):
+    from sortingview.workspace.benchmark_sets import find_benchmark
+
+    runner = CliRunner()
+    created = runner.invoke(cli_main, ["benchmark", "create", "tiny", "--snr", "8", "--duration", "8", "--channels",
+                                       "4", "--units", "4", "--seed", "2"])
+    assert created.exit_code == 0, created.output
+    W = find_benchmark("tiny")
+    assert [W.get_recording_record(r)["recordingLabel"] for r in W.recording_ids] == ["snr8-static", "snr8-drift"]
+    ran = runner.invoke(cli_main, ["benchmark", "run", "tiny", "--sorter", "simple", "--channel", CHANNEL,
+                                   "--no-progress"])
+    assert ran.exit_code == 0, ran.output
+    table = W.get_benchmark_table()
+    assert list(table.recordingLabel) == ["snr8-static", "snr8-drift"] and set(table.sorter) == {"simple default"}
+    for row in table.itertuples():
+        gt = W.get_sorting_extractor(W.get_ground_truth(row.recordingId))
+        acc = list(_si_accuracy(gt, W.get_sorting_extractor(row.sortingId)).values())
+        assert (row.numGtUnits, row.accuracy) == (4, pytest.approx(np.mean(acc)))
+    again = runner.invoke(cli_main, ["benchmark", "create", "tiny"])
+    assert again.exit_code == 1 and "exists already" in again.output
