@@ -11,8 +11,11 @@ from conftest import skip_or_fail
 
 import sortingview as sv
 from sortingview.backend.channel import open_channel
+from sortingview.backend.status import backend_status
 from sortingview.cli import main as cli_main
+from sortingview.cli.backend_cmds import format_status
 from sortingview.errors import TaskError
+from sortingview.workspace.sorting_batch import submit_all
 
 pytestmark = pytest.mark.slow
 SORTERS = {"ms5": {}, "simple": {"detect_threshold": 5.5}}
@@ -57,6 +60,11 @@ def test_two_sorters_through_the_backend_are_cached_and_checked_against_ground_t
     W, rid, gt = workspace_with_ground_truth
     gid = W.add_sorting(recording_id=rid, label="ground truth", sorting=sv.copy_sorting_extractor(gt),
                         ground_truth=True)
+    # while a sorter runs, `sortingview status` shows the last lines of its log
+    submit_all({rid: W.get_recording_record(rid)["recordingUri"]}, [("mountainsort5", {})], channel=CHANNEL)
+    lines = wait_until(lambda: [line for line in format_status(backend_status(CHANNEL))
+                                if "| sortingview: running mountainsort5" in line], timeout=300, what="the log tail")
+    assert lines
     sids = W.run_sorters(recording_ids=[rid], sorters=SORTERS, progress=False, timeout=600, channel=CHANNEL)
     labels = [W.get_sorting_record(s)["sortingLabel"] for s in sids]
     assert labels[0] == "mountainsort5 default" and labels[1].startswith("simple params-")
