@@ -81,7 +81,13 @@ def test_agreement_lists_matches_scores_and_units_found_by_one_sorting_only(work
 
 
 def test_sorter_inputs_are_checked_before_anything_is_queued(store_dir):
-    inp = sorting_task_input("sha1://" + "0" * 40, "simple", {"detect_threshold": 6})
+    import spikeinterface.core as sc
+
+    from sortingview.extractors import store_recording
+
+    rec = store_recording(sv.copy_recording_extractor(sc.generate_recording(num_channels=2, durations=[1.0], seed=0),
+                                                      progress=False))
+    inp = sorting_task_input(rec, "simple", {"detect_threshold": 6})
     assert inp["sorterVersion"] == sorter_version("simple") and "spikeinterface" in inp["sorterVersion"]
     with pytest.raises(TaskInputError, match="unknown sorter 'kilosort9'"):
         sorting_task_input("sha1://" + "0" * 40, "kilosort9")
