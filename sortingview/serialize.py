@@ -15,8 +15,9 @@ Job ids (:func:`task_job_id`) hash the task input with every ``sha1://`` URI red
 
 Compression: arrays under 256 bytes are sent as plain base64; arrays up to 1 MiB are zlib-compressed
 (level 3). Larger arrays (the packed results of the ``.2`` tasks) are compressed at level 1 only when a
-64 KiB sample shrinks to at most half; otherwise they go as plain base64, which encodes and decodes about
-5x faster than zlib costs for the ~40 % it would save on counts or floats (measured in doc/benchmarks.md).
+64 KiB sample shrinks to at most a quarter (mostly zeros, say); otherwise they go as plain base64: zlib
+runs at 30-200 MB/s here, so on counts, times and snippets it cost more time than its 40-60 % fewer bytes
+saved (measured in doc/benchmarks.md, "Encoding").
 
 NaN and infinity: JSON has no spelling for them, so ``store_json_bytes`` and ``canonical_json`` refuse them
 with a :class:`SerializationError` that names where they were. Inside numpy arrays they are fine (the bytes
@@ -29,6 +30,7 @@ import base64
 import hashlib
 import json
 import math
+import uuid
 import zlib
 from typing import Any
 
@@ -43,10 +45,12 @@ SUPPORTED_DTYPES = (
 )
 
 _COMPRESS_MIN_BYTES = 256
+#: base64 texts from this length on are spliced into the JSON bytes instead of passing through json.dumps
+_SPLICE_MIN_CHARS = 1 << 20
 #: from this size on, compress (at level 1) only when a sample says it pays
 _LARGE_BYTES = 1 << 20
 _SAMPLE_BYTES = 1 << 16
-_LARGE_MAX_RATIO = 0.5
+_LARGE_MAX_RATIO = 0.25
 
 
 def _check_finite(obj: Any, where: str = "$") -> None:
@@ -80,7 +84,35 @@ def _dumps(obj: Any) -> str:
 
 def store_json_bytes(obj: Any) -> bytes:
     """The exact bytes kachery-cloud's ``store_json`` writes for ``obj``."""
-    return _dumps(obj).encode("ascii")
+    blobs: list[str] = []
+    token = uuid.uuid4().hex
+    text = _dumps(_set_blobs_aside(obj, blobs, token))
+    if not blobs:
+        return text.encode("ascii")
+    parts = text.split(f'"{token}')
+    if len(parts) != len(blobs) + 1:  # the token also occurs in the data (never in practice): the slow way
+        return _dumps(obj).encode("ascii")
+    out = [parts[0].encode("ascii")]
+    for part in parts[1:]:
+        index, _, rest = part.partition('"')
+        out += [b'"', blobs[int(index)].encode("ascii"), b'"', rest.encode("ascii")]
+    return b"".join(out)
+
+
+def _set_blobs_aside(obj: Any, blobs: list[str], token: str) -> Any:
+    """``obj`` with the base64 text of each large encoded array among its top-level values replaced by
+    ``token<n>``: json need not scan megabytes of base64 for characters to escape (it has none)."""
+    if not isinstance(obj, dict):
+        return obj
+    out = dict(obj)
+    for key, value in obj.items():
+        if isinstance(value, dict) and value.get("_type") == "ndarray":
+            for field in ("data_b64", "data_gzip_b64"):
+                data = value.get(field)
+                if isinstance(data, str) and len(data) >= _SPLICE_MIN_CHARS and data.isascii():
+                    out[key] = {**value, field: f"{token}{len(blobs)}"}
+                    blobs.append(data)
+    return out
 
 
 def _integralize(obj: Any) -> Any:
@@ -183,6 +215,10 @@ def decode_array(obj: dict) -> np.ndarray:
         raise SerializationError(f"malformed encoded ndarray: {exc}") from exc
 
 
+#: element types a list may hold to be passed through as it is (floats are not: NaN must become None)
+_PLAIN = frozenset((int, str, bool, type(None)))
+
+
 def encode_value(obj: Any) -> Any:
     """Make ``obj`` JSON-able: arrays encoded, numpy scalars to Python numbers, non-finite scalars to None."""
     if isinstance(obj, np.ndarray):
@@ -194,6 +230,8 @@ def encode_value(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): encode_value(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
+        if all(type(v) in _PLAIN for v in obj):  # e.g. the 160,000 unit ids of a packed result: no walk needed
+            return list(obj)
         return [encode_value(v) for v in obj]
     return obj
 
@@ -205,5 +243,7 @@ def decode_value(obj: Any) -> Any:
             return decode_array(obj)
         return {k: decode_value(v) for k, v in obj.items()}
     if isinstance(obj, list):
+        if all(type(v) in _PLAIN for v in obj):
+            return obj
         return [decode_value(v) for v in obj]
     return obj

@@ -179,6 +179,14 @@ def test_large_arrays_are_compressed_only_when_a_sample_says_it_pays():
     back["a"][0] = 1.0  # decoded arrays are writable
 
 
+def test_large_arrays_are_spliced_into_exactly_the_bytes_json_would_write():
+    rng = np.random.default_rng(1)
+    value = encode_value({"b": rng.standard_normal(400_000), "a": [1, "x"], "z": {"c": rng.integers(0, 9, 10)},
+                          "c": np.arange(300_000, dtype=np.int64) % 7, "note": "fine"})
+    plain = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    assert len(value["b"]["data_b64"]) > 2**20 and store_json_bytes(value) == plain
+
+
 def test_job_ids_ignore_uri_labels_and_query_parameters():
     h = "ab" * 20
     base = task_job_id("sortingview.sorting_info.1", {"sorting": f"sha1://{h}"})
