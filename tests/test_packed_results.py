@@ -224,3 +224,21 @@ def test_run_task_decodes_a_packed_result_computed_by_a_backend_process(store_di
                                                               "unitIds": data.unit_ids}, inline=True)
     np.testing.assert_array_equal(result["binCounts"], np.stack([p["binCounts"] for p in
                                                                  inline["crossCorrelograms"]]))
+
+
+def test_templates_without_std_have_the_same_means_and_the_last_ones_are_reused(ds):
+    from sortingview.tasks._objects import load_recording, load_sorting
+    from sortingview.tasks.waveforms import unit_templates
+
+    rec, srt = load_recording(ds.recording_uri), load_sorting(ds.sorting_uri)
+    units = ds.unit_ids[:3]
+    plain = unit_templates(rec, srt, units, 30, 60, 200)
+    assert all(t.std is None for t in plain)
+    assert unit_templates(rec, srt, units, 30, 60, 200) is plain  # the same request again: reused
+    full = unit_templates(rec, srt, units, 30, 60, 200, with_std=True)
+    assert full is not plain and all(t.std is not None for t in full)
+    for a, b in zip(plain, full, strict=True):
+        np.testing.assert_array_equal(a.mean, b.mean)
+        assert (a.peak_channel, a.peak_frame) == (b.peak_channel, b.peak_frame)
+    assert unit_templates(rec, srt, units, 30, 60, 200) is full  # templates with std serve one without
+    assert unit_templates(rec, srt, units[:2], 30, 60, 200) is not full
