@@ -7,6 +7,7 @@ whose snippet would cross the start or end of the recording are left out (see ``
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,6 +171,9 @@ _KEEP_TEMPLATE_BYTES = 512 * 1024 * 1024
 
 
 def _last_templates(recording, sorting, key: tuple, with_std: bool) -> list[UnitTemplate] | None:
+    if os.environ.get("SORTINGVIEW_REUSE_TEMPLATES", "1") == "0":  # benchmarks time each task on its own
+        _LAST_TEMPLATES.clear()
+        return None
     for rec, srt, k, has_std, out in _LAST_TEMPLATES:
         if rec is recording and srt is sorting and k == key and (has_std or not with_std):
             return out
