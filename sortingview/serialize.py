@@ -14,10 +14,10 @@ Job ids (:func:`task_job_id`) hash the task input with every ``sha1://`` URI red
 (labels and other query parameters dropped), so one object under two labels is one cache entry.
 
 Compression: arrays under 256 bytes are sent as plain base64; arrays up to 1 MiB are zlib-compressed
-(level 3). Larger arrays (the packed results of the ``.2`` tasks) are compressed at level 1 only when a
-64 KiB sample shrinks to at most a quarter (mostly zeros, say); otherwise they go as plain base64: zlib
-runs at 30-200 MB/s here, so on counts, times and snippets it cost more time than its 40-60 % fewer bytes
-saved (measured in doc/benchmarks.md, "Encoding").
+(level 1: about twice as fast as level 3 for 5-10 % more bytes). Larger arrays (the packed results of the
+``.2`` tasks) are compressed only when a 64 KiB sample shrinks to at most a quarter (mostly zeros, say);
+otherwise they go as plain base64: zlib runs at 30-200 MB/s here, so on counts, times and snippets it cost
+more time than its 40-60 % fewer bytes saved (measured in doc/benchmarks.md, "Encoding").
 
 NaN and infinity: JSON has no spelling for them, so ``store_json_bytes`` and ``canonical_json`` refuse them
 with a :class:`SerializationError` that names where they were. Inside numpy arrays they are fine (the bytes
@@ -181,14 +181,12 @@ def encode_array(array: np.ndarray, *, compress: bool | None = None) -> dict:
     # a view of the little-endian bytes, not a copy: base64 and zlib read the buffer itself
     raw = np.ascontiguousarray(a.astype(a.dtype.newbyteorder("<"), copy=False)).reshape(-1).view(np.uint8).data
     out: dict = {"_type": "ndarray", "shape": [int(s) for s in a.shape], "dtype": name}
-    level = 3
     if compress is None:
         compress = len(raw) >= _COMPRESS_MIN_BYTES
         if len(raw) >= _LARGE_BYTES:
-            level = 1
-            compress = len(zlib.compress(raw[:_SAMPLE_BYTES], level)) <= _LARGE_MAX_RATIO * _SAMPLE_BYTES
+            compress = len(zlib.compress(raw[:_SAMPLE_BYTES], 1)) <= _LARGE_MAX_RATIO * _SAMPLE_BYTES
     if compress:
-        out["data_gzip_b64"] = base64.b64encode(zlib.compress(raw, level)).decode("ascii")
+        out["data_gzip_b64"] = base64.b64encode(zlib.compress(raw, 1)).decode("ascii")
     else:
         out["data_b64"] = base64.b64encode(raw).decode("ascii")
     return out
