@@ -212,7 +212,7 @@ def test_run_task_decodes_a_packed_result_computed_by_a_backend_process(store_di
     from backend_tasks import start_backend_process, write_config
 
     data = make_dataset(tmp_path, seed=5, num_channels=4, durations=5.0, num_units=4)
-    proc = start_backend_process(write_config(tmp_path / "b.yaml"), log_path=tmp_path / "log")
+    proc = start_backend_process(write_config(tmp_path / "b.yaml"))
     try:
         result = sv.run_task("sortingview.cross_correlograms.2", {"sorting": data.sorting_uri,
                                                                   "unitIds": data.unit_ids}, timeout=120)
