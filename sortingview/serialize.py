@@ -27,6 +27,7 @@ scalar* into ``None`` (JSON null), which is how metrics report "undefined" (e.g.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import math
@@ -202,14 +203,14 @@ def decode_array(obj: dict) -> np.ndarray:
         if "data_gzip_b64" in obj:
             raw = zlib.decompress(base64.b64decode(obj["data_gzip_b64"]))
         elif "data_b64" in obj:
-            raw = base64.b64decode(obj["data_b64"])
+            raw = binascii.a2b_base64(obj["data_b64"])  # reads an ASCII str in place (b64decode copies it first)
         else:
             raise SerializationError("encoded ndarray has neither data_gzip_b64 nor data_b64")
         a = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
         return a.astype(np.dtype(dtype), copy=True).reshape(shape)
     except SerializationError:
         raise
-    except (KeyError, TypeError, ValueError, zlib.error) as exc:
+    except (KeyError, TypeError, ValueError, binascii.Error, zlib.error) as exc:
         raise SerializationError(f"malformed encoded ndarray: {exc}") from exc
 
 
