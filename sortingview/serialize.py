@@ -10,6 +10,15 @@ Three byte-exact rules live here and nowhere else:
 * :func:`encode_value` / :func:`decode_value` turn numpy arrays into
   ``{"_type": "ndarray", "shape", "dtype", "data_gzip_b64" | "data_b64"}`` and back.
 
+Job ids (:func:`task_job_id`) hash the task input with every ``sha1://`` URI reduced to ``sha1://<hash>``
+(labels and other query parameters dropped), so one object under two labels is one cache entry.
+
+Compression: arrays under 256 bytes are sent as plain base64; arrays up to 1 MiB are zlib-compressed
+(level 1: about twice as fast as level 3 for 5-10 % more bytes). Larger arrays (the packed results of the
+``.2`` tasks) are compressed only when a 64 KiB sample shrinks to at most a quarter (mostly zeros, say);
+otherwise they go as plain base64: zlib runs at 30-200 MB/s here, so on counts, times and snippets it cost
+more time than its 40-60 % fewer bytes saved (measured in doc/benchmarks.md, "Encoding").
+
 NaN and infinity: JSON has no spelling for them, so ``store_json_bytes`` and ``canonical_json`` refuse them
 with a :class:`SerializationError` that names where they were. Inside numpy arrays they are fine (the bytes
 are binary), so results carry NaN as float arrays; :func:`encode_value` turns a non-finite *Python/numpy
@@ -18,9 +27,11 @@ scalar* into ``None`` (JSON null), which is how metrics report "undefined" (e.g.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import math
+import uuid
 import zlib
 from typing import Any
 
@@ -35,6 +46,12 @@ SUPPORTED_DTYPES = (
 )
 
 _COMPRESS_MIN_BYTES = 256
+#: base64 texts from this length on are spliced into the JSON bytes instead of passing through json.dumps
+_SPLICE_MIN_CHARS = 1 << 20
+#: from this size on, compress (at level 1) only when a sample says it pays
+_LARGE_BYTES = 1 << 20
+_SAMPLE_BYTES = 1 << 16
+_LARGE_MAX_RATIO = 0.25
 
 
 def _check_finite(obj: Any, where: str = "$") -> None:
@@ -68,7 +85,35 @@ def _dumps(obj: Any) -> str:
 
 def store_json_bytes(obj: Any) -> bytes:
     """The exact bytes kachery-cloud's ``store_json`` writes for ``obj``."""
-    return _dumps(obj).encode("ascii")
+    blobs: list[str] = []
+    token = uuid.uuid4().hex
+    text = _dumps(_set_blobs_aside(obj, blobs, token))
+    if not blobs:
+        return text.encode("ascii")
+    parts = text.split(f'"{token}')
+    if len(parts) != len(blobs) + 1:  # the token also occurs in the data (never in practice): the slow way
+        return _dumps(obj).encode("ascii")
+    out = [parts[0].encode("ascii")]
+    for part in parts[1:]:
+        index, _, rest = part.partition('"')
+        out += [b'"', blobs[int(index)].encode("ascii"), b'"', rest.encode("ascii")]
+    return b"".join(out)
+
+
+def _set_blobs_aside(obj: Any, blobs: list[str], token: str) -> Any:
+    """``obj`` with the base64 text of each large encoded array among its top-level values replaced by
+    ``token<n>``: json need not scan megabytes of base64 for characters to escape (it has none)."""
+    if not isinstance(obj, dict):
+        return obj
+    out = dict(obj)
+    for key, value in obj.items():
+        if isinstance(value, dict) and value.get("_type") == "ndarray":
+            for field in ("data_b64", "data_gzip_b64"):
+                data = value.get(field)
+                if isinstance(data, str) and len(data) >= _SPLICE_MIN_CHARS and data.isascii():
+                    out[key] = {**value, field: f"{token}{len(blobs)}"}
+                    blobs.append(data)
+    return out
 
 
 def _integralize(obj: Any) -> Any:
@@ -101,9 +146,28 @@ def sha1_of_bytes(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
+def _bare_uris(obj: Any) -> Any:
+    """``obj`` with every ``sha1://<hash>[/label][?query]`` string reduced to ``sha1://<hash>``."""
+    if isinstance(obj, str):
+        if obj.startswith("sha1://"):
+            head = obj[7:].split("?", 1)[0].split("/", 1)[0]
+            return "sha1://" + head.lower()
+        return obj
+    if isinstance(obj, dict):
+        return {k: _bare_uris(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_bare_uris(v) for v in obj]
+    return obj
+
+
 def task_job_id(task_name: str, task_input: dict) -> str:
-    """Job id of a calculation: sha1 of canonical ``{"taskInput": ..., "taskName": ...}``."""
-    return sha1_of_bytes(canonical_json({"taskInput": task_input, "taskName": task_name}).encode("ascii"))
+    """Job id of a calculation: sha1 of canonical ``{"taskInput": ..., "taskName": ...}``.
+
+    Every ``sha1://`` URI in the input counts as ``sha1://<hash>`` (labels dropped): the same object under
+    another label is the same job.
+    """
+    body = {"taskInput": _bare_uris(task_input), "taskName": task_name}
+    return sha1_of_bytes(canonical_json(body).encode("ascii"))
 
 
 # --- ndarray encoding -----------------------------------------------------------------------------------
@@ -115,12 +179,15 @@ def encode_array(array: np.ndarray, *, compress: bool | None = None) -> dict:
         raise SerializationError(
             f"arrays of dtype {name} cannot be encoded; convert to one of {', '.join(SUPPORTED_DTYPES)}"
         )
-    raw = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
+    # a view of the little-endian bytes, not a copy: base64 and zlib read the buffer itself
+    raw = np.ascontiguousarray(a.astype(a.dtype.newbyteorder("<"), copy=False)).reshape(-1).view(np.uint8).data
     out: dict = {"_type": "ndarray", "shape": [int(s) for s in a.shape], "dtype": name}
     if compress is None:
         compress = len(raw) >= _COMPRESS_MIN_BYTES
+        if len(raw) >= _LARGE_BYTES:
+            compress = len(zlib.compress(raw[:_SAMPLE_BYTES], 1)) <= _LARGE_MAX_RATIO * _SAMPLE_BYTES
     if compress:
-        out["data_gzip_b64"] = base64.b64encode(zlib.compress(raw, 3)).decode("ascii")
+        out["data_gzip_b64"] = base64.b64encode(zlib.compress(raw, 1)).decode("ascii")
     else:
         out["data_b64"] = base64.b64encode(raw).decode("ascii")
     return out
@@ -136,15 +203,19 @@ def decode_array(obj: dict) -> np.ndarray:
         if "data_gzip_b64" in obj:
             raw = zlib.decompress(base64.b64decode(obj["data_gzip_b64"]))
         elif "data_b64" in obj:
-            raw = base64.b64decode(obj["data_b64"])
+            raw = binascii.a2b_base64(obj["data_b64"])  # reads an ASCII str in place (b64decode copies it first)
         else:
             raise SerializationError("encoded ndarray has neither data_gzip_b64 nor data_b64")
         a = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
         return a.astype(np.dtype(dtype), copy=True).reshape(shape)
     except SerializationError:
         raise
-    except (KeyError, TypeError, ValueError, zlib.error) as exc:
+    except (KeyError, TypeError, ValueError, binascii.Error, zlib.error) as exc:
         raise SerializationError(f"malformed encoded ndarray: {exc}") from exc
+
+
+#: element types a list may hold to be passed through as it is (floats are not: NaN must become None)
+_PLAIN = frozenset((int, str, bool, type(None)))
 
 
 def encode_value(obj: Any) -> Any:
@@ -158,6 +229,8 @@ def encode_value(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): encode_value(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
+        if all(type(v) in _PLAIN for v in obj):  # e.g. the 160,000 unit ids of a packed result: no walk needed
+            return list(obj)
         return [encode_value(v) for v in obj]
     return obj
 
@@ -169,5 +242,7 @@ def decode_value(obj: Any) -> Any:
             return decode_array(obj)
         return {k: decode_value(v) for k, v in obj.items()}
     if isinstance(obj, list):
+        if all(type(v) in _PLAIN for v in obj):
+            return obj
         return [decode_value(v) for v in obj]
     return obj

@@ -54,15 +54,30 @@ def _accumulate(block, positions, groups, before, length, sums, sumsq):
                 sumsq[g, t, c] += v * v
 
 
+@numba.njit(cache=True, nogil=True)
+def _accumulate_sums(block, positions, groups, before, length, sums):
+    for s in range(positions.shape[0]):
+        g = groups[s]
+        start = positions[s] - before
+        for t in range(length):
+            row = block[start + t]
+            for c in range(row.shape[0]):
+                sums[g, t, c] += np.float64(row[c])
+
+
 def accumulate_moments(block: np.ndarray, positions: np.ndarray, groups: np.ndarray, before: int,
-                       sums: np.ndarray, sumsq: np.ndarray) -> None:
+                       sums: np.ndarray, sumsq: np.ndarray | None) -> None:
     """Add each spike's snippet (all channels) and its square to ``sums``/``sumsq`` of its group, in place.
 
     ``positions`` are spike frames relative to the block start, ``groups`` the row of ``sums`` (shape
-    groups x frames x channels, float64) each spike adds to.
+    groups x frames x channels, float64) each spike adds to. With ``sumsq=None`` only the sums are kept
+    (half the work: the mean alone is what finding a peak channel needs; the sums are the same either way).
     """
-    _accumulate(block, np.asarray(positions, np.int64), np.asarray(groups, np.int64), int(before),
-                sums.shape[1], sums, sumsq)
+    positions, groups = np.asarray(positions, np.int64), np.asarray(groups, np.int64)
+    if sumsq is None:
+        _accumulate_sums(block, positions, groups, int(before), sums.shape[1], sums)
+    else:
+        _accumulate(block, positions, groups, int(before), sums.shape[1], sums, sumsq)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -13,6 +13,7 @@ from ..compute.correlograms import autocorrelograms as _autos
 from ..compute.correlograms import correlogram_bins
 from ..compute.correlograms import cross_correlograms as _crosses
 from ._objects import load_sorting, resolve_units, unit_spike_train
+from ._packing import compact_counts
 from .registry import register_task
 
 
@@ -64,3 +65,32 @@ def cross_correlograms(sorting: str, unitIds: list, windowMs: float = 50.0, binM
     pairs = [{"unitId1": _json_unit(u1), "unitId2": _json_unit(u2), "binCounts": _compact(counts[i, j])}
              for i, u1 in enumerate(units) for j, u2 in enumerate(units)]
     return {"binEdgesSec": bins.bin_edges_sec, "crossCorrelograms": pairs}
+
+
+@register_task("sortingview.autocorrelograms.2", handler="correlograms")
+def autocorrelograms_packed(sorting: str, unitIds: list | None = None, windowMs: float = 50.0,
+                            binMs: float = 1.0) -> dict:
+    """As ``.1``, packed: ``binCounts`` is one units x bins array (row i is ``unitIds[i]``)."""
+    srt = load_sorting(sorting)
+    bins = correlogram_bins(windowMs, binMs, srt.get_sampling_frequency())
+    units = resolve_units(srt, unitIds)
+    counts = _summed_over_segments(_autos, srt, units, windowMs, binMs)
+    counts = np.asarray(counts).reshape(len(units), len(bins.bin_edges_sec) - 1)
+    return {"binEdgesSec": bins.bin_edges_sec, "unitIds": [_json_unit(u) for u in units],
+            "binCounts": compact_counts(counts)}
+
+
+@register_task("sortingview.cross_correlograms.2", handler="correlograms")
+def cross_correlograms_packed(sorting: str, unitIds: list, windowMs: float = 50.0, binMs: float = 1.0) -> dict:
+    """As ``.1``, packed: row k of the pairs x bins ``binCounts`` is the pair (unitIds1[k], unitIds2[k]).
+
+    Pairs are every ordered pair in row-major order of ``unitIds``, the diagonal included.
+    """
+    srt = load_sorting(sorting)
+    bins = correlogram_bins(windowMs, binMs, srt.get_sampling_frequency())
+    units = resolve_units(srt, unitIds)
+    n_bins = len(bins.bin_edges_sec) - 1
+    counts = _summed_over_segments(_crosses, srt, units, windowMs, binMs).reshape(len(units) ** 2, n_bins)
+    ids = [_json_unit(u) for u in units]
+    return {"binEdgesSec": bins.bin_edges_sec, "unitIds1": [u for u in ids for _ in ids],
+            "unitIds2": ids * len(ids), "binCounts": compact_counts(counts)}

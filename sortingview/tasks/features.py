@@ -15,6 +15,7 @@ from ..compute.features import pca_features, single_thread_blas
 from ..compute.neighborhood import nearest_channels
 from ..errors import TaskInputError
 from ._objects import load_recording, load_sorting, resolve_units
+from ._packing import concatenated, spike_offsets
 from ._reading import trace_source
 from .registry import register_task
 from .waveforms import (
@@ -86,3 +87,22 @@ def pair_features(recording: str, sorting: str, unitId1: Any, unitId2: Any, snip
             "channelIds": [as_json_unit(c) for c in rec.get_channel_ids()[chans]],
             "x": x, "y": y, "labels": np.repeat(np.array([1, 2], np.int32), [len(s1), len(s2)]),
             "timesSec": times}
+
+
+@register_task("sortingview.unit_features.2", handler="clusters")
+def unit_features_packed(recording: str, sorting: str, unitIds: list | None = None, numComponents: int = 3,
+                         snippetLen: list[int] = (30, 60), maxSpikesPerUnit: int = 500,
+                         neighborhoodSize: int = 7) -> dict:
+    """PCA features of several units (all by default) in one pass, packed: unit i's rows of ``timesSec`` and
+    ``features`` are ``[spikeOffsets[i], spikeOffsets[i + 1])``; each unit's own axes, as ``.1`` computes."""
+    before, after = check_snippet_len(list(snippetLen))
+    for name, value in (("numComponents", numComponents), ("maxSpikesPerUnit", maxSpikesPerUnit),
+                        ("neighborhoodSize", neighborhoodSize)):
+        check_positive(name, value)
+    rec, sort = load_recording(recording), load_sorting(sorting)
+    units = resolve_units(sort, unitIds)
+    sets = features_of_units(rec, sort, units, numComponents, before, after, maxSpikesPerUnit, neighborhoodSize)
+    fs = rec.get_sampling_frequency()
+    return {"unitIds": [as_json_unit(u) for u in units], "spikeOffsets": spike_offsets([len(f) for f, _ in sets]),
+            "timesSec": concatenated([f for f, _ in sets], np.int64) / fs,
+            "features": concatenated([x for _, x in sets], np.float32, (int(numComponents),))}

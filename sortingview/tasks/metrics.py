@@ -85,3 +85,21 @@ def unit_metrics_of(rec, sort, units: list[Any], isi_ms: float, bin_s: float, be
         values["snr"][key] = m.snr(t.mean[t.peak_frame, t.peak_channel], noise[t.peak_channel])
         values["medianAmplitude"][key] = median_amplitude(a)
     return {"metrics": [{"name": n, "label": label, "tooltip": tip, "data": values[n]} for n, label, tip in METRICS]}
+
+
+@register_task("sortingview.unit_metrics.2", handler="metrics")
+def unit_metrics_packed(recording: str, sorting: str, unitIds: list | None = None, isiThresholdMs: float = 1.5,
+                        presenceBinSec: float = 60.0, snippetLen: list[int] = (30, 60),
+                        maxSpikesPerUnit: int = 500) -> dict:
+    """As ``.1``, packed: ``values`` is one metrics x units float64 array, NaN where ``.1`` has null."""
+    units = resolve_units(load_sorting(sorting), unitIds)
+    result = unit_metrics(recording, sorting, units, isiThresholdMs, presenceBinSec, snippetLen, maxSpikesPerUnit)
+    keys = [unit_key(u) for u in units]
+    values = np.array([[_number(entry["data"][k]) for k in keys] for entry in result["metrics"]], np.float64)
+    return {"unitIds": [as_json_unit(u) for u in units],
+            "metrics": [{k: entry[k] for k in ("name", "label", "tooltip")} for entry in result["metrics"]],
+            "values": values.reshape(len(METRICS), len(units))}
+
+
+def _number(value: Any) -> float:
+    return np.nan if value is None else float(value)

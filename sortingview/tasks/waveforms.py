@@ -6,6 +6,8 @@ whose snippet would cross the start or end of the recording are left out (see ``
 """
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ from ..compute.snippets import accumulate_moments, gather_snippets, inside_recor
 from ..compute.waveforms import mean_and_std, peak_channel_index, peak_frame_index, scale_waveforms
 from ..errors import TaskInputError
 from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
+from ._packing import channel_index_table
 from ._reading import TraceSource, iter_blocks, trace_source
 from .registry import register_task
 
@@ -28,7 +31,7 @@ class UnitTemplate:
     unit: Any
     frames: np.ndarray  # the selected spike frames (sorted)
     mean: np.ndarray  # frames x channels, microvolts (raw units when the recording has no gains)
-    std: np.ndarray
+    std: np.ndarray | None  # None unless asked for (unit_templates(with_std=True))
     peak_channel: int | None  # None when the unit has no usable spike
     peak_frame: int | None
 
@@ -75,24 +78,33 @@ def merged_spikes(frames_per_unit: list[np.ndarray]) -> tuple[np.ndarray, np.nda
 
 
 def unit_moments(source: TraceSource, frames_per_unit: list[np.ndarray], before: int,
-                 after: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std (microvolts; units x frames x channels) of each unit's snippets on every channel."""
+                 after: int, with_std: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Mean and std (microvolts; units x frames x channels) of each unit's snippets on every channel.
+
+    Without ``with_std`` the std is None and the pass does half the work (the means are identical).
+    """
     n_units, length = len(frames_per_unit), before + after
-    per_unit = 2 * length * source.num_channels * 8
+    per_unit = (2 if with_std else 1) * length * source.num_channels * 8
     batch = max(1, _MOMENT_BYTES // per_unit)
     means, stds = [], []
     for b0 in range(0, max(n_units, 1), batch):
         part = frames_per_unit[b0:b0 + batch]
         sums = np.zeros((len(part), length, source.num_channels))
-        sumsq = np.zeros_like(sums)
+        sumsq = np.zeros_like(sums) if with_std else None
         frames, groups = merged_spikes(part)
         for i0, i1, block, start in iter_blocks(source, frames, before, after):
             accumulate_moments(block, frames[i0:i1] - start, groups[i0:i1], before, sums, sumsq)
-        mean, std = mean_and_std(sums, sumsq, np.array([len(f) for f in part]))
-        mean, std = scale_waveforms(mean, std, source.gains, source.offsets)
+        counts = np.array([len(f) for f in part])
+        if sumsq is None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = sums / counts.astype(np.float64)[:, None, None]  # as mean_and_std computes it
+            means.append((mean * source.gains + source.offsets).astype(np.float32))
+            continue
+        mean, std = scale_waveforms(*mean_and_std(sums, sumsq, counts), source.gains, source.offsets)
         means.append(mean.astype(np.float32))
         stds.append(std.astype(np.float32))
-    return np.concatenate(means)[:n_units], np.concatenate(stds)[:n_units]
+    std = np.concatenate(stds)[:n_units] if with_std else None
+    return np.concatenate(means)[:n_units], std
 
 
 def read_snippets(source: TraceSource, frames_per_unit: list[np.ndarray], channels_per_unit: list[np.ndarray],
@@ -123,20 +135,49 @@ def channel_locations(recording) -> np.ndarray:
 
 
 def unit_templates(recording, sorting, units: list[Any], before: int, after: int,
-                   max_spikes: int | None) -> list[UnitTemplate]:
-    """Templates of ``units`` (ids or merge groups) from one time-ordered pass over the recording."""
+                   max_spikes: int | None, *, with_std: bool = False) -> list[UnitTemplate]:
+    """Templates of ``units`` (ids or merge groups) from one time-ordered pass over the recording.
+
+    ``std`` of each template is None unless ``with_std``. The last result is kept for the next call with the
+    same objects and arguments (see :data:`_LAST_TEMPLATES`).
+    """
+    key = (json.dumps(as_json_unit(list(units))), before, after, max_spikes)
+    hit = _last_templates(recording, sorting, key, with_std)
+    if hit is not None:
+        return hit
     source = trace_source(recording)
     _check_same_rate(recording, sorting)
     frames = [selected_frames(sorting, u, source, before, after, max_spikes) for u in units]
-    mean, std = unit_moments(source, frames, before, after)
+    mean, std = unit_moments(source, frames, before, after, with_std)
     out = []
     for i, u in enumerate(units):
+        unit_std = None if std is None else std[i]
         if len(frames[i]) == 0:
-            out.append(UnitTemplate(u, frames[i], mean[i], std[i], None, None))
+            out.append(UnitTemplate(u, frames[i], mean[i], unit_std, None, None))
             continue
         pc = peak_channel_index(mean[i])
-        out.append(UnitTemplate(u, frames[i], mean[i], std[i], pc, peak_frame_index(mean[i][:, pc])))
+        out.append(UnitTemplate(u, frames[i], mean[i], unit_std, pc, peak_frame_index(mean[i][:, pc])))
+    if mean.nbytes * (2 if with_std else 1) <= _KEEP_TEMPLATE_BYTES:
+        _LAST_TEMPLATES[:] = [(recording, sorting, key, with_std, out)]
     return out
+
+
+#: the last templates computed in this process: (recording, sorting, key, with_std, templates). The templates
+#: pass over all channels is the costly part of every snippet task (500 units x 384 channels: seconds), and a
+#: precompute asks for the same units' templates in unit_metrics, average_waveforms and spike_amplitudes.
+#: Extractor objects are compared by identity (a recording is immutable content), so a hit is the same data.
+_LAST_TEMPLATES: list = []
+_KEEP_TEMPLATE_BYTES = 512 * 1024 * 1024
+
+
+def _last_templates(recording, sorting, key: tuple, with_std: bool) -> list[UnitTemplate] | None:
+    if os.environ.get("SORTINGVIEW_REUSE_TEMPLATES", "1") == "0":  # benchmarks time each task on its own
+        _LAST_TEMPLATES.clear()
+        return None
+    for rec, srt, k, has_std, out in _LAST_TEMPLATES:
+        if rec is recording and srt is sorting and k == key and (has_std or not with_std):
+            return out
+    return None
 
 
 def _check_same_rate(recording, sorting) -> None:
@@ -171,7 +212,7 @@ def average_waveforms_of(rec, sort, units: list[Any], before: int, after: int, m
     channel_ids = rec.get_channel_ids()
     locations = channel_locations(rec)
     entries = []
-    for t in unit_templates(rec, sort, units, before, after, max_spikes):
+    for t in unit_templates(rec, sort, units, before, after, max_spikes, with_std=True):
         entry = {"unitId": as_json_unit(t.unit), "numSpikes": len(t.frames), "peakChannelId": None,
                  "channelIds": [], "waveform": None, "waveformStdDev": None}
         if t.peak_channel is not None:
@@ -182,3 +223,32 @@ def average_waveforms_of(rec, sort, units: list[Any], before: int, after: int, m
         entries.append(entry)
     return {"samplingFrequency": rec.get_sampling_frequency(), "snippetLen": [before, after],
             "averageWaveforms": entries}
+
+
+@register_task("sortingview.average_waveforms.2", handler="waveforms")
+def average_waveforms_packed(recording: str, sorting: str, unitIds: list | None = None,
+                             snippetLen: list[int] = (30, 60), maxSpikesPerUnit: int = 500,
+                             neighborhoodSize: int = 7) -> dict:
+    """As ``.1``, packed: one units x frames x channels array for the means and one for the deviations."""
+    before, after = check_snippet_len(list(snippetLen))
+    maxSpikesPerUnit = check_positive("maxSpikesPerUnit", maxSpikesPerUnit)
+    neighborhoodSize = check_positive("neighborhoodSize", neighborhoodSize)
+    rec, sort = load_recording(recording), load_sorting(sorting)
+    units = resolve_units(sort, unitIds)
+    locations = channel_locations(rec)
+    width = min(neighborhoodSize, rec.get_num_channels())
+    templates = unit_templates(rec, sort, units, before, after, maxSpikesPerUnit, with_std=True)
+    chans = [None if t.peak_channel is None else nearest_channels(locations, t.peak_channel, width)
+             for t in templates]
+    means = np.full((len(units), before + after, width), np.nan, np.float32)
+    stds = means.copy()
+    for i, (t, c) in enumerate(zip(templates, chans, strict=True)):
+        if c is not None:
+            means[i], stds[i] = t.mean[:, c], t.std[:, c]
+    return {"samplingFrequency": rec.get_sampling_frequency(), "snippetLen": [before, after],
+            "unitIds": [as_json_unit(u) for u in units],
+            "numSpikes": np.array([len(t.frames) for t in templates], np.int64),
+            "channelIds": [as_json_unit(c) for c in rec.get_channel_ids()],
+            "peakChannelIndices": np.array([-1 if t.peak_channel is None else t.peak_channel for t in templates],
+                                           np.int32),
+            "channelIndices": channel_index_table(chans, width), "waveforms": means, "waveformStdDevs": stds}

@@ -1,0 +1,154 @@
+"""Neuropixels scale: precompute everything the viewer needs vs SpikeInterface's SortingAnalyzer, end to end.
+
+    python bench/neuropixels_data.py --minutes 10 --out /work/data/np384   # the dataset (once)
+    python bench/bench_neuropixels.py --data /work/data/np384 [--jobs 2] [--order ours,si]
+
+Each side runs in a fresh child process on the same files (the page cache is shared; the order alternates
+with ``--order``); the parent samples the resident memory of the child and all its descendants every 0.2 s
+and reports the peak of the sum (resident pages of memory-mapped trace files included, on both sides).
+
+* **ours**: a temporary store; the recording file is linked (hashed once) and the sorting stored, then, in
+  one process through the task registry (results encoded and written to ``task_results/`` as a backend
+  would): the viewer's first requests (``sortingview.backend.precompute.viewer_requests``: recording_info,
+  sorting_info, autocorrelograms, average_waveforms, unit_metrics, all units; average_waveforms first, so
+  that unit_metrics and spike_amplitudes reuse its templates) then every spike's amplitude
+  (``spike_amplitudes.2``) and all-pairs cross-correlograms (``cross_correlograms.2``, +/-25 ms, 1 ms).
+  Numba kernels use ``--jobs`` threads; the snippet passes run in one thread.
+* **spikeinterface**: ``create_sorting_analyzer(format="binary_folder", sparse=True)`` with
+  ``n_jobs=--jobs``, then random_spikes (500 per unit), waveforms (1 ms / 2 ms), templates (average, std),
+  noise_levels, correlograms (+/-25 ms, 1 ms: all pairs), spike_amplitudes, unit_locations,
+  template_similarity and quality_metrics (num_spikes, firing_rate, snr, isi_violation, presence_ratio,
+  amplitude_median).
+
+Targets: ours >= 5x faster end to end, peak memory < 2 GB.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+OURS = textwrap.dedent("""
+    import json, os, sys, time
+    sys.path.insert(0, %(here)r)
+    t0 = time.perf_counter()
+    import numba
+    numba.set_num_threads(%(jobs)d)
+    from neuropixels_data import load
+    from sortingview.extractors import store_recording, store_sorting
+    from sortingview.tasks import run_task_inline
+    rec, srt, meta = load(%(data)r)
+    steps = {}
+    t = time.perf_counter(); r = store_recording(rec)
+    steps["link recording (hash %(gb).1f GB)"] = time.perf_counter() - t
+    t = time.perf_counter(); s = store_sorting(srt); steps["store sorting"] = time.perf_counter() - t
+    units = [u.item() for u in srt.unit_ids]
+    first = [("sortingview.recording_info.1", {"recording": r}), ("sortingview.sorting_info.1", {"sorting": s}),
+             ("sortingview.autocorrelograms.1", {"sorting": s}),
+             ("sortingview.average_waveforms.1", {"recording": r, "sorting": s}),
+             ("sortingview.unit_metrics.1", {"recording": r, "sorting": s})]
+    rest = [("sortingview.spike_amplitudes.2", {"recording": r, "sorting": s}),
+            ("sortingview.cross_correlograms.2", {"sorting": s, "unitIds": units, "windowMs": 50})]
+    for name, inp in first + rest:
+        t = time.perf_counter(); run_task_inline(name, inp); steps[name] = time.perf_counter() - t
+        print(f"  ours {name}: {steps[name]:.2f} s", file=sys.stderr, flush=True)
+        if name.startswith("sortingview.unit_metrics"):
+            steps["first view ready (from the start)"] = time.perf_counter() - t0
+    steps["total"] = time.perf_counter() - t0
+    print(json.dumps(steps))
+""")
+
+SI = textwrap.dedent("""
+    import json, sys, time
+    sys.path.insert(0, %(here)r)
+    t0 = time.perf_counter()
+    import spikeinterface.core as si
+    from spikeinterface.metrics.quality import compute_quality_metrics
+    from neuropixels_data import load
+    si.set_global_job_kwargs(n_jobs=%(jobs)d, chunk_duration="1s", progress_bar=False)
+    rec, srt, meta = load(%(data)r)
+    steps = {}
+    t = time.perf_counter()
+    an = si.create_sorting_analyzer(srt, rec, format="binary_folder", folder=%(folder)r, sparse=True)
+    steps["create_sorting_analyzer (sparsity)"] = time.perf_counter() - t
+    plan = [("random_spikes", dict(method="uniform", max_spikes_per_unit=500, seed=0)),
+            ("waveforms", dict(ms_before=1.0, ms_after=2.0)), ("templates", dict(operators=["average", "std"])),
+            ("noise_levels", {}), ("correlograms", dict(window_ms=50.0, bin_ms=1.0)), ("spike_amplitudes", {}),
+            ("unit_locations", {}), ("template_similarity", {})]
+    for name, params in plan:
+        t = time.perf_counter(); an.compute(name, **params); steps[name] = time.perf_counter() - t
+        print(f"  spikeinterface {name}: {steps[name]:.2f} s", file=sys.stderr, flush=True)
+    t = time.perf_counter()
+    compute_quality_metrics(an, metric_names=["num_spikes", "firing_rate", "snr", "isi_violation",
+                                              "presence_ratio", "amplitude_median"])
+    steps["quality_metrics"] = time.perf_counter() - t
+    steps["total"] = time.perf_counter() - t0
+    print(json.dumps(steps))
+""")
+
+
+def run_child(code: str, env: dict) -> tuple[dict, float]:
+    """Run ``code`` in a child; return its JSON steps and the peak RSS (MB) of the child and its descendants."""
+    import psutil
+
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env, text=True)
+    peak = 0.0
+    ps = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            tree = [ps] + ps.children(recursive=True)
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()) / 2**20)
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    out = proc.stdout.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"child failed ({proc.returncode})")
+    return json.loads(out.strip().splitlines()[-1]), peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="/work/data/np384")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--order", default="ours,si", help="which side runs first (it meets a colder page cache)")
+    args = ap.parse_args()
+    with open(os.path.join(args.data, "meta.json")) as f:
+        meta = json.load(f)
+    print(f"dataset: {meta}", flush=True)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="sv-bench-np-", dir=os.path.dirname(os.path.abspath(args.data))) as tmp:
+        env = {**os.environ, "KACHERY_CLOUD_DIR": os.path.join(tmp, "store"), "NUMBA_NUM_THREADS": str(args.jobs)}
+        os.makedirs(env["KACHERY_CLOUD_DIR"])
+        env.pop("SORTINGVIEW_JOB_HANDLER_CONFIG", None)
+        for side in args.order.split(","):
+            load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+            params = {"here": HERE, "jobs": args.jobs, "data": args.data, "gb": meta["bytes"] / 1e9,
+                      "folder": os.path.join(tmp, "analyzer")}
+            steps, peak = run_child((OURS if side == "ours" else SI) % params, env)
+            results[side] = {"steps": steps, "peak_mb": peak, "load_at_start": load}
+            print(f"{side} (load average at start {load}): total {steps['total']:.1f} s, peak memory {peak:.0f} MB",
+                  flush=True)
+            for k, v in steps.items():
+                print(f"    {k:45s} {v:8.2f} s")
+    ours, si_ = results.get("ours"), results.get("si")
+    if ours and si_:
+        ratio = si_["steps"]["total"] / ours["steps"]["total"]
+        link = next(v for k, v in ours["steps"].items() if k.startswith("link"))
+        print(f"\nspikeinterface / ours, end to end: {ratio:.1f}x (target >= 5x: "
+              f"{'met' if ratio >= 5 else 'NOT met'}); ours without linking the recording: "
+              f"{si_['steps']['total'] / (ours['steps']['total'] - link):.1f}x")
+        print(f"peak memory: ours {ours['peak_mb']:.0f} MB (target < 2048 MB: "
+              f"{'met' if ours['peak_mb'] < 2048 else 'NOT met'}), spikeinterface {si_['peak_mb']:.0f} MB")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
