@@ -166,3 +166,13 @@ def test_status_without_backends_says_how_to_start_one(store_dir):
 
     out = CliRunner().invoke(main, ["status"])
     assert out.exit_code == 0 and "start one with `sortingview-start-backend`" in out.output
+
+
+def test_job_ids_with_a_backend_id_ignore_uri_labels_but_not_the_backend():
+    h = "a" * 40
+    one = client.job_id_for("sortingview.sorting_info.1", "calculation", {"sorting": f"sha1://{h}?label=x"}, "b1")
+    two = client.job_id_for("sortingview.sorting_info.1", "calculation", {"sorting": f"sha1://{h}?label=y"}, "b1")
+    other = client.job_id_for("sortingview.sorting_info.1", "calculation", {"sorting": f"sha1://{h}"}, "b2")
+    plain = client.job_id_for("sortingview.sorting_info.1", "calculation", {"sorting": f"sha1://{h}"}, None)
+    assert one == two
+    assert len({one, other, plain}) == 3

@@ -62,8 +62,9 @@ def job_id_for(task_name: str, task_type: str, task_input: dict, backend_id: str
         return sha1_of_bytes(uuid.uuid4().bytes)
     if not backend_id:
         return task_job_id(task_name, task_input)
-    body = {"backendId": backend_id, "taskInput": task_input, "taskName": task_name}
-    return sha1_of_bytes(canonical_json(body).encode("ascii"))
+    # the backend id joins the hashed body; URIs count without their labels, as in task_job_id
+    return sha1_of_bytes(canonical_json({"backendId": backend_id, "jobId": task_job_id(task_name, task_input)})
+                         .encode("ascii"))
 
 
 def _status_of(rec: JobRecord, chan: Channel) -> TaskStatus:
