@@ -172,5 +172,20 @@ def test_the_demo_link_opens_in_the_viewer(demo, chromium_path):
             page.wait_for_function("() => [...document.querySelectorAll('table.units th')]"
                                    ".some(th => /GT accuracy/.test(th.textContent))", timeout=60_000)
             screenshot(page, "demo-workspace.png")
+            # every view of the workspace viewer draws for two selected units, with no error box anywhere
+            rows = page.query_selector_all("table.units tbody tr[data-unit]")
+            rows[0].query_selector("td.unit").click()
+            rows[1].query_selector("td.unit").click(modifiers=["Control"])
+            for tab, drawn in [("waveforms", "#waveform-view[data-drawn='2']"),
+                               ("crosscorrelograms", "#ccg-view[data-drawn='4']"),
+                               ("amplitudes", "#amp-view[data-drawn='2']"),
+                               ("traces", "#traces-view canvas.traces[data-drawn]"),
+                               ("features", "#features-view[data-drawn]")]:
+                page.click(f".tab[data-view={tab}]")
+                page.wait_for_selector(drawn, timeout=120_000)
+            page.wait_for_selector("#statusbar .pending[data-count='0']", timeout=120_000)
+            visible_errors = [e.inner_text() for e in page.query_selector_all(".task-error") if e.is_visible()]
+            screenshot(page, "demo-workspace-features.png")
             browser.close()
             assert not errors, f"JavaScript errors in the page: {errors}"
+            assert not visible_errors, f"error boxes in the demo: {visible_errors}"
