@@ -21,13 +21,14 @@ def _configure_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
 
-def _start_server(cfg):
+def _start_server(cfg, import_folder=None, importers=None):
     try:
         from ..server import create_server
     except ImportError as exc:
         raise click.ClickException(f"the HTTP server is not available ({exc}); run with --no-server") from exc
     server = create_server(cfg.host, cfg.port, channel=cfg.channel, channel_url=cfg.channel_url,
-                           backend_id=cfg.backend_id)
+                           backend_id=cfg.backend_id, import_folder=import_folder,
+                           importers=importers)
     threading.Thread(target=server.serve_forever, name="sortingview-http", daemon=True).start()
     click.echo(f"sortingview server at {server.url}", err=True)
     return server
@@ -57,12 +58,16 @@ def _install_signal_handlers(stop) -> None:
 @click.option("--no-server", is_flag=True, help="Run workers only (e.g. on more machines sharing the channel).")
 @click.option("--no-workers", is_flag=True, help="Run the HTTP server only.")
 @click.option("--demo", is_flag=True, help="Create the demo workspace and print its figURL.")
+@click.option("--import-folder", default=None, type=click.Path(file_okay=False, exists=True),
+              help="Folder whose recordings and sortings importers may import from the browser "
+              "[env SORTINGVIEW_IMPORT_FOLDER].")
+@click.option("--importers", default=None, help="USER[,USER]: who may import and sort [env SORTINGVIEW_IMPORTERS].")
 @click.option("--burst", is_flag=True, help="Run what is queued, then exit (scripts and batch jobs).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
 @friendly_errors
 def start_backend(channel, channel_url, backend_id, config_path, host, port, no_server, no_workers, demo,
-                  burst, log_level) -> None:
+                  import_folder, importers, burst, log_level) -> None:
     """Start the sortingview backend: task workers and the HTTP server for the viewer.
 
     Workers pull tasks from the channel and run them in per-type job handlers (parallel process pools by
@@ -84,7 +89,7 @@ def start_backend(channel, channel_url, backend_id, config_path, host, port, no_
 
     load_task_modules(cfg.task_modules)  # the server validates requests for plugin tasks too
     backend = None if no_workers else Backend(cfg)
-    server = None if (no_server or burst) else _start_server(cfg)
+    server = None if (no_server or burst) else _start_server(cfg, import_folder, importers)
     if demo:
         from ..server.demo import ensure_demo_workspace
 

@@ -50,10 +50,12 @@ def create_app(*, channel: str = "default", channel_url: str | None = None, back
     app.config["SV"] = ServerContext(runner=runner, users=UserStore(users_path or users_file()),
                                      backend_status=_backend_status_fn(channel, channel_url, inline),
                                      default_backend_id=backend_id)
-    from . import api, curation_api, pages
+    from . import api, benchmark_pages, curation_api, import_api, pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(curation_api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(import_api.bp)
+    app.register_blueprint(benchmark_pages.bp)
     install_error_handlers(app)
     return app

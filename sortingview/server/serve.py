@@ -54,10 +54,14 @@ class SortingviewServer:
 
 def create_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, channel: str = "default",
                   channel_url: str | None = None, backend_id: str | None = None, inline: bool = False,
-                  threads: int = 48) -> SortingviewServer:
+                  threads: int = 48, import_folder: str | None = None, importers=None) -> SortingviewServer:
     """The server ``sortingview-start-backend`` runs (binds 127.0.0.1 unless told otherwise).
 
     ``backend_id`` (the id of the backend started alongside) is given to tasks whose request names none.
     """
-    return SortingviewServer(host, port, threads=threads, channel=channel, channel_url=channel_url,
-                             backend_id=backend_id, inline=inline)
+    server = SortingviewServer(host, port, threads=threads, channel=channel, channel_url=channel_url,
+                               backend_id=backend_id, inline=inline)
+    from .import_api import import_settings  # the import page's folder and users (doc/sorting.md)
+
+    server.app.config["SV_IMPORT"] = import_settings(import_folder, importers)
+    return server
