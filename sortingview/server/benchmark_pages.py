@@ -48,6 +48,11 @@ def _thresholds() -> list[float]:
     return values
 
 
+def _avg(rows: list[dict], key: str) -> float | None:
+    values = [r[key] for r in rows if r[key] is not None]
+    return mean(values) if values else None
+
+
 def _summaries(units: list[dict], thresholds: list[float], wd: float) -> list[dict]:
     groups: dict[tuple[str, str], list[dict]] = {}
     for u in units:
@@ -55,12 +60,8 @@ def _summaries(units: list[dict], thresholds: list[float], wd: float) -> list[di
         groups.setdefault((u["sorter"], "(all studies)"), []).append(u)
     out = []
     for (sorter, study), rows in sorted(groups.items()):
-        def avg(key):
-            values = [r[key] for r in rows if r[key] is not None]
-            return mean(values) if values else None
-
-        out.append({"sorter": sorter, "study": study, "numGtUnits": len(rows), "accuracy": avg("accuracy"),
-                    "precision": avg("precision"), "recall": avg("recall"),
+        out.append({"sorter": sorter, "study": study, "numGtUnits": len(rows), "accuracy": _avg(rows, "accuracy"),
+                    "precision": _avg(rows, "precision"), "recall": _avg(rows, "recall"),
                     "sortingIds": sorted({r["sortingId"] for r in rows}),
                     "wellDetected": [sum(1 for r in rows if (r["accuracy"] or 0) >= wd and r["snr"] is not None
                                          and r["snr"] >= t) for t in thresholds]})

@@ -1,0 +1,95 @@
+"""The import folder and its HTTP API: paths outside are refused, only importers may import, formats load."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from test_server_support import http, running_server
+
+from sortingview.errors import WorkspaceError
+from sortingview.workspace.importing import detect, list_folder, resolve_inside
+
+
+def _recording_folder(path):
+    from spikeinterface.core import generate_ground_truth_recording
+
+    rec, sorting = generate_ground_truth_recording(durations=[4.0], num_channels=4, num_units=3, seed=3)
+    rec.save(folder=str(path), verbose=False)
+    return sorting
+
+
+def test_paths_outside_the_import_folder_are_refused(tmp_path):
+    root = tmp_path / "data"
+    (root / "sub").mkdir(parents=True)
+    (tmp_path / "secret.nwb").write_text("x")
+    os.symlink(tmp_path / "secret.nwb", root / "link.nwb")
+    os.symlink(root / "sub", root / "inner")
+    assert resolve_inside(str(root), "sub") == os.path.realpath(root / "sub")
+    assert resolve_inside(str(root), "inner") == os.path.realpath(root / "sub")  # a symlink staying inside is fine
+    for bad in ("../secret.nwb", "sub/../../secret.nwb", "link.nwb", str(tmp_path / "secret.nwb")):
+        with pytest.raises(WorkspaceError, match="outside|absolute"):
+            resolve_inside(str(root), bad)
+    names = [e["name"] for e in list_folder(str(root))["entries"]]
+    assert "link.nwb" not in names and names[:2] == ["inner", "sub"]
+
+
+def test_formats_are_detected(tmp_path):
+    _recording_folder(tmp_path / "rec")
+    (tmp_path / "a.nwb").write_text("")
+    (tmp_path / "probe.ap.bin").write_bytes(b"\0" * 16)
+    (tmp_path / "probe.ap.meta").write_text("nSavedChans=4\nimSampRate=30000\n")
+    (tmp_path / "other.bin").write_bytes(b"")
+    assert detect(str(tmp_path / "rec")) == {"kind": "recording", "format": "si_binary_folder"}
+    assert detect(str(tmp_path / "a.nwb"))["format"] == "nwb"
+    assert detect(str(tmp_path / "probe.ap.bin"))["format"] == "spikeglx"
+    assert detect(str(tmp_path / "other.bin")) is None
+
+
+def test_only_importers_import_and_outside_paths_get_403(store_dir, tmp_path):
+    from sortingview.server.auth import UserStore, users_file
+    from sortingview.workspace import load_workspace
+
+    root = tmp_path / "data"
+    root.mkdir()
+    gt = _recording_folder(root / "rec1")
+    from spikeinterface.core import NpzSortingExtractor
+
+    NpzSortingExtractor.write_sorting(gt, str(root / "gt.npz"))
+    users = UserStore(users_file())
+    alice, bob = users.add_user("alice"), users.add_user("bob")
+    with running_server(inline=True, import_folder=str(root), importers="alice") as srv:
+        u = srv.url
+        assert http(f"{u}/api/import/list")[0] == 401
+        status, body = http(f"{u}/api/import/list", headers={"Authorization": f"Bearer {bob}"})
+        assert status == 403 and "may not import" in body["error"]
+        auth = {"Authorization": f"Bearer {alice}"}
+        status, listing = http(f"{u}/api/import/list", headers=auth)
+        assert status == 200 and {e["name"]: e["importAs"] for e in listing["entries"]}["rec1"]["kind"] == "recording"
+        assert http(f"{u}/api/import/list?path=..", headers=auth)[0] == 403
+        status, ws = http(f"{u}/api/import/workspace", body={"label": "imported"}, headers=auth)
+        assert status == 200
+        assert http(f"{u}/api/import/recording", body={"workspaceUri": ws["workspaceUri"], "path": "../data/../.."},
+                    headers=auth)[0] == 403
+        assert http(f"{u}/api/import/workspace", body={"label": "x"},
+                    headers={"Authorization": f"Bearer {bob}"})[0] == 403
+        status, r = http(f"{u}/api/import/recording", body={"workspaceUri": ws["workspaceUri"], "path": "rec1"},
+                         headers=auth)
+        assert status == 200, r
+        status, s = http(f"{u}/api/import/sorting", headers=auth, body={
+            "workspaceUri": ws["workspaceUri"], "recordingId": r["recordingId"], "path": "gt.npz", "label": "gt"})
+        assert status == 200, s
+    W = load_workspace(ws["workspaceUri"])
+    rec_obj = W.get_recording_record(r["recordingId"])
+    from sortingview.store import load_json
+
+    # linked in place: the object's file is the one in the import folder, not a copy
+    assert load_json(rec_obj["recordingUri"])["format"] == "binary_recording"
+    assert sorted(map(str, W.get_unit_ids(s["sortingId"]))) == sorted(map(str, gt.get_unit_ids()))
+
+
+def test_a_server_without_an_import_folder_refuses(store_dir):
+    with running_server(inline=True) as srv:
+        status, body = http(f"{srv.url}/api/import/list")
+        assert status == 403 and "--import-folder" in body["error"]
+        status, cfg = http(f"{srv.url}/api/import/config")
+        assert status == 200 and cfg["enabled"] is False and "simple" in cfg["sorters"]
