@@ -115,3 +115,25 @@ def test_the_sorting_handler_runs_one_sorter_at_a_time_unless_configured(tmp_pat
     path.write_text("job_handlers:\n  sorting: {type: parallel, params: {num_workers: 2}, timeout_s: 60}\n")
     h = load_config(str(path), env={}).handler("sorting")
     assert (h.num_workers, h.timeout_s) == (2, 60)
+
+
+def test_the_command_line_marks_ground_truth_and_prints_tables_and_agreement(workspace):
+    from click.testing import CliRunner
+
+    from sortingview.cli import main
+
+    W, rid, gt = workspace
+    ids = list(gt.get_unit_ids())
+    sid = W.add_sorting(recording_id=rid, label="two", sorting=sv.copy_sorting_extractor(gt.select_units(ids[:2])))
+    gid = W.add_sorting(recording_id=rid, label="truth", sorting=sv.copy_sorting_extractor(gt))
+    run = CliRunner().invoke
+    assert run(main, ["ground-truth", "set", "--workspace", W.uri, "--recording", rid, "--sorting", gid]).exit_code == 0
+    assert W.get_ground_truth(rid) == gid and "gtAccuracy" in _metrics(W, sid)
+    table = run(main, ["ground-truth", "table", "--workspace", W.uri, "--recording", rid, "--csv"])
+    lines = table.output.strip().splitlines()
+    assert lines[0].startswith("sortingId,sortingLabel,gtUnitId") and len(lines) == 1 + len(ids)
+    out = run(main, ["agreement", "--workspace", W.uri, sid, gid])
+    assert out.exit_code == 0 and f"{sid} ~ {gid}: 2 matched" in out.output
+    assert f"only {gid}: {', '.join(map(str, ids[2:]))}" in out.output
+    bad = run(main, ["ground-truth", "set", "--workspace", W.uri, "--recording", "R-nope", "--sorting", gid])
+    assert bad.exit_code == 1 and "no recording 'R-nope'" in bad.output

@@ -82,3 +82,58 @@ def sorters() -> None:
             click.echo(f"{name}\t{sorter_version(name)}")
         except SortingviewError:
             click.echo(f"{name}\tnot installed (pip install sortingview[sorters])")
+
+
+@main.group("ground-truth")
+def ground_truth() -> None:
+    """Mark ground-truth sortings and score the other sortings of a recording against them."""
+
+
+@ground_truth.command("set")
+@click.option("--workspace", "workspace_uri", required=True, help="The workspace URI.")
+@click.option("--recording", "recording_id", required=True, help="The recording id.")
+@click.option("--sorting", "sorting_id", default=None, help="The ground-truth sorting id (omit: no ground truth).")
+@friendly_errors
+def ground_truth_set(workspace_uri: str, recording_id: str, sorting_id: str | None) -> None:
+    """Mark SORTING as the ground truth of RECORDING; every other sorting of it gets the gtUnit, gtAccuracy,
+    gtPrecision and gtRecall columns in the viewer's units table."""
+    from ..workspace import load_workspace
+
+    load_workspace(workspace_uri).set_ground_truth(recording_id, sorting_id)
+
+
+@ground_truth.command("table")
+@click.option("--workspace", "workspace_uri", required=True, help="The workspace URI.")
+@click.option("--recording", "recording_id", required=True, help="The recording id.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a text table.")
+@friendly_errors
+def ground_truth_table(workspace_uri: str, recording_id: str, as_csv: bool) -> None:
+    """Every ground-truth unit (missed ones included) against each sorting: SNR, best match, accuracy,
+    precision, recall."""
+    from ..workspace import load_workspace
+
+    df = load_workspace(workspace_uri).get_ground_truth_table(recording_id)
+    click.echo(df.to_csv(index=False) if as_csv else df.to_string(index=False))
+
+
+@main.command("agreement")
+@click.option("--workspace", "workspace_uri", required=True, help="The workspace URI.")
+@click.argument("sorting_ids", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole comparison as JSON.")
+@friendly_errors
+def agreement(workspace_uri: str, sorting_ids: tuple[str, ...], as_json: bool) -> None:
+    """Agreement between 2 to 8 sortings of one recording, without ground truth: matched units with their
+    agreement scores, and the units only one sorting found."""
+    from ..workspace import load_workspace
+
+    out = load_workspace(workspace_uri).get_sorting_agreement(list(sorting_ids))
+    if as_json:
+        click.echo(json.dumps(out, indent=1))
+        return
+    for p in out["pairs"]:
+        a, b = sorting_ids[p["sorting1"]], sorting_ids[p["sorting2"]]
+        click.echo(f"{a} ~ {b}: {len(p['matches'])} matched")
+        for m in p["matches"]:
+            click.echo(f"  {m['unitId1']} ~ {m['unitId2']}\tagreement {m['agreement']:.3f}")
+    for sid, units in zip(sorting_ids, out["foundByOneOnly"], strict=True):
+        click.echo(f"only {sid}: {', '.join(map(str, units)) or '-'}")
