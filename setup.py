@@ -25,6 +25,8 @@ setup(
     include_package_data=True,
     install_requires=[
         "numpy>=1.24",
+        "scipy>=1.9",  # spikeinterface.comparison (the demo, sortingview.compare_sortings.1)
+        "pandas>=1.5",  # spikeinterface.comparison
         "pyyaml>=6",
         "click>=8.1",
         "spikeinterface>=0.101",

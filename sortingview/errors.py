@@ -35,6 +35,13 @@ class InvalidMutableValueError(SortingviewError, TypeError):
     """A mutable value is not a string (mutables hold text; encode structured values with json.dumps)."""
 
 
+class DiskFullError(SortingviewError, OSError):
+    """A write failed because the disk (or a quota or file-size limit) is full; nothing partial was kept."""
+
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()
+
+
 class FeedError(SortingviewError):
     """A feed is missing, malformed, or an append was refused."""
 
@@ -56,7 +63,7 @@ class WorkspaceError(SortingviewError):
     """A workspace operation refers to something that does not exist or is not allowed."""
 
 
-class CurationError(SortingviewError):
+class CurationError(SortingviewError, ValueError):
     """A curation action is invalid (unknown unit, unknown label, closed curation, ...)."""
 
 
@@ -92,3 +99,21 @@ class ConfigError(SortingviewError, ValueError):
 # --- server --------------------------------------------------------------------------------------------
 class AuthError(SortingviewError, PermissionError):
     """A request needs a signed-in user, or the user is not authorized for it."""
+
+
+# --- messages --------------------------------------------------------------------------------------------
+_ACRONYM_VOWEL_SOUND = set("AEFHILMNORSX")  # letters whose names start with a vowel sound: "an NWB file"
+_VOWEL_LETTER_CONSONANT_SOUND = ("uni", "use", "usu", "one", "eu")  # "a unit", "a user", "a one-off"
+
+
+def with_article(word: str) -> str:
+    """``word`` after "a" or "an", chosen by how it sounds, for messages that name a type or value:
+    "an InjectTemplatesRecording", "a BinaryRecordingExtractor", "an int", "an NWB file", "a unit"."""
+    if not word:
+        return word
+    head = word[:2]
+    if len(head) == 2 and head.isupper() and head.isalpha():  # an acronym is read letter by letter
+        return f"{'an' if word[0] in _ACRONYM_VOWEL_SOUND else 'a'} {word}"
+    lower = word.lower()
+    vowel_sound = lower[0] in "aeiou" and not lower.startswith(_VOWEL_LETTER_CONSONANT_SOUND)
+    return f"{'an' if vowel_sound else 'a'} {word}"

@@ -126,3 +126,12 @@ def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
 
 def backend_alive(channel, pid: int) -> bool:
     return any(info.get("pid") == pid for info in channel.live_backends().values())
+
+
+@register_task("svtest.allocate.1", handler="misc")
+def allocate(gigabytes: float) -> dict:
+    """Allocate and touch ``gigabytes`` of memory (a task that asks for more than its worker may have)."""
+    import numpy as np
+
+    a = np.ones(int(gigabytes * 2**30) // 8)
+    return {"bytes": int(a.nbytes), "pid": os.getpid()}

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from sortingview.backend.channel import TaskRequest, open_channel
+from sortingview.backend.jobstatus import JobStatus
 from sortingview.errors import ChannelError, NotFoundError, TaskTimeoutError
 
 
@@ -161,6 +162,45 @@ def test_prune_forgets_old_finished_jobs_only(channel):
     time.sleep(0.02)
     assert channel.prune(0.0) == 1
     assert channel.get("j1") is None and channel.get("j2").status == "queued"
+
+
+def test_prune_forgets_failed_jobs_and_their_tracebacks_like_finished_ones(channel):
+    channel.submit(req("f1"))
+    channel.claim("w", {"misc": 1})
+    channel.fail("w", "f1", "ValueError: x", "Traceback " * 1000)
+    time.sleep(0.02)
+    assert channel.prune(3600.0) == 0 and channel.get("f1").traceback.startswith("Traceback")
+    assert channel.prune(0.0) == 1
+    assert channel.get("f1") is None and channel.stats()["error"] == 0
+
+
+def test_jobs_for_a_backend_id_no_live_backend_serves_expire(channel):
+    from sortingview.backend.channel.base import backend_id_digest
+
+    channel.submit(req("lonely", backend_id="nobody"))
+    channel.submit(req("served", backend_id="lab"))
+    channel.submit(req("plain"))
+    channel.put_backend("host:1", {"backendIdDigest": backend_id_digest("lab")})
+    assert channel.expire_unserved(3600.0) == 0  # too young
+    time.sleep(0.05)
+    assert [r.job_id for r in channel.stale_queued(channel.now())] == ["lonely", "served"]
+    assert channel.expire_unserved(0.01) == 1
+    rec = channel.get("lonely")
+    assert rec.status == JobStatus.ERROR and "no backend serving this job's backend id" in rec.error
+    assert channel.wait("lonely", 1).status == "error"  # waiting clients are woken
+    assert channel.get("served").status == "queued" and channel.get("plain").status == "queued"
+    assert [r.job_id for r in channel.claim("w", {"misc": 5}, backend_id="nobody")] == []
+    assert not channel.expire("served-never-submitted", "x")
+    channel.put_backend("host:1", None)
+    assert channel.expire_unserved(0.01) == 1 and channel.get("served").status == "error"
+
+
+def test_statuses_are_one_str_enum(channel):
+    channel.submit(req("j1"))
+    rec = channel.get("j1")
+    assert rec.status is JobStatus.QUEUED and rec.status == "queued" and isinstance(rec.status, str)
+    [claimed] = channel.claim("w", {"misc": 1})
+    assert claimed.status is JobStatus.RUNNING
 
 
 def test_many_claimers_never_take_the_same_job_twice(channel):

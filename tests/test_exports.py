@@ -131,7 +131,7 @@ def test_integer_unit_ids_order_numerically_and_export(store_dir, tmp_path):
     sid = W.add_sorting(recording_id=W.add_recording(label="r", recording=d.recording), label="s", sorting=sorting)
     W.sorting_curation_merge_units(sid, [10, "2"])
     W.sorting_curation_add_label(sid, label="reject", unit_ids=11)
-    assert W.get_sorting_curation(sid) == {"labelsByUnit": {"11": ["reject"]}, "mergeGroups": [[2, 10]],
+    assert W.get_sorting_curation(sid) == {"labelsByUnit": {11: ["reject"]}, "mergeGroups": [[2, 10]],
                                            "isClosed": False}
     cs = W.get_curated_sorting_extractor(sid)
     assert list(cs.unit_ids) == [2, 11]

@@ -101,8 +101,10 @@ def test_unsupported_extractors_name_the_copy_functions(ds):
         recording_to_object(ds.gt_recording)
     with pytest.raises(UnsupportedExtractorError, match="copy_sorting_extractor"):
         sorting_to_object(ds.gt_sorting)
-    with pytest.raises(UnsupportedExtractorError, match="copy_recording_extractor"):
-        recording_to_object(ds.recording.select_channels(ds.channel_ids[:2]))
+    # a channel slice of a stored file is a SpikeInterface chain (see test_extractors_si); over generated traces it
+    # is not, and the error names the class that is off the allow-list
+    with pytest.raises(UnsupportedExtractorError, match="InjectTemplatesRecording.*copy_recording_extractor"):
+        recording_to_object(ds.gt_recording.select_channels(ds.channel_ids[:2]))
     with pytest.raises(UnsupportedExtractorError, match="recording extractor"):
         recording_to_object(ds.sorting)
 

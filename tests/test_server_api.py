@@ -237,7 +237,8 @@ def test_tasks_go_to_the_named_channel_with_the_server_backend_id(store_dir):
     from sortingview.backend.channel import open_channel
 
     task = {"taskName": "sortingview.sorting_info.1", "taskInput": {"sorting": f"sha1://{'c' * 40}"}, "waitSec": 0}
-    with running_server(backend_id="lab-secret") as srv:  # the real backend runner; no worker is running
+    # the real backend runner; no worker is running, so the channel is one the server is configured with
+    with running_server(backend_id="lab-secret", channels=["lab-b"]) as srv:
         status, r = http(f"{srv.url}/api/task", body={**task, "channel": "lab-b"})
         assert status == 200 and r["status"] == "queued"
         status, st = http(f"{srv.url}/api/task/{r['jobId']}?channel=lab-b&wait=0.2")

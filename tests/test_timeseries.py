@@ -121,7 +121,6 @@ def test_the_pyramid_is_built_lazily_and_reused(ds, store_dir, monkeypatch):
 
 @pytest.mark.parametrize("task_input,match", [
     ({"startFrame": 5, "endFrame": 5}, "startFrame < endFrame"),
-    ({"startFrame": 0, "endFrame": 600_001}, r"endFrame <= numFrames \(600000\)"),
     ({"startFrame": -1, "endFrame": 10}, "0 <= startFrame"),
     ({"startFrame": 0, "endFrame": 10, "maxSamples": 1}, "at least 2"),
     ({"startFrame": 0, "endFrame": 10, "channelIds": ["nope"]}, "channelIds must list channels"),

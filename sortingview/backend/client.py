@@ -6,6 +6,7 @@ other request goes to the channel, where a request for a job already queued or r
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 import uuid
@@ -13,10 +14,11 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import NotFoundError, TaskError, TaskTimeoutError, UnknownTaskError
+from ..errors import NotFoundError, TaskError, TaskInputError, TaskTimeoutError, UnknownTaskError
 from ..serialize import canonical_json, decode_value, sha1_of_bytes, task_job_id
 from ..tasks import TaskSpec, cached_result, get_task, validate_input
-from .channel import Channel, JobRecord, TaskRequest, resolve_channel
+from .channel import Channel, JobRecord, TaskRequest, channel_path, open_channel, resolve_channel
+from .jobstatus import DONE, JobStatus
 
 log = logging.getLogger("sortingview.backend")
 #: after this long in the queue with no live backend, waiting clients are told to start one
@@ -29,7 +31,7 @@ class TaskStatus:
 
     job_id: str
     task_name: str
-    status: str
+    status: JobStatus
     error: str | None = None
     traceback: str | None = None
     result: Any = None
@@ -66,10 +68,12 @@ def job_id_for(task_name: str, task_type: str, task_input: dict, backend_id: str
 
 def _status_of(rec: JobRecord, chan: Channel) -> TaskStatus:
     st = TaskStatus(rec.job_id, rec.task_name, rec.status, rec.error, rec.traceback)
-    if rec.status == "finished":
+    if rec.status == JobStatus.FINISHED:
         if rec.task_type == "calculation":
-            st.result = cached_result(rec.task_name, rec.task_input)
-            if st.result is None:  # the result file was removed since: compute it again
+            from ..store import MISSING, load_task_result
+
+            st.result = load_task_result(rec.task_name, task_job_id(rec.task_name, rec.task_input))
+            if st.result is MISSING:  # the result file was removed (or was damaged) since: compute it again
                 req = TaskRequest(rec.job_id, rec.task_name, rec.task_type, rec.handler, rec.task_input,
                                   rec.backend_id)
                 return TaskStatus(rec.job_id, rec.task_name, chan.submit(req).status)
@@ -102,6 +106,7 @@ class TaskHandle:
 
     def wait_status(self, timeout: float | None = None) -> TaskStatus:
         """The status once the job ended, or the current one after ``timeout`` seconds (long-poll)."""
+        check_timeout(timeout)
         if self._finished is not None:
             return self._finished
         start = time.monotonic()
@@ -110,7 +115,7 @@ class TaskHandle:
             step = NO_BACKEND_WARNING_S if timeout is None else min(NO_BACKEND_WARNING_S, timeout)
             try:
                 st = _status_of(self.channel.wait(self.job_id, step), self.channel)
-                if st.status in ("finished", "error"):
+                if st.status in DONE:
                     return st
             except TaskTimeoutError:
                 pass
@@ -126,12 +131,34 @@ class TaskHandle:
     def wait(self, timeout: float | None = None) -> Any:
         """The decoded result; TaskError (with the remote traceback) or TaskTimeoutError otherwise."""
         st = self.wait_status(timeout)
-        if st.status == "finished":
+        if st.status == JobStatus.FINISHED:
             return decode_value(st.result)
-        if st.status == "error":
+        if st.status == JobStatus.ERROR:
             raise TaskError(f"task {self.task_name} failed: {st.error}", traceback=st.traceback)
         raise TaskTimeoutError(f"task {self.task_name} (job {self.job_id[:10]}) is still {st.status} after "
                                f"{timeout:g} s on channel {self.channel.name!r}; see `sortingview status`")
+
+
+def check_timeout(timeout: float | None) -> None:
+    """A wait ends: ``timeout`` is None (wait for the result) or a finite number of seconds, at least 0."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) \
+            or timeout < 0:
+        raise TaskInputError(f"timeout={timeout!r} is not a number of seconds; pass a finite number >= 0, or None "
+                             "to wait for the result")
+
+
+def channel_is_served(name: str, channel_url: str | None = None) -> bool:
+    """Whether channel ``name`` exists and a live backend serves it, found without creating anything.
+
+    A SQLite channel exists when its file does; a Redis channel is only a key prefix, so there the backends'
+    heartbeats decide alone.
+    """
+    url = channel_url or os.environ.get("SORTINGVIEW_CHANNEL_URL") or None
+    if url is None and not os.path.isfile(channel_path(name)):
+        return False
+    return bool(open_channel(name, url).live_backends())
 
 
 def submit_task(task_name: str, task_input: dict, *, backend_id: str | None = None,
@@ -147,7 +174,7 @@ def submit_task(task_name: str, task_input: dict, *, backend_id: str | None = No
     if spec.task_type == "calculation":
         hit = cached_result(task_name, task_input)
         if hit is not None:
-            return TaskHandle(job_id, task_name, chan, TaskStatus(job_id, task_name, "finished", result=hit))
+            return TaskHandle(job_id, task_name, chan, TaskStatus(job_id, task_name, JobStatus.FINISHED, result=hit))
     chan.submit(TaskRequest(job_id, task_name, spec.task_type, spec.handler_type, task_input, backend_id or ""))
     return TaskHandle(job_id, task_name, chan)
 

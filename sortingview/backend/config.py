@@ -7,6 +7,7 @@ naming the key and the file, raised at start-up rather than when the first task 
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
@@ -16,9 +17,11 @@ from ..tasks.registry import HANDLER_TYPES
 
 HANDLER_KINDS = ("parallel", "inline", "dask")
 _PARAMS = {"parallel": ("num_workers",), "inline": (), "dask": ("scheduler_address", "num_workers")}
-_HANDLER_KEYS = ("type", "params", "timeout_s", "max_attempts")
+_HANDLER_KEYS = ("type", "params", "timeout_s", "max_attempts", "memory_limit_gb")
 _TOP_KEYS = ("job_handlers", "task_modules", "channel", "channel_url", "backend_id", "lease_s", "grace_s",
-             "host", "port")
+             "host", "port", "unserved_expiry_s")
+#: the address space a parallel worker may take unless the YAML says otherwise (0 there: no limit)
+DEFAULT_MEMORY_LIMIT_GB = 4.0
 ENV_CONFIG = "SORTINGVIEW_JOB_HANDLER_CONFIG"
 #: a sorter uses the machine's cores and memory by itself: one at a time, for up to a day, unless the YAML says
 _HANDLER_DEFAULTS: dict[str, dict] = {"sorting": {"num_workers": 1, "timeout_s": 24 * 3600.0}}
@@ -34,6 +37,7 @@ class HandlerConfig:
     scheduler_address: str | None = None
     timeout_s: float = 3600.0
     max_attempts: int = 3
+    memory_limit_gb: float = DEFAULT_MEMORY_LIMIT_GB  # per parallel worker process; 0: none
 
     def describe(self) -> str:
         if self.type == "inline":
@@ -55,6 +59,7 @@ class BackendConfig:
     grace_s: float = 30.0
     host: str = "127.0.0.1"
     port: int = 15310
+    unserved_expiry_s: float = 3600.0  # jobs for a backend id that no live backend serves fail after this
     source: str = field(default="(defaults)", compare=False)
 
     def handler(self, name: str) -> HandlerConfig:
@@ -69,10 +74,23 @@ def _where(source: str, key: str) -> str:
     return f"{source}: {key}"
 
 
-def _positive_number(value: Any, source: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{_where(source, key)} must be a positive number of seconds, got {value!r}")
+def _number(value: Any, source: str, key: str, *, unit: str, allow_zero: bool = False) -> float:
+    """A finite number > 0 (>= 0 with ``allow_zero``); NaN and infinity are refused."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        least = "0 or more" if allow_zero else "positive"
+        raise ConfigError(f"{_where(source, key)} must be a {least} number of {unit} (finite), got {value!r}")
     return float(value)
+
+
+def _positive_number(value: Any, source: str, key: str) -> float:
+    return _number(value, source, key, unit="seconds")
+
+
+def _port(value: Any, source: str, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ConfigError(f"{_where(source, key)} must be a TCP port number from 1 to 65535, got {value!r}")
+    return value
 
 
 def _positive_int(value: Any, source: str, key: str) -> int:
@@ -122,6 +140,9 @@ def _handler(name: str, raw: Any, base: HandlerConfig, source: str) -> HandlerCo
         out = replace(out, timeout_s=_positive_number(raw["timeout_s"], source, key + ".timeout_s"))
     if "max_attempts" in raw:
         out = replace(out, max_attempts=_positive_int(raw["max_attempts"], source, key + ".max_attempts"))
+    if "memory_limit_gb" in raw:
+        out = replace(out, memory_limit_gb=_number(raw["memory_limit_gb"], source, key + ".memory_limit_gb",
+                                                   unit="gigabytes (0 for no limit)", allow_zero=True))
     return out
 
 
@@ -148,11 +169,11 @@ def _from_mapping(cfg: BackendConfig, raw: Any, source: str) -> BackendConfig:
     for key in ("channel", "channel_url", "backend_id", "host"):
         if raw.get(key) is not None:
             changes[key] = _string(raw[key], source, key)
-    for key in ("lease_s", "grace_s"):
+    for key in ("lease_s", "grace_s", "unserved_expiry_s"):
         if key in raw:
             changes[key] = _positive_number(raw[key], source, key)
     if "port" in raw:
-        changes["port"] = _positive_int(raw["port"], source, "port")
+        changes["port"] = _port(raw["port"], source, "port")
     return replace(cfg, **changes)
 
 
@@ -172,6 +193,8 @@ def _read_yaml(path: str) -> Any:
     except FileNotFoundError:
         raise ConfigError(f"configuration file {path} does not exist; fix --config or "
                           f"${ENV_CONFIG}, or copy sortingview.yaml.example") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
 
@@ -191,6 +214,7 @@ def load_config(path: str | None = None, *, env: Mapping[str, str] | None = None
                 "backend_id": env.get("SORTINGVIEW_BACKEND_ID")}
     cfg = replace(cfg, **{k: v for k, v in from_env.items() if v})
     cfg = replace(cfg, **{k: v for k, v in (overrides or {}).items() if v is not None})
+    _port(cfg.port, cfg.source if "port" not in (overrides or {}) else "--port", "port")
     from ..errors import ChannelError
     from .channel import check_channel_name
 

@@ -16,7 +16,9 @@ import time
 import uuid
 
 from .._version import __version__
+from ..errors import ChannelError, DiskFullError
 from .channel import Channel, JobRecord, open_channel
+from .channel.base import backend_id_digest
 from .config import BackendConfig
 from .execution import Outcome, record_outcome, vet_claimed
 from .handlers import JobHandler, make_handler
@@ -31,6 +33,8 @@ _MAX_IDLE_S = 0.01
 _IDLE_WAIT_S = 0.1
 _RECLAIM_EVERY_S = 0.05
 _KEEP_ENDED_S = 7 * 24 * 3600  # finished and failed jobs stay visible to `status` and clients this long
+_EXPIRE_EVERY_S = 60.0  # how often a backend fails jobs queued for a backend id that nobody serves
+_OUTAGE_RETRY_S = 1.0  # a channel that cannot be reached or written (disk full) is tried again this often
 
 
 class Backend:
@@ -46,7 +50,7 @@ class Backend:
         self.completed = 0
         self._stop = threading.Event()
         self._hard_stop = threading.Event()
-        self._next_lease = self._next_status = self._next_prune = self._next_claim = 0.0
+        self._next_lease = self._next_status = self._next_prune = self._next_claim = self._next_expire = 0.0
         self._burst = False
         self._poller = select.poll()
         self._polled: set[int] = set()
@@ -64,7 +68,7 @@ class Backend:
             cfg = self.config.handler(name)
             url = None if self.channel.url.startswith("sqlite://") else self.channel.url
             context = WorkerContext(name, self.channel.name, url, self.worker_id, self.config.backend_id or "",
-                                    self.config.lease_s, cfg.max_attempts)
+                                    self.config.lease_s, cfg.max_attempts, cfg.memory_limit_gb)
             h = self.handlers[name] = make_handler(cfg, self.config.task_modules, context)
         return h
 
@@ -75,9 +79,7 @@ class Backend:
         idle = _MIN_IDLE_S
         try:
             while not self._stop.is_set():
-                # collect first, so that slots freed this turn are filled by the claim right after
-                busy = self._collect() + self._claim()
-                self._keep_alive()
+                busy = self._turn()
                 if burst and not busy and not self.jobs:
                     break
                 idle = _MIN_IDLE_S if busy else min(idle * 1.5, _MAX_IDLE_S)
@@ -93,6 +95,20 @@ class Backend:
         return self.completed
 
     # --- one turn of the loop -------------------------------------------------------------------------
+    def _turn(self) -> int:
+        """Collect outcomes, claim jobs, renew leases; a channel or disk outage is logged and waited out."""
+        try:
+            # collect first, so that slots freed this turn are filled by the claim right after
+            busy = self._collect() + self._claim()
+            self._keep_alive()
+            return busy
+        except (ChannelError, DiskFullError) as exc:
+            if self._burst:
+                raise
+            log.error("%s; the backend keeps running and tries again in %g s", exc, _OUTAGE_RETRY_S)
+            self._stop.wait(_OUTAGE_RETRY_S)
+            return 0
+
     def _claim(self) -> int:
         # while busy, look at the channel only when it says something was queued, or now and then (for
         # leases that expired elsewhere): workers claim their own next jobs
@@ -171,6 +187,12 @@ class Backend:
         if now >= self._next_status:
             self.channel.put_backend(self.worker_id, self.describe())
             self._next_status = now + min(_STATUS_EVERY_S, self.config.lease_s / 3)
+        if now >= self._next_expire:
+            expired = self.channel.expire_unserved(self.config.unserved_expiry_s)
+            if expired:
+                log.warning("failed %d job(s) queued for over %g s for a backend id that no backend serves",
+                            expired, self.config.unserved_expiry_s)
+            self._next_expire = now + min(_EXPIRE_EVERY_S, self.config.unserved_expiry_s / 2)
         if now >= self._next_prune:  # the channel is a queue, not an archive: results live in the store
             pruned = self.channel.prune(_KEEP_ENDED_S)
             if pruned:
@@ -222,7 +244,10 @@ class Backend:
         from .dask_handler import close_dask_clients
 
         close_dask_clients()
-        self.channel.put_backend(self.worker_id, None)
+        try:
+            self.channel.put_backend(self.worker_id, None)
+        except (ChannelError, DiskFullError) as exc:  # its heartbeat goes stale on its own
+            log.error("could not remove this backend's heartbeat: %s", exc)
         log.info("backend %s stopped after %d task(s)", self.worker_id, self.completed)
 
     # --- reporting ----------------------------------------------------------------------------------------
@@ -232,6 +257,7 @@ class Backend:
         return {
             "workerId": self.worker_id, "host": socket.gethostname(), "pid": os.getpid(), "version": __version__,
             "channel": self.config.channel, "hasBackendId": bool(self.config.backend_id),
+            "backendIdDigest": backend_id_digest(self.config.backend_id or ""),
             "handlers": {h.name: h.describe() for h in self.config.handlers},
             "running": [{"jobId": j.job_id, "taskName": j.task_name, "handler": j.handler,
                          "seconds": round(now - t0, 3)} for j, t0 in self.jobs.values()],

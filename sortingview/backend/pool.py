@@ -70,6 +70,31 @@ class WorkerContext:
     backend_id: str
     lease_s: float
     max_attempts: int
+    memory_limit_gb: float = 0.0  # the worker's address-space limit (RLIMIT_AS); 0: none
+
+
+def _limit_memory(ctx: WorkerContext) -> None:
+    """Cap this worker's address space, so a job that asks for too much fails with MemoryError instead of
+    taking the machine's memory (and the OOM killer's choice of victim) from everyone else."""
+    if ctx.memory_limit_gb > 0:
+        import resource
+
+        limit = int(ctx.memory_limit_gb * 2**30)
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+
+
+def _explain_memory_error(outcome: Outcome, ctx: WorkerContext) -> bool:
+    """Reword a MemoryError outcome so it names the limit and the setting; True when the job ran out of memory."""
+    if outcome.ok or not (outcome.error or "").startswith("MemoryError"):
+        return False
+    if ctx.memory_limit_gb > 0:
+        outcome.error = (
+            f"MemoryError: task {outcome.task_name} needed more memory than the {ctx.memory_limit_gb:g} GB limit of "
+            f"each {ctx.handler} worker and was stopped (the worker is replaced); ask for less (fewer units, "
+            f"spikes or frames), or raise job_handlers.{ctx.handler}.memory_limit_gb in the backend configuration "
+            f"(0: no limit). {outcome.error}")
+    return True
 
 
 def _worker_main(conn, lifeline, task_modules: tuple[str, ...], environ: dict[str, str],
@@ -82,6 +107,7 @@ def _worker_main(conn, lifeline, task_modules: tuple[str, ...], environ: dict[st
     # Ctrl-C reaches the whole process group; the backend decides whether running tasks finish or stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _limit_memory(ctx)
     from .channel import open_channel
     from .plugins import load_task_modules
 
@@ -100,13 +126,14 @@ def _worker_main(conn, lifeline, task_modules: tuple[str, ...], environ: dict[st
             continue
         while job is not None:
             outcome = run_job(job.job_id, job.task_name, job.task_input, job.task_type, store_dir())
+            # after a MemoryError the heap may be fragmented or half-freed: report, then make way for a new worker
+            stop = _explain_memory_error(outcome, ctx)
             try:
-                stop = False
                 while conn.poll():  # only "drain" or None arrive while busy
-                    stop = _recv(conn) is None
+                    stop = _recv(conn) is None or stop
                     draining = True
-                job, reports = _record_and_claim(channel, ctx, outcome, claim=not draining)
-                _send(conn, ("done", reports, job))
+                job, reports = _record_and_claim(channel, ctx, outcome, claim=not (draining or stop))
+                _send(conn, ("retire" if stop else "done", reports, job))
             except (EOFError, OSError):
                 return  # the backend is gone; a job claimed just now goes back when its lease runs out
             if stop:
@@ -226,9 +253,12 @@ class ParallelHandler(JobHandler):
         job = w.job
         try:
             if _ready(w.conn.fileno()):
-                _, reports, next_job = _recv(w.conn)
+                kind, reports, next_job = _recv(w.conn)
                 for o in reports:
                     o.where = o.where or w.where
+                if kind == "retire":  # it stops after this (out of memory, or told to): never hand it a job
+                    self._drop(w)
+                    return reports
                 w.job, w.t0 = next_job, time.monotonic()
                 if next_job is not None:
                     self._adopted.append(next_job)

@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import TaskError
 from .channel import Channel
 from .client import TaskHandle, TaskStatus, submit_task
+from .jobstatus import JobStatus
 
 
 def viewer_requests(workspace: Any, sorting_id: str) -> list[tuple[str, dict]]:
@@ -48,10 +49,10 @@ def precompute(workspace: Any, sorting_id: str, *, progress: bool = True, backen
             statuses[h.task_name] = st
             bar.set_postfix_str(h.task_name.split(".")[1])
             bar.update(1)
-    failed = [f"{name}: {st.error}" for name, st in statuses.items() if st.status == "error"]
+    failed = [f"{name}: {st.error}" for name, st in statuses.items() if st.status == JobStatus.ERROR]
     if failed:
         raise TaskError(f"precompute of sorting {sorting_id}: {len(failed)} task(s) failed: " + "; ".join(failed))
-    late = [name for name, st in statuses.items() if st.status != "finished"]
+    late = [name for name, st in statuses.items() if st.status != JobStatus.FINISHED]
     if late:
         from ..errors import TaskTimeoutError
 

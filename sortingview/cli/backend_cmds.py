@@ -10,6 +10,7 @@ import threading
 
 import click
 
+from ..live_server import forget_server, record_server
 from . import main
 from ._common import friendly_errors
 
@@ -21,15 +22,17 @@ def _configure_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
 
-def _start_server(cfg, import_folder=None, importers=None):
+def _start_server(cfg, allowed_hosts=(), max_queued_per_client=None, import_folder=None, importers=None):
     try:
         from ..server import create_server
     except ImportError as exc:
         raise click.ClickException(f"the HTTP server is not available ({exc}); run with --no-server") from exc
+    limits = {} if max_queued_per_client is None else {"max_queued_per_client": max_queued_per_client}
     server = create_server(cfg.host, cfg.port, channel=cfg.channel, channel_url=cfg.channel_url,
-                           backend_id=cfg.backend_id, import_folder=import_folder,
-                           importers=importers)
+                           backend_id=cfg.backend_id, allowed_hosts=allowed_hosts, import_folder=import_folder,
+                           importers=importers, **limits)
     threading.Thread(target=server.serve_forever, name="sortingview-http", daemon=True).start()
+    record_server(server.url)  # links made by scripts on this store now point here
     click.echo(f"sortingview server at {server.url}", err=True)
     return server
 
@@ -55,9 +58,16 @@ def _install_signal_handlers(stop) -> None:
                    "see sortingview.yaml.example.")
 @click.option("--host", default=None, help="Address the HTTP server binds [default 127.0.0.1].")
 @click.option("--port", default=None, type=int, help="Port of the HTTP server [default 15310].")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, envvar="SORTINGVIEW_ALLOWED_HOSTS",
+              help="A host name requests may carry besides the bound host, localhost and $SORTINGVIEW_URL's "
+                   "(repeatable; env: comma-separated). Other Host headers are refused (421) against DNS rebinding.")
+@click.option("--max-queued-per-client", type=click.IntRange(min=1, max=1_000_000), default=None,
+              envvar="SORTINGVIEW_MAX_QUEUED_PER_CLIENT",
+              help="Tasks one client address may have queued or running before it is answered 429 [default 200].")
 @click.option("--no-server", is_flag=True, help="Run workers only (e.g. on more machines sharing the channel).")
 @click.option("--no-workers", is_flag=True, help="Run the HTTP server only.")
-@click.option("--demo", is_flag=True, help="Create the demo workspace and print its figURL.")
+@click.option("--demo", is_flag=True,
+              help="Create the demo workspace (once per store; later starts reuse it) and print its figURL.")
 @click.option("--import-folder", default=None, type=click.Path(file_okay=False, exists=True),
               help="Folder whose recordings and sortings importers may import from the browser "
               "[env SORTINGVIEW_IMPORT_FOLDER].")
@@ -66,12 +76,17 @@ def _install_signal_handlers(stop) -> None:
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
 @friendly_errors
-def start_backend(channel, channel_url, backend_id, config_path, host, port, no_server, no_workers, demo,
-                  import_folder, importers, burst, log_level) -> None:
+def start_backend(channel, channel_url, backend_id, config_path, host, port, allowed_hosts, max_queued_per_client,
+                  no_server, no_workers, demo, import_folder, importers, burst, log_level) -> None:
     """Start the sortingview backend: task workers and the HTTP server for the viewer.
 
     Workers pull tasks from the channel and run them in per-type job handlers (parallel process pools by
     default). SIGINT/SIGTERM stop gracefully: running tasks finish (up to grace_s) or go back to the channel.
+
+    Links: while the server runs, its URL is recorded in the store (<store>/sortingview/server.json), so links
+    printed here and made by scripts on the same store (W.spikesortingview()) point to this --host/--port.
+    $SORTINGVIEW_URL overrides it (e.g. http://lab-server:15310 for links shared on a network); with no
+    server running, links use http://127.0.0.1:15310.
     """
     from ..backend.config import load_config
     from ..backend.daemon import Backend
@@ -89,26 +104,31 @@ def start_backend(channel, channel_url, backend_id, config_path, host, port, no_
 
     load_task_modules(cfg.task_modules)  # the server validates requests for plugin tasks too
     backend = None if no_workers else Backend(cfg)
-    server = None if (no_server or burst) else _start_server(cfg, import_folder, importers)
-    if demo:
-        from ..server.demo import ensure_demo_workspace
-
-        # links name the server just started, unless SORTINGVIEW_URL says how others reach it
-        own = server is not None and not os.environ.get("SORTINGVIEW_URL")
-        url = ensure_demo_workspace(base_url=server.url) if own else ensure_demo_workspace()
-        click.echo(f"demo workspace: {url}")
-    stopped = threading.Event()
-    _install_signal_handlers(backend.stop if backend else stopped.set)
+    hosts = tuple(h.strip() for v in allowed_hosts for h in v.split(",") if h.strip())
+    server = None if (no_server or burst) else _start_server(cfg, hosts, max_queued_per_client, import_folder,
+                                                            importers)
     try:
-        if backend is not None:
-            backend.run(burst=burst)
-        else:
-            while not stopped.wait(0.5):
-                pass
+        if demo:
+            from ..server.demo import ensure_demo_workspace
+
+            # the link names the server just started (recorded in the store), unless SORTINGVIEW_URL is set
+            click.echo(f"demo workspace: {ensure_demo_workspace()}")
+        _run(backend, burst)
     finally:
         if server is not None:
+            forget_server()
             server.shutdown()
 
+
+def _run(backend, burst: bool) -> None:
+    """Run the workers (or, with --no-workers, wait) until SIGINT/SIGTERM."""
+    stopped = threading.Event()
+    _install_signal_handlers(backend.stop if backend else stopped.set)
+    if backend is not None:
+        backend.run(burst=burst)
+    else:
+        while not stopped.wait(0.5):
+            pass
 
 @main.command("status")
 @click.option("--channel", default=None, help="Channel to report on [env SORTINGVIEW_CHANNEL; default: default].")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import shlex
 
 import click
 
@@ -68,6 +69,31 @@ def workspace_show(uri: str, as_json: bool) -> None:
                 click.echo(f"    {s['sortingId']}  {s['sortingLabel']}  (curation {state}, "
                            f"{len(curation['labelsByUnit'])} labelled units, "
                            f"{len(curation['mergeGroups'])} merge groups)")
+
+
+@workspace_group.command("rm")
+@click.argument("uri")
+@click.option("--yes", is_flag=True, help="Confirm the deletion (required: it cannot be undone).")
+@friendly_errors
+def workspace_rm(uri: str, yes: bool) -> None:
+    """Delete the workspace URI: its records and the curation of its sortings.
+
+    Stored objects (recordings, sortings, files, computed results) stay in the store: they are
+    content-addressed and other workspaces or shared links may use them.
+    """
+    from ..workspace import load_workspace
+    from ..workspace.deletion import delete_workspace
+
+    if not yes:
+        W = load_workspace(uri)  # a wrong URI is reported before the confirmation is asked for
+        raise click.UsageError(f"this deletes workspace {W.label!r} ({len(W.recording_ids)} recordings, "
+                               f"{len(W.sorting_ids)} sortings and their curation) and cannot be undone; "
+                               f"run again with --yes to delete it: sortingview workspace rm {shlex.quote(uri)} --yes")
+    gone = delete_workspace(uri)
+    kept = f"; kept {len(gone.kept_curation_feeds)} curation feed(s) other workspaces use" \
+        if gone.kept_curation_feeds else ""
+    click.echo(f"deleted workspace {gone.label!r} ({gone.num_recordings} recordings, {gone.num_sortings} sortings)"
+               f"{kept}; stored objects stay in the store")
 
 
 @main.group("curation")

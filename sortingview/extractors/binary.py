@@ -141,6 +141,9 @@ def _segment_paths(data: dict, num_channels: int, dtype: np.dtype, offset: int) 
 def recording_from_data(data: dict):
     from spikeinterface.core import BinaryRecordingExtractor
 
+    from . import remote
+    if remote.needs_remote(data):  # the file is on a peer: read it lazily, in verified chunks (doc/sharing.md)
+        return remote.recording_from_data(data)
     num_channels = field(data, "numChannels", int, FORMAT)
     dtype = _check_dtype(field(data, "dtype", str, FORMAT))
     offset = field(data, "fileOffset", int, FORMAT)

@@ -39,8 +39,10 @@ def _copy_folder() -> str:
     base = store.get_store().directory
     if base is None:
         return tempfile.mkdtemp(prefix="sortingview-copy-")
+    from ..store.private import makedirs
+
     folder = os.path.join(base, "sortingview", "copied_recordings", secrets.token_hex(8))
-    os.makedirs(folder, exist_ok=True)
+    makedirs(folder)  # the store's modes: group-writable in a shared store
     return folder
 
 
@@ -49,16 +51,27 @@ def _write_segment(recording, segment_index: int, path: str, dtype: np.dtype, pr
     # chunks as large as the budget allows: lazy recordings (generators, filters with margins) pay per chunk
     per_frame = recording.get_num_channels() * max(np.dtype(recording.get_dtype()).itemsize, dtype.itemsize)
     step = max(1, CHUNK_BYTES // per_frame)
-    with open(path, "wb") as f:
-        for start in range(0, num_frames, step):
-            end = min(num_frames, start + step)
-            chunk = recording.get_traces(start_frame=start, end_frame=end, segment_index=segment_index)
-            f.write(np.ascontiguousarray(chunk, dtype=dtype).data)  # no extra copy through bytes
-            progress.update(end - start)
+    try:
+        with open(path, "wb") as f:
+            for start in range(0, num_frames, step):
+                end = min(num_frames, start + step)
+                chunk = recording.get_traces(start_frame=start, end_frame=end, segment_index=segment_index)
+                f.write(np.ascontiguousarray(chunk, dtype=dtype).data)  # no extra copy through bytes
+                progress.update(end - start)
+    except BaseException as exc:  # a full disk (or Ctrl-C) leaves no partial copy behind
+        os.unlink(path)
+        if isinstance(exc, OSError):
+            from ..store._fs import disk_full_error
+
+            raise disk_full_error(exc, path) from exc
+        raise
 
 
-def copy_recording_extractor(recording, serialize_dtype=None, *, progress: bool = True):
+def copy_recording_extractor(recording, serialize_dtype=None, *, progress: bool = True, upload_traces: bool = False):
     """Copy any spikeinterface recording into a binary file in the store and return a recording over it.
+
+    ``upload_traces`` is accepted for scripts written for the original sortingview and has no effect: nothing is
+    uploaded anywhere, the copy stays in the local store (share the store directory, or serve it, instead).
 
     Every segment is written in chunks (bounded memory); raw values, gains/offsets to microvolts, channel
     ids, probe geometry and segment start times are kept. ``serialize_dtype`` (e.g. ``'float32'``) changes the
@@ -92,8 +105,11 @@ def copy_recording_extractor(recording, serialize_dtype=None, *, progress: bool 
     return load_recording(store_recording(copy))
 
 
-def copy_sorting_extractor(sorting):
-    """Copy any spikeinterface sorting into an .npz in the store and return a sorting over it."""
+def copy_sorting_extractor(sorting, *, upload_firings: bool = False):
+    """Copy any spikeinterface sorting into an .npz in the store and return a sorting over it.
+
+    ``upload_firings`` is accepted for scripts written for the original sortingview and has no effect (no cloud).
+    """
     from spikeinterface.core import NpzSortingExtractor
 
     _check_kind(sorting, "sorting")
@@ -102,3 +118,18 @@ def copy_sorting_extractor(sorting):
         NpzSortingExtractor.write_sorting(sorting, path)
         uri = store_sorting(NpzSortingExtractor(path))
     return load_sorting(uri)
+
+
+def upload_recording_extractor(recording, *, serialize_dtype=None, label: str) -> str:
+    """The original's name: copy ``recording`` and return the ``sha1://`` URI of its object (in the local store;
+    nothing is uploaded)."""
+    from .objects import store_recording as _store
+
+    return _store(copy_recording_extractor(recording, serialize_dtype, progress=False), label=label)
+
+
+def upload_sorting_extractor(sorting, *, label: str) -> str:
+    """The original's name: copy ``sorting`` and return the ``sha1://`` URI of its object (local store only)."""
+    from .objects import store_sorting as _store
+
+    return _store(copy_sorting_extractor(sorting), label=label)

@@ -5,6 +5,9 @@ sampling frequency too, so a sorting can be described without opening the file.
 """
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 
 from .. import store
@@ -15,20 +18,49 @@ FORMAT = "npz_sorting"
 VERSION = 1
 
 
+# sortings read from folders (SpikeInterface's own, phy, Kilosort) are small next to a recording: their spike
+# trains are written once to an .npz in the store, so the object never depends on the folder staying put
+SNAPSHOT_SORTINGS = ("NumpyFolderSorting", "PhySortingExtractor", "KiloSortSortingExtractor")
+
+
 def is_npz_sorting(sorting) -> bool:
     from spikeinterface.core import NpzSortingExtractor
 
     return isinstance(sorting, NpzSortingExtractor)
 
 
-def sorting_to_object(sorting) -> dict:
-    uri = store.store_file(sorting._kwargs["file_path"], label="sorting.npz")
+def is_snapshot_sorting(sorting) -> bool:
+    return any(cls.__name__ in SNAPSHOT_SORTINGS for cls in type(sorting).__mro__)
+
+
+def _npz_file(sorting) -> str:
+    """The .npz behind an NpzSortingExtractor, or behind an NpzFolderSorting (``folder_path`` in its kwargs)."""
+    kwargs = sorting._kwargs
+    if kwargs.get("file_path"):
+        return os.fspath(kwargs["file_path"])
+    return os.path.join(os.fspath(kwargs["folder_path"]), "sorting_cached.npz")
+
+
+def snapshot_to_object(sorting) -> dict:
+    """Write the spike trains of ``sorting`` to an .npz in the store and describe that."""
+    from spikeinterface.core import NpzSortingExtractor
+
+    with tempfile.TemporaryDirectory(prefix="sortingview-sorting-") as tmp:
+        path = os.path.join(tmp, "sorting.npz")
+        NpzSortingExtractor.write_sorting(sorting, path)
+        return sorting_to_object(NpzSortingExtractor(path), source=type(sorting).__name__)
+
+
+def sorting_to_object(sorting, *, source: str | None = None) -> dict:
+    uri = store.store_file(_npz_file(sorting), label="sorting.npz")
     data = {
         "npzUri": uri,
         "samplingFrequency": float(sorting.get_sampling_frequency()),
         "unitIds": json_ids(sorting.get_unit_ids()),
         "numSegments": int(sorting.get_num_segments()),
     }
+    if source:
+        data["source"] = source
     return make_object(FORMAT, VERSION, data)
 
 

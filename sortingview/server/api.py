@@ -9,24 +9,30 @@ from flask import Blueprint, current_app, jsonify, request, send_file
 from ..errors import InvalidUriError, NotFoundError
 from ..store import get_store, load_feed, load_json
 from ..store.uri import check_sha1, parse_uri
-from .http import ApiError, field, json_body, query_float, query_int
-from .runner import for_browser, wait_for
+from .http import ApiError, field, json_body, number_field, query_float, query_int
+from .runner import DONE, for_browser, wait_for
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-_CHANNEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_JOB_ID = re.compile(r"^[0-9a-f]{16,64}$")
+_CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # as the channel module allows
+_JOB_ID = re.compile(r"[0-9a-f]{16,64}")
 
 
 def _ctx():
     return current_app.config["SV"]
 
 
+def _client() -> str:
+    return request.remote_addr or "unknown"
+
+
 def _channel(value: object) -> str | None:
+    """A channel name a request may select (the server's, a configured one, or one a live backend serves)."""
     if value in (None, ""):
         return None
-    if not isinstance(value, str) or not _CHANNEL.match(value):
-        raise ApiError(400, f"channel {value!r} is not a channel name (letters, digits, _ . -)")
-    return value
+    if not isinstance(value, str) or not _CHANNEL.fullmatch(value):
+        raise ApiError(400, f"channel {str(value)[:80]!r} is not a channel name (a letter or digit, then letters, "
+                            "digits, _ . -)")
+    return _ctx().channels.select(value)
 
 
 @bp.post("/task")
@@ -37,24 +43,38 @@ def submit_task():
     task_input = field(body, "taskInput", dict)
     ctx = _ctx()
     backend_id = field(body, "backendId", str, optional=True) if "backendId" in body else ctx.default_backend_id
+    wait = number_field(body, "waitSec", 20.0, 0.0, ctx.max_wait)
     channel = _channel(body.get("channel"))
-    wait = body.get("waitSec", 20)
-    if not isinstance(wait, (int, float)) or isinstance(wait, bool) or wait < 0:
-        raise ApiError(400, f"field 'waitSec' must be a non-negative number, got {wait!r}")
+    client = _client()
+    ctx.queued.check(client, lambda job, chan: _unfinished(ctx, job, chan))
     status = ctx.runner.submit(name, task_input, backend_id=backend_id or None, channel=channel)
-    return _answer(wait_for(ctx.runner, status, min(float(wait), ctx.max_wait), ctx.stopping, channel=channel))
+    if status["status"] not in DONE:
+        ctx.queued.add(client, status["jobId"], channel)
+    # the task is queued either way; without a free long-poll slot the answer is its status now
+    with ctx.long_polls.slot(client, required=False) as may_wait:
+        return _answer(wait_for(ctx.runner, status, wait if may_wait else 0.0, ctx.stopping, channel=channel))
+
+
+def _unfinished(ctx, job_id: str, channel: str | None) -> bool:
+    try:
+        return ctx.runner.status(job_id, channel=channel)["status"] not in DONE
+    except NotFoundError:
+        return False
 
 
 @bp.get("/task/<job_id>")
 def task_status(job_id: str):
     """Long-poll one job: ``?wait=<seconds>&channel=<name>``."""
-    if not _JOB_ID.match(job_id):
-        raise ApiError(400, f"{job_id!r} is not a job id (hexadecimal)")
+    if not _JOB_ID.fullmatch(job_id):
+        raise ApiError(400, f"{job_id[:80]!r} is not a job id (hexadecimal)")
     ctx = _ctx()
-    channel = _channel(request.args.get("channel"))
     wait = query_float("wait", 20.0, 0.0, ctx.max_wait)
+    channel = _channel(request.args.get("channel"))
     status = ctx.runner.status(job_id, channel=channel)
-    return _answer(wait_for(ctx.runner, status, wait, ctx.stopping, channel=channel))
+    if wait <= 0 or status["status"] in DONE:
+        return _answer(status)
+    with ctx.long_polls.slot(_client()):
+        return _answer(wait_for(ctx.runner, status, wait, ctx.stopping, channel=channel))
 
 
 def _answer(status: dict):
@@ -90,14 +110,18 @@ def store_file(sha1: str):
 @bp.get("/feed/<path:feed_id>")
 def read_feed(feed_id: str):
     """Records of a feed from ``?start=N``; with ``?wait=S`` wait up to S seconds for a new one."""
-    feed = load_feed(f"feed://{feed_id}")
-    start = query_int("start", 0)
     ctx = _ctx()
-    deadline = time.monotonic() + query_float("wait", 0.0, 0.0, ctx.max_wait)
+    start = query_int("start", 0)
+    wait = query_float("wait", 0.0, 0.0, ctx.max_wait)
+    feed = load_feed(f"feed://{feed_id}")
     records = feed.get_records(start)
-    # every open viewer keeps one of these waiting: wait in short slices so a stopping server answers at once
-    while not records and not ctx.stopping.is_set() and time.monotonic() < deadline:
-        records = feed.wait_for_records(start, min(1.0, max(0.0, deadline - time.monotonic())))
+    if records or wait <= 0:
+        return jsonify({"feedUri": feed.uri, "start": start, "records": records})
+    deadline = time.monotonic() + wait
+    with ctx.long_polls.slot(_client()):
+        # every open viewer keeps one of these waiting: wait in short slices so a stopping server answers at once
+        while not records and not ctx.stopping.is_set() and time.monotonic() < deadline:
+            records = feed.wait_for_records(start, min(1.0, max(0.0, deadline - time.monotonic())))
     return jsonify({"feedUri": feed.uri, "start": start, "records": records})
 
 

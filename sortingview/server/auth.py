@@ -7,14 +7,12 @@ not one per user. The file is re-read when it changes, so users added while a se
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import hmac
 import json
 import os
 import re
 import secrets
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -23,6 +21,14 @@ from ..errors import AuthError, ConfigError
 
 _USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
 _ITERATIONS = 100_000
+#: token checks that may compute a digest at once (each costs ~50 ms of a core); more are answered "busy"
+MAX_CONCURRENT_DIGESTS = 4
+
+
+class SignInBusyError(AuthError):
+    """Too many sign-in checks at once (a flood of wrong tokens); the client should retry shortly."""
+
+    retry_after = 2
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,12 @@ def check_user_id(user_id: str) -> str:
 
 
 def _digest(secret: str, salt: str, iterations: int) -> str:
-    return hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), bytes.fromhex(salt), iterations).hex()
+    return hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8", "surrogatepass"), bytes.fromhex(salt),
+                               iterations).hex()
+
+
+#: what a token of an unknown user is checked against (salt, iterations, digest): the same work, never a match
+_DUMMY = (secrets.token_hex(16), _ITERATIONS, "0" * 64)
 
 
 class UserStore:
@@ -64,11 +75,14 @@ class UserStore:
         self._lock = threading.Lock()
         self._cache: tuple[float, int, dict[str, UserRecord]] | None = None
         self._verified: dict[str, str] = {}  # token -> user id, so each request does not pay PBKDF2
+        self._digests = threading.BoundedSemaphore(MAX_CONCURRENT_DIGESTS)
 
     # --- reading ---------------------------------------------------------------------------------------
     def _load(self) -> dict[str, UserRecord]:
+        from ..store.private import check_private
+
         try:
-            st = os.stat(self.path)
+            st = check_private(self.path)  # a users file anyone else could have written is refused
         except FileNotFoundError:
             return {}
         with self._lock:
@@ -99,7 +113,16 @@ class UserStore:
             return hit
         user_id, sep, secret = token.rpartition(":") if isinstance(token, str) else ("", "", "")
         rec = users.get(user_id) if sep else None
-        if rec is None or not hmac.compare_digest(rec.digest, _digest(secret, rec.salt, rec.iterations)):
+        # an unknown user costs the same digest as a known one, so timing does not tell which user ids exist
+        salt, iterations, expected = (rec.salt, rec.iterations, rec.digest) if rec else _DUMMY
+        # never waiting for a turn: a flood of wrong tokens is answered "busy" instead of holding server threads
+        if not self._digests.acquire(blocking=False):
+            raise SignInBusyError("too many sign-in checks at once; try again in a few seconds")
+        try:
+            match = hmac.compare_digest(expected, _digest(secret, salt, iterations))
+        finally:
+            self._digests.release()
+        if rec is None or not match:
             raise AuthError(
                 "this sign-in token is not valid (mistyped, or its user was removed); ask the owner of the store "
                 "to run `sortingview user add <your-id>` and use the token it prints"
@@ -109,35 +132,22 @@ class UserStore:
 
     # --- writing ---------------------------------------------------------------------------------------
     def _save(self, users: dict[str, UserRecord]) -> None:
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        from ..store.private import write_file
+
         data = {"users": {u.user_id: {"salt": u.salt, "digest": u.digest, "iterations": u.iterations,
                                       "created": u.created} for u in users.values()}}
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), prefix=".users-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1, sort_keys=True)
-                f.flush()
-                os.fsync(f.fileno())
-            # a lab's shared store (KACHERY_CLOUD_MULTI_USER=1) lets the group's server read it; the digests are
-            # of 256-bit random secrets, so reading them does not help anyone sign in
-            os.chmod(tmp, 0o660 if os.environ.get("KACHERY_CLOUD_MULTI_USER") == "1" else 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        # private (0600) even in a group-shared store: only the server's user may read or replace it
+        write_file(self.path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"), private=True)
 
     @contextlib.contextmanager
     def _locked(self):
         """Serialize read-modify-write of the file between processes (two `user add` at once keep both)."""
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        with open(self.path + ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                self._cache = None  # re-read under the lock
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        from ..store.private import locked, makedirs
+
+        makedirs(os.path.dirname(self.path))
+        with locked(self.path):
+            self._cache = None  # re-read under the lock
+            yield
 
     def add_user(self, user_id: str, *, replace: bool = False) -> str:
         """Create (or with ``replace`` re-issue) a user's token and return it; it is not kept in clear."""

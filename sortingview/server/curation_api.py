@@ -103,7 +103,5 @@ def add_label_choice():
     body = json_body("workspace", "sortingId", "label")
     W, sorting_id, _ = _authorized_curator(body)
     label = field(body, "label", str).strip()
-    choices = list(W.get_label_choices(sorting_id))
-    if label not in choices:
-        W.set_sorting_curation_label_choices(sorting_id, [*choices, label])  # validates the label
-    return jsonify({"labelChoices": W.get_label_choices(sorting_id)})
+    # one locked read-modify-write: concurrent adds all land (validates the label)
+    return jsonify({"labelChoices": W.add_sorting_curation_label_choice(sorting_id, label)})

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import html
 import json
+import math
+import re
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import errors as E
+from .auth import SignInBusyError
 
 
 class ApiError(Exception):
@@ -22,6 +25,7 @@ class ApiError(Exception):
 
 # most specific first: the first class an error is an instance of decides its status
 _STATUS: list[tuple[type[BaseException], int]] = [
+    (SignInBusyError, 503),
     (E.UnknownTaskError, 400), (E.TaskInputError, 400), (E.TaskTimeoutError, 504), (E.TaskError, 500),
     (E.InvalidUriError, 400), (E.InvalidMutableKeyError, 400), (E.SerializationError, 400),
     (E.InvalidObjectError, 400), (E.CurationError, 400), (E.AuthError, 401),
@@ -54,15 +58,56 @@ def error_response(status: int, message: str) -> Response:
     return resp
 
 
-def json_body(*required: str) -> dict:
-    """The request's JSON object; 400 with the parser's words when it is not one or lacks a field."""
-    if request.mimetype not in ("application/json", "text/plain", ""):
-        raise ApiError(415, f"send the request body as JSON (Content-Type: application/json), not {request.mimetype}")
-    raw = request.get_data(cache=False)
+#: JSON bodies nest no deeper than this (task inputs and curation actions are two or three levels deep)
+MAX_JSON_DEPTH = 32
+_ASCII_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?")
+_ASCII_INT = re.compile(r"[0-9]{1,18}")
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows; send a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large to be a finite number")
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: NaN, Infinity and numbers that overflow to infinity are refused, and so is deep nesting."""
     try:
-        body = json.loads(raw)
+        value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ApiError(400, f"request body nests too deeply (at most {MAX_JSON_DEPTH} levels)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from exc
+    _check_depth(value)
+    return value
+
+
+def _check_depth(value: Any) -> None:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise ApiError(400, f"request body nests too deeply (at most {MAX_JSON_DEPTH} levels)")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((c, depth + 1) for c in children)
+
+
+def json_body(*required: str) -> dict:
+    """The request's JSON object; 400 with the parser's words when it is not one or lacks a field.
+
+    Only ``application/json`` is accepted: a cross-site form or ``text/plain`` POST (which a web page may send
+    without asking) is refused with 415 before the body is read.
+    """
+    if request.mimetype != "application/json":
+        got = request.mimetype or "no Content-Type"
+        raise ApiError(415, f"send the request body as JSON (Content-Type: application/json), not {got}")
+    body = parse_json(request.get_data(cache=False))
     if not isinstance(body, dict):
         raise ApiError(400, f"request body must be a JSON object, got {type(body).__name__}")
     missing = [k for k in required if k not in body]
@@ -77,41 +122,55 @@ def field(body: dict, name: str, kind: type | tuple, *, optional: bool = False) 
         return None
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ApiError(400, f"field {name!r} must be a {want}, got {type(value).__name__}")
+        raise ApiError(400, f"field {name!r} must be {E.with_article(want)}, got {type(value).__name__}")
     return value
 
 
+def number_field(body: dict, name: str, default: float, lo: float, hi: float) -> float:
+    """A finite number in ``[lo, hi]`` from a JSON body (the default when absent), else 400."""
+    value = body.get(name, default)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not lo <= value <= hi:
+        raise ApiError(400, f"field {name!r} must be a number from {lo:g} to {hi:g}, got {value!r}")
+    return float(value)
+
+
 def query_float(name: str, default: float, lo: float, hi: float) -> float:
+    """A finite number in ``[lo, hi]`` from the query string, written in ASCII digits; else 400."""
     raw = request.args.get(name)
     if raw is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ApiError(400, f"query parameter {name}={raw!r} must be a number") from None
-    return min(max(value, lo), hi)
+    if not _ASCII_NUMBER.fullmatch(raw) or not lo <= float(raw) <= hi:
+        raise ApiError(400, f"query parameter {name}={raw[:40]!r} must be a number from {lo:g} to {hi:g}")
+    return float(raw)
 
 
-def query_int(name: str, default: int) -> int:
+def query_int(name: str, default: int, lo: int = 0, hi: int = 10**15) -> int:
+    """A whole number in ``[lo, hi]`` from the query string, written in ASCII digits; else 400."""
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
-        raise ApiError(400, f"query parameter {name}={raw!r} must be a non-negative integer")
+    if not _ASCII_INT.fullmatch(raw) or not lo <= int(raw) <= hi:
+        raise ApiError(400, f"query parameter {name}={raw[:40]!r} must be a whole number from {lo} to {hi}")
     return int(raw)
 
 
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api(exc: ApiError):
-        return error_response(exc.status, exc.message)
+        resp = error_response(exc.status, exc.message)
+        if getattr(exc, "retry_after", None):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
 
     @app.errorhandler(E.SortingviewError)
     def _sv(exc: E.SortingviewError):
         status = status_of(exc)
-        if status >= 500:
+        if status >= 500 and not isinstance(exc, SignInBusyError):  # a flood must not flood the log too
             app.logger.error("%s: %s", type(exc).__name__, exc)
-        return error_response(status, str(exc))
+        resp = error_response(status, str(exc))
+        if getattr(exc, "retry_after", None):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
@@ -119,3 +178,13 @@ def install_error_handlers(app: Flask) -> None:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             return error_response(413, f"request body is too large (limit {limit} bytes)")
         return error_response(exc.code or 500, f"{exc.name}: {exc.description}")
+
+    @app.errorhandler(RecursionError)
+    def _deep(exc: RecursionError):
+        return error_response(400, "the request nests too deeply to process; send flatter input")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        # a bug, not bad input: logged with its traceback; the client gets JSON (or the error page), not flask's
+        app.logger.exception("unexpected error in %s %s", request.method, request.path)
+        return error_response(500, f"internal error ({type(exc).__name__}); the server log has the details")

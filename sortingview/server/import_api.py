@@ -24,6 +24,7 @@ from .pages import VIEWER_DIR
 bp = Blueprint("import_api", __name__)
 MAX_JOBS = 500  # jobs remembered per server (oldest finished ones are forgotten first)
 MAX_COMBINATIONS = 50  # recordings x sorters per request
+MAX_WATCHED = 200  # unfinished jobs (one waiting thread each) per server
 
 
 @dataclass
@@ -166,6 +167,11 @@ def start_sorters():
     if not rids or len(rids) * len(sorters) > MAX_COMBINATIONS:
         raise ApiError(400, f"give 1 to {MAX_COMBINATIONS} recording x sorter combinations, got "
                             f"{len(rids)} x {len(sorters)}")
+    with s.lock:
+        watched = sum(1 for j in s.jobs if j["status"] in ("queued", "running"))
+    if watched + len(rids) * len(sorters) > MAX_WATCHED:
+        raise ApiError(429, f"{watched} sorter jobs started here are unfinished; wait for some to end "
+                            f"(at most {MAX_WATCHED} at once)")
     recordings = {rid: W.get_recording_record(rid)["recordingUri"] for rid in rids}
     ctx = current_app.config["SV"]
     jobs = submit_all(recordings, sorters, backend_id=ctx.default_backend_id)

@@ -1,24 +1,33 @@
-"""How the server gets tasks done: through the backend's channel, or (tests, `--inline`) in threads here.
+"""How the server gets tasks done: always through a channel and the backend's job handlers.
 
-Both runners speak one small interface, :class:`TaskRunner`: ``submit`` returns a job id at once and
-``status`` returns ``{"jobId", "taskName", "status", "error"?, "traceback"?, "result"?}`` with the encoded
-result when finished. A finished calculation is answered from ``task_results/`` before anything is queued.
+:class:`BackendRunner` submits to the channel that ``sortingview-start-backend`` serves. :class:`InlineRunner`
+(tests, ``--inline``) is the same path on a SQLite channel of its own in the store, served by a backend
+running in a thread of the server with every handler ``inline``; joining, caching and statuses are the
+channel's, so a task means the same in both modes.
+
+Both speak one small interface, :class:`TaskRunner`: ``submit`` returns a status at once and ``status``
+returns ``{"jobId", "taskName", "status", "error"?, "traceback"?, "result"?}`` with the encoded result when
+finished. A finished calculation is answered from ``task_results/`` before anything is queued.
 """
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
-import uuid
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
 from typing import Any, Protocol
 
-from ..errors import NotFoundError, SortingviewError
-from ..serialize import encode_value, task_job_id
+from ..backend.channel import Channel
+from ..backend.channel.base import UNSERVED_EXPIRY_S
+from ..backend.channel.sqlite_channel import SqliteChannel
+from ..backend.jobstatus import DONE, JobStatus
+from ..serialize import encode_value
 
-DONE = ("finished", "error")
+log = logging.getLogger("sortingview.server")
+#: the SQLite channel (in the store directory) that an inline server's own backend serves
+INLINE_CHANNEL = "server-inline"
+_EXPIRE_EVERY_S = 60.0
 
 
 class TaskRunner(Protocol):
@@ -51,95 +60,27 @@ def for_browser(value: Any) -> Any:
     return {k: for_browser(v) for k, v in value.items()}
 
 
-def cached_status(task_name: str, task_input: dict) -> dict | None:
-    """A finished status for a calculation whose result is already stored, else None."""
-    from ..tasks import cached_result, get_task
-
-    if get_task(task_name).task_type != "calculation":
-        return None
-    hit = cached_result(task_name, task_input)
-    if hit is None:
-        return None
-    return {"jobId": task_job_id(task_name, task_input), "taskName": task_name, "status": "finished", "result": hit}
-
-
-class InlineRunner:
-    """Runs tasks in a thread pool inside the server process (no backend needed)."""
-
-    def __init__(self, num_threads: int = 2):
-        self._pool = ThreadPoolExecutor(num_threads, thread_name_prefix="sv-inline-task")
-        self._jobs: dict[str, tuple[str, Future]] = {}
-        self._lock = threading.Lock()
-
-    def submit(self, task_name: str, task_input: dict, *, backend_id: str | None = None,
-               channel: str | None = None) -> dict:
-        from ..tasks import get_task, run_task_inline, validate_input
-
-        spec = get_task(task_name)
-        validate_input(spec, task_input)  # a bad input is the client's error, reported before queueing
-        hit = cached_status(task_name, task_input)
-        if hit is not None:
-            return hit
-        calc = spec.task_type == "calculation"
-        job_id = task_job_id(task_name, task_input) if calc else uuid.uuid4().hex
-        with self._lock:
-            known = self._jobs.get(job_id)
-            # a calculation runs once (later requests join it) unless it failed; queries and actions always run
-            if known is None or known[1].done() and (not calc or known[1].exception() is not None):
-                fut = self._pool.submit(lambda: encode_value(run_task_inline(task_name, task_input)))
-                self._jobs[job_id] = (task_name, fut)
-        return self.status(job_id)
-
-    def status(self, job_id: str, *, channel: str | None = None) -> dict:
-        with self._lock:
-            entry = self._jobs.get(job_id)
-        if entry is None:
-            raise NotFoundError(f"no task with job id {job_id!r} on this server; submit it again")
-        name, fut = entry
-        out: dict[str, Any] = {"jobId": job_id, "taskName": name}
-        if not fut.done():
-            out["status"] = "running" if fut.running() else "queued"
-        elif fut.exception() is not None:
-            exc = fut.exception()
-            out.update(status="error", error=str(exc), traceback=getattr(exc, "traceback", None))
-        else:
-            out.update(status="finished", result=fut.result())
-        return out
-
-    def wait(self, job_id: str, timeout: float, *, channel: str | None = None) -> dict:
-        with self._lock:
-            entry = self._jobs.get(job_id)
-        if entry is not None:
-            futures_wait([entry[1]], timeout=timeout)
-        return self.status(job_id)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
 class BackendRunner:
-    """Submits tasks to the channel that ``sortingview-start-backend`` workers claim from."""
+    """Submits tasks to the channel that backends claim from."""
 
-    def __init__(self, channel: str = "default", channel_url: str | None = None):
+    def __init__(self, channel: str | Channel = "default", channel_url: str | None = None):
         self.channel = channel
         self.channel_url = channel_url
+        self._next_expire = 0.0
 
     def _channel_kwargs(self, channel: str | None) -> dict:
         # a figURL may name another channel; its URL is then resolved by the backend client's configuration
-        if channel and channel != self.channel:
+        if channel and channel != getattr(self.channel, "name", self.channel):
             return {"channel": channel}
         return {"channel": self.channel, "channel_url": self.channel_url}
 
     def submit(self, task_name: str, task_input: dict, *, backend_id: str | None = None,
                channel: str | None = None) -> dict:
         from ..backend.client import submit_task
-        from ..tasks import get_task, validate_input
 
-        validate_input(get_task(task_name), task_input)
-        hit = cached_status(task_name, task_input)
-        if hit is not None:
-            return hit
-        handle = submit_task(task_name, task_input, backend_id=backend_id, **self._channel_kwargs(channel))
+        kwargs = self._channel_kwargs(channel)
+        handle = submit_task(task_name, task_input, backend_id=backend_id, **kwargs)
+        self._expire_unserved(handle.channel)
         return status_to_json(handle.status(), task_name)
 
     def status(self, job_id: str, *, channel: str | None = None) -> dict:
@@ -152,32 +93,78 @@ class BackendRunner:
 
         return status_to_json(wait_task_status(job_id, timeout, **self._channel_kwargs(channel)))
 
+    def _expire_unserved(self, chan: Channel) -> None:
+        """Now and then, fail jobs queued for a backend id nobody serves (there may be no backend to do it)."""
+        now = time.monotonic()
+        if now >= self._next_expire:
+            self._next_expire = now + _EXPIRE_EVERY_S
+            chan.expire_unserved(UNSERVED_EXPIRY_S)
+
     def close(self) -> None:
         pass
 
 
+class InlineRunner(BackendRunner):
+    """Runs tasks in the server process: a backend thread with ``inline`` handlers on a channel of its own.
+
+    Backend ids and channel names in requests are ignored: this server's backend runs everything it is given.
+    """
+
+    def __init__(self, num_threads: int | None = None):
+        from ..backend.channel import channel_path
+        from ..backend.config import BackendConfig, HandlerConfig
+        from ..backend.daemon import Backend
+        from ..tasks.registry import HANDLER_TYPES
+
+        chan = _NotifiedChannel(channel_path(INLINE_CHANNEL), INLINE_CHANNEL)
+        super().__init__(chan)
+        config = BackendConfig(handlers=tuple(HandlerConfig(h, type="inline") for h in HANDLER_TYPES),
+                               channel=INLINE_CHANNEL)
+        self._backend = Backend(config, channel=chan)
+        self._thread = threading.Thread(target=self._backend.run, name="sortingview-inline-backend", daemon=True)
+        self._thread.start()
+
+    def submit(self, task_name: str, task_input: dict, *, backend_id: str | None = None,
+               channel: str | None = None) -> dict:
+        status = super().submit(task_name, task_input)
+        self.channel.notify()
+        return status
+
+    def status(self, job_id: str, *, channel: str | None = None) -> dict:
+        return super().status(job_id)
+
+    def wait(self, job_id: str, timeout: float, *, channel: str | None = None) -> dict:
+        return super().wait(job_id, timeout)
+
+    def close(self) -> None:
+        self._backend.stop(graceful=False)
+        self.channel.notify()
+        self._thread.join(5)
+
+
+class _NotifiedChannel(SqliteChannel):
+    """A SQLite channel whose idle backend is woken by the server's own submissions (no polling)."""
+
+    def __init__(self, path: str, name: str):
+        super().__init__(path, name)
+        self._news = threading.Event()
+
+    def notify(self) -> None:
+        self._news.set()
+
+    def wait_for_work(self, timeout: float) -> None:
+        self._news.wait(timeout)
+        self._news.clear()
+
+
 def status_to_json(st: Any, task_name: str | None = None) -> dict:
-    """The server's JSON form of a backend TaskStatus (result encoded, loaded from the store if needed)."""
-    out: dict[str, Any] = {"jobId": st.job_id, "taskName": st.task_name or task_name, "status": st.status}
-    if st.status == "error":
+    """The server's JSON form of a backend TaskStatus (its result is already loaded and encoded)."""
+    out: dict[str, Any] = {"jobId": st.job_id, "taskName": st.task_name or task_name, "status": JobStatus(st.status)}
+    if st.status == JobStatus.ERROR:
         out.update(error=st.error, traceback=st.traceback)
-    elif st.status == "finished":
-        result = st.result
-        if result is None:
-            result = _stored_result(out["taskName"], st.job_id)
-        out["result"] = encode_value(result)
+    elif st.status == JobStatus.FINISHED:
+        out["result"] = encode_value(st.result)
     return out
-
-
-def _stored_result(task_name: str, job_id: str) -> Any:
-    import json
-
-    from ..store import get_store
-
-    data = get_store().get_task_result(task_name, job_id)
-    if data is None:
-        raise SortingviewError(f"task {task_name} ({job_id}) finished but its result is not in the store")
-    return json.loads(data)
 
 
 def wait_for(runner: TaskRunner, status: dict, timeout: float, stop: threading.Event, *,
@@ -193,3 +180,6 @@ def wait_for(runner: TaskRunner, status: dict, timeout: float, stop: threading.E
             break
         status = runner.wait(status["jobId"], min(left, 1.0), channel=channel)
     return status
+
+
+__all__ = ["TaskRunner", "BackendRunner", "InlineRunner", "for_browser", "status_to_json", "wait_for", "INLINE_CHANNEL"]

@@ -7,18 +7,27 @@ import threading
 from waitress import create_server as _waitress_server
 from waitress.wasyncore import close_all
 
-from .app import create_app
+from .app import DEFAULT_MAX_QUEUED_PER_CLIENT, create_app
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 15310
 log = logging.getLogger(__name__)
 
 
+#: threads kept free of long-polls, so pages, files and status answer while every viewer waits
+RESERVED_THREADS = 8
+
+
 class SortingviewServer:
     """One HTTP server. ``serve_forever`` blocks; ``shutdown`` (any thread) makes it return."""
 
     def __init__(self, host: str, port: int, *, threads: int = 48, **app_kwargs):
-        self.app = create_app(**app_kwargs)
+        if threads < RESERVED_THREADS + 2:
+            raise ValueError(f"threads={threads}: the server needs at least {RESERVED_THREADS + 2} (long-polls "
+                             f"may hold all but {RESERVED_THREADS})")
+        long_polls = threads - RESERVED_THREADS
+        self.app = create_app(bind_host=host, max_long_polls=long_polls,
+                              max_long_polls_per_client=max(1, long_polls * 3 // 4), **app_kwargs)
         self._ctx = self.app.config["SV"]
         # long-polls hold a thread each, so there are many more threads than cores
         self._server = _waitress_server(self.app, host=host, port=port, threads=threads, ident="sortingview",
@@ -54,13 +63,21 @@ class SortingviewServer:
 
 def create_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, channel: str = "default",
                   channel_url: str | None = None, backend_id: str | None = None, inline: bool = False,
-                  threads: int = 48, import_folder: str | None = None, importers=None) -> SortingviewServer:
+                  threads: int = 48, allowed_hosts: tuple[str, ...] | list[str] = (),
+                  channels: tuple[str, ...] | list[str] = (),
+                  max_queued_per_client: int = DEFAULT_MAX_QUEUED_PER_CLIENT, import_folder: str | None = None,
+                  importers=None) -> SortingviewServer:
     """The server ``sortingview-start-backend`` runs (binds 127.0.0.1 unless told otherwise).
 
     ``backend_id`` (the id of the backend started alongside) is given to tasks whose request names none.
+    ``allowed_hosts``: host names besides the bound host, localhost and $SORTINGVIEW_URL's that requests may
+    carry (421 otherwise). ``channels``: named channels requests may select besides ``channel`` and those a
+    live backend serves. ``max_queued_per_client``: tasks one client address may have queued or running
+    (429 beyond). Long-polls may hold all threads but ``RESERVED_THREADS``.
     """
     server = SortingviewServer(host, port, threads=threads, channel=channel, channel_url=channel_url,
-                               backend_id=backend_id, inline=inline)
+                               backend_id=backend_id, inline=inline, allowed_hosts=tuple(allowed_hosts),
+                               channels=tuple(channels), max_queued_per_client=max_queued_per_client)
     from .import_api import import_settings  # the import page's folder and users (doc/sorting.md)
 
     server.app.config["SV_IMPORT"] = import_settings(import_folder, importers)

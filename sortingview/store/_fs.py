@@ -7,12 +7,13 @@ process-wide and the server writes from several threads.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import secrets
 import shutil
 
-from ..errors import NotFoundError
+from ..errors import DiskFullError, IntegrityError, NotFoundError
 
 CHUNK = 1024 * 1024  # 256 KiB-1 MiB hashes fastest here: the buffer stays in the CPU cache
 DIR_MODE_MULTI_USER = 0o2775  # setgid: new entries inherit the folder's group
@@ -45,9 +46,21 @@ def makedirs(path: str) -> None:
         try:
             os.mkdir(d)
         except FileExistsError:
+            if os.path.islink(d):
+                raise IntegrityError(f"{d} is a symbolic link where sortingview expects a folder; remove it "
+                                     "(someone with write access to the store put it there)") from None
             continue  # another process made it first
+        except OSError as exc:
+            raise disk_full_error(exc, d) from exc
         if group:
             os.chmod(d, DIR_MODE_MULTI_USER)
+
+
+def file_mode(private: bool = False) -> int:
+    """The mode of a new file: 0600 for ``private`` ones, group-writable in multi-user mode, else 0644."""
+    if private:
+        return 0o600
+    return FILE_MODE_MULTI_USER if multi_user() else 0o644
 
 
 def finish_file(path: str) -> None:
@@ -60,21 +73,44 @@ def temp_name(path: str) -> str:
     return os.path.join(os.path.dirname(path), f"@tmp.{secrets.token_hex(6)}.{os.path.basename(path)}")
 
 
-def atomic_write(path: str, data: bytes, *, fsync: bool = False) -> None:
-    """Write ``data`` to ``path`` so that readers see the old content or the new, never a part."""
+def open_new(path: str, mode: int) -> int:
+    """Create ``path`` (it must not exist, so no symbolic link is followed) and return a write descriptor."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+
+
+def atomic_write(path: str, data: bytes, *, fsync: bool = False, private: bool = False) -> None:
+    """Write ``data`` to ``path`` so that readers see the old content or the new, never a part.
+
+    The temp file is created exclusively (a planted symbolic link is never followed) and the rename replaces
+    whatever ``path`` was, a link included. ``fsync`` makes the content durable before the rename. On any
+    failure the temp file is removed; a full disk is a :class:`DiskFullError`.
+    """
     makedirs(os.path.dirname(path))
     tmp = temp_name(path)
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
+        fd = open_new(tmp, file_mode(private))
+        try:
+            write_all(fd, data)
             if fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        finish_file(tmp)
+                os.fsync(fd)
+            if multi_user() or private:  # the umask may have taken bits away
+                os.fchmod(fd, file_mode(private))
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         _unlink_quietly(tmp)
+        if isinstance(exc, OSError):
+            raise disk_full_error(exc, path) from exc
         raise
+
+
+def disk_full_error(exc: OSError, path: str) -> OSError:
+    """A :class:`DiskFullError` naming ``path`` when ``exc`` says the disk (or a size limit) is full, else ``exc``."""
+    if isinstance(exc, DiskFullError) or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return exc
+    return DiskFullError(exc.errno, f"disk full: cannot write {path} ({os.strerror(exc.errno)}); free space on "
+                         "that disk (or raise the quota) and try again; nothing partial was kept", path)
 
 
 def _unlink_quietly(path: str) -> None:
@@ -134,6 +170,8 @@ def copy_and_hash(src_path: str, dst_path: str) -> str:
     try:
         shutil.copyfile(src_path, dst_path)
         return sha1_of_file(dst_path)
-    except BaseException:
+    except BaseException as exc:
         _unlink_quietly(dst_path)
+        if isinstance(exc, OSError):
+            raise disk_full_error(exc, dst_path) from exc
         raise

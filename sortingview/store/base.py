@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import abc
 import re
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..errors import FeedError, InvalidMutableKeyError, InvalidMutableValueError, SerializationError
 
@@ -119,6 +119,18 @@ class Store(abc.ABC):
     def delete_mutable(self, key: str) -> bool:
         """Delete a mutable; return whether it existed."""
 
+    def update_mutable(self, key: str, update: Callable[[str | None], str | None]) -> str | None:
+        """Set a mutable to ``update(old value)`` (None deletes it) with no update lost to a concurrent one.
+
+        Stores shared between processes override this with a lock all of them take; return the new value.
+        """
+        new = update(self.get_mutable(key))
+        if new is None:
+            self.delete_mutable(key)
+        else:
+            self.set_mutable(key, new)
+        return new
+
     @abc.abstractmethod
     def list_mutables(self, folder: str) -> list[str]:
         """Names of the values directly inside a mutable folder such as ``@sortingview/@workspaces``."""
@@ -145,9 +157,17 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def feed_ids(self) -> Iterator[str]: ...
 
+    def feed_delete(self, feed_id: str) -> bool:
+        """Delete a feed and its messages; return whether it existed (used by workspace deletion)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete feeds")
+
     # task results -------------------------------------------------------------------------------------
     @abc.abstractmethod
     def put_task_result(self, task_name: str, job_id: str, data: bytes) -> None: ...
 
     @abc.abstractmethod
     def get_task_result(self, task_name: str, job_id: str) -> bytes | None: ...
+
+    @abc.abstractmethod
+    def delete_task_result(self, task_name: str, job_id: str) -> bool:
+        """Forget a stored result (a damaged one, so that it is computed again); return whether it existed."""

@@ -13,6 +13,7 @@ Guarantees:
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -20,7 +21,7 @@ import re
 import time
 
 from ..errors import FeedError
-from ._fs import finish_file, fsync_dir, makedirs, write_all
+from ._fs import disk_full_error, finish_file, fsync_dir, makedirs, write_all
 
 _TAIL = 1 << 16
 _FIRST_NUMBER = re.compile(rb'\[?\{"messageNumber":(\d+),')
@@ -28,10 +29,12 @@ _FIRST_NUMBER = re.compile(rb'\[?\{"messageNumber":(\d+),')
 
 def create(path: str, feed_id: str) -> None:
     makedirs(os.path.dirname(path))
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    try:  # O_EXCL: never through a symbolic link
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o644)
     except FileExistsError:
         raise FeedError(f"feed://{feed_id} already exists; load it with load_feed instead") from None
+    except OSError as exc:
+        raise disk_full_error(exc, path) from exc
     try:
         os.fsync(fd)
     finally:
@@ -45,9 +48,14 @@ def append(path: str, feed_id: str, payloads: list[bytes], user_id: str | None) 
     if not payloads:
         return []
     try:
-        fd = os.open(path, os.O_RDWR | os.O_APPEND)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW)
     except FileNotFoundError:
         raise FeedError(f"feed://{feed_id} does not exist at {path}; create it first with create_feed()") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise FeedError(f"feed file {path} is a symbolic link; sortingview never appends through one (a user "
+                            "with write access to the store may have planted it). Remove it") from None
+        raise
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         first = _repair_tail_and_count(fd, path)
@@ -59,16 +67,26 @@ def append(path: str, feed_id: str, payloads: list[bytes], user_id: str | None) 
             for i, payload in enumerate(payloads)
         ]
         line = records[0] if len(records) == 1 else b"[" + b",".join(records) + b"]"
-        write_all(fd, line + b"\n")
-        os.fsync(fd)
+        _write_line(fd, path, line + b"\n")
     finally:
         os.close(fd)  # closing the descriptor releases the lock
     return list(range(first, first + len(payloads)))
 
 
+def _write_line(fd: int, path: str, line: bytes) -> None:
+    """Append and fsync one line; on failure (a full disk) cut the file back, so no part of it stays."""
+    size = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        write_all(fd, line)
+        os.fsync(fd)
+    except OSError as exc:
+        os.ftruncate(fd, size)
+        raise disk_full_error(exc, path) from exc
+
+
 def read(path: str, feed_id: str, start: int = 0) -> list[dict]:
     try:
-        with open(path, "rb") as f:
+        with _open_read(path) as f:
             data = f.read()
     except FileNotFoundError:
         raise FeedError(f"feed://{feed_id} does not exist at {path}; check the URI and KACHERY_CLOUD_DIR") from None
@@ -86,7 +104,7 @@ def read(path: str, feed_id: str, start: int = 0) -> list[dict]:
 def count(path: str, feed_id: str) -> int:
     """Number of messages, from the last complete line only (no lock: a torn or growing tail is skipped)."""
     try:
-        with open(path, "rb") as f:
+        with _open_read(path) as f:
             size = f.seek(0, os.SEEK_END)
             tail_len = min(size, _TAIL)
             while True:
@@ -104,6 +122,17 @@ def count(path: str, feed_id: str) -> int:
                 return int(last[-1]["messageNumber"]) + 1
     except FileNotFoundError:
         raise FeedError(f"feed://{feed_id} does not exist at {path}; check the URI and KACHERY_CLOUD_DIR") from None
+
+
+def _open_read(path: str):
+    """The feed file for reading; a symbolic link in its place is refused (FeedError), never read through."""
+    try:
+        return os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise FeedError(f"feed file {path} is a symbolic link; sortingview never reads through one (a user "
+                            "with write access to the store may have planted it). Remove it") from None
+        raise
 
 
 def _first_number(line: bytes) -> int:

@@ -9,16 +9,18 @@
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..errors import IntegrityError, LinkedFileChangedError, NotFoundError
 from . import feedlog
 from ._fs import (
     atomic_write,
     copy_and_hash,
+    disk_full_error,
     existing_file,
     finish_file,
     makedirs,
@@ -27,6 +29,8 @@ from ._fs import (
     temp_name,
 )
 from .base import Store, check_feed_messages, check_mutable_key, check_mutable_value, check_task_result_name
+from .owner import check_owner_can_read
+from .private import locked
 from .uri import check_sha1, parse_feed_uri
 
 # kachery-cloud caches the sha1 of files above 1 MB; we cache every linked file (a cache hit is what makes
@@ -76,9 +80,11 @@ class LocalStore(Store):
             makedirs(os.path.dirname(dest))
             finish_file(tmp)
             os.replace(tmp, dest)
-        except BaseException:
+        except BaseException as exc:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise disk_full_error(exc, dest) from exc
             raise
         return sha1
 
@@ -151,6 +157,8 @@ class LocalStore(Store):
     def _check_linked(self, sha1: str, rec_path: str, verify: bool) -> str:
         rec = _read_link_record(rec_path, sha1)
         path = rec["path"]
+        # a record anyone in the store's group could have written must not reach files its writer cannot read
+        check_owner_can_read(rec_path, path, sha1)
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -184,12 +192,26 @@ class LocalStore(Store):
 
     def get_mutable(self, key: str) -> str | None:
         try:
-            with open(self._mutable_path(key), encoding="utf-8") as f:
-                return f.read()
-        except FileNotFoundError:
-            return None
+            data = _read_nofollow(self._mutable_path(key))
         except IsADirectoryError:
             return None  # '@a/b' where b is a folder would be '@a/@b'; no value of that name exists
+        return None if data is None else data.decode("utf-8")
+
+    def update_mutable(self, key: str, update: Callable[[str | None], str | None]) -> str | None:
+        """Read, modify and write a mutable under an exclusive lock shared by every process on the store.
+
+        ``update(old)`` returns the new value (None deletes it); the new value is returned. Two processes that
+        add to one list at once both land.
+        """
+        path = self._mutable_path(key)
+        lock_path = os.path.join(os.path.dirname(path), "@lock." + os.path.basename(path))
+        with locked(lock_path):
+            new = update(self.get_mutable(key))
+            if new is None:
+                self.delete_mutable(key)
+            else:
+                self.set_mutable(key, new)
+        return new
 
     def delete_mutable(self, key: str) -> bool:
         try:
@@ -227,6 +249,13 @@ class LocalStore(Store):
     def feed_count(self, feed_id: str) -> int:
         return feedlog.count(self._feed_path(feed_id), parse_feed_uri(feed_id))
 
+    def feed_delete(self, feed_id: str) -> bool:
+        try:
+            os.remove(self._feed_path(feed_id))
+            return True
+        except FileNotFoundError:
+            return False
+
     def feed_ids(self) -> Iterator[str]:
         d = os.path.join(self.directory, "feeds")
         if os.path.isdir(d):
@@ -240,14 +269,33 @@ class LocalStore(Store):
         return os.path.join(self.directory, "task_results", task_name, shard(job_id), job_id)
 
     def put_task_result(self, task_name: str, job_id: str, data: bytes) -> None:
-        atomic_write(self._task_result_path(task_name, job_id), bytes(data))
+        # fsync before the rename: after a crash a result is whole or absent, never a stub that looks cached
+        atomic_write(self._task_result_path(task_name, job_id), bytes(data), fsync=True)
 
     def get_task_result(self, task_name: str, job_id: str) -> bytes | None:
+        return _read_nofollow(self._task_result_path(task_name, job_id))
+
+    def delete_task_result(self, task_name: str, job_id: str) -> bool:
         try:
-            with open(self._task_result_path(task_name, job_id), "rb") as f:
-                return f.read()
+            os.unlink(self._task_result_path(task_name, job_id))
+            return True
         except FileNotFoundError:
-            return None
+            return False
+
+
+def _read_nofollow(path: str) -> bytes | None:
+    """The bytes of ``path`` (None when absent); a symbolic link there is refused, never read through."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise IntegrityError(f"{path} is a symbolic link; the store never reads or writes through one (a user "
+                                 "with write access to the store may have planted it). Remove it") from None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
 
 
 def _file_record(path: str, st: os.stat_result, sha1: str) -> str:

@@ -26,6 +26,7 @@ class MemoryStore(Store):
         self._feeds: dict[str, list[dict]] = {}
         self._results: dict[tuple, bytes] = {}
         self._lock = threading.Lock()
+        self._update_lock = threading.Lock()
         self._tmp = tempfile.TemporaryDirectory(prefix="sortingview-memstore-")
 
     # content ------------------------------------------------------------------------------------------
@@ -139,6 +140,10 @@ class MemoryStore(Store):
     def feed_ids(self) -> Iterator[str]:
         return iter(sorted(self._feeds))
 
+    def feed_delete(self, feed_id: str) -> bool:
+        with self._lock:
+            return self._feeds.pop(parse_feed_uri(feed_id), None) is not None
+
     # task results -------------------------------------------------------------------------------------
     def put_task_result(self, task_name: str, job_id: str, data: bytes) -> None:
         check_task_result_name(task_name, job_id)
@@ -147,3 +152,11 @@ class MemoryStore(Store):
     def get_task_result(self, task_name: str, job_id: str) -> bytes | None:
         check_task_result_name(task_name, job_id)
         return self._results.get((task_name, job_id))
+
+    def delete_task_result(self, task_name: str, job_id: str) -> bool:
+        check_task_result_name(task_name, job_id)
+        return self._results.pop((task_name, job_id), None) is not None
+
+    def update_mutable(self, key: str, update) -> str | None:
+        with self._update_lock:
+            return super().update_mutable(key, update)

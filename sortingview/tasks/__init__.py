@@ -6,7 +6,6 @@ The backend and the server use the same two functions, so a task means the same 
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..serialize import decode_value, encode_value, store_json_bytes, task_job_id
@@ -21,11 +20,11 @@ def execute_task(task_name: str, task_input: dict) -> Any:
 
 
 def cached_result(task_name: str, task_input: dict) -> Any | None:
-    """The stored encoded result of a calculation, or None."""
-    from ..store import get_store
+    """The stored encoded result of a calculation, or None (a damaged stored result is deleted: None)."""
+    from ..store import MISSING, load_task_result
 
-    data = get_store().get_task_result(task_name, task_job_id(task_name, task_input))
-    return None if data is None else json.loads(data)
+    hit = load_task_result(task_name, task_job_id(task_name, task_input))
+    return None if hit is MISSING else hit
 
 
 def store_result(task_name: str, task_input: dict, encoded_result: Any) -> bytes:

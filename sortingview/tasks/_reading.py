@@ -114,7 +114,7 @@ def iter_blocks(source: TraceSource, frames: np.ndarray, before: int, after: int
         raise ValueError("iter_blocks needs time-sorted frames")
     itemsize = source.raw_file.dtype.itemsize if source.raw_file else 4
     max_frames = max(before + after, max_block_bytes // (source.num_channels * itemsize))
-    gap = None if source.raw_file else GAP_FRAMES + before + after
+    gap = None if source.raw_file else getattr(source.recording, "read_gap_frames", GAP_FRAMES) + before + after
     for i0, i1 in _groups(np.asarray(frames, np.int64), before, after, max_frames, gap):
         start, end = int(frames[i0]) - before, int(frames[i1 - 1]) + after
         block = _read(source, start, end)

@@ -3,7 +3,12 @@
 A task is a module-level function with keyword arguments in camelCase (its input fields), registered with
 :func:`register_task`. A second registration of a name fails at import; an unknown name is an
 :class:`UnknownTaskError` that lists the registered ones. :func:`validate_input` checks a task input against
-the function's signature (unknown fields, missing fields, wrong JSON types) before anything runs.
+the function's signature (unknown fields, missing fields, wrong JSON types) and the bounds of
+:mod:`~sortingview.tasks.limits` before anything runs.
+
+``TaskSpec.func`` is the registered function guarded for running: it applies the bounds that need the data
+(``limits.with_data``) and checks, before the task reads and again after it returns (before its result is
+stored), that every file its input reaches is unchanged (``store.integrity.check_unchanged``).
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import SortingviewError, TaskInputError, UnknownTaskError
+from .limits import check_static
 
 HANDLER_TYPES = ("clusters", "correlograms", "extract_snippets", "metrics", "misc", "timeseries", "waveforms",
                  "sorting")  # sorting: an extension of the original seven (issue 15, doc/sorting.md)
@@ -63,10 +69,26 @@ def register_task(name: str, *, handler: str, task_type: str = "calculation"):
                 f"task {name} is registered twice: by {other.__module__}.{other.__qualname__} and by "
                 f"{func.__module__}.{func.__qualname__}; give the new one a new version number"
             )
-        _registry[name] = TaskSpec(name, func, handler, task_type)
+        _registry[name] = TaskSpec(name, _guarded(name, func), handler, task_type)
         return func
 
     return decorate
+
+
+def _guarded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func`` with the data-dependent bounds applied and its input files checked before and after it runs."""
+
+    @functools.wraps(func)
+    def run(**kwargs: Any) -> Any:
+        from ..store.integrity import check_unchanged
+        from .limits import with_data
+
+        check_unchanged(kwargs)
+        result = func(**with_data(name, kwargs))
+        check_unchanged(kwargs)  # a file changed while the task read it: its result must not be stored
+        return result
+
+    return run
 
 
 def get_task(name: str) -> TaskSpec:
@@ -164,4 +186,5 @@ def validate_input(spec: TaskSpec, task_input: Any) -> dict:
         if ann is int and isinstance(value, float):
             value = int(value)
         kwargs[pname] = value
+    check_static(spec.name, kwargs, {k: p.default for k, p in params.items() if p.default is not p.empty})
     return kwargs

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,7 +61,7 @@ class _Level:
         """Write bins from ``b0`` and then flag the chunk: the flag reaches the disk only after the data
         (fdatasync in between), so even a power cut never leaves a flagged chunk of zeros."""
         block = np.stack([lo, hi], axis=1).astype(self.dtype, copy=False)
-        fd = os.open(self.path, os.O_WRONLY)
+        fd = os.open(self.path, os.O_WRONLY | os.O_NOFOLLOW)  # never write through a planted link
         try:
             os.pwrite(fd, block.tobytes(), b0 * self._bin_bytes)
             os.fdatasync(fd)
@@ -155,18 +154,9 @@ class Pyramid:
 
 def _create_sparse(path: str, size: int) -> None:
     """Create a zero-filled (sparse) file of ``size`` bytes unless it exists; atomic for racing creators."""
-    if os.path.exists(path):
-        return
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-level")
-    try:
-        os.truncate(fd, size)
-        os.close(fd)
-        try:
-            os.link(tmp, path)  # fails if another process created it first: keep theirs
-        except FileExistsError:
-            pass
-    finally:
-        os.unlink(tmp)
+    from ..store.private import ensure_file
+
+    ensure_file(path, size=size)  # the store's modes (group-usable in a shared store), never through a link
 
 
 def pyramid_directory(recording_uri: str, source: TraceSource, dtype: np.dtype) -> str | None:
@@ -178,15 +168,14 @@ def pyramid_directory(recording_uri: str, source: TraceSource, dtype: np.dtype) 
         return None
     sha1 = parse_uri(recording_uri).sha1
     directory = os.path.join(root, "sortingview", "pyramids", sha1)
-    os.makedirs(directory, exist_ok=True)
+    from ..store.private import makedirs, write_file
+
+    makedirs(directory)
     meta = {"version": FORMAT_VERSION, "numFrames": source.num_frames, "numChannels": source.num_channels,
             "dtype": np.dtype(dtype).str, "chunkBins": CHUNK_BINS, "storedFromLevel": STORED_FROM_LEVEL}
     meta_path = os.path.join(directory, "pyramid.json")
     if not os.path.exists(meta_path):
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-meta")
-        with os.fdopen(fd, "w") as f:
-            json.dump(meta, f)
-        os.replace(tmp, meta_path)
+        write_file(meta_path, json.dumps(meta).encode("utf-8"))
     else:
         with open(meta_path) as f:
             if json.load(f) != meta:

@@ -2,7 +2,8 @@
 
 Everything here is pure (no store, no I/O) so that the viewer can mirror it in JavaScript exactly.
 
-A curation feed holds messages ``{"action": {...}}``; the action types are the original sortingview ones,
+A curation feed holds messages ``{"action": {...}}`` (feeds written by the original sortingview hold the bare
+actions, which replay the same); the action types are the original sortingview ones,
 
 * ``ADD_UNIT_LABEL {unitId, label}`` and ``REMOVE_UNIT_LABEL {unitId, label}`` (``unitId`` may be a list),
 * ``MERGE_UNITS {unitIds}`` (two or more units; groups that share a unit are united),
@@ -102,10 +103,21 @@ def reduce_curation(messages: Iterable[dict], *, at: int | None = None) -> dict:
     for i, msg in enumerate(messages):
         if at is not None and i > at:
             break
-        action = msg.get("action") if isinstance(msg, dict) else None
-        if isinstance(action, dict):
+        action = message_action(msg)
+        if action is not None:
             state = apply_action(state, action)
     return state
+
+
+def message_action(message: Any) -> dict | None:
+    """The action of a curation feed message: ours are ``{"action": {...}}``; the original sortingview appended
+    the bare action ``{"type": ..., ...}``, so both replay."""
+    if not isinstance(message, dict):
+        return None
+    action = message.get("action")
+    if isinstance(action, dict):
+        return action
+    return message if isinstance(message.get("type"), str) else None
 
 
 def normalize_state(state: Any) -> dict:
@@ -225,3 +237,19 @@ def check_label_choices(choices: Any) -> list[str]:
 def merged_id(group: Sequence[Any]) -> Any:
     """The id a merge group takes in the curated sorting: its smallest unit id."""
     return min(group, key=unit_sort_key)
+
+
+def typed_state(state: dict, unit_ids: Sequence[Any]) -> dict:
+    """``state`` with the keys of ``labelsByUnit`` as the sorting's own unit ids (ints for int ids), the types the
+    original sortingview returned from ``get_sorting_curation``; ids the sorting lacks stay as they were."""
+    by_text = {str(u): u for u in unit_ids}
+    labels = {by_text.get(k, k): list(v) for k, v in state["labelsByUnit"].items()}
+    groups = [[by_text.get(str(u), u) for u in g] for g in state["mergeGroups"]]
+    return {"labelsByUnit": labels, "mergeGroups": groups, "isClosed": state["isClosed"]}
+
+
+def adds_nothing(action: dict, state: dict) -> bool:
+    """True for an ADD_UNIT_LABEL whose units all have the label already (the original skipped those)."""
+    if action.get("type") != "ADD_UNIT_LABEL":
+        return False
+    return all(action["label"] in state["labelsByUnit"].get(str(u), []) for u in _as_list(action["unitId"]))

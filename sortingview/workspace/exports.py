@@ -51,21 +51,46 @@ def _labels_of(members: list, state: dict) -> list[str]:
     return sorted({x for u in members for x in state["labelsByUnit"].get(str(u), [])})
 
 
-def curated_sorting(sorting, state: dict, label_choices: list[str]):
+def out_of_range_spikes(sorting, num_frames: list[int]) -> int:
+    """How many spikes lie before frame 0 or at or after the end of their segment of the recording."""
+    n = 0
+    for seg, frames in enumerate(num_frames[:sorting.get_num_segments()]):
+        for u in sorting.get_unit_ids():
+            train = np.asarray(sorting.get_unit_spike_train(u, segment_index=seg))
+            n += int(np.count_nonzero((train < 0) | (train >= frames)))
+    return n
+
+
+def curated_sorting(sorting, state: dict, label_choices: list[str], num_frames: list[int] | None = None):
     """A NumpySorting with merges applied (spike trains united, in time order) and labels as unit properties:
-    ``labels`` (comma-separated), one boolean property per label choice, and ``merged_unit_ids``."""
+    ``labels`` (comma-separated), one boolean property per label choice, and ``merged_unit_ids``.
+
+    With ``num_frames`` (frames per segment of the recording), spikes outside the recording are dropped, with
+    a warning that counts them; the count is the annotation ``dropped_out_of_range_spikes``.
+    """
+    import warnings
+
     from spikeinterface.core import NumpySorting
 
     unit_ids = [u.item() if hasattr(u, "item") else u for u in sorting.get_unit_ids()]
     units = _curated_units(unit_ids, state)
-    per_segment = []
+    per_segment, dropped = [], 0
     for seg in range(sorting.get_num_segments()):
         trains = {}
         for new_id, members in units:
             parts = [np.asarray(sorting.get_unit_spike_train(m, segment_index=seg)) for m in members]
-            trains[new_id] = np.sort(np.concatenate(parts), kind="stable").astype(np.int64)
+            train = np.sort(np.concatenate(parts), kind="stable").astype(np.int64)
+            if num_frames is not None and seg < len(num_frames):
+                inside = (train >= 0) & (train < num_frames[seg])
+                dropped += int(train.size - np.count_nonzero(inside))
+                train = train[inside]
+            trains[new_id] = train
         per_segment.append(trains)
+    if dropped:
+        warnings.warn(f"{dropped} spike(s) lie outside the recording (before frame 0 or after its last frame) and "
+                      "were dropped from the curated sorting", RuntimeWarning, stacklevel=3)
     out = NumpySorting.from_unit_dict(per_segment, sorting.get_sampling_frequency())
+    out.annotate(dropped_out_of_range_spikes=dropped)
     labels = [_labels_of(members, state) for _, members in units]
     out.set_property("labels", np.array([",".join(x) for x in labels], dtype=str))
     for choice in dict.fromkeys([*label_choices, *(x for lab in labels for x in lab)]):

@@ -20,7 +20,7 @@ from ..serialize import encode_value
 from ..store.uri import parse_feed_uri
 from .curating import CurationMethods
 from .sorting_runs import SortingRunMethods
-from .state import WorkspaceState, replay
+from .state import WorkspaceState, replay, store_inline_objects
 
 URI_PREFIX = "sortingview-workspace:"
 REGISTRY = "@sortingview/@workspaces"
@@ -49,6 +49,15 @@ def parse_workspace_uri(uri: str) -> tuple[str, str | None]:
     )
 
 
+def _feed_id_and_label(uri: str) -> tuple[str, str | None]:
+    if isinstance(uri, str) and uri.startswith((URI_PREFIX, "workspace://")):
+        return parse_workspace_uri(uri)
+    try:
+        return parse_feed_uri(uri), None
+    except InvalidUriError:
+        return parse_workspace_uri(uri)  # raises the error that shows what a workspace URI looks like
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(6)}"
 
@@ -61,11 +70,13 @@ def _check_label(label: Any, what: str) -> str:
 
 class Workspace(CurationMethods, SortingRunMethods):
     """A workspace of recordings and sortings. Make one with :func:`create_workspace`, open one with
-    :func:`load_workspace`."""
+    :func:`load_workspace` or, as in the original, ``Workspace(uri)``."""
 
-    def __init__(self, feed_id: str, label: str | None = None):
+    def __init__(self, uri: str, label: str | None = None):
+        """``uri``: a workspace URI (``sortingview-workspace:<feedId>?label=...``) or a bare feed id."""
+        feed_id, uri_label = _feed_id_and_label(uri)
         self._feed = store.load_feed(feed_id)
-        self._label = label
+        self._label = label if label is not None else uri_label
         self._state = WorkspaceState()
         self._unit_ids_cache: dict[str, list] = {}
 
@@ -77,6 +88,19 @@ class Workspace(CurationMethods, SortingRunMethods):
     @property
     def feed_uri(self) -> str:
         return self._feed.uri
+
+    @property
+    def feed(self):
+        """The workspace's feed (``.uri``, ``.feed_id``, ``get_messages()``)."""
+        return self._feed
+
+    def set_label(self, label: str | None) -> None:
+        """Change the label shown in ``W.uri`` and by ``list_workspaces`` (the contents stay the same)."""
+        if label is not None and not isinstance(label, str):
+            raise WorkspaceError(f"the workspace label must be a string or None, got {label!r}")
+        entry = _registry_entry(self.feed_id) or {"created": time.time() * 1000}
+        store.set_mutable(f"{REGISTRY}/{self.feed_id}", json.dumps({**entry, "label": label or ""}))
+        self._label = label or ""
 
     @property
     def label(self) -> str:
@@ -99,7 +123,9 @@ class Workspace(CurationMethods, SortingRunMethods):
     def _current(self) -> WorkspaceState:
         """The state after every message appended so far (by any process): read only what is new."""
         records = self._feed.get_records(self._state.num_messages)
-        replay(self._state, [r["message"] for r in records])
+        if records:
+            replay(self._state, [r["message"] for r in records])
+            store_inline_objects(self._state)
         return self._state
 
     def _append(self, action: dict, user_id: str | None = None) -> int:
@@ -127,20 +153,24 @@ class Workspace(CurationMethods, SortingRunMethods):
     def recording_records(self) -> list[dict]:
         return [dict(r) for r in self._current().recordings.values()]
 
-    def get_recording_record(self, recording_id: str) -> dict:
+    def _recording_record(self, recording_id: str) -> dict:
         rec = self._current().recordings.get(recording_id)
         if rec is None:
             raise WorkspaceError(self._missing("recording", recording_id, self.recording_ids))
         return dict(rec)
 
+    def get_recording_record(self, recording_id: str) -> dict:
+        """The record, with the object inline as ``recordingObject`` (as the original's records had it)."""
+        return _with_objects(self._recording_record(recording_id))
+
     def get_recording_extractor(self, recording_id: str):
         from ..extractors import load_recording
 
-        return load_recording(self.get_recording_record(recording_id)["recordingUri"])
+        return load_recording(self._recording_record(recording_id)["recordingUri"])
 
     def delete_recording(self, recording_id: str) -> None:
         """Remove a recording and its sortings from the workspace (the stored objects stay)."""
-        self.get_recording_record(recording_id)
+        self._recording_record(recording_id)
         self._append({"type": "DELETE_RECORDINGS", "recordingIds": [recording_id]})
 
     # sortings -----------------------------------------------------------------------------------------
@@ -151,13 +181,14 @@ class Workspace(CurationMethods, SortingRunMethods):
         from ..extractors import store_sorting
 
         _check_label(label, "sorting")
-        rec = self.get_recording_record(recording_id)
+        rec = self._recording_record(recording_id)
         fs = store.load_json(rec["recordingUri"])["data"].get("samplingFrequency")
         if fs is not None and abs(float(sorting.get_sampling_frequency()) - fs) > 1e-6 * fs:
             raise WorkspaceError(
                 f"sorting {label!r} has sampling frequency {sorting.get_sampling_frequency()} Hz but recording "
                 f"{recording_id} has {fs} Hz; add it to the recording it was computed from"
             )
+        _warn_out_of_range(sorting, self.get_recording_extractor(recording_id), label)
         uri = store_sorting(sorting)
         sid = _new_id("S")
         self._append({"type": "ADD_SORTING", "sorting": {
@@ -175,30 +206,34 @@ class Workspace(CurationMethods, SortingRunMethods):
     def sorting_records(self) -> list[dict]:
         return [dict(s) for s in self._current().sortings.values()]
 
-    def get_sorting_record(self, sorting_id: str) -> dict:
+    def _sorting_record(self, sorting_id: str) -> dict:
         srt = self._current().sortings.get(sorting_id)
         if srt is None:
             raise WorkspaceError(self._missing("sorting", sorting_id, self.sorting_ids))
         return dict(srt)
 
+    def get_sorting_record(self, sorting_id: str) -> dict:
+        """The record, with ``sortingObject`` and ``recordingObject`` inline (as the original's records had them)."""
+        return _with_objects(self._sorting_record(sorting_id))
+
     def get_sorting_extractor(self, sorting_id: str):
         from ..extractors import load_sorting
 
-        return load_sorting(self.get_sorting_record(sorting_id)["sortingUri"])
+        return load_sorting(self._sorting_record(sorting_id)["sortingUri"])
 
     def get_sorting_ids_for_recording(self, recording_id: str) -> list[str]:
-        self.get_recording_record(recording_id)
+        self._recording_record(recording_id)
         return [s["sortingId"] for s in self.sorting_records() if s["recordingId"] == recording_id]
 
     def delete_sorting(self, sorting_id: str) -> None:
-        self.get_sorting_record(sorting_id)
+        self._sorting_record(sorting_id)
         self._append({"type": "DELETE_SORTINGS", "sortingIds": [sorting_id]})
 
     def get_unit_ids(self, sorting_id: str) -> list:
         """The unit ids of a sorting (cached: stored sortings never change)."""
         if sorting_id not in self._unit_ids_cache:
             # the stored object lists its unit ids; opening the sorting (an NWB file, say) is the fallback
-            data = store.load_json(self.get_sorting_record(sorting_id)["sortingUri"]).get("data", {})
+            data = store.load_json(self._sorting_record(sorting_id)["sortingUri"]).get("data", {})
             ids = data.get("unitIds")
             if not isinstance(ids, list):
                 ids = [u.item() if hasattr(u, "item") else u for u in self.get_sorting_extractor(sorting_id).unit_ids]
@@ -208,13 +243,13 @@ class Workspace(CurationMethods, SortingRunMethods):
     # unit metrics and settings ------------------------------------------------------------------------
     def set_unit_metrics_for_sorting(self, sorting_id: str, metrics: list[dict]) -> None:
         """External unit metrics shown as units-table columns: ``[{name, label, tooltip, data: {unitId: value}}]``."""
-        self.get_sorting_record(sorting_id)
+        self._sorting_record(sorting_id)
         checked = _check_metrics(metrics, self.get_unit_ids(sorting_id))
         uri = store.store_json(checked, label="unit_metrics.json")
         self._append({"type": "SET_UNIT_METRICS_FOR_SORTING", "sortingId": sorting_id, "metricsUri": uri})
 
     def get_unit_metrics_for_sorting(self, sorting_id: str) -> list[dict]:
-        self.get_sorting_record(sorting_id)
+        self._sorting_record(sorting_id)
         uri = self._current().unit_metrics.get(sorting_id)
         return store.load_json(uri) if uri else []
 
@@ -251,6 +286,15 @@ class Workspace(CurationMethods, SortingRunMethods):
     def _missing(self, what: str, given: str, known: list[str]) -> str:
         shown = ", ".join(known) if known else "none"
         return f"no {what} {given!r} in workspace {self.uri}; its {what}s are: {shown}"
+
+
+def _with_objects(record: dict) -> dict:
+    """A copy of a record with ``recordingObject`` / ``sortingObject`` filled in, as the original's records had."""
+    out = dict(record)
+    for kind in ("recording", "sorting"):
+        if f"{kind}Uri" in out and f"{kind}Object" not in out:
+            out[f"{kind}Object"] = store.load_json(out[f"{kind}Uri"])
+    return out
 
 
 def _check_metrics(metrics: Any, unit_ids: list) -> list[dict]:
@@ -314,3 +358,17 @@ def list_workspaces() -> list[str]:
         if store.get_store().feed_exists(feed_id):
             entries.append((entry.get("created", 0), make_workspace_uri(feed_id, entry.get("label"))))
     return [uri for _, uri in sorted(entries)]
+
+
+def _warn_out_of_range(sorting, recording, label: str) -> None:
+    """Warn when spikes lie before frame 0 or past the recording's end (the curated sorting drops them)."""
+    import warnings
+
+    from .exports import out_of_range_spikes
+
+    frames = [recording.get_num_frames(i) for i in range(recording.get_num_segments())]
+    n = out_of_range_spikes(sorting, frames)
+    if n:
+        warnings.warn(f"sorting {label!r}: {n} spike(s) lie before frame 0 or after the recording's last frame "
+                      f"({frames} frames per segment); the curated sorting drops them and views that cut snippets "
+                      "skip them. Check that the sorting belongs to this recording", RuntimeWarning, stacklevel=3)

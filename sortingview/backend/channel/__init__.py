@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from collections import OrderedDict
 
 from ...errors import ChannelError
 from .base import STATUSES, Channel, JobRecord, TaskRequest
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_cache: dict[tuple[str, str, str | None], Channel] = {}
+#: channels kept open per process, least recently used dropped first (their connections close when unused)
+MAX_OPEN_CHANNELS = 16
+_cache: OrderedDict[tuple[str, str, str | None], Channel] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def check_channel_name(name: str) -> str:
@@ -41,17 +46,27 @@ def open_channel(name: str = "default", url: str | None = None) -> Channel:
     else:
         raise ChannelError(f"channel URL {url!r} is not supported; use redis://host:port/db, or no URL for the "
                            "SQLite channel in the store directory")
-    chan = _cache.get(key)
-    if chan is None:
-        if key[0] == "sqlite":
-            from .sqlite_channel import SqliteChannel
+    with _cache_lock:
+        chan = _cache.get(key)
+        if chan is not None:
+            _cache.move_to_end(key)
+            return chan
+    if key[0] == "sqlite":
+        from .sqlite_channel import SqliteChannel
 
-            chan = SqliteChannel(key[2], name)
-        else:
-            from .redis_channel import RedisChannel
+        chan = SqliteChannel(key[2], name)
+    else:
+        from .redis_channel import RedisChannel
 
-            chan = RedisChannel(url, name)
-        _cache[key] = chan
+        chan = RedisChannel(url, name)
+    with _cache_lock:
+        chan = _cache.setdefault(key, chan)
+        evicted = [_cache.popitem(last=False)[1] for _ in range(len(_cache) - MAX_OPEN_CHANNELS)]
+    for old in evicted:
+        if key[0] == "sqlite" and hasattr(old, "path"):
+            # close this thread's connection now rather than when the garbage collector breaks sqlite3's
+            # reference cycle; a thread still holding the object reconnects on its next use
+            old.close()
     return chan
 
 

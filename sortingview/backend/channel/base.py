@@ -12,16 +12,35 @@ written once here.
 from __future__ import annotations
 
 import abc
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
 from ...errors import NotFoundError, TaskTimeoutError
+from ..jobstatus import JobStatus
 
-STATUSES = ("queued", "running", "finished", "error")
+STATUSES = tuple(JobStatus)
 #: how long a backend heartbeat stays valid; a backend silent for longer is reported dead
 BACKEND_STALE_S = 15.0
+#: a job's error message and traceback are kept up to this many characters each (a task cannot fill the channel)
+MAX_ERROR_CHARS = 16_000
+#: a job for a backend id that no live backend serves fails after this long in the queue (configurable)
+UNSERVED_EXPIRY_S = 3600.0
+
+
+def clip(text: str | None, limit: int = MAX_ERROR_CHARS) -> str | None:
+    """``text`` cut to ``limit`` characters (the start and the end kept: a traceback's end says the most)."""
+    if text is None or len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n... ({len(text) - 2 * half} characters cut) ...\n{text[-half:]}"
+
+
+def backend_id_digest(backend_id: str) -> str:
+    """What a backend publishes about its backend id: enough to match jobs, not the id itself."""
+    return hashlib.sha1(("sortingview-backend-id:" + backend_id).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -46,7 +65,7 @@ class JobRecord:
     handler: str
     task_input: dict
     backend_id: str = ""
-    status: str = "queued"
+    status: JobStatus = JobStatus.QUEUED
     attempts: int = 0
     worker: str | None = None
     lease_until: float | None = None
@@ -57,9 +76,12 @@ class JobRecord:
     started: float | None = None
     finished: float | None = None
 
+    def __post_init__(self) -> None:
+        self.status = JobStatus(self.status)
+
     @property
     def done(self) -> bool:
-        return self.status in ("finished", "error")
+        return self.status.done
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -132,6 +154,14 @@ class Channel(abc.ABC):
     def prune(self, older_than_s: float) -> int:
         """Forget finished and failed jobs that ended more than ``older_than_s`` ago; return how many."""
 
+    @abc.abstractmethod
+    def stale_queued(self, submitted_before: float) -> list[JobRecord]:
+        """Queued jobs that carry a backend id and were submitted before ``submitted_before`` (channel clock)."""
+
+    @abc.abstractmethod
+    def expire(self, job_id: str, error: str) -> bool:
+        """Fail a job that is still queued (no worker holds it) with ``error``; return whether it was queued."""
+
     def close(self) -> None:  # noqa: B027  (optional: only channels holding connections override it)
         """Release connections (the channel may not be used afterwards)."""
 
@@ -169,7 +199,24 @@ class Channel(abc.ABC):
         return accepted, self.claim(worker, limits, backend_id=backend_id, lease_s=lease_s)
 
 
-    def status(self, job_id: str) -> str | None:
+    def expire_unserved(self, max_age_s: float = UNSERVED_EXPIRY_S) -> int:
+        """Fail the jobs queued longer than ``max_age_s`` for a backend id that no live backend serves.
+
+        Backends publish a digest of their backend id with their heartbeat (``backendIdDigest``); a request for
+        an id nobody serves would otherwise wait in the queue for ever. Returns how many jobs expired.
+        """
+        served = {info.get("backendIdDigest") for info in self.live_backends().values()}
+        n = 0
+        for job in self.stale_queued(self.now() - max_age_s):
+            if backend_id_digest(job.backend_id) in served:
+                continue
+            msg = (f"no backend serving this job's backend id took {job.task_name} within {max_age_s:g} s on "
+                   f"channel {self.name!r}; start one with `sortingview-start-backend --backend-id ID "
+                   f"--channel {self.name}` (the id the figURL or script was given), then submit the task again")
+            n += self.expire(job.job_id, "BackendUnavailableError: " + msg)
+        return n
+
+    def status(self, job_id: str) -> JobStatus | None:
         rec = self.get(job_id)
         return None if rec is None else rec.status
 

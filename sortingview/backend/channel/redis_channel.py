@@ -16,7 +16,7 @@ import time
 from typing import Iterable
 
 from ...errors import ChannelError
-from .base import Channel, JobRecord, TaskRequest, encode_input
+from .base import Channel, JobRecord, TaskRequest, clip, encode_input
 from .redis_wire import Wire
 
 _NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
@@ -144,6 +144,19 @@ _END = _NOW + _END_FN + "return end_job(unpack(ARGV, 1, 7))\n"
 _END_CLAIM = (_NOW + _END_FN + _CLAIM_FN + "return {end_job(unpack(ARGV, 1, 7)), "
               "claim(ARGV[1], ARGV[2], tonumber(ARGV[8]), ARGV[9], 10)}\n")
 
+# expire(prefix, id, error): fail a job that is still queued; 1 when it was
+_EXPIRE = _NOW + """
+local P, id = ARGV[1], ARGV[2]
+local job = P .. 'job:' .. id
+local f = redis.call('HMGET', job, 'status', 'handler', 'backend_id')
+if f[1] ~= 'queued' then return 0 end
+redis.call('LREM', P .. 'q:' .. f[3] .. ':' .. f[2], 0, id)
+redis.call('HSET', job, 'status', 'error', 'error', ARGV[3], 'finished', string.format('%.6f', now))
+redis.call('ZADD', P .. 'error', now, id)
+redis.call('RPUSH', P .. 'done:' .. id, '1')
+return 1
+"""
+
 _FLOATS = ("lease_until", "submitted", "started", "finished")
 
 
@@ -203,6 +216,7 @@ class RedisChannel(Channel):
         self.wire = Wire(self.r)  # the per-task calls
         self._heartbeat = self.r.register_script(_HEARTBEAT)
         self._end_script = self.r.register_script(_END)
+        self._expire_script = self.r.register_script(_EXPIRE)
         self._events = None
 
     @_wrap_errors
@@ -245,7 +259,7 @@ class RedisChannel(Channel):
         return self._end(worker, job_id, "finish", result)
 
     def fail(self, worker: str, job_id: str, error: str, traceback: str | None = None) -> bool:
-        return self._end(worker, job_id, "fail", error, traceback)
+        return self._end(worker, job_id, "fail", clip(error), clip(traceback))
 
     def release(self, worker: str, job_id: str, *, count_attempt: bool = False) -> bool:
         return self._end(worker, job_id, "release_count" if count_attempt else "release")
@@ -257,7 +271,7 @@ class RedisChannel(Channel):
         if error is None:
             args = [self.prefix, worker, job_id, "finish", result or "", "", "1" if result is not None else "0"]
         else:
-            args = [self.prefix, worker, job_id, "fail", error, traceback or "", "1"]
+            args = [self.prefix, worker, job_id, "fail", clip(error), clip(traceback) or "", "1"]
         pairs = [x for h, n in limits.items() if n > 0 for x in (h, n)]
         accepted, claimed = self.wire.evalsha(_END_CLAIM, [*args, lease_s, backend_id, *pairs])
         return bool(accepted), [_record(_pairs(flat)) for flat in claimed]
@@ -378,6 +392,21 @@ class RedisChannel(Channel):
             d = json.loads(v)
             out[w.decode()] = (d["heartbeat"], d["info"])
         return out
+
+    @_wrap_errors
+    def stale_queued(self, submitted_before: float) -> list[JobRecord]:
+        ids: list[str] = []
+        for q in self.r.smembers(self.prefix + "queues"):
+            backend_id = q.decode()[len(self.prefix) + 2:].rsplit(":", 1)[0]
+            if backend_id:
+                ids += [i.decode() for i in self.r.lrange(q, 0, -1)]
+        stale = [r for r in self._get_many(ids)
+                 if r.status == "queued" and r.submitted is not None and r.submitted < submitted_before]
+        return sorted(stale, key=lambda r: r.submitted)
+
+    @_wrap_errors
+    def expire(self, job_id: str, error: str) -> bool:
+        return bool(self._expire_script(args=[self.prefix, job_id, clip(error)]))
 
     @_wrap_errors
     def prune(self, older_than_s: float) -> int:

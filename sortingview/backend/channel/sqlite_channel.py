@@ -13,8 +13,9 @@ import threading
 import time
 from typing import Iterable
 
-from ...errors import ChannelError
-from .base import Channel, JobRecord, TaskRequest, encode_input
+from ...errors import ChannelError, DiskFullError
+from ..jobstatus import ACTIVE, JobStatus
+from .base import Channel, JobRecord, TaskRequest, clip, encode_input
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -48,12 +49,20 @@ def _retry_busy(op, path: str, timeout: float = 30.0):
             return op()
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
-                raise ChannelError(f"channel database {path}: {exc}") from exc
+                raise channel_error(exc, path) from exc
             if time.monotonic() > deadline:
                 raise ChannelError(f"channel database {path} stayed locked for {timeout:g} s; is a process stuck "
                                    "holding it?") from exc
         time.sleep(delay)
         delay = min(delay * 2, 0.002)
+
+
+def channel_error(exc: sqlite3.Error, path: str) -> ChannelError | DiskFullError:
+    """The error for a failed SQLite statement; a full disk says so (SQLite: "database or disk is full")."""
+    if isinstance(exc, sqlite3.OperationalError) and ("disk is full" in str(exc) or "disk I/O" in str(exc)):
+        return DiskFullError(28, f"disk full: the channel database {path} cannot grow ({exc}); free space on that "
+                             "disk; the channel is unchanged and keeps serving once there is room", path)
+    return ChannelError(f"channel database {path}: {exc}")
 
 
 def _record(row: tuple) -> JobRecord:
@@ -70,7 +79,13 @@ class SqliteChannel(Channel):
         self.path = os.path.abspath(path)
         self.url = f"sqlite://{self.path}"
         self._local = threading.local()
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        from ...store.private import ensure_file, refuse_symlink
+
+        # created here, with the store's modes (group-writable in a shared store) and never through a link;
+        # SQLite gives its -wal and -shm files the database's mode
+        ensure_file(self.path)
+        for suffix in ("-wal", "-shm", "-journal"):
+            refuse_symlink(self.path + suffix)
         try:
             self._db().executescript(_SCHEMA)
         except sqlite3.Error as exc:
@@ -99,9 +114,14 @@ class SqliteChannel(Channel):
             return self.db
 
         def __exit__(self, exc_type, exc, tb) -> None:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            try:
+                self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            except sqlite3.Error as end_exc:  # COMMIT fails on a full disk: leave no transaction open
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise channel_error(end_exc, self.path) from end_exc
             if isinstance(exc, sqlite3.Error):
-                raise ChannelError(f"channel database {self.path}: {exc}") from exc
+                raise channel_error(exc, self.path) from exc
 
     def _tx(self) -> _Tx:
         return self._Tx(self._db(), self.path)
@@ -122,7 +142,7 @@ class SqliteChannel(Channel):
         self._local.empty = None  # our own commits do not move data_version
         with self._tx() as db:
             row = db.execute(f"{_SELECT} WHERE job_id = ?", (request.job_id,)).fetchone()
-            if row is not None and row[_COLUMNS.index("status")] in ("queued", "running"):
+            if row is not None and row[_COLUMNS.index("status")] in ACTIVE:
                 return _record(row)
             if row is not None:
                 db.execute("DELETE FROM jobs WHERE job_id = ?", (request.job_id,))
@@ -196,7 +216,7 @@ class SqliteChannel(Channel):
     def fail(self, worker: str, job_id: str, error: str, traceback: str | None = None) -> bool:
         return self._end(worker, job_id,
                          "status = 'error', error = ?, traceback = ?, finished = ?, lease_until = NULL",
-                         (error, traceback, time.time()))
+                         (clip(error), clip(traceback), time.time()))
 
     def release(self, worker: str, job_id: str, *, count_attempt: bool = False) -> bool:
         self._local.empty = None
@@ -223,7 +243,7 @@ class SqliteChannel(Channel):
         out: dict = {"queued": {}, "running": {}, "finished": 0, "error": 0}
         rows = self._read("SELECT status, handler, COUNT(*) FROM jobs GROUP BY status, handler")
         for status, handler, n in rows:
-            if status in ("queued", "running"):
+            if status in ACTIVE:
                 out[status][handler] = n
             else:
                 out[status] += n
@@ -244,6 +264,17 @@ class SqliteChannel(Channel):
     def backends(self) -> dict[str, tuple[float, dict]]:
         rows = self._read("SELECT worker, heartbeat, info FROM backends")
         return {w: (beat, json.loads(info)) for w, beat, info in rows}
+
+    def stale_queued(self, submitted_before: float) -> list[JobRecord]:
+        rows = self._read(f"{_SELECT} WHERE status = 'queued' AND backend_id != '' AND submitted < ? ORDER BY seq",
+                          (submitted_before,))
+        return [_record(r) for r in rows]
+
+    def expire(self, job_id: str, error: str) -> bool:
+        with self._tx() as db:
+            cur = db.execute("UPDATE jobs SET status = ?, error = ?, finished = ? WHERE job_id = ? AND status = ?",
+                             (JobStatus.ERROR.value, clip(error), time.time(), job_id, JobStatus.QUEUED.value))
+            return cur.rowcount == 1
 
     def prune(self, older_than_s: float) -> int:
         with self._tx() as db:

@@ -1,0 +1,125 @@
+"""Bytes a lazily read remote recording sends over the network, per task, against the size of its file.
+
+    python bench/bench_sharing.py                  # 384 channels, 60 s, 100 units at the target's spike density
+    python bench/bench_sharing.py --seconds 1800   # the full target: a 30-minute file (41 GB of disk)
+
+Server A (a real ``sortingview-start-backend`` process) owns an int16 recording (linked in place) and a
+sorting of ``--units`` units. This process is B, with an empty store whose peer is A; each task runs inline in
+B on a fresh store, so every byte it needs crosses the loopback. Reported per task: bytes received (chunks
+only; the chunk manifest is reported on its own line), their share of the file, the requests, and the time.
+
+The target (issue 14) is average waveforms of 100 units x 500 spikes on a 30-minute 384-channel file. A
+shorter file keeps the target's spike density (500 spikes per unit per 30 minutes), so the ratio is the one
+the full file would show; the line "snippet bytes" is the floor any reader of a time-major file must pay:
+whole frames (all channels) of every snippet.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+
+FS = 30000.0
+SNIPPET = (30, 60)
+
+
+def write_recording(path: str, channels: int, frames: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    with open(path, "wb") as f:
+        for start in range(0, frames, 30000):
+            n = min(30000, frames - start)
+            f.write(rng.integers(-60, 60, size=(n, channels), dtype=np.int16).tobytes())
+
+
+def make_site_a(folder: str, channels: int, seconds: float, units: int, spikes_per_unit: int) -> dict:
+    from spikeinterface.core import BinaryRecordingExtractor, NpzSortingExtractor, NumpySorting
+
+    from sortingview.extractors import store_recording, store_sorting
+
+    frames = int(seconds * FS)
+    raw = os.path.join(folder, "traces.bin")
+    write_recording(raw, channels, frames, seed=0)
+    rec = BinaryRecordingExtractor(raw, sampling_frequency=FS, dtype="int16", num_channels=channels,
+                                   gain_to_uV=0.195, offset_to_uV=0.0)
+    rec.set_dummy_probe_from_locations(np.column_stack([np.zeros(channels), 20.0 * np.arange(channels)]))
+    rng = np.random.default_rng(1)
+    times = np.concatenate([np.sort(rng.choice(np.arange(100, frames - 100), spikes_per_unit, replace=False))
+                            for _ in range(units)])
+    labels = np.repeat(np.arange(units), spikes_per_unit)
+    order = np.argsort(times, kind="stable")
+    npz = os.path.join(folder, "sorting.npz")
+    NpzSortingExtractor.write_sorting(NumpySorting.from_samples_and_labels(times[order], labels[order], FS), npz)
+    return {"recording": store_recording(rec), "sorting": store_sorting(NpzSortingExtractor(npz)),
+            "size": os.path.getsize(raw), "frames": frames}
+
+
+TASKS = [
+    ("average waveforms", "sortingview.average_waveforms.1",
+     lambda a: {"recording": a["recording"], "sorting": a["sorting"], "maxSpikesPerUnit": 500}),
+    ("timeseries segment (1 s)", "sortingview.timeseries_segment.1",
+     lambda a: {"recording": a["recording"], "startFrame": a["frames"] // 2, "endFrame": a["frames"] // 2 + 30000}),
+    ("recording info (noise)", "sortingview.recording_info.1", lambda a: {"recording": a["recording"]}),
+    ("unit metrics", "sortingview.unit_metrics.1", lambda a: {"recording": a["recording"], "sorting": a["sorting"]}),
+]
+
+
+def run_on_b(site_a: dict, a_url: str, workdir: str) -> list[tuple]:
+    from sortingview.extractors import load_recording
+    from sortingview.store.remote_binary import STATS
+    from sortingview.tasks import _objects, run_task_inline
+
+    rows = []
+    os.environ["SORTINGVIEW_PEERS"] = a_url
+    for i, (label, name, make_input) in enumerate(TASKS):
+        os.environ["KACHERY_CLOUD_DIR"] = os.path.join(workdir, f"store-b-{i}")
+        _objects.load_recording.cache_clear()
+        _objects.load_sorting.cache_clear()
+        manifest = load_recording(site_a["recording"])._recording_segments[0].remote.manifest
+        b0, r0, t0 = STATS.bytes_received, STATS.requests, time.perf_counter()
+        run_task_inline(name, make_input(site_a), use_cache=False)
+        rows.append((label, STATS.bytes_received - b0, STATS.requests - r0, time.perf_counter() - t0))
+    rows.append(("(chunk manifest, once per file)", len(manifest.to_bytes()), 1, 0.0))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--channels", type=int, default=384)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--units", type=int, default=100)
+    ap.add_argument("--workdir", default=None, help="Folder for the stores and the file (default: a temp folder).")
+    args = ap.parse_args()
+    spikes = max(1, round(500 * args.seconds / 1800))  # the target's density: 500 spikes per unit in 30 minutes
+    workdir = args.workdir or tempfile.mkdtemp(prefix="bench-sharing-")
+    os.environ["KACHERY_CLOUD_DIR"] = a_store = os.path.join(workdir, "store-a")
+    print(f"writing a {args.seconds:g} s, {args.channels}-channel int16 file, {args.units} units x {spikes} spikes")
+    site_a = make_site_a(workdir, args.channels, args.seconds, args.units, spikes)
+    from sharing_support import server_process
+
+    try:
+        with contextlib.ExitStack() as stack:
+            a_url = stack.enter_context(server_process(a_store, workdir))
+            rows = run_on_b(site_a, a_url, workdir)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    size = site_a["size"]
+    floor = args.units * spikes * sum(SNIPPET) * args.channels * 2
+    print(f"\nfile: {size / 1e6:.1f} MB; snippet bytes (the floor for average waveforms): {floor / 1e6:.2f} MB "
+          f"= {100 * floor / size:.2f}% of the file\n")
+    print(f"{'task':34} {'bytes received':>16} {'% of file':>10} {'requests':>9} {'seconds':>8}")
+    for label, nbytes, requests, secs in rows:
+        print(f"{label:34} {nbytes:16,d} {100 * nbytes / size:9.2f}% {requests:9d} {secs:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

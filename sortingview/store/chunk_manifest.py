@@ -1,0 +1,170 @@
+"""Chunk manifests: the sha1 of every fixed-size chunk of a stored or linked file.
+
+A manifest is one content-addressed file::
+
+    sortingview-chunk-manifest 1 <file sha1> <file size> <chunk size>\\n
+    <20-byte sha1 digest of chunk 0><digest of chunk 1>...
+
+The owner of a file builds it once per chunk size (one pass that also checks the whole-file sha1, so a
+manifest is never published for a linked file that changed) and caches it in its store; the mutable
+``@sortingview/@chunk_manifests/<sha1>-<chunk>`` names the manifest's own sha1.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+
+from ..errors import IntegrityError, SortingviewError
+
+MAGIC = b"sortingview-chunk-manifest 1"
+MIN_CHUNK = 256
+MAX_CHUNK = 16 * 1024 * 1024
+MAX_CHUNKS = 1 << 22  # 80 MiB of digests; a finer manifest of a larger file is refused
+_HEADER_MAX = 200
+_build_lock = threading.Lock()  # one full-file pass at a time, whatever the number of requests
+
+
+class ManifestError(SortingviewError, ValueError):
+    """A chunk size or manifest is not acceptable."""
+
+
+@dataclass(frozen=True)
+class ChunkManifest:
+    sha1: str
+    size: int
+    chunk_size: int
+    digests: bytes  # 20 bytes per chunk
+
+    @property
+    def num_chunks(self) -> int:
+        return len(self.digests) // 20
+
+    def chunk_sha1(self, i: int) -> str:
+        return self.digests[20 * i:20 * i + 20].hex()
+
+    def chunk_span(self, i: int) -> tuple[int, int]:
+        start = i * self.chunk_size
+        return start, min(start + self.chunk_size, self.size)
+
+    def to_bytes(self) -> bytes:
+        return b"%s %s %d %d\n" % (MAGIC, self.sha1.encode(), self.size, self.chunk_size) + self.digests
+
+
+def num_chunks(size: int, chunk_size: int) -> int:
+    return max(1, -(-size // chunk_size)) if size else 0
+
+
+def check_chunk_size(chunk_size: int, size: int | None = None) -> int:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not MIN_CHUNK <= chunk_size <= MAX_CHUNK:
+        raise ManifestError(f"chunk size {chunk_size!r} must be a whole number of bytes from {MIN_CHUNK} to "
+                            f"{MAX_CHUNK}")
+    if size is not None and num_chunks(size, chunk_size) > MAX_CHUNKS:
+        least = -(-size // MAX_CHUNKS)
+        raise ManifestError(f"a {size}-byte file in chunks of {chunk_size} bytes needs more than {MAX_CHUNKS} "
+                            f"chunks; use a chunk size of at least {least}")
+    return chunk_size
+
+
+def parse_manifest(data: bytes, sha1: str, chunk_size: int) -> ChunkManifest:
+    """Check that ``data`` is the manifest of ``sha1`` in chunks of ``chunk_size`` and consistent."""
+    head, sep, digests = data[:_HEADER_MAX].partition(b"\n")
+    parts = head.split(b" ")
+    if not sep or len(parts) != 5 or b" ".join(parts[:2]) != MAGIC:
+        raise ManifestError("not a sortingview chunk manifest")
+    digests = data[len(head) + 1:]
+    try:
+        m = ChunkManifest(parts[2].decode("ascii"), int(parts[3]), int(parts[4]), digests)
+    except (UnicodeDecodeError, ValueError):
+        raise ManifestError("the manifest header is malformed") from None
+    if m.sha1 != sha1 or m.chunk_size != chunk_size:
+        raise ManifestError(f"the manifest is of sha1://{m.sha1} in chunks of {m.chunk_size}, not of "
+                            f"sha1://{sha1} in chunks of {chunk_size}")
+    if m.size < 0 or len(digests) != 20 * num_chunks(m.size, chunk_size):
+        raise ManifestError(f"the manifest lists {len(digests) // 20} chunks for a {m.size}-byte file")
+    return m
+
+
+def build_manifest(path: str, sha1: str, chunk_size: int) -> ChunkManifest:
+    """Hash ``path`` chunk by chunk, checking on the way that the whole file still hashes to ``sha1``."""
+    whole, digests, size = hashlib.sha1(), bytearray(), 0
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            whole.update(chunk)
+            digests += hashlib.sha1(chunk).digest()
+            size += len(chunk)
+    if whole.hexdigest() != sha1:
+        raise IntegrityError(f"the file {path} no longer hashes to sha1://{sha1}; no manifest is published for it")
+    return ChunkManifest(sha1, size, chunk_size, bytes(digests))
+
+
+def manifest_key(sha1: str, chunk_size: int) -> str:
+    return f"@sortingview/@chunk_manifests/{sha1}-{chunk_size}"
+
+
+def manifest_of_local(store, sha1: str, chunk_size: int, *, wait: bool = True) -> tuple[str, ChunkManifest] | None:
+    """``(manifest sha1, manifest)`` of a file in ``store``: from the cache, or built once and cached.
+
+    With ``wait=False`` a manifest not built yet is started in a background thread (one build at a time)
+    and None is returned: ask again later. A failed build raises its error to the next caller.
+    """
+    path = store.local_path(sha1)
+    check_chunk_size(chunk_size, os.path.getsize(path))
+    key = manifest_key(sha1, chunk_size)
+    cached = store.get_mutable(key)
+    if cached and store.has(cached):
+        return cached, parse_manifest(store.read_bytes(cached), sha1, chunk_size)
+    if wait:
+        with _build_lock:
+            return _build_and_cache(store, path, sha1, chunk_size)
+    with _jobs_lock:
+        failed = _failed.pop(key, None)
+        if failed is not None:
+            raise failed
+        if key not in _running and _build_lock.acquire(blocking=False):
+            _running.add(key)
+            threading.Thread(target=_background_build, args=(store, path, sha1, chunk_size, key), daemon=True,
+                             name=f"manifest-{sha1[:8]}").start()
+    return None
+
+
+_jobs_lock = threading.Lock()
+_running: set[str] = set()
+_failed: dict[str, Exception] = {}
+
+
+def _build_and_cache(store, path: str, sha1: str, chunk_size: int) -> tuple[str, ChunkManifest]:
+    manifest = build_manifest(path, sha1, chunk_size)
+    msha1 = store.put_bytes(manifest.to_bytes())
+    store.set_mutable(manifest_key(sha1, chunk_size), msha1)
+    return msha1, manifest
+
+
+def _background_build(store, path: str, sha1: str, chunk_size: int, key: str) -> None:
+    try:
+        _build_and_cache(store, path, sha1, chunk_size)
+    except (OSError, SortingviewError) as exc:
+        with _jobs_lock:
+            _failed[key] = exc
+    finally:
+        with _jobs_lock:
+            _running.discard(key)
+        _build_lock.release()
+
+
+def remember_manifest(store, manifest: ChunkManifest) -> str:
+    """Keep a manifest received from a peer in the local store; return its sha1."""
+    msha1 = store.put_bytes(manifest.to_bytes())
+    store.set_mutable(manifest_key(manifest.sha1, manifest.chunk_size), msha1)
+    return msha1
+
+
+def cached_manifest(store, sha1: str, chunk_size: int) -> ChunkManifest | None:
+    msha1 = store.get_mutable(manifest_key(sha1, chunk_size))
+    if not msha1 or not store.has(msha1):
+        return None
+    data = store.read_bytes(msha1)
+    if hashlib.sha1(data).hexdigest() != msha1:
+        return None
+    return parse_manifest(data, sha1, chunk_size)

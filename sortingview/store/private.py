@@ -1,0 +1,123 @@
+"""Files sortingview keeps for itself beside the store's content: ``<store>/sortingview/...``.
+
+The channel databases, the users file and the timeseries pyramids are written through this one API, so
+they follow the store's rules: folders and files honour ``KACHERY_CLOUD_MULTI_USER=1`` (group-writable),
+files marked ``private`` are 0600 whatever the mode (the users file), writes are atomic and fsynced, no
+write follows a symbolic link, and a full disk is a :class:`~sortingview.errors.DiskFullError` that leaves
+nothing partial behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import stat
+from typing import Iterator
+
+from ..errors import IntegrityError
+from ._fs import atomic_write, disk_full_error, file_mode, makedirs, multi_user, open_new
+
+
+def sortingview_path(*parts: str, directory: str | None = None) -> str:
+    """``<store dir>/sortingview/<parts...>``, with the folders above it created (store modes)."""
+    if directory is None:
+        from . import store_dir
+
+        directory = store_dir()
+    path = os.path.join(directory, "sortingview", *parts)
+    makedirs(os.path.dirname(path))
+    return path
+
+
+def refuse_symlink(path: str) -> None:
+    """IntegrityError when ``path`` is a symbolic link (a store member may have planted it to redirect a write)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise IntegrityError(f"{path} is a symbolic link; sortingview never writes through one (a user with write "
+                             "access to the store may have planted it). Remove it and try again")
+
+
+def check_private(path: str) -> os.stat_result:
+    """The lstat of a private file, after checking that only this process's user can have written it.
+
+    In a group-writable folder another member could plant the file (or a link) before the owner writes it, so
+    a private file must be a regular file owned by this user with no group or other write permission.
+    FileNotFoundError when it does not exist.
+    """
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        what = ("not a regular file" if not stat.S_ISREG(st.st_mode) else
+                f"owned by uid {st.st_uid}, not {os.geteuid()}" if st.st_uid != os.geteuid() else
+                f"writable by others (mode {stat.S_IMODE(st.st_mode):o})")
+        raise IntegrityError(f"{path} must be a private file of this user, but it is {what}; someone with write "
+                             "access to the store may have put it there. Check it, then remove it (and add the "
+                             "users again) or fix it with chown/chmod 600")
+    return st
+
+
+def write_file(path: str, data: bytes, *, private: bool = False) -> None:
+    """Atomically and durably replace ``path`` with ``data`` (0600 when ``private``)."""
+    atomic_write(path, data, fsync=True, private=private)
+
+
+def ensure_file(path: str, *, size: int = 0, private: bool = False) -> bool:
+    """Create ``path`` as a (sparse) file of ``size`` bytes unless it exists; True when this call created it.
+
+    Racing creators are safe: the file is prepared under a temp name and linked into place, so nobody sees it
+    half made and the first one wins. A symbolic link at ``path`` is refused, not followed.
+    """
+    refuse_symlink(path)
+    if os.path.exists(path):
+        return False
+    makedirs(os.path.dirname(path))
+    tmp = os.path.join(os.path.dirname(path), f"@tmp.{secrets.token_hex(6)}.{os.path.basename(path)}")
+    try:
+        fd = open_new(tmp, file_mode(private))
+        try:
+            if size:
+                os.ftruncate(fd, size)
+            if multi_user() or private:
+                os.fchmod(fd, file_mode(private))
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            refuse_symlink(path)
+            return False
+    except OSError as exc:
+        raise disk_full_error(exc, path) from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def locked(path: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``<path>.lock`` (created with the store's modes, never through a link).
+
+    Processes that read, modify and write one file take this lock around the three steps, so no update is lost.
+    """
+    lock_path = path + ".lock"
+    makedirs(os.path.dirname(lock_path))
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, file_mode())
+    except OSError as exc:
+        refuse_symlink(lock_path)
+        raise disk_full_error(exc, lock_path) from exc
+    try:
+        if multi_user() and os.fstat(fd).st_uid == os.getuid():
+            os.fchmod(fd, file_mode())
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+__all__ = ["sortingview_path", "refuse_symlink", "check_private", "write_file", "ensure_file", "locked", "makedirs",
+           "file_mode"]

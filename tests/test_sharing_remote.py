@@ -1,0 +1,203 @@
+"""Lazily read remote recordings on loopback: server A (a real process) owns a recording and a sorting; B (a
+second real server process, or this process) has an empty store and reads the recording's binary file from A
+in chunks verified against A's chunk manifest, fetching only what a task needs."""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import numpy as np
+import pytest
+from sharing_support import flip_bytes, lying_peer, received_bytes, relay_peer, server_process
+from test_server_support import http
+
+from sortingview import store
+from sortingview.store import peers as P
+from sortingview.store.chunk_manifest import parse_manifest
+from sortingview.store.remote_binary import STATS
+from sortingview.tasks import _objects, run_task_inline
+
+WAVEFORMS = "sortingview.average_waveforms.1"
+
+
+@pytest.fixture(scope="module")
+def site_a(tmp_path_factory):
+    """Store A with a 60-second, 16-channel recording (linked in place) and its sorting, served by a process."""
+    from datasets import make_dataset
+
+    tmp = tmp_path_factory.mktemp("site-a")
+    a_store = str(tmp / "store-a")
+    old = os.environ.get("KACHERY_CLOUD_DIR")
+    os.environ["KACHERY_CLOUD_DIR"] = a_store
+    try:
+        ds = make_dataset(tmp, seed=5, num_channels=16, durations=60.0, num_units=6)
+        binary_uri = store.load_json(ds.recording_uri)["data"]["segments"][0]["fileUri"]
+        task = {"recording": ds.recording_uri, "sorting": ds.sorting_uri, "maxSpikesPerUnit": 10}
+        local = {
+            WAVEFORMS: run_task_inline(WAVEFORMS, task, use_cache=False),
+            "traces": ds.recording.get_traces(start_frame=123_456, end_frame=125_000, return_in_uV=False),
+        }
+    finally:
+        os.environ.pop("KACHERY_CLOUD_DIR") if old is None else os.environ.__setitem__("KACHERY_CLOUD_DIR", old)
+        _objects.load_recording.cache_clear()
+        _objects.load_sorting.cache_clear()
+    with server_process(a_store, str(tmp)) as url:
+        yield {"url": url, "store": a_store, "ds": ds, "binary_uri": binary_uri, "task": task, "local": local,
+               "binary_sha1": store.parse_uri(binary_uri).sha1, "binary_size": os.path.getsize(ds.binary_paths[0])}
+
+
+@pytest.fixture
+def store_b(store_dir, monkeypatch, site_a):
+    """This process as B: an empty store whose peer is A; nothing cached from another store."""
+    monkeypatch.setenv(P.PEERS_ENV, site_a["url"])
+    _objects.load_recording.cache_clear()
+    _objects.load_sorting.cache_clear()
+    yield store_dir
+    _objects.load_recording.cache_clear()
+    _objects.load_sorting.cache_clear()
+
+
+def _same_waveforms(a: dict, b: dict) -> None:
+    assert [w["unitId"] for w in a["averageWaveforms"]] == [w["unitId"] for w in b["averageWaveforms"]]
+    for wa, wb in zip(a["averageWaveforms"], b["averageWaveforms"], strict=True):
+        assert wa["unitId"] == wb["unitId"] and wa["channelIds"] == wb["channelIds"]
+        np.testing.assert_array_equal(np.asarray(wa["waveform"]), np.asarray(wb["waveform"]))
+
+
+def test_the_owner_publishes_a_chunk_manifest_of_a_linked_file(site_a):
+    sha1 = site_a["binary_sha1"]
+    status, data = http(f"{site_a['url']}/api/manifest/{sha1}?chunk=65536")
+    deadline = time.monotonic() + 60
+    while status == 202 and time.monotonic() < deadline:  # built in the background: ask again, as a peer does
+        assert data["status"] == "building" and data["retryAfterSec"] > 0
+        time.sleep(0.2)
+        status, data = http(f"{site_a['url']}/api/manifest/{sha1}?chunk=65536")
+    assert status == 200
+    manifest = parse_manifest(data, sha1, 65536)
+    with open(site_a["ds"].binary_paths[0], "rb") as f:
+        expected = [hashlib.sha1(c).hexdigest() for c in iter(lambda: f.read(65536), b"")]
+    assert [manifest.chunk_sha1(i) for i in range(manifest.num_chunks)] == expected
+    assert manifest.size == site_a["binary_size"]
+    assert http(f"{site_a['url']}/api/manifest/{sha1}?chunk=7")[0] == 400
+    assert http(f"{site_a['url']}/api/manifest/{sha1}?chunk=lots")[0] == 400
+    assert http(f"{site_a['url']}/api/manifest/{'0' * 40}?chunk=65536")[0] == 404
+    assert http(f"{site_a['url']}/api/manifest/..%2Fetc?chunk=65536")[0] in (400, 404)
+
+
+def test_b_reads_traces_of_a_remote_recording_verified_and_lazily(store_b, site_a):
+    from sortingview.extractors import load_recording
+    from sortingview.extractors.remote import RemoteBinaryRecording
+
+    before = STATS.bytes_received
+    rec = load_recording(site_a["ds"].recording_uri)
+    assert isinstance(rec, RemoteBinaryRecording)
+    traces = rec.get_traces(start_frame=123_456, end_frame=125_000, return_in_uV=False)
+    np.testing.assert_array_equal(traces, site_a["local"]["traces"])
+    got = STATS.bytes_received - before
+    assert 1544 * 32 <= got <= 1544 * 32 + 2 * 4096  # the frames asked for, plus at most a chunk each side
+    assert not store.get_store().has(site_a["binary_sha1"])  # the whole file never came over
+    again = STATS.bytes_received
+    rec.get_traces(start_frame=123_500, end_frame=124_000)
+    assert STATS.bytes_received == again  # cached chunks are not fetched twice
+    assert rec.get_channel_gains()[0] == pytest.approx(site_a["ds"].gain_to_uv)
+    np.testing.assert_array_equal(rec.get_channel_locations(), site_a["ds"].recording.get_channel_locations())
+
+
+def test_chunks_with_wrong_bytes_are_named_and_read_from_the_next_peer(store_b, monkeypatch, site_a):
+    from sortingview.extractors import load_recording
+
+    with relay_peer(site_a["url"], body_filter=flip_bytes) as bad:
+        monkeypatch.setenv(P.PEERS_ENV, f"{bad},{site_a['url']}")
+        with pytest.warns(P.PeerWarning, match=f"peer {bad} sent bytes that do not match"):
+            rec = load_recording(site_a["ds"].recording_uri)  # the object itself: from A after the bad peer
+        with pytest.warns(P.PeerWarning, match=f"peer {bad} sent bytes of sha1://{site_a['binary_sha1']} that do"):
+            traces = rec.get_traces(start_frame=123_456, end_frame=125_000, return_in_uV=False)
+    np.testing.assert_array_equal(traces, site_a["local"]["traces"])
+
+
+def test_metrics_and_timeseries_tasks_work_on_a_remote_recording(store_b, site_a):
+    ds = site_a["ds"]
+    before = STATS.bytes_received
+    seg = run_task_inline("sortingview.timeseries_segment.1",
+                          {"recording": ds.recording_uri, "startFrame": 30_000, "endFrame": 31_000,
+                           "maxSamples": 2000}, use_cache=False)
+    assert np.asarray(seg["traces"]).shape[0] == 1000
+    metrics = run_task_inline("sortingview.unit_metrics.1", {"recording": ds.recording_uri,
+                                                             "sorting": ds.sorting_uri}, use_cache=False)
+    names = {m["name"] for m in metrics["metrics"]}
+    assert {"numEvents", "firingRateHz"} <= names
+    assert STATS.bytes_received - before < site_a["binary_size"]
+
+
+def test_server_b_computes_average_waveforms_from_a_fraction_of_the_file(tmp_path, store_dir, site_a):
+    with server_process(str(store_dir), str(tmp_path), peers=site_a["url"], workers=True) as b_url:
+        status, answer = http(f"{b_url}/api/task", body={"taskName": WAVEFORMS, "taskInput": site_a["task"],
+                                                         "waitSec": 25})
+        while status == 200 and answer.get("status") in ("queued", "running"):
+            status, answer = http(f"{b_url}/api/task/{answer['taskJobId']}?wait=25")
+    assert status == 200 and answer["status"] == "finished", answer
+    from sortingview.serialize import decode_value
+
+    _same_waveforms(decode_value(answer["result"]), site_a["local"][WAVEFORMS])
+    received = received_bytes(str(store_dir))  # chunks, objects, sorting, manifest: all B ever received
+    assert received > 10 * 6 * 90 * 32  # at least the snippets of the spikes
+    assert not os.path.exists(os.path.join(str(store_dir), "sha1", *_shard(site_a["binary_sha1"])))
+    print(f"B received {received} bytes for a {site_a['binary_size']}-byte recording")
+    assert received < 0.2 * site_a["binary_size"], (received, site_a["binary_size"])
+
+
+def _shard(sha1: str) -> list[str]:
+    return [sha1[0:2], sha1[2:4], sha1[4:6], sha1]
+
+
+def test_a_damaged_chunk_cache_is_noticed_and_fetched_again(store_b, site_a):
+    from sortingview.extractors import load_recording
+
+    rec = load_recording(site_a["ds"].recording_uri)
+    expected = site_a["local"]["traces"]
+    np.testing.assert_array_equal(rec.get_traces(start_frame=123_456, end_frame=125_000, return_in_uV=False), expected)
+    remote = rec._recording_segments[0].remote
+    cache = os.path.join(str(store_b), "sortingview", "remote", f"{site_a['binary_sha1']}-{remote.chunk_size}.cache")
+    with open(cache, "r+b") as f:  # another process (or the disk) spoils the cached bytes
+        f.seek(123_456 * 32)
+        f.write(b"\xff" * 4096)
+    _objects.load_recording.cache_clear()
+    again = load_recording(site_a["ds"].recording_uri)  # a new process would start like this
+    before = STATS.bytes_received
+    np.testing.assert_array_equal(again.get_traces(start_frame=123_456, end_frame=125_000, return_in_uV=False),
+                                  expected)
+    assert 0 < STATS.bytes_received - before <= 2 * remote.chunk_size  # only the spoiled chunks came again
+
+
+def test_a_manifest_that_does_not_describe_the_file_asked_for_is_refused():
+    from sortingview.store.chunk_manifest import ChunkManifest, ManifestError
+
+    good = ChunkManifest("a" * 40, 10_000, 4096, bytes(60))
+    assert parse_manifest(good.to_bytes(), "a" * 40, 4096).num_chunks == 3
+    with pytest.raises(ManifestError, match="not of sha1://" + "b" * 40):
+        parse_manifest(good.to_bytes(), "b" * 40, 4096)
+    with pytest.raises(ManifestError, match="lists 2 chunks for a 10000-byte file"):
+        parse_manifest(good.to_bytes()[:-20], "a" * 40, 4096)
+    with pytest.raises(ManifestError, match="not a sortingview chunk manifest"):
+        parse_manifest(b"<html>hello</html>", "a" * 40, 4096)
+
+
+def test_a_consistent_but_wrong_manifest_is_caught_once_every_chunk_is_read(store_b, site_a):
+    """The gap doc/sharing.md names: chunk checks alone cannot catch a liar whose manifest describes its own
+    wrong bytes; the whole-file check, made when every chunk is present, does."""
+    from sortingview.errors import IntegrityError
+    from sortingview.store.peer_http import Peer
+    from sortingview.store.remote_binary import RemoteFile
+
+    uri = site_a["ds"].sorting_uri  # a small file of A's: it can be read whole in a test
+    sha1 = store.parse_uri(uri).sha1
+    with lying_peer(site_a["url"]) as liar:
+        remote = RemoteFile(sha1, [Peer(liar)], 4096)
+        with pytest.raises(IntegrityError, match=f"matched the chunk manifest from {liar}, but the whole file"):
+            remote.read(0, remote.size)
+    assert not store.get_store().has(sha1)
+    honest = RemoteFile(sha1, [Peer(site_a["url"])], 4096)
+    data = honest.read(0, honest.size)
+    assert hashlib.sha1(data).hexdigest() == sha1
+    assert store.get_store().has(sha1)  # verified whole: it joined the store
