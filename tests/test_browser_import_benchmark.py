@@ -30,7 +30,7 @@ def test_import_and_sort_from_the_browser(store_dir, tmp_path, chromium_path):
             assert "alice" in pg.text_content("#im-user")
             pg.fill("#im-ws-label", "browser import")
             pg.click("#im-ws-create")
-            pg.wait_for_function("document.querySelector('#im-ws-current').textContent.includes('workspace')")
+            pg.wait_for_selector("#im-ws-current:has-text('sortingview-workspace:')")
             pg.click("#im-files li[data-path=session1]")
             pg.click("#im-add-recording")
             pg.wait_for_selector("#im-recordings input[name=im-rec]")

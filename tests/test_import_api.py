@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import urllib.request
 
 import pytest
 from test_server_support import http, running_server
@@ -72,6 +73,13 @@ def test_only_importers_import_and_outside_paths_get_403(store_dir, tmp_path):
                     headers=auth)[0] == 403
         assert http(f"{u}/api/import/workspace", body={"label": "x"},
                     headers={"Authorization": f"Bearer {bob}"})[0] == 403
+        # the server's guards hold here too: another site's page cannot make an importer's browser import
+        status, body = http(f"{u}/api/import/workspace", body={"label": "x"},
+                            headers={**auth, "Origin": "http://evil.example"})
+        assert status == 403 and "another site" in body["error"]
+        with urllib.request.urlopen(f"{u}/import") as resp:
+            assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+            assert b"<script type=\"module\" src=\"/viewer/js/import.js\">" in resp.read()
         status, r = http(f"{u}/api/import/recording", body={"workspaceUri": ws["workspaceUri"], "path": "rec1"},
                          headers=auth)
         assert status == 200, r
