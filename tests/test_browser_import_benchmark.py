@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from test_browser_support import backend_process, checked_page, chromium_browser
+from test_browser_support import backend_process, checked_page, chromium_browser, screenshot
 from test_server_support import http, running_server
 
 
@@ -40,6 +40,14 @@ def test_import_and_sort_from_the_browser(store_dir, tmp_path, chromium_path):
             pg.wait_for_selector("tr.im-job")
             pg.wait_for_selector("tr.im-job[data-status=done]", timeout=300_000)
             assert pg.text_content("#im-message") == ""
+            pg.fill("#im-params", '{"detect_treshold": 5}')  # misspelt: refused before anything runs
+            pg.click("#im-sort")
+            pg.wait_for_selector("#im-message:has-text('no parameter')")
+            pg.fill("#im-params", '{"detect_threshold": "high"}')  # the sorter fails and its log says why
+            pg.click("#im-sort")
+            pg.wait_for_selector("tr.im-job[data-status=failed]", timeout=120_000)
+            assert "'detect_threshold': 'high'" in pg.text_content("tr.im-job[data-status=failed] pre.log")
+            screenshot(pg, "import-and-sort.png")
             ws_uri = pg.text_content("#im-ws-current").removeprefix("Workspace: ")
     W = load_workspace(ws_uri)
     (rid,) = W.recording_ids
@@ -81,6 +89,7 @@ def test_the_benchmark_page_shows_the_benchmark_table(store_dir, chromium_path):
             assert gt_rows[sorter][2] == str(rows.numGtUnits.sum())
         assert float(gt_rows["halves"][3]) < float(gt_rows["all"][3])
         assert pg.eval_on_selector_all("svg.scatter", "els => els.length") == 2
+        screenshot(pg, "benchmark-page.png")
         assert pg.eval_on_selector_all("circle.bm-point", "els => els.length") > 0
         status, _ = http(f"{srv.url}/api/benchmark?w=nosuch")
         assert status == 404

@@ -101,3 +101,43 @@ def test_a_server_without_an_import_folder_refuses(store_dir):
         assert status == 403 and "--import-folder" in body["error"]
         status, cfg = http(f"{srv.url}/api/import/config")
         assert status == 200 and cfg["enabled"] is False and "simple" in cfg["sorters"]
+
+
+def test_nwb_phy_and_spikeglx_files_import_from_python(store_dir, tmp_path):
+    import numpy as np
+    from test_extractors_formats import write_nwb
+
+    from sortingview.extractors import load_recording, load_sorting
+    from sortingview.workspace import create_workspace
+    from sortingview.workspace.importing import import_recording, import_sorting
+
+    rng = np.random.default_rng(11)
+    traces = rng.integers(-500, 500, size=(6000, 4), dtype=np.int16)
+    spikes = [np.sort(rng.uniform(0, 0.19, size=n)) for n in (12, 30)]
+    write_nwb(tmp_path / "s.nwb", traces, 30000.0, spikes)
+    phy = tmp_path / "phy"
+    phy.mkdir()
+    np.save(phy / "spike_times.npy", np.array([10, 200, 300, 4000], dtype=np.int64))
+    np.save(phy / "spike_clusters.npy", np.array([0, 1, 0, 1], dtype=np.int32))
+    (phy / "params.py").write_text("sample_rate = 30000.0\nn_channels_dat = 4\ndtype = 'int16'\n")
+    (phy / "cluster_group.tsv").write_text("cluster_id\tgroup\n0\tgood\n1\tmua\n")
+    traces.tofile(tmp_path / "run_g0_t0.imec0.ap.bin")
+    (tmp_path / "run_g0_t0.imec0.ap.meta").write_text("~nSavedChans=4\nimSampRate=30000\n")
+
+    W = create_workspace(label="formats")
+    rid = import_recording(W, str(tmp_path / "s.nwb"))
+    sid = import_sorting(W, rid, str(tmp_path / "s.nwb"), "nwb units")
+    phy_sid = import_sorting(W, rid, str(phy))
+    glx = import_recording(W, str(tmp_path / "run_g0_t0.imec0.ap.bin"))
+    rec = load_recording(W.get_recording_record(rid)["recordingUri"])
+    assert rec.get_num_channels() == 4 and rec.get_num_frames() == 6000
+    assert np.array_equal(rec.get_traces(return_in_uV=False), traces)
+    nwb_sorting = load_sorting(W.get_sorting_record(sid)["sortingUri"])
+    assert sorted(len(nwb_sorting.get_unit_spike_train(u)) for u in nwb_sorting.get_unit_ids()) == [12, 30]
+    phy_sorting = load_sorting(W.get_sorting_record(phy_sid)["sortingUri"])
+    assert {str(u): list(phy_sorting.get_unit_spike_train(u)) for u in phy_sorting.get_unit_ids()} == \
+        {"0": [10, 300], "1": [200, 4000]}
+    glx_rec = load_recording(W.get_recording_record(glx)["recordingUri"])
+    assert np.array_equal(glx_rec.get_traces(), traces)
+    with pytest.raises(WorkspaceError, match="not a recording"):
+        import_recording(W, str(phy))

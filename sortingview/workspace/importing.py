@@ -119,8 +119,11 @@ def open_recording(path: str):
                          "binary folder (rec.save(folder=...)), an .nwb file, or a SpikeGLX .bin with its .meta")
 
 
-def open_sorting(path: str):
-    """A sorting extractor for the file or folder at ``path`` (copied into the store when imported)."""
+def open_sorting(path: str, recording=None):
+    """A sorting extractor for the file or folder at ``path`` (copied into the store when imported).
+
+    An NWB units table has times in seconds: they are turned into frames with the file's ElectricalSeries,
+    or else with the sampling frequency and start time of ``recording``."""
     found = detect(path)
     fmt = found["format"] if found and found["kind"] in ("sorting", "either") else None
     if fmt == "npz":
@@ -130,7 +133,13 @@ def open_sorting(path: str):
     if fmt == "nwb":
         from spikeinterface.extractors import read_nwb_sorting
 
-        return read_nwb_sorting(file_path=path)
+        try:
+            return read_nwb_sorting(file_path=path)
+        except ValueError:
+            if recording is None:
+                raise
+            return read_nwb_sorting(file_path=path, sampling_frequency=recording.get_sampling_frequency(),
+                                    t_start=float(recording.get_start_time()))
     if fmt == "phy":
         from spikeinterface.extractors import read_phy
 
@@ -150,10 +159,10 @@ def import_recording(W, path: str, label: str | None = None) -> str:
 
 def import_sorting(W, recording_id: str, path: str, label: str | None = None) -> str:
     """Add the sorting at ``path`` to ``recording_id`` of ``W``; its sorting id."""
-    from ..extractors import copy_sorting_extractor
+    from ..extractors import copy_sorting_extractor, load_recording
     from ..extractors.objects import SORTING_WRITERS
 
-    sorting = open_sorting(path)
+    sorting = open_sorting(path, load_recording(W.get_recording_record(recording_id)["recordingUri"]))
     if not any(test(sorting) for test, _ in SORTING_WRITERS):
         sorting = copy_sorting_extractor(sorting)
     return W.add_sorting(recording_id=recording_id, label=label or _label(path), sorting=sorting)
