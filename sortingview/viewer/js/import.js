@@ -35,7 +35,10 @@ async function loadConfig() {
   const c = await call("/api/import/config");
   $("#im-user").textContent = c.userId ? `Signed in as ${c.userId}${c.canImport ? "" : " (not an importer)"}.`
     : "Not signed in.";
-  $("#im-handlers").textContent = JSON.stringify({ handlers: c.handlers, queued: c.queued }, null, 1);
+  const lines = Object.entries(c.handlers || {}).map(([worker, hs]) =>
+    `${worker}: ${Object.entries(hs || {}).map(([h, how]) => `${h} ${how}`).join(", ")}`);
+  const queued = Object.entries(c.queued || {}).map(([h, n]) => `${h} ${n}`).join(", ");
+  $("#im-handlers").textContent = `${lines.join("\n") || "no live backend"}\nqueued: ${queued || "none"}`;
   const sel = $("#im-sorter");
   sel.textContent = "";
   for (const s of c.sorters) sel.appendChild(el("option", s, { value: s }));
@@ -51,7 +54,7 @@ async function browse(path) {
   ul.textContent = "";
   for (const e of listing.entries) {
     const what = e.importAs ? ` [${e.importAs.kind}: ${e.importAs.format}]` : "";
-    const li = el("li", `${e.isDir ? "📁 " : ""}${e.name}${what}`,
+    const li = el("li", `${e.name}${e.isDir ? "/" : ""}${what}`,
       { class: [e.isDir ? "dir" : "", e.importAs ? "importable" : ""].join(" ").trim() });
     li.dataset.path = e.path;
     li.addEventListener("click", () => guarded(async () => {
