@@ -40,6 +40,7 @@ def test_import_and_sort_from_the_browser(store_dir, tmp_path, chromium_path):
             pg.wait_for_selector("tr.im-job")
             pg.wait_for_selector("tr.im-job[data-status=done]", timeout=300_000)
             assert pg.text_content("#im-message") == ""
+            view = pg.get_attribute("tr.im-job[data-status=done] a.im-view", "href")
             pg.fill("#im-params", '{"detect_treshold": 5}')  # misspelt: refused before anything runs
             pg.click("#im-sort")
             pg.wait_for_selector("#im-message:has-text('no parameter')")
@@ -55,6 +56,7 @@ def test_import_and_sort_from_the_browser(store_dir, tmp_path, chromium_path):
     assert labels == ["simple default"]
     (sid,) = W.get_sorting_ids_for_recording(rid)
     assert W.sorting_run_info(sid)["sorterName"] == "simple"
+    assert view.startswith(f"{url}/f?v=spikesortingview-1&d=sha1://")
 
 
 def test_the_benchmark_page_shows_the_benchmark_table(store_dir, chromium_path):

@@ -99,7 +99,7 @@ def config():
     s = _settings()
     try:
         user = signed_in_user()
-    except SortingviewError:
+    except (SortingviewError, ApiError):
         user = None
     status = current_app.config["SV"].backend_status(None)
     handlers = {b.get("workerId"): b.get("handlers") for b in status.get("backends", [])}
@@ -178,9 +178,11 @@ def start_sorters():
     out = []
     for rid, name, params, handle in jobs:
         job = {"jobId": handle.job_id, "workspaceUri": W.uri, "recordingId": rid, "sorter": name, "params": params,
-               "user": user, "submitted": time.time(), "status": "queued", "error": None, "sortingId": None}
+               "user": user, "submitted": time.time(), "status": "queued", "error": None, "sortingId": None,
+               "url": None}
         _remember(s, job)
-        threading.Thread(target=_watch, args=(s, job, W, handle, ctx.stopping), daemon=True,
+        threading.Thread(target=_watch, args=(s, job, W, handle, ctx.stopping, request.host_url.rstrip("/")),
+                         daemon=True,
                          name=f"sv-import-{handle.job_id[:8]}").start()
         out.append(job)
     return jsonify({"jobs": out})
@@ -194,8 +196,10 @@ def _remember(s: ImportSettings, job: dict) -> None:
             s.jobs.remove(done)
 
 
-def _watch(s: ImportSettings, job: dict, W, handle, stopping: threading.Event) -> None:
-    """Wait for one sorter job; add its sorting to the workspace (or record the error)."""
+def _watch(s: ImportSettings, job: dict, W, handle, stopping: threading.Event, base_url: str) -> None:
+    """Wait for one sorter job; add its sorting to the workspace with a link to its view (or record the error)."""
+    from ..workspace.figurl import spikesortingview_url
+
     while not stopping.is_set():
         st = handle.wait_status(2.0)
         if st.status in ("finished", "error"):
@@ -207,8 +211,10 @@ def _watch(s: ImportSettings, job: dict, W, handle, stopping: threading.Event) -
         job.update(status="failed", error=st.error)
         return
     try:
-        job.update(sortingId=W._add_sorting_run(job["recordingId"], job["sorter"], job["params"], handle.wait(0)),
-                   status="done")
+        sid = W._add_sorting_run(job["recordingId"], job["sorter"], job["params"], handle.wait(1.0))
+        label = f"{W.label} / {W.get_sorting_record(sid)['sortingLabel']}"
+        job.update(sortingId=sid, url=spikesortingview_url(W, recording_id=job["recordingId"], sorting_id=sid,
+                                                           label=label, base_url=base_url), status="done")
     except Exception as exc:  # noqa: BLE001  shown on the page; the job itself finished
         job.update(status="failed", error=f"the sorting could not be added to the workspace: {exc}")
 

@@ -117,7 +117,13 @@ async function refreshJobs() {
     tr.dataset.status = j.status;
     tr.append(el("td", j.sorter, { class: "name" }), el("td", j.recordingId, { class: "name" }),
       el("td", j.status, { class: `name status-${j.status}` }),
-      el("td", j.runningSec == null ? "" : `${Number(j.runningSec).toFixed(0)} s`), el("td", j.sortingId || ""));
+      el("td", j.runningSec == null ? "" : `${Number(j.runningSec).toFixed(0)} s`));
+    const sorting = el("td", j.sortingId || "");
+    if (j.url) {
+      sorting.appendChild(document.createTextNode(" "));
+      sorting.appendChild(el("a", "open", { href: j.url, class: "im-view" }));
+    }
+    tr.appendChild(sorting);
     const log = el("td", null, { class: "name" });
     const text = j.error || (Array.isArray(j.logTail) ? j.logTail.join("\n") : (j.logTail || ""));
     if (text) log.appendChild(el("pre", text, { class: "log" }));
