@@ -95,3 +95,5 @@ def test_the_benchmark_page_shows_the_benchmark_table(store_dir, chromium_path):
         assert pg.eval_on_selector_all("circle.bm-point", "els => els.length") > 0
         status, _ = http(f"{srv.url}/api/benchmark?w=nosuch")
         assert status == 404
+        status, body = http(f"{srv.url}/api/benchmark?w=bm1&snr=high")
+        assert status == 400 and "SNR thresholds" in body["error"]

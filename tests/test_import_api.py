@@ -101,6 +101,8 @@ def test_a_server_without_an_import_folder_refuses(store_dir):
         assert status == 403 and "--import-folder" in body["error"]
         status, cfg = http(f"{srv.url}/api/import/config")
         assert status == 200 and cfg["enabled"] is False and "simple" in cfg["sorters"]
+        status, home = http(f"{srv.url}/")
+        assert status == 200 and b'href="/import"' in home
 
 
 def test_nwb_phy_and_spikeglx_files_import_from_python(store_dir, tmp_path):
