@@ -27,6 +27,7 @@ setup(
         "numpy>=1.24",
         "scipy>=1.9",  # spikeinterface.comparison (the demo, sortingview.compare_sortings.1)
         "pandas>=1.5",  # spikeinterface.comparison
+        "scikit-learn>=1.2",  # spikeinterface's simple sorter (sortingview.run_sorter.1 without extras)
         "pyyaml>=6",
         "click>=8.1",
         "spikeinterface>=0.101",
