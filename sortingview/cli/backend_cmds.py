@@ -22,14 +22,15 @@ def _configure_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
 
-def _start_server(cfg, allowed_hosts=(), max_queued_per_client=None):
+def _start_server(cfg, allowed_hosts=(), max_queued_per_client=None, import_folder=None, importers=None):
     try:
         from ..server import create_server
     except ImportError as exc:
         raise click.ClickException(f"the HTTP server is not available ({exc}); run with --no-server") from exc
     limits = {} if max_queued_per_client is None else {"max_queued_per_client": max_queued_per_client}
     server = create_server(cfg.host, cfg.port, channel=cfg.channel, channel_url=cfg.channel_url,
-                           backend_id=cfg.backend_id, allowed_hosts=allowed_hosts, **limits)
+                           backend_id=cfg.backend_id, allowed_hosts=allowed_hosts, import_folder=import_folder,
+                           importers=importers, **limits)
     threading.Thread(target=server.serve_forever, name="sortingview-http", daemon=True).start()
     record_server(server.url)  # links made by scripts on this store now point here
     click.echo(f"sortingview server at {server.url}", err=True)
@@ -67,12 +68,16 @@ def _install_signal_handlers(stop) -> None:
 @click.option("--no-workers", is_flag=True, help="Run the HTTP server only.")
 @click.option("--demo", is_flag=True,
               help="Create the demo workspace (once per store; later starts reuse it) and print its figURL.")
+@click.option("--import-folder", default=None, type=click.Path(file_okay=False, exists=True),
+              help="Folder whose recordings and sortings importers may import from the browser "
+              "[env SORTINGVIEW_IMPORT_FOLDER].")
+@click.option("--importers", default=None, help="USER[,USER]: who may import and sort [env SORTINGVIEW_IMPORTERS].")
 @click.option("--burst", is_flag=True, help="Run what is queued, then exit (scripts and batch jobs).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
 @friendly_errors
 def start_backend(channel, channel_url, backend_id, config_path, host, port, allowed_hosts, max_queued_per_client,
-                  no_server, no_workers, demo, burst, log_level) -> None:
+                  no_server, no_workers, demo, import_folder, importers, burst, log_level) -> None:
     """Start the sortingview backend: task workers and the HTTP server for the viewer.
 
     Workers pull tasks from the channel and run them in per-type job handlers (parallel process pools by
@@ -100,7 +105,8 @@ def start_backend(channel, channel_url, backend_id, config_path, host, port, all
     load_task_modules(cfg.task_modules)  # the server validates requests for plugin tasks too
     backend = None if no_workers else Backend(cfg)
     hosts = tuple(h.strip() for v in allowed_hosts for h in v.split(",") if h.strip())
-    server = None if (no_server or burst) else _start_server(cfg, hosts, max_queued_per_client)
+    server = None if (no_server or burst) else _start_server(cfg, hosts, max_queued_per_client, import_folder,
+                                                            importers)
     try:
         if demo:
             from ..server.demo import ensure_demo_workspace

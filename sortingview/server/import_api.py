@@ -1,0 +1,233 @@
+"""Import and sort from the browser (labbox-ephys's import page): ``/api/import/...`` and the page ``/import``.
+
+Only when the server names an import folder (``--import-folder`` / SORTINGVIEW_IMPORT_FOLDER) and only for
+signed-in users listed as importers (``--importers`` / SORTINGVIEW_IMPORTERS); everyone else gets 403. Paths
+come relative to the import folder and are resolved (symlinks, ``..``) before use; anything outside is refused.
+Sorters are submitted exactly as ``W.run_sorters`` submits them (``sorting_batch.submit_all``); a server thread
+per job waits for it and adds the sorting to the workspace (``W._add_sorting_run``, the same labels).
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+
+from flask import Blueprint, current_app, jsonify, request, send_from_directory
+
+from ..errors import SortingviewError, WorkspaceError
+from .curation_api import signed_in_user
+from .http import ApiError, field, json_body
+from .pages import VIEWER_DIR
+
+bp = Blueprint("import_api", __name__)
+MAX_JOBS = 500  # jobs remembered per server (oldest finished ones are forgotten first)
+MAX_COMBINATIONS = 50  # recordings x sorters per request
+MAX_WATCHED = 200  # unfinished jobs (one waiting thread each) per server
+
+
+@dataclass
+class ImportSettings:
+    folder: str | None
+    importers: frozenset[str]
+    jobs: list[dict] = dc_field(default_factory=list)
+    lock: threading.Lock = dc_field(default_factory=threading.Lock)
+
+
+def import_settings(folder: str | None = None, importers=None) -> ImportSettings:
+    """From the server options, else the environment (SORTINGVIEW_IMPORT_FOLDER, SORTINGVIEW_IMPORTERS)."""
+    folder = folder or os.environ.get("SORTINGVIEW_IMPORT_FOLDER") or None
+    if importers is None:
+        importers = os.environ.get("SORTINGVIEW_IMPORTERS", "")
+    if isinstance(importers, str):
+        importers = [u.strip() for u in importers.split(",") if u.strip()]
+    if folder is not None and not os.path.isdir(folder):
+        raise WorkspaceError(f"the import folder {folder!r} is not a folder; give an existing one to --import-folder")
+    return ImportSettings(os.path.realpath(folder) if folder else None, frozenset(importers))
+
+
+def _settings() -> ImportSettings:
+    s = current_app.config.get("SV_IMPORT")
+    if s is None:
+        s = current_app.config["SV_IMPORT"] = import_settings()
+    return s
+
+
+def _importer() -> tuple[ImportSettings, str]:
+    """The settings and the signed-in importer; 403/401 otherwise."""
+    s = _settings()
+    if s.folder is None:
+        raise ApiError(403, "this server has no import folder; start it with --import-folder PATH")
+    user = signed_in_user()
+    if user is None:
+        raise ApiError(401, "sign in first (a token from `sortingview user add`)")
+    if user not in s.importers:
+        raise ApiError(403, f"user {user} may not import on this server; the server's --importers names who may")
+    return s, user
+
+
+def _path(s: ImportSettings, value: object) -> str:
+    from ..workspace.importing import resolve_inside
+
+    if not isinstance(value, str):
+        raise ApiError(400, f"path must be a string relative to the import folder, got {value!r}")
+    try:
+        return resolve_inside(s.folder, value)
+    except WorkspaceError as exc:
+        raise ApiError(403 if "outside" in str(exc) or "absolute" in str(exc) else 400, str(exc)) from None
+
+
+def _workspace(body: dict):
+    from ..workspace import load_workspace
+
+    return load_workspace(field(body, "workspaceUri", str))
+
+
+@bp.get("/import")
+def import_page():
+    resp = send_from_directory(VIEWER_DIR, "import.html")
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@bp.get("/api/import/config")
+def config():
+    """Whether importing is on, whether the caller may, the sorters, and the backend's job handlers."""
+    from ..tasks.sorting import ALIASES, SORTERS
+
+    s = _settings()
+    try:
+        user = signed_in_user()
+    except (SortingviewError, ApiError):
+        user = None
+    status = current_app.config["SV"].backend_status(None)
+    handlers = {b.get("workerId"): b.get("handlers") for b in status.get("backends", [])}
+    return jsonify({"enabled": s.folder is not None, "userId": user, "canImport": user in s.importers,
+                    "sorters": list(SORTERS), "aliases": ALIASES, "handlers": handlers,
+                    "queued": status.get("queued")})
+
+
+@bp.get("/api/import/list")
+def list_path():
+    from ..workspace.importing import list_folder
+
+    s, _ = _importer()
+    rel = request.args.get("path", "")
+    _path(s, rel or ".")
+    try:
+        return jsonify(list_folder(s.folder, rel))
+    except WorkspaceError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+@bp.post("/api/import/workspace")
+def new_workspace():
+    from ..workspace import create_workspace
+
+    _importer()
+    W = create_workspace(label=field(json_body("label"), "label", str))
+    return jsonify({"workspaceUri": W.uri, "label": W.label})
+
+
+@bp.post("/api/import/recording")
+def add_recording():
+    from ..workspace.importing import import_recording
+
+    s, _ = _importer()
+    body = json_body("workspaceUri", "path")
+    W = _workspace(body)
+    rid = import_recording(W, _path(s, body["path"]), field(body, "label", str, optional=True))
+    return jsonify({"workspaceUri": W.uri, "recordingId": rid})
+
+
+@bp.post("/api/import/sorting")
+def add_sorting():
+    from ..workspace.importing import import_sorting
+
+    s, _ = _importer()
+    body = json_body("workspaceUri", "recordingId", "path")
+    W = _workspace(body)
+    sid = import_sorting(W, field(body, "recordingId", str), _path(s, body["path"]),
+                         field(body, "label", str, optional=True))
+    return jsonify({"workspaceUri": W.uri, "sortingId": sid})
+
+
+@bp.post("/api/import/sort")
+def start_sorters():
+    """``{workspaceUri, recordingIds, sorters: {name: params}}``: submit every combination, as W.run_sorters."""
+    from ..workspace.sorting_batch import submit_all
+    from ..workspace.sorting_runs import parse_sorters
+
+    s, user = _importer()
+    body = json_body("workspaceUri", "recordingIds", "sorters")
+    W = _workspace(body)
+    rids = field(body, "recordingIds", list)
+    sorters = parse_sorters(field(body, "sorters", dict))
+    if not rids or len(rids) * len(sorters) > MAX_COMBINATIONS:
+        raise ApiError(400, f"give 1 to {MAX_COMBINATIONS} recording x sorter combinations, got "
+                            f"{len(rids)} x {len(sorters)}")
+    with s.lock:
+        watched = sum(1 for j in s.jobs if j["status"] in ("queued", "running"))
+    if watched + len(rids) * len(sorters) > MAX_WATCHED:
+        raise ApiError(429, f"{watched} sorter jobs started here are unfinished; wait for some to end "
+                            f"(at most {MAX_WATCHED} at once)")
+    recordings = {rid: W.get_recording_record(rid)["recordingUri"] for rid in rids}
+    ctx = current_app.config["SV"]
+    jobs = submit_all(recordings, sorters, backend_id=ctx.default_backend_id)
+    out = []
+    for rid, name, params, handle in jobs:
+        job = {"jobId": handle.job_id, "workspaceUri": W.uri, "recordingId": rid, "sorter": name, "params": params,
+               "user": user, "submitted": time.time(), "status": "queued", "error": None, "sortingId": None,
+               "url": None}
+        _remember(s, job)
+        threading.Thread(target=_watch, args=(s, job, W, handle, ctx.stopping, request.host_url.rstrip("/")),
+                         daemon=True,
+                         name=f"sv-import-{handle.job_id[:8]}").start()
+        out.append(job)
+    return jsonify({"jobs": out})
+
+
+def _remember(s: ImportSettings, job: dict) -> None:
+    with s.lock:
+        s.jobs.append(job)
+        while len(s.jobs) > MAX_JOBS:
+            done = next((j for j in s.jobs if j["status"] in ("done", "failed")), s.jobs[0])
+            s.jobs.remove(done)
+
+
+def _watch(s: ImportSettings, job: dict, W, handle, stopping: threading.Event, base_url: str) -> None:
+    """Wait for one sorter job; add its sorting to the workspace with a link to its view (or record the error)."""
+    from ..workspace.figurl import spikesortingview_url
+
+    while not stopping.is_set():
+        st = handle.wait_status(2.0)
+        if st.status in ("finished", "error"):
+            break
+        job["status"] = "running" if st.status == "running" else "queued"
+    else:
+        return
+    if st.status == "error":
+        job.update(status="failed", error=st.error)
+        return
+    try:
+        sid = W._add_sorting_run(job["recordingId"], job["sorter"], job["params"], handle.wait(1.0))
+        label = f"{W.label} / {W.get_sorting_record(sid)['sortingLabel']}"
+        job.update(sortingId=sid, url=spikesortingview_url(W, recording_id=job["recordingId"], sorting_id=sid,
+                                                           label=label, base_url=base_url), status="done")
+    except Exception as exc:  # noqa: BLE001  shown on the page; the job itself finished
+        job.update(status="failed", error=f"the sorting could not be added to the workspace: {exc}")
+
+
+@bp.get("/api/import/jobs")
+def list_jobs():
+    """The sorter jobs started here, newest first, with progress (running time, log tail) from the backend."""
+    s, _ = _importer()
+    running = {r["jobId"]: r for r in current_app.config["SV"].backend_status(None).get("running", [])}
+    with s.lock:
+        jobs = [dict(j) for j in reversed(s.jobs)]
+    for j in jobs:
+        r = running.get(j["jobId"])
+        if r is not None and j["status"] in ("queued", "running"):
+            j.update(status="running", runningSec=r.get("runningSec"), logTail=r.get("logTail"))
+    return jsonify({"jobs": jobs})
