@@ -265,6 +265,18 @@ class Workspace(CurationMethods):
     def get_snippet_len(self) -> tuple[int, int]:
         return self.snippet_len
 
+    # readers (servers started with --private; workspace/readers.py) -----------------------------------
+    def set_readers(self, user_ids: list[str]) -> None:
+        """Who may read this workspace on a ``--private`` server: its feeds and the store files it names."""
+        from .readers import set_readers
+
+        set_readers(self.feed_id, user_ids)
+
+    def get_readers(self) -> list[str]:
+        from .readers import get_readers
+
+        return get_readers(self.feed_id)
+
     # views and precomputation (implemented by the viewer and backend parts) -----------------------------
     def spikesortingview(self, *, recording_id: str, sorting_id: str, label: str, **kwargs) -> str:
         """A figURL that opens this sorting in the viewer."""
