@@ -45,6 +45,8 @@ def _referenced(store, sha1: str) -> tuple[str, ...]:
     if hit is not None:
         return hit
     refs: tuple[str, ...] = ()
+    if not store.has(sha1):
+        return refs  # on a peer: fetched whole and verified, or read lazily in verified chunks (not remembered)
     try:
         path = store.local_path(sha1)
         if os.path.getsize(path) <= _MAX_OBJECT_BYTES:
@@ -89,6 +91,8 @@ def check_unchanged(value: Any) -> None:
         seen = _checked.get(key)
         if seen is not None and _stat_key(seen[0]) == seen[1]:
             continue
+        if not store.has(sha1):
+            continue  # content on a peer is verified by its hash when read: it cannot have changed
         path = store.local_path(sha1)
         _checked[key] = (path, _stat_key(path))
 
