@@ -175,3 +175,37 @@ def test_server_b_serves_a_followed_workspace_to_its_viewer(home_a, store_b, tmp
         other = "sortingview-workspace:" + "ab" * 20 + "?home=" + urllib.parse.quote("http://127.0.0.1:9")
         status, body = http(f"{b}/api/curation?" + urllib.parse.urlencode({"workspace": other, "sortingId": "S"}))
         assert status == 404 and "neither in this server's store nor followed" in body["error"]
+
+
+@pytest.mark.browser
+def test_a_curator_on_b_curates_in_bs_own_viewer_and_a_sees_it(home_a, store_b, tmp_path, chromium_path):
+    from test_browser_support import checked_page, chromium_browser, screenshot
+
+    W = sv.load_workspace(home_a["uri"], peer=home_a["url"], token=home_a["tokens"]["lab-b"])
+    link = W.spikesortingview(recording_id=home_a["rid"], sorting_id=home_a["sid"], label="from A",
+                              base_url="http://b")
+    num_units = len(home_a["unit_ids"])
+    with server_process(str(store_b), str(tmp_path), workers=True) as b, chromium_browser(chromium_path) as browser, \
+            checked_page(browser) as page:
+        page.goto(link.replace("http://b", b))
+        # the views are computed by B's backend, on chunks of A's recording read lazily
+        page.wait_for_selector(f"#acg-view[data-drawn='{num_units}']", timeout=90_000)
+        page.click("#signin-btn")
+        page.fill("#token-input", home_a["tokens"]["carol"])  # a token of A: B asks A who it is
+        page.click("#signin-form button[type=submit]")
+        page.wait_for_selector("#curation .who.can", timeout=30_000)
+        unit = page.eval_on_selector_all("table.units tbody tr", "rows => rows.map(r => r.dataset.unit)")[0]
+        page.click(f"tr[data-unit='{unit}'] td.unit")
+        page.click("#curation button[data-label=reject]")
+        page.wait_for_selector(f"tr[data-unit='{unit}'] .label-chip:has-text('reject')", timeout=30_000)
+        last = _home_curation_records(home_a)[-1]
+        assert last["userId"] == "carol"
+        assert last["message"]["action"]["type"] == "ADD_UNIT_LABEL" and last["message"]["action"]["label"] == "reject"
+        screenshot(page, "sharing-remote-workspace.png")
+        # a change made on A appears in B's open viewer without a reload
+        status, _ = http(f"{home_a['url']}/api/curation", headers=_auth(home_a, "carol"), body={
+            "workspace": home_a["uri"], "sortingId": home_a["sid"],
+            "action": {"type": "REMOVE_UNIT_LABEL", "unitId": last["message"]["action"]["unitId"], "label": "reject"}})
+        assert status == 200
+        page.wait_for_function(f"() => ![...document.querySelectorAll(\"tr[data-unit='{unit}'] .label-chip\")]"
+                               ".some(c => c.textContent.includes('reject'))", timeout=30_000)
