@@ -3,6 +3,7 @@ B (this process, or a second real server process with its own store) has nothing
 the workspace, computes waveforms from lazily read chunks, a curator on B curates, and A sees it."""
 from __future__ import annotations
 
+import json
 import os
 import threading
 import urllib.parse
@@ -131,6 +132,25 @@ def test_only_the_home_changes_a_workspace_and_only_its_curators_curate(home_a, 
     assert len(_home_curation_records(home_a)) == n
     with pytest.raises(AuthError, match="403"):  # mallory is a user of A but reads nothing there
         sv.load_workspace(home_a["uri"], peer=home_a["url"], token=home_a["tokens"]["mallory"])
+
+
+def test_a_workspace_is_followed_from_the_cli(home_a, store_b):
+    from click.testing import CliRunner
+
+    from sortingview.cli import main
+
+    out = CliRunner().invoke(main, ["workspace", "follow", home_a["uri"], "--peer", home_a["url"],
+                                    "--token", home_a["tokens"]["lab-b"]])
+    assert out.exit_code == 0, out.output
+    uri = out.output.split("\t")[0]
+    assert "home=" in uri and out.output.split("\t")[1:] == ["1 recordings", "1 sortings\n"]
+    shown = CliRunner().invoke(main, ["curation", "show", uri, home_a["sid"]])  # read from A's feeds
+    q = urllib.parse.urlencode({"workspace": home_a["uri"], "sortingId": home_a["sid"]})
+    status, at_a = http(f"{home_a['url']}/api/curation?{q}", headers=_auth(home_a, "carol"))
+    assert status == 200 and shown.exit_code == 0 and json.loads(shown.output) == at_a["curation"]
+    bad = CliRunner().invoke(main, ["workspace", "follow", "sortingview-workspace:" + "cd" * 20,
+                                    "--peer", home_a["url"], "--token", home_a["tokens"]["lab-b"]])
+    assert bad.exit_code != 0 and "403" in bad.output  # lab-b reads no such workspace on A
 
 
 def test_server_b_serves_a_followed_workspace_to_its_viewer(home_a, store_b, tmp_path):

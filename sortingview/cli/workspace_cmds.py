@@ -148,6 +148,22 @@ def curation_export(uri: str, sorting_id: str, path: str, fmt: str) -> None:
     click.echo(_open(uri, sorting_id).export_sorting_curation(sorting_id, path, format=fmt))
 
 
+@workspace_group.command("follow")
+@click.argument("uri")
+@click.option("--peer", "peer", default=None, help="The workspace's home server (default: the URI's home=).")
+@click.option("--token", default=None, help="Your user token on the home server (saved with it as a peer).")
+@friendly_errors
+def workspace_follow(uri: str, peer: str | None, token: str | None) -> None:
+    """Follow the workspace URI of another server: print the URI (naming its home) that opens it here.
+
+    Its recordings are read lazily from the home, tasks run here, curation is sent to the home.
+    """
+    from ..workspace import load_workspace
+
+    W = load_workspace(uri, peer=peer, token=token)
+    click.echo(f"{W.uri}\t{len(W.recording_ids)} recordings\t{len(W.sorting_ids)} sortings")
+
+
 @workspace_group.command("readers")
 @click.argument("uri")
 @click.option("--add", "add", multiple=True, help="A user id to add as a reader (repeatable).")
