@@ -129,3 +129,13 @@ def test_readers_are_managed_from_the_cli(store_dir):
     bad = run(main, ["workspace", "readers", W.uri, "--rm", "zed"])
     assert bad.exit_code != 0 and "not readers of this workspace: zed" in bad.output
     assert run(main, ["workspace", "readers", W.uri, "--add", "no spaces"]).exit_code != 0
+
+
+def test_a_peer_listed_in_the_environment_is_sent_its_saved_token(private_a, store_dir, monkeypatch):
+    monkeypatch.setenv(P.PEERS_ENV, private_a["url"])
+    assert P.list_peers() == [P.Peer(private_a["url"], None)]
+    with pytest.raises(NotFoundError, match="HTTP 401"):
+        store.load_json(private_a["sorting_uri"])
+    P.add_peer(private_a["url"], private_a["tokens"]["alice"])
+    assert P.list_peers() == [P.Peer(private_a["url"], private_a["tokens"]["alice"])]
+    assert store.load_json(private_a["sorting_uri"])["format"]
