@@ -163,6 +163,10 @@ def test_server_b_serves_a_followed_workspace_to_its_viewer(home_a, store_b, tmp
         status, fig = http(f"{b}/api/figure?d={urllib.parse.quote(d)}")
         assert status == 200 and fig["workspaceUri"] == W.uri
         q = urllib.parse.urlencode({"workspace": W.uri, "sortingId": home_a["sid"]})
+        # a viewer not signed in reads through B's own token for A, shown signed out (not as lab-b)
+        status, cur = http(f"{b}/api/curation?{q}")
+        assert status == 200 and cur["userId"] is None and cur["canCurate"] is False
+        assert cur["authorizedUsers"] == ["carol"] and "labelsByUnit" in cur["curation"]
         # carol signs in on B's page with her token of A; A tells B who she is and whether she curates
         page = f"{b}/f?v=spikesortingview-1&d={urllib.parse.quote(d)}"
         status, who = http(f"{b}/api/signin", body={"token": home_a["tokens"]["carol"]}, headers={"Referer": page})

@@ -114,8 +114,7 @@ def read_curation():
     remote = _followed(request.args.get("workspace"))
     sorting_id = _sorting_id(request.args.get("sortingId"))
     if remote is not None:  # the home knows the state, the authorized users and who the token is
-        with _at_home():
-            return jsonify(remote.home_curation(sorting_id, token=_bearer()))
+        return jsonify(_home_curation(remote, sorting_id))
     W = _workspace(request.args.get("workspace"))
     try:
         user = signed_in_user()
@@ -130,6 +129,21 @@ def read_curation():
         "userId": user,
         "canCurate": user is not None and user in authorized,
     })
+
+
+def _home_curation(remote, sorting_id: str) -> dict:
+    """The home's answer for the request's user; for a reader without a token of the home, the answer to this
+    server's own token (it follows the workspace), shown signed out."""
+    from ..workspace.remote_feed import HomeRefusedError
+
+    token = _bearer()
+    if token:
+        try:
+            return remote.home_curation(sorting_id, token=token)
+        except HomeRefusedError:
+            pass  # not a user of the home (or a stale token): a read-only view, as for a local workspace
+    with _at_home():
+        return {**remote.home_curation(sorting_id), "userId": None, "canCurate": False}
 
 
 def _history(W, sorting_id: str) -> list[dict]:
