@@ -133,7 +133,8 @@ class RemoteWorkspace(Workspace):
     def apply_curation_action(self, sorting_id: str, action: dict, user_id: str | None = None, *,
                               token: str | None = None) -> int | None:
         """Send the action to the home server, which checks the user of ``token`` (default: the token this store
-        has for the home) and appends it; return the number of the curation feed's last message."""
+        has for the home), validates and appends it; return the number of the curation feed's last message.
+        ``user_id`` is not used: the home records the user the token belongs to."""
         self._sorting_record(sorting_id)
         home_json(self._as(token), "POST", "/api/curation",
                   {"workspace": self.home_uri, "sortingId": sorting_id, "action": action})
