@@ -233,3 +233,47 @@ def test_a_curator_on_b_curates_in_bs_own_viewer_and_a_sees_it(home_a, store_b, 
         assert status == 200
         page.wait_for_function(f"() => ![...document.querySelectorAll(\"tr[data-unit='{unit}'] .label-chip\")]"
                                ".some(c => c.textContent.includes('reject'))", timeout=30_000)
+
+
+def test_a_home_that_answers_misnumbered_or_oversized_feeds_is_refused(store_b, monkeypatch):
+    """A misbehaving home (a tiny server of the test's own): records must continue the feed, answers are bounded."""
+    import http.server
+
+    from sortingview.store.peer_http import Peer, PeerError
+    from sortingview.workspace import remote_feed as RF
+
+    answers = {"records": [{"messageNumber": 5, "timestamp": 0, "message": {"action": {"type": "X"}}}]}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802 (the http.server naming)
+            body = json.dumps(answers).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        feed = RF.RemoteFeed(Peer(f"http://127.0.0.1:{srv.server_address[1]}"), "ef" * 20)
+        with pytest.raises(PeerError, match="not numbered from 0"):
+            feed.get_records()
+        answers["records"] = [{"messageNumber": 0, "timestamp": 0, "message": {"pad": "x" * 2000}}]
+        with monkeypatch.context() as m:
+            m.setattr(RF, "MAX_ANSWER_BYTES", 1000)
+            with pytest.raises(PeerError, match="at most 1000 were expected"):
+                feed.get_records(fresh=True)
+        assert feed.get_records(fresh=True)[0]["message"]["pad"] == "x" * 2000
+        with pytest.raises(WorkspaceError, match="only it writes the feed"):
+            feed.append_message({"action": {}})
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(10)
