@@ -15,6 +15,7 @@ feed's end).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 
@@ -26,15 +27,16 @@ MAX_OBJECTS = 10_000  # JSON objects followed per workspace
 MAX_URIS = 100_000  # store files one workspace may make readable
 MAX_OBJECT_BYTES = 16 * 1024 * 1024  # a larger file is a data file, not an object: it is not parsed
 _URI_PREFIXES = ("sha1://", "kachery:")
+_USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")  # the user ids of server/auth.py
 
 
 def set_readers(feed_id: str, user_ids: list[str]) -> None:
-    from ..server.auth import check_user_id
-
     if isinstance(user_ids, str) or not isinstance(user_ids, (list, tuple)):
         raise WorkspaceError(f"readers must be a list of user ids, got {user_ids!r}")
     for u in user_ids:
-        check_user_id(u)
+        if not isinstance(u, str) or not _USER_ID.match(u):
+            raise WorkspaceError(f"invalid user id {u!r}: readers are user ids of this store (`sortingview user "
+                                 "add <id>`): letters, digits and _ . @ + -, at most 128 characters")
     store.set_mutable(f"{READERS}/{feed_id}", json.dumps(list(dict.fromkeys(user_ids))))
 
 
