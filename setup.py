@@ -11,6 +11,7 @@ dask_requires = ["dask[distributed]>=2023.1"]
 redis_requires = ["redis[hiredis]>=4.5"]
 nwb_requires = ["pynwb>=2.5"]
 bench_requires = ["matplotlib>=3.7", "scikit-learn>=1.2"]
+sorters_requires = ["mountainsort5>=0.5", "hdbscan>=0.8.33", "pandas>=1.5"]  # CPU-only sorters (doc/sorting.md)
 
 setup(
     name="sortingview",
@@ -26,6 +27,7 @@ setup(
         "numpy>=1.24",
         "scipy>=1.9",  # spikeinterface.comparison (the demo, sortingview.compare_sortings.1)
         "pandas>=1.5",  # spikeinterface.comparison
+        "scikit-learn>=1.2",  # spikeinterface's simple sorter (sortingview.run_sorter.1 without extras)
         "pyyaml>=6",
         "click>=8.1",
         "spikeinterface>=0.101",
@@ -41,7 +43,8 @@ setup(
         "redis": redis_requires,
         "nwb": nwb_requires,
         "bench": bench_requires,
-        "all": test_requires + dask_requires + redis_requires + nwb_requires + bench_requires,
+        "sorters": sorters_requires,
+        "all": test_requires + dask_requires + redis_requires + nwb_requires + bench_requires + sorters_requires,
     },
     entry_points={
         "console_scripts": [

@@ -114,7 +114,14 @@ def demo_inputs(base: str, link: str) -> dict:
     W = sv.load_workspace(fig["workspaceUri"])
     truth = [s["sortingUri"] for s in W.sorting_records() if s["sortingLabel"] == "ground truth"]
     fs = fig.get("samplingFrequency") or 30000
-    return {"recording": fig["recordingUri"], "sorting": fig["sortingUri"], "unitIds": units[:3],
+    from sortingview.tasks.sorting import sorting_task_input
+
+    # the sorter that needs no extra (k-means clustering; hdbscan comes with sortingview[sorters])
+    sorter = sorting_task_input(fig["recordingUri"], "simple",
+                                {"clusterer": "kmeans", "clusterer_kwargs": {"n_clusters": 8, "random_state": 0}})
+    return {"sorterName": sorter["sorterName"], "params": sorter["params"], "sorterVersion": sorter["sorterVersion"],
+            "sortings": [fig["sortingUri"], truth[0] if truth else fig["sortingUri"]],
+            "recording": fig["recordingUri"], "sorting": fig["sortingUri"], "unitIds": units[:3],
             "unitId": units[0], "unitId1": units[0], "unitId2": units[1],
             "groundTruthSorting": truth[0] if truth else fig["sortingUri"], "startFrame": 0, "endFrame": int(fs)}
 

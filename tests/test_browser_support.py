@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from typing import Iterator
+from urllib.parse import urlparse
 
 from conftest import free_port
 from test_server_support import http
@@ -140,4 +141,28 @@ CANVAS_INK = """(canvas) => {
     if (a > 200 && b > 150 && r < 80 && g > 80 && g < 140) blue++;
   }
   return {ink, blue, width: canvas.width, height: canvas.height};
+}"""
+
+
+STRICT_CSP = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+
+def serve_with_csp(page, policy: str = STRICT_CSP) -> None:
+    """Serve the page's figURL documents with ``policy`` as their Content-Security-Policy (what a strict server
+    sends) and record violations in ``window.__cspViolations``."""
+    def add_header(route):
+        resp = route.fetch()
+        route.fulfill(response=resp, headers={**resp.headers, "content-security-policy": policy})
+
+    # a predicate, not the glob "**/f?*": a glob's * stops at "/", and the links carry d=sha1://...
+    page.route(lambda url: urlparse(url).path == "/f", add_header)
+    page.add_init_script("window.__cspViolations = []; document.addEventListener('securitypolicyviolation', "
+                         "(e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));")
+
+# JavaScript run in the page: whether an inline <script> added to the document runs (it must not under the CSP)
+INLINE_SCRIPT_RUNS = """() => {
+  const s = document.createElement('script');
+  s.textContent = 'window.__inlineRan = true';
+  document.head.appendChild(s);
+  return window.__inlineRan === true;
 }"""

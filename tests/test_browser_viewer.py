@@ -10,7 +10,15 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from conftest import CHROMIUM, skip_or_fail
-from test_browser_support import CANVAS_INK, checked_page, chromium_browser, screenshot, seeded_view
+from test_browser_support import (
+    CANVAS_INK,
+    INLINE_SCRIPT_RUNS,
+    checked_page,
+    chromium_browser,
+    screenshot,
+    seeded_view,
+    serve_with_csp,
+)
 from test_server_support import http
 
 from sortingview import store
@@ -218,7 +226,7 @@ def test_curation_by_an_authorized_user_survives_reload(env, page):
     page.click("#unmerge")
     page.wait_for_selector(f"tr[data-unit='{order[1]}']:not(.merged)")
     page.click(f"tr[data-unit='{order[0]}'] td.unit")
-    page.keyboard.press("1")
+    page.keyboard.press("Shift+Digit1")  # shift+1 as 1 (the original's key in views figures)
     page.wait_for_function(f"() => !document.querySelector(\"tr[data-unit='{order[0]}'] .label-chip\")")
     # a custom label becomes a label choice (a button), then goes on the selected unit
     page.fill("#custom-label", "bursty")
@@ -276,6 +284,7 @@ def test_labels_are_shown_as_text_never_as_html(env, page):
     page.press("#custom-label", "Enter")
     chip = page.wait_for_selector(f"tr[data-unit='{unit}'] .label-chip")
     assert chip.text_content() == evil
+    page.wait_for_selector(f"#curation ol.history li:has-text('{evil}')")  # the history, as text too
     assert page.query_selector("table.units img, #curation img") is None
     assert page.evaluate("() => window.__pwned") is None
     page.click("#curation button.label-btn.on")  # take it off again
@@ -314,3 +323,18 @@ def test_changes_by_others_appear_without_reload(env, page):
     assert "noise" in page.inner_text("#curation ol.history")
     W.apply_curation_action(sid, {"type": "REMOVE_UNIT_LABEL", "unitId": unit, "label": "noise"})
     page.wait_for_selector(f"tr[data-unit='{unit}'] td.labels:not(:has(.label-chip))", timeout=30_000)
+
+
+def test_viewer_runs_under_a_strict_csp(env, browser):
+    with checked_page(browser) as page:
+        serve_with_csp(page)
+        open_view(page, env["link"])
+        page.click("#help-btn")  # was an inline onclick, which script-src 'self' refuses
+        page.wait_for_function("() => document.querySelector('#help-dialog').open")
+        page.click("#help-close")
+        page.click(".tab[data-view=waveforms]")
+        page.wait_for_selector("#waveform-view canvas.waveform")
+        assert page.evaluate("() => window.__cspViolations") == []
+        # the policy is in force: an inline script added to the page does not run, and is reported
+        assert page.evaluate(INLINE_SCRIPT_RUNS) is False
+        page.wait_for_function("() => window.__cspViolations.some((v) => v.startsWith('script-src'))")

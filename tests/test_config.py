@@ -14,10 +14,12 @@ def _yaml(tmp_path, text: str) -> str:
     return str(p)
 
 
-def test_defaults_are_seven_parallel_handlers_of_four_workers():
+def test_defaults_are_parallel_handlers_of_four_workers_and_one_sorting_worker():
     cfg = load_config(env={})
     assert [h.name for h in cfg.handlers] == list(HANDLER_TYPES)
-    assert all((h.type, h.num_workers, h.max_attempts) == ("parallel", 4, 3) for h in cfg.handlers)
+    assert all((h.type, h.num_workers, h.max_attempts) == ("parallel", 4, 3) for h in cfg.handlers
+               if h.name != "sorting")
+    assert (cfg.handler("sorting").num_workers, cfg.handler("sorting").timeout_s) == (1, 24 * 3600)
     assert (cfg.channel, cfg.channel_url, cfg.backend_id, cfg.port) == ("default", None, None, 15310)
 
 

@@ -23,6 +23,8 @@ _TOP_KEYS = ("job_handlers", "task_modules", "channel", "channel_url", "backend_
 #: the address space a parallel worker may take unless the YAML says otherwise (0 there: no limit)
 DEFAULT_MEMORY_LIMIT_GB = 4.0
 ENV_CONFIG = "SORTINGVIEW_JOB_HANDLER_CONFIG"
+#: a sorter uses the machine's cores and memory by itself: one at a time, for up to a day, unless the YAML says
+_HANDLER_DEFAULTS: dict[str, dict] = {"sorting": {"num_workers": 1, "timeout_s": 24 * 3600.0}}
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class HandlerConfig:
 class BackendConfig:
     """Everything a backend needs to know, validated."""
 
-    handlers: tuple[HandlerConfig, ...] = tuple(HandlerConfig(h) for h in HANDLER_TYPES)
+    handlers: tuple[HandlerConfig, ...] = tuple(HandlerConfig(h, **_HANDLER_DEFAULTS.get(h, {})) for h in HANDLER_TYPES)
     task_modules: tuple[str, ...] = ()
     channel: str = "default"
     channel_url: str | None = None

@@ -22,11 +22,20 @@ def backend_status(channel: str | Channel | None = None, channel_url: str | None
             backends.append({**info, "workerId": worker, "lastHeartbeatSecAgo": round(age, 3)})
     stats = chan.stats()
     running = [{"jobId": r.job_id, "taskName": r.task_name, "handler": r.handler, "worker": r.worker,
-                "attempts": r.attempts, "runningSec": round(now - r.started, 3) if r.started else None}
-               for r in chan.running_jobs()]
+                "attempts": r.attempts, "runningSec": round(now - r.started, 3) if r.started else None,
+                **_sorting_progress(r)} for r in chan.running_jobs()]
     return {"channel": chan.name, "channelUrl": redact_url(chan.url), "time": time.time(), "backends": backends,
             "queued": stats["queued"], "numQueued": sum(stats["queued"].values()), "running": running,
             "numFinished": stats["finished"], "numErrors": stats["error"]}
+
+
+def _sorting_progress(rec) -> dict:
+    """A running sorter's last log lines (doc/sorting.md), so `sortingview status` shows how far it got."""
+    if rec.handler != "sorting":
+        return {}
+    from ..tasks.sorting import log_tail, sorting_log_path
+
+    return {"logTail": log_tail(sorting_log_path(rec.task_input), lines=5)}
 
 
 def _stale_s() -> float:

@@ -159,6 +159,7 @@ def format_status(st: dict) -> list[str]:
     for r in st["running"]:
         lines.append(f"  {r['jobId'][:10]} {r['taskName']} on {r['handler']} by {r['worker']} "
                      f"for {r['runningSec']} s (attempt {r['attempts']})")
+        lines += [f"    | {line}" for line in (r.get("logTail") or "").splitlines()]  # a sorter's log
     lines.append(f"finished: {st['numFinished']}, errors: {st['numErrors']}")
     return lines
 

@@ -70,12 +70,13 @@ def create_app(*, channel: str = "default", channel_url: str | None = None, back
                                      channels=ChannelGate(channel, channels),
                                      long_polls=LongPollSlots(max_long_polls, max_long_polls_per_client),
                                      queued=ClientQueue(max_queued_per_client), default_backend_id=backend_id)
-    from . import api, curation_api, pages, peer_api
+    from . import api, curation_api, pages, peer_api, views_api
 
     app.register_blueprint(api.bp)
     app.register_blueprint(peer_api.bp)
     app.register_blueprint(curation_api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(views_api.bp)
     install_error_handlers(app)
     install_guards(app, HostPolicy.for_server(bind_host, allowed_hosts))
     if private:

@@ -10,7 +10,9 @@ from ..store.uri import parse_uri
 from .http import ApiError
 
 VIEWER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "viewer")
-FIGURE_TYPES = ("spikesortingview-1",)
+VIEWS_FIGURE = "sortingview-views-1"  # figures of sortingview.views (a MainLayout root and one JSON per view)
+FIGURE_PAGES = {"spikesortingview-1": "index.html", VIEWS_FIGURE: "views.html"}
+FIGURE_TYPES = tuple(FIGURE_PAGES)
 log = logging.getLogger(__name__)
 
 bp = Blueprint("pages", __name__, template_folder=os.path.join(VIEWER_DIR, "templates"))
@@ -45,17 +47,24 @@ def _workspace_rows():
 
 @bp.get("/f")
 def figure():
-    """A figURL: ``/f?v=spikesortingview-1&d=sha1://...&label=...[&s=...][&channel=...]``."""
+    """A figURL: ``/f?v=spikesortingview-1&d=sha1://...&label=...[&s=...][&channel=...]``, or a views figure
+    ``/f?v=sortingview-views-1&d=sha1://<MainLayout root>&label=...[&s=<JSON state>]``."""
     v = request.args.get("v")
     if v not in FIGURE_TYPES:
         raise ApiError(400, f"unknown figure type v={v!r}; this server shows {', '.join(FIGURE_TYPES)}")
     d = request.args.get("d")
     if not d:
-        raise ApiError(400, "missing d=sha1://<hash> (the figure data URI); make links with W.spikesortingview()")
+        raise ApiError(400, "missing d=sha1://<hash> (the figure data URI); make links with W.spikesortingview() "
+                            "or view.url() of sortingview.views")
     parse_uri(d)
-    resp = send_from_directory(VIEWER_DIR, "index.html")
+    resp = send_from_directory(VIEWER_DIR, FIGURE_PAGES[v])
     resp.headers["Cache-Control"] = "no-cache"
     return resp
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return viewer_file("favicon.svg")
 
 
 @bp.get("/viewer/<path:filename>")

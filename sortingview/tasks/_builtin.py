@@ -1,5 +1,6 @@
 """Imports every module that registers built-in tasks (imported lazily by the registry)."""
 from . import (  # noqa: F401
+    agreement,
     amplitudes,
     comparison,
     correlograms,
@@ -7,6 +8,7 @@ from . import (  # noqa: F401
     info,
     metrics,
     snippets,
+    sorting,
     timeseries,
     waveforms,
 )

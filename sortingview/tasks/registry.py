@@ -23,7 +23,8 @@ from typing import Any, Callable
 from ..errors import SortingviewError, TaskInputError, UnknownTaskError
 from .limits import check_static
 
-HANDLER_TYPES = ("clusters", "correlograms", "extract_snippets", "metrics", "misc", "timeseries", "waveforms")
+HANDLER_TYPES = ("clusters", "correlograms", "extract_snippets", "metrics", "misc", "timeseries", "waveforms",
+                 "sorting")  # sorting: an extension of the original seven (issue 15, doc/sorting.md)
 TASK_TYPES = ("calculation", "action", "query")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.[0-9]+$")
 

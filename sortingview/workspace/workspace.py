@@ -19,6 +19,7 @@ from ..errors import FeedError, InvalidUriError, WorkspaceError
 from ..serialize import encode_value
 from ..store.uri import parse_feed_uri
 from .curating import CurationMethods
+from .sorting_runs import SortingRunMethods
 from .state import WorkspaceState, replay, store_inline_objects
 
 URI_PREFIX = "sortingview-workspace:"
@@ -67,7 +68,7 @@ def _check_label(label: Any, what: str) -> str:
     return label
 
 
-class Workspace(CurationMethods):
+class Workspace(CurationMethods, SortingRunMethods):
     """A workspace of recordings and sortings. Make one with :func:`create_workspace`, open one with
     :func:`load_workspace` or, as in the original, ``Workspace(uri)``."""
 
@@ -173,8 +174,10 @@ class Workspace(CurationMethods):
         self._append({"type": "DELETE_RECORDINGS", "recordingIds": [recording_id]})
 
     # sortings -----------------------------------------------------------------------------------------
-    def add_sorting(self, *, recording_id: str, label: str, sorting) -> str:
-        """Store ``sorting`` (a supported extractor, see copy_sorting_extractor) for a recording; return its id."""
+    def add_sorting(self, *, recording_id: str, label: str, sorting, ground_truth: bool = False) -> str:
+        """Store ``sorting`` (a supported extractor, see copy_sorting_extractor) for a recording; return its id.
+
+        ``ground_truth=True`` marks it as the recording's ground truth (see doc/sorting.md)."""
         from ..extractors import store_sorting
 
         _check_label(label, "sorting")
@@ -193,6 +196,7 @@ class Workspace(CurationMethods):
             "recordingId": recording_id, "recordingUri": rec["recordingUri"], "recordingPath": rec["recordingUri"],
             "description": f"Imported from Python: {label}",
         }})
+        self._sorting_added(recording_id, sid, ground_truth=ground_truth)
         return sid
 
     @property

@@ -1,8 +1,10 @@
-// Spike amplitudes over time: one scatter of the selected units, each in its colour.
-import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
-import { colorsFor, mergesChanged, onResize, reportError, requestTask, valueUnit, viewUnits } from "./ondemand.js";
-import { displayedOrder, escapeHtml } from "./table.js";
+// The workspace viewer's spike amplitudes: one spike_amplitudes task per selected unit (cached per unit), drawn
+// by the SpikeAmplitudes view module; a click opens the traces around that time.
+import { errorBox, note } from "./plot.js";
+import { mergesChanged, onResize, reportError, requestTask, valueUnit, viewUnits } from "./ondemand.js";
+import { displayedOrder } from "./selection.js";
 import { state, subscribe, update, writeUrlState } from "./store.js";
+import { renderView } from "./viewhost.js";
 
 export const MAX_AMP_UNITS = 12;
 let root;
@@ -25,7 +27,8 @@ export function amplitudesOf(unit) {
 }
 
 function render() {
-  root.innerHTML = "";
+  root.replaceChildren();
+  delete root.dataset.drawn;
   if (!state.figure) { root.appendChild(note("Loading…", "placeholder")); return; }
   const all = viewUnits(displayedOrder());
   if (!all.length) {
@@ -57,50 +60,17 @@ function render() {
 }
 
 function draw(units) {
-  const width = Math.max(320, root.clientWidth - 20);
-  const height = Math.max(260, Math.min(480, root.clientHeight - 80));
-  const canvas = document.createElement("canvas");
-  canvas.className = "amplitudes";
-  root.appendChild(canvas);
-  const ctx = setupCanvas(canvas, width, height);
-  const colors = colorsFor(units.map((u) => u.key));
-  const times = units.map((u) => u.timesSec.data);
-  const amps = units.map((u) => u.amplitudes.data);
-  const duration = state.recordingInfo ? state.recordingInfo.durationSec : extent(times, 0)[1];
-  const area = { left: 58, top: 10, width: width - 70, height: height - 50 };
-  const { X, Y } = drawAxes(ctx, area, [0, duration], extent(amps), "time (s)", `amplitude (${valueUnit()})`);
-  openTracesOnClick(canvas, area, duration);
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(area.left, area.top, area.width, area.height);
-  ctx.clip();
-  let points = 0;
-  units.forEach((u, i) => {
-    ctx.fillStyle = colors.get(u.key);
-    // many spikes: translucent dots show where they pile up
-    ctx.globalAlpha = times[i].length > 5000 ? 0.45 : 0.8;
-    const t = times[i];
-    const a = amps[i];
-    for (let j = 0; j < t.length; j++) ctx.fillRect(X(t[j]) - 1, Y(a[j]) - 1, 2.2, 2.2);
-    points += t.length;
-  });
-  ctx.restore();
-  canvas.dataset.points = String(points);
-  const legend = document.createElement("div");
-  legend.className = "legend";
-  legend.innerHTML = units.map((u) => `<span><i style="background:${colors.get(u.key)}"></i>unit ${escapeHtml(u.key)} `
-    + `(${u.timesSec.data.length} spikes, peak ch. ${escapeHtml(u.peakChannelId ?? "–")})</span>`).join("");
-  root.appendChild(legend);
-  root.dataset.drawn = String(units.length);
-}
-
-// a click in the scatter opens the traces tab on the 100 ms around that time
-function openTracesOnClick(canvas, area, duration) {
-  canvas.title = "click: the raw traces around this time";
-  canvas.addEventListener("click", (ev) => {
-    const t = ((ev.offsetX - area.left) / area.width) * duration;
-    if (t < 0 || t > duration) return;
-    update({ tracesWindow: [Math.max(0, t - 0.05), Math.min(duration, t + 0.05)], view: "traces" });
-    writeUrlState();
-  });
+  const body = document.createElement("div");
+  root.appendChild(body);
+  const duration = state.recordingInfo ? state.recordingInfo.durationSec : undefined;
+  const data = {
+    type: "SpikeAmplitudes", startTimeSec: 0, endTimeSec: duration, allUnits: true,
+    amplitudeLabel: `amplitude (${valueUnit()})`,
+    units: units.map((u) => ({ unitId: u.key, spikeTimesSec: u.timesSec, spikeAmplitudes: u.amplitudes, peakChannelId: u.peakChannelId ?? null })),
+  };
+  if (duration === undefined) delete data.endTimeSec;
+  // a click in the scatter opens the traces tab on the 100 ms around that time
+  const setTimeRange = (r) => { update({ tracesWindow: r, view: "traces" }); writeUrlState(); };
+  renderView(body, "SpikeAmplitudes", data, { setTimeRange, width: root.clientWidth, height: root.clientHeight - 20 });
+  root.dataset.drawn = body.dataset.drawn;
 }

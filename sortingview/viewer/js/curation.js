@@ -1,6 +1,7 @@
-// The curation panel: labels, merges, close/reopen and the history; writes only for authorized users.
+// The workspace viewer's curation panel: labels, merges, close/reopen and the history; writes only for
+// authorized users. Everything from the feed is put into the page as text.
 import { getJson, postJson } from "./api.js";
-import { escapeHtml } from "./table.js";
+import { el } from "./views/common.js";
 import { state, subscribe, unitIdOf, unitKey, update } from "./store.js";
 
 let root;
@@ -123,56 +124,72 @@ function onClick(ev) {
   else if (b.id === "reopen-curation") applyActions([{ type: "REOPEN_CURATION" }]);
 }
 
+// one history entry as text: values from the feed (labels, unit ids) never become HTML
 function describe(a) {
-  const t = a.type || "?";
-  if (t === "ADD_UNIT_LABEL") return `+ <b>${escapeHtml(a.label)}</b> on unit ${escapeHtml(a.unitId)}`;
-  if (t === "REMOVE_UNIT_LABEL") return `− <b>${escapeHtml(a.label)}</b> from unit ${escapeHtml(a.unitId)}`;
-  if (t === "MERGE_UNITS") return `merge units ${escapeHtml((a.unitIds || []).join(", "))}`;
-  if (t === "UNMERGE_UNITS") return `unmerge units ${escapeHtml((a.unitIds || []).join(", "))}`;
-  if (t === "CLOSE_CURATION") return "closed the curation";
-  if (t === "REOPEN_CURATION") return "reopened the curation";
-  return escapeHtml(t);
+  const t = (a && a.type) || "?";
+  const units = (x) => (Array.isArray(x) ? x : [x]).join(", ");
+  if (t === "ADD_UNIT_LABEL") return ["+ ", el("b", {}, a.label), ` on unit ${units(a.unitId)}`];
+  if (t === "REMOVE_UNIT_LABEL") return ["− ", el("b", {}, a.label), ` from unit ${units(a.unitId)}`];
+  if (t === "MERGE_UNITS") return [`merge units ${units(a.unitIds || [])}`];
+  if (t === "UNMERGE_UNITS") return [`unmerge units ${units(a.unitIds || [])}`];
+  if (t === "CLOSE_CURATION") return ["closed the curation"];
+  if (t === "REOPEN_CURATION") return ["reopened the curation"];
+  return [String(t)];
+}
+
+function whoLine(c) {
+  if (!c.userId) return ["Read-only: sign in as an authorized user to curate."];
+  if (c.canCurate) return ["Curating as ", el("b", {}, c.userId)];
+  return ["Signed in as ", el("b", {}, c.userId), ", who is not authorized to curate this sorting: read-only."];
+}
+
+function historyList(c) {
+  const items = [...(c.history || [])].reverse().map((h) => el("li", {},
+    el("span", { class: "h-num" }, `#${h.messageNumber}`), " ", el("span", { class: "h-user" }, h.userId || "script"), " ",
+    el("span", { class: "h-time" }, new Date(h.timestamp).toLocaleString()), el("div", {}, describe(h.action))));
+  return el("ol", { class: "history" }, items.length ? items : el("li", { class: "empty" }, "No curation yet."));
 }
 
 function render() {
   if (!root) return;
   const c = state.curation;
   if (!c) {
-    root.innerHTML = `<h3>Curation</h3><div class="placeholder">${state.curationError ? `<span class="error">${escapeHtml(state.curationError)}</span>` : "Loading curation…"}</div>`;
+    root.replaceChildren(el("h3", {}, "Curation"), el("div", { class: "placeholder" },
+      state.curationError ? el("span", { class: "error" }, state.curationError) : "Loading curation…"));
     return;
   }
   const closed = c.curation && c.curation.isClosed;
   const can = c.canCurate && !state.busy;
   const sel = [...state.selection];
   const enabled = can && !closed && sel.length > 0;
-  const who = c.userId
-    ? (c.canCurate ? `Curating as <b>${escapeHtml(c.userId)}</b>` : `Signed in as <b>${escapeHtml(c.userId)}</b>, who is not authorized to curate this sorting: read-only.`)
-    : "Read-only: sign in as an authorized user to curate.";
   const labels = labelChoices().map((l, i) => {
     const n = sel.filter((k) => labelsOf(k).includes(l)).length;
     const cls = n && n === sel.length ? "on" : n ? "some" : "";
-    return `<button class="label-btn ${cls}" data-label="${escapeHtml(l)}" ${enabled ? "" : "disabled"} title="toggle '${escapeHtml(l)}' on the selected units (key ${i + 1})">${i < 9 ? `<kbd>${i + 1}</kbd>` : ""}${escapeHtml(l)}</button>`;
-  }).join("");
+    return el("button", { class: `label-btn ${cls}`.trim(), dataset: { label: l }, disabled: !enabled,
+      title: `toggle '${l}' on the selected units (key ${i + 1})` }, i < 9 ? el("kbd", {}, String(i + 1)) : null, l);
+  });
   const groups = ((c.curation && c.curation.mergeGroups) || []).map((g) => g.map(unitKey));
   const inGroup = sel.some((k) => groups.some((g) => g.includes(k)));
-  const history = [...(c.history || [])].reverse().map((h) => `<li><span class="h-num">#${h.messageNumber}</span> <span class="h-user">${escapeHtml(h.userId || "script")}</span> <span class="h-time">${new Date(h.timestamp).toLocaleString()}</span><div>${describe(h.action)}</div></li>`).join("");
   // the panel is redrawn whenever the curation changes (also by others): keep what is being typed
   const typing = root.querySelector("#custom-label");
   const typed = typing ? { value: typing.value, focused: document.activeElement === typing } : null;
-  root.innerHTML = `
-    <h3>Curation ${closed ? '<span class="closed-tag">closed</span>' : ""}</h3>
-    <div class="who ${c.canCurate ? "can" : "readonly"}">${who}</div>
-    <div class="selection-summary">${sel.length ? `${sel.length} unit${sel.length > 1 ? "s" : ""} selected: ${escapeHtml(sel.slice(0, 12).join(", "))}${sel.length > 12 ? "…" : ""}` : "Select units in the table to label or merge them."}</div>
-    <div class="label-buttons">${labels}</div>
-    <form class="custom-label"><input id="custom-label" placeholder="custom label" ${enabled ? "" : "disabled"} maxlength="64"><button type="submit" ${enabled ? "" : "disabled"}>Add</button></form>
-    <div class="merge-buttons">
-      <button id="merge" ${enabled && sel.length > 1 ? "" : "disabled"} title="merge the selected units (key m)">Merge selected</button>
-      <button id="unmerge" ${enabled && inGroup ? "" : "disabled"} title="unmerge the selected units (key u)">Unmerge</button>
-      ${closed ? `<button id="reopen-curation" ${can ? "" : "disabled"}>Reopen curation</button>` : `<button id="close-curation" ${can ? "" : "disabled"}>Close curation</button>`}
-    </div>
-    ${state.curationError ? `<div class="error">${escapeHtml(state.curationError)}</div>` : ""}
-    <h4>History</h4>
-    <ol class="history">${history || '<li class="empty">No curation yet.</li>'}</ol>`;
+  const summary = sel.length ? `${sel.length} unit${sel.length > 1 ? "s" : ""} selected: ${sel.slice(0, 12).join(", ")}${sel.length > 12 ? "…" : ""}`
+    : "Select units in the table to label or merge them.";
+  root.replaceChildren(...[
+    el("h3", {}, "Curation ", closed ? el("span", { class: "closed-tag" }, "closed") : null),
+    el("div", { class: `who ${c.canCurate ? "can" : "readonly"}` }, whoLine(c)),
+    el("div", { class: "selection-summary" }, summary),
+    el("div", { class: "label-buttons" }, labels),
+    el("form", { class: "custom-label" }, el("input", { id: "custom-label", placeholder: "custom label", disabled: !enabled, maxlength: "64" }),
+      el("button", { type: "submit", disabled: !enabled }, "Add")),
+    el("div", { class: "merge-buttons" },
+      el("button", { id: "merge", disabled: !(enabled && sel.length > 1), title: "merge the selected units (key m)" }, "Merge selected"),
+      el("button", { id: "unmerge", disabled: !(enabled && inGroup), title: "unmerge the selected units (key u)" }, "Unmerge"),
+      closed ? el("button", { id: "reopen-curation", disabled: !can }, "Reopen curation")
+        : el("button", { id: "close-curation", disabled: !can }, "Close curation")),
+    state.curationError ? el("div", { class: "error" }, state.curationError) : null,
+    el("h4", {}, "History"),
+    historyList(c)].filter(Boolean));
   const input = root.querySelector("#custom-label");
   if (typed && input) {
     input.value = typed.value;

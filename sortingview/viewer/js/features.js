@@ -1,7 +1,8 @@
 // Features: the PCA features of one selected unit, or the pair view of two (are they one cluster or two?).
 import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
 import { colorOf, colorsFor, mergesChanged, onResize, reportError, requestTask, valueUnit, viewUnits } from "./ondemand.js";
-import { displayedOrder, escapeHtml } from "./table.js";
+import { displayedOrder } from "./selection.js";
+import { el } from "./views/common.js";
 import { state, subscribe } from "./store.js";
 
 let root;
@@ -109,8 +110,8 @@ function drawPair(k1, k2, r) {
   histogram(addCanvas(grid, "features-hist"), size, r.x.data, labels, colors);
   const legend = document.createElement("div");
   legend.className = "legend";
-  legend.innerHTML = `<span><i style="background:${c1}"></i>unit ${escapeHtml(k1)} (${n1} spikes)</span>`
-    + `<span><i style="background:${c2}"></i>unit ${escapeHtml(k2)} (${labels.length - n1} spikes)</span>`;
+  legend.append(el("span", {}, el("i", { style: `background:${c1}` }), `unit ${k1} (${n1} spikes)`),
+    el("span", {}, el("i", { style: `background:${c2}` }), `unit ${k2} (${labels.length - n1} spikes)`));
   root.appendChild(legend);
   root.dataset.drawn = "2";
 }

@@ -1,12 +1,13 @@
 // Keyboard shortcuts: move through units, label, merge; "?" shows the list.
 import { labelChoices, mergeSelected, toggleLabel, unmergeSelected } from "./curation.js";
 import { update, writeUrlState } from "./store.js";
-import { displayedOrder, moveSelection, selectKeys } from "./table.js";
+import { el } from "./views/common.js";
+import { displayedOrder, moveSelection, selectKeys } from "./selection.js";
 
 export const SHORTCUTS = [
   ["↓ / j", "next unit (shift: extend the selection)"],
   ["↑ / k", "previous unit (shift: extend the selection)"],
-  ["1 … 9", "toggle label choice 1 … 9 on the selected units"],
+  ["1 … 9 (or shift+1 … 9)", "toggle label choice 1 … 9 on the selected units"],
   ["m", "merge the selected units"],
   ["u", "unmerge the selected units"],
   ["ctrl+a", "select all units"],
@@ -27,6 +28,11 @@ export function installKeys() {
     if (k === "ArrowDown" || k === "j") moveSelection(1, ev.shiftKey);
     else if (k === "ArrowUp" || k === "k") moveSelection(-1, ev.shiftKey);
     else if ((ev.ctrlKey || ev.metaKey) && k === "a") selectKeys(displayedOrder(), null);
+    else if (ev.shiftKey && /^Digit[1-9]$/.test(ev.code || "")) {
+      // shift+N as in views figures (and the original SortingCuration2): the same as N
+      const label = labelChoices()[Number(ev.code.slice(5)) - 1];
+      if (label) toggleLabel(label);
+    }
     else if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     else if (/^[1-9]$/.test(k)) {
       const label = labelChoices()[Number(k) - 1];
@@ -45,7 +51,7 @@ export function installKeys() {
     ev.preventDefault();
   });
   const list = document.querySelector("#help-list");
-  list.innerHTML = SHORTCUTS.map(([key, what]) => `<tr><td><kbd>${key}</kbd></td><td>${what}</td></tr>`).join("");
+  list.replaceChildren(...SHORTCUTS.map(([key, what]) => el("tr", {}, el("td", {}, el("kbd", {}, key)), el("td", {}, what))));
   document.querySelector("#help-close").addEventListener("click", () => document.querySelector("#help-dialog").close());
 
 }

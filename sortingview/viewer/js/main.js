@@ -1,16 +1,16 @@
-// Entry point: read the figURL, load the figure data, start the tasks, mount the views.
+// Entry point of the workspace viewer (spikesortingview-1): read the figURL, load the figure data, start the
+// tasks, and mount the views: each is a registered view module (js/views/) fed with task results.
 import { getJson, postJson, runTask, toList } from "./api.js";
 import { mountAcg } from "./acg.js";
 import { followCurationFeed, loadCuration, mountCuration } from "./curation.js";
 import { installKeys } from "./keys.js";
 import { mountStatusBar } from "./statusbar.js";
 import { readUrlState, setError, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
-import { escapeHtml, mountTable } from "./table.js";
+import { mountTable } from "./table.js";
+import { messageBox, renderView } from "./viewhost.js";
 import { mountWaveforms } from "./waveforms.js";
 import { mountCrossCorrelograms } from "./crosscorr.js";
 import { mountAmplitudes } from "./amplitudes.js";
-import { mountTraces } from "./traces.js";
-import { mountFeatures } from "./features.js";
 
 const $ = (sel) => document.querySelector(sel);
 // each tab: its view element and the tools shown next to the tabs while it is open
@@ -50,8 +50,8 @@ async function start() {
   mountWaveforms($("#waveform-view"));
   mountCrossCorrelograms($("#ccg-view"));
   mountAmplitudes($("#amp-view"));
-  mountTraces($("#traces-view"));
-  mountFeatures($("#features-view"));
+  renderView($("#traces-view"), "WorkspaceTraces", { type: "WorkspaceTraces", workspace: true });
+  renderView($("#features-view"), "WorkspaceFeatures", { type: "WorkspaceFeatures", workspace: true });
   mountCuration($("#curation"));
   mountStatusBar($("#statusbar"));
   installKeys();
@@ -61,7 +61,7 @@ async function start() {
   try {
     figure = await getJson(`/api/figure?d=${encodeURIComponent(state.figureUri)}`);
   } catch (e) {
-    $("#units").innerHTML = `<div class="task-error"><div class="task-error-title">Cannot load this figure: ${escapeHtml(e.message)}</div></div>`;
+    $("#units").replaceChildren(messageBox(`Cannot load this figure: ${e.message}`));
     return;
   }
   performance.mark("sv:figure");
@@ -189,6 +189,7 @@ function wireHeader() {
     loadData(state.figure);
   });
   $("#settings-cancel").addEventListener("click", () => $("#settings-dialog").close());
+  $("#help-btn").addEventListener("click", () => $("#help-dialog").showModal());
   $("#copy-link").addEventListener("click", async () => {
     writeUrlState();
     try { await navigator.clipboard.writeText(window.location.href); $("#copy-link").textContent = "Copied"; } catch (e) { window.prompt("Link to this view:", window.location.href); }

@@ -2,7 +2,7 @@
 // Results are kept per task input, so going back to a selection or a time window is instant; a settled task
 // announces itself with update({ ondemand }), which makes the views redraw.
 import { runTask } from "./api.js";
-import { COLORS, unitColor } from "./plot.js";
+export { colorOf, colorsFor } from "./colors.js";
 import { setError, state, unitIdOf, update } from "./store.js";
 
 // results kept in the page, least recently used dropped first: trace windows add up while panning (a window of
@@ -52,28 +52,6 @@ function prune() {
 export function selectedInOrder(order) {
   const keys = order.length ? order : state.unitIds.map(String);
   return keys.filter((k) => state.selection.has(k));
-}
-
-// A unit's colour, the same in every view (waveforms, amplitudes, features, traces)
-export function colorOf(key) {
-  const first = key.includes("+") && !state.unitIds.some((u) => String(u) === key) ? key.split("+")[0] : key;
-  return unitColor(Math.max(0, state.unitIds.findIndex((u) => String(u) === first)));
-}
-
-const SPARE = [...COLORS, "#bcbd22", "#393b79", "#7f7f7f", "#e7ba52", "#637939", "#843c39"];
-
-// Colours of units drawn together: each its own colour (colorOf), unless an earlier unit of the set already has
-// it (the palette repeats every few units); then the first colour nobody in the set uses
-export function colorsFor(keys) {
-  const out = new Map();
-  const used = new Set();
-  for (const k of keys) {
-    let c = colorOf(k);
-    if (used.has(c)) c = SPARE.find((x) => !used.has(x)) || c;
-    used.add(c);
-    out.set(k, c);
-  }
-  return out;
 }
 
 // The status bar counts failed views: tell it, but only when that changes (an update redraws the table)

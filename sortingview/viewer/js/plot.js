@@ -142,3 +142,10 @@ export function drawCorrelogramBars(ctx, { PAD, pw, ph, counts, edges, color, ga
   ctx.stroke();
   return { max, x0, x1, X, Y };
 }
+
+// `text` cut with an ellipsis to fit `maxWidth` pixels in the context's current font
+export function fitText(ctx, text, maxWidth) {
+  let shown = String(text);
+  while (shown.length > 1 && ctx.measureText(shown).width > maxWidth) shown = `${shown.slice(0, -2)}…`;
+  return shown;
+}

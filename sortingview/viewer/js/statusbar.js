@@ -1,7 +1,7 @@
 // The status bar: backend state (polled), pending tasks, signed-in user, channel and backend id.
 import { getJson } from "./api.js";
 import { state, subscribe, update } from "./store.js";
-import { escapeHtml } from "./table.js";
+import { escapeHtml } from "./views/common.js";
 
 let root;
 

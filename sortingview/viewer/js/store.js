@@ -15,14 +15,17 @@ export const state = {
   recordingInfo: null,
   curation: null,          // {curation, history, labelChoices, authorizedUsers, canCurate}
   selection: new Set(),    // unit keys
+  order: [],               // unit keys in the units table's displayed order (selection.js)
+  visibleUnits: null,      // a Set of unit keys every view is restricted to (SortingSelection), or null
+  timeRange: null,         // [startSec, endSec] shared by time-based views of a views figure
   anchor: null,            // unit key where a shift-click range starts
   sort: { column: null, ascending: true },
   view: "autocorrelograms",
   acgMode: "all",          // "all" | "selected"
-  overlay: false,
-  tracesWindow: null,
-  applyMerges: false,      // the views of the selection draw each merge group as one unit      // [startSec, endSec] of the traces view
-  ondemand: 0,             // bumped when a task of an on-demand view settles (ondemand.js)          // waveforms of the selected units in one panel
+  overlay: false,          // waveforms of the selected units in one panel
+  tracesWindow: null,      // [startSec, endSec] of the traces view
+  applyMerges: false,      // the views of the selection draw each merge group as one unit
+  ondemand: 0,             // bumped when a task of an on-demand view settles (ondemand.js)
   pending: new Map(),
   errors: {},              // view name -> {message, traceback}
   backend: null,           // last backend status
@@ -64,8 +67,17 @@ export function readUrlState(params) {
   }
 }
 
+// a page may say what its &s= holds (the views figure keeps the original's keys); default: the workspace viewer's
+let urlStateWriter = null;
+export function setUrlStateWriter(fn) { urlStateWriter = fn; }
+
 export function writeUrlState() {
   const url = new URL(window.location.href);
+  if (urlStateWriter) {
+    url.searchParams.set("s", JSON.stringify(urlStateWriter()));
+    window.history.replaceState(null, "", url);
+    return;
+  }
   const s = { units: [...state.selection].map(unitIdOf), view: state.view, acg: state.acgMode };
   if (state.applyMerges) s.merges = true;
   if (state.tracesWindow) s.t = state.tracesWindow.map((v) => Math.round(v * 1e4) / 1e4);

@@ -3,7 +3,7 @@
 import { AXIS, FONT, GRID, errorBox, niceStep, note, setupCanvas, ticks, formatTick } from "./plot.js";
 import { amplitudesOf } from "./amplitudes.js";
 import { colorsFor, mergesChanged, onResize, peekTask, reportError, requestTask, viewUnits } from "./ondemand.js";
-import { displayedOrder } from "./table.js";
+import { displayedOrder } from "./selection.js";
 import { state, subscribe, update, writeUrlState } from "./store.js";
 
 const TASK = "sortingview.timeseries_segment.1";
