@@ -171,6 +171,8 @@ def test_server_b_serves_a_followed_workspace_to_its_viewer(home_a, store_b, tmp
         page = f"{b}/f?v=spikesortingview-1&d={urllib.parse.quote(d)}"
         status, who = http(f"{b}/api/signin", body={"token": home_a["tokens"]["carol"]}, headers={"Referer": page})
         assert status == 200 and who["userId"] == "carol"
+        # without a page of a followed workspace, B does not know where the token comes from: it sends it nowhere
+        assert http(f"{b}/api/signin", body={"token": home_a["tokens"]["carol"]})[0] == 401
         status, cur = http(f"{b}/api/curation?{q}", headers=_auth(home_a, "carol"))
         assert status == 200 and cur["userId"] == "carol" and cur["canCurate"] is True
         # curation through B lands on A; B's feed follower (a long-poll on B) sees it
