@@ -6,6 +6,7 @@ import contextlib
 from flask import Blueprint, current_app, jsonify, request
 
 from ..errors import AuthError
+from .auth import SignInBusyError
 from .http import ApiError, field, json_body
 
 bp = Blueprint("curation", __name__, url_prefix="/api")
@@ -71,6 +72,8 @@ def signin():
     token = field(body, "token", str).strip()
     try:
         return jsonify({"userId": _users().verify(token)})
+    except SignInBusyError:
+        raise
     except AuthError:
         remote = _page_workspace()
         if remote is None:
