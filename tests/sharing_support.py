@@ -21,8 +21,10 @@ from test_browser_support import write_inline_config
 
 
 @contextlib.contextmanager
-def server_process(store: str, workdir: str, *, peers: str = "", workers: bool = False) -> Iterator[str]:
-    """``sortingview-start-backend`` serving ``store`` on a free port (inline task handlers when ``workers``)."""
+def server_process(store: str, workdir: str, *, peers: str = "", workers: bool = False,
+                   args: tuple[str, ...] = ()) -> Iterator[str]:
+    """``sortingview-start-backend`` serving ``store`` on a free port (inline task handlers when ``workers``;
+    ``args``: more options, e.g. ``("--private",)``)."""
     exe = shutil.which("sortingview-start-backend")
     assert exe, "sortingview-start-backend is not installed (pip install -e .)"
     port = free_port()
@@ -31,8 +33,8 @@ def server_process(store: str, workdir: str, *, peers: str = "", workers: bool =
     cmd = [exe, "--port", str(port), "--config", cfg, "--channel", f"sharing{port}"]
     log_path = os.path.join(workdir, f"server-{port}.log")
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd + ([] if workers else ["--no-workers"]), stdout=log, stderr=subprocess.STDOUT,
-                                env=env)
+        cmd += list(args) + ([] if workers else ["--no-workers"])
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_up(proc, url, log_path)

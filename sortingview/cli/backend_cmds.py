@@ -22,7 +22,8 @@ def _configure_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
 
-def _start_server(cfg, allowed_hosts=(), max_queued_per_client=None, import_folder=None, importers=None):
+def _start_server(cfg, allowed_hosts=(), max_queued_per_client=None, import_folder=None, importers=None,
+                  private=False):
     try:
         from ..server import create_server
     except ImportError as exc:
@@ -30,7 +31,7 @@ def _start_server(cfg, allowed_hosts=(), max_queued_per_client=None, import_fold
     limits = {} if max_queued_per_client is None else {"max_queued_per_client": max_queued_per_client}
     server = create_server(cfg.host, cfg.port, channel=cfg.channel, channel_url=cfg.channel_url,
                            backend_id=cfg.backend_id, allowed_hosts=allowed_hosts, import_folder=import_folder,
-                           importers=importers, **limits)
+                           importers=importers, private=private, **limits)
     threading.Thread(target=server.serve_forever, name="sortingview-http", daemon=True).start()
     record_server(server.url)  # links made by scripts on this store now point here
     click.echo(f"sortingview server at {server.url}", err=True)
@@ -64,6 +65,9 @@ def _install_signal_handlers(stop) -> None:
 @click.option("--max-queued-per-client", type=click.IntRange(min=1, max=1_000_000), default=None,
               envvar="SORTINGVIEW_MAX_QUEUED_PER_CLIENT",
               help="Tasks one client address may have queued or running before it is answered 429 [default 200].")
+@click.option("--private", is_flag=True,
+              help="Serve store files, feeds, figures and chunk manifests only to signed-in readers of a workspace "
+                   "that reaches them (`sortingview workspace readers URI --add USER`); see doc/sharing.md.")
 @click.option("--no-server", is_flag=True, help="Run workers only (e.g. on more machines sharing the channel).")
 @click.option("--no-workers", is_flag=True, help="Run the HTTP server only.")
 @click.option("--demo", is_flag=True,
@@ -77,7 +81,7 @@ def _install_signal_handlers(stop) -> None:
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
 @friendly_errors
 def start_backend(channel, channel_url, backend_id, config_path, host, port, allowed_hosts, max_queued_per_client,
-                  no_server, no_workers, demo, import_folder, importers, burst, log_level) -> None:
+                  private, no_server, no_workers, demo, import_folder, importers, burst, log_level) -> None:
     """Start the sortingview backend: task workers and the HTTP server for the viewer.
 
     Workers pull tasks from the channel and run them in per-type job handlers (parallel process pools by
@@ -106,7 +110,7 @@ def start_backend(channel, channel_url, backend_id, config_path, host, port, all
     backend = None if no_workers else Backend(cfg)
     hosts = tuple(h.strip() for v in allowed_hosts for h in v.split(",") if h.strip())
     server = None if (no_server or burst) else _start_server(cfg, hosts, max_queued_per_client, import_folder,
-                                                            importers)
+                                                            importers, private)
     try:
         if demo:
             from ..server.demo import ensure_demo_workspace

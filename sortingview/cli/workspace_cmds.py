@@ -146,3 +146,42 @@ def curation_history(uri: str, sorting_id: str, as_json: bool) -> None:
 def curation_export(uri: str, sorting_id: str, path: str, fmt: str) -> None:
     """Write the curation of SORTING_ID to PATH and print the path written."""
     click.echo(_open(uri, sorting_id).export_sorting_curation(sorting_id, path, format=fmt))
+
+
+@workspace_group.command("follow")
+@click.argument("uri")
+@click.option("--peer", "peer", default=None, help="The workspace's home server (default: the URI's home=).")
+@click.option("--token", default=None, help="Your user token on the home server (saved with it as a peer).")
+@friendly_errors
+def workspace_follow(uri: str, peer: str | None, token: str | None) -> None:
+    """Follow the workspace URI of another server: print the URI (naming its home) that opens it here.
+
+    Its recordings are read lazily from the home, tasks run here, curation is sent to the home.
+    """
+    from ..workspace import load_workspace
+
+    W = load_workspace(uri, peer=peer, token=token)
+    click.echo(f"{W.uri}\t{len(W.recording_ids)} recordings\t{len(W.sorting_ids)} sortings")
+
+
+@workspace_group.command("readers")
+@click.argument("uri")
+@click.option("--add", "add", multiple=True, help="A user id to add as a reader (repeatable).")
+@click.option("--rm", "rm", multiple=True, help="A user id to remove (repeatable).")
+@click.option("--ls", "ls", is_flag=True, help="List the readers (the default when nothing is added or removed).")
+@friendly_errors
+def workspace_readers(uri: str, add: tuple[str, ...], rm: tuple[str, ...], ls: bool) -> None:
+    """Who may read workspace URI on a server started with --private (signed-in users; `sortingview user add`).
+
+    A reader may read the workspace's feeds, figures and every store file its records name.
+    """
+    from ..workspace import load_workspace
+
+    W = load_workspace(uri)
+    if add or rm:
+        missing = [u for u in rm if u not in W.get_readers()]
+        if missing:
+            raise click.ClickException(f"not readers of this workspace: {', '.join(missing)}")
+        W.set_readers([u for u in W.get_readers() if u not in rm] + [u for u in add if u not in rm])
+    for user in W.get_readers():
+        click.echo(user)

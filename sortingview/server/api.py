@@ -107,13 +107,27 @@ def store_file(sha1: str):
     return resp
 
 
+def _feed(feed_id: str):
+    """A feed of this store, else one of a workspace this store follows (read from its home), else 404."""
+    from ..errors import FeedError
+    from ..workspace.remote import followed_feed
+
+    try:
+        return load_feed(f"feed://{feed_id}")
+    except FeedError:
+        remote = followed_feed(feed_id.removeprefix("feed://"))
+        if remote is None:
+            raise
+        return remote
+
+
 @bp.get("/feed/<path:feed_id>")
 def read_feed(feed_id: str):
     """Records of a feed from ``?start=N``; with ``?wait=S`` wait up to S seconds for a new one."""
     ctx = _ctx()
     start = query_int("start", 0)
     wait = query_float("wait", 0.0, 0.0, ctx.max_wait)
-    feed = load_feed(f"feed://{feed_id}")
+    feed = _feed(feed_id)
     records = feed.get_records(start)
     if records or wait <= 0:
         return jsonify({"feedUri": feed.uri, "start": start, "records": records})

@@ -52,13 +52,14 @@ def create_app(*, channel: str = "default", channel_url: str | None = None, back
                inline: bool = False, users_path: str | None = None, bind_host: str = "127.0.0.1",
                allowed_hosts: tuple[str, ...] | list[str] = (), channels: tuple[str, ...] | list[str] = (),
                max_long_polls: int = 40, max_long_polls_per_client: int = 30,
-               max_queued_per_client: int = DEFAULT_MAX_QUEUED_PER_CLIENT) -> Flask:
+               max_queued_per_client: int = DEFAULT_MAX_QUEUED_PER_CLIENT, private: bool = False) -> Flask:
     """The WSGI app. ``inline=True`` runs tasks in server threads instead of the backend (tests, debugging).
 
     ``bind_host`` and ``allowed_hosts``: the host names requests may carry (see doc/security.md);
     ``channels``: named channels requests may select besides ``channel`` and those a live backend serves;
     ``max_long_polls`` (per client ``max_long_polls_per_client``): requests that may wait at once;
-    ``max_queued_per_client``: tasks one client address may have queued or running.
+    ``max_queued_per_client``: tasks one client address may have queued or running;
+    ``private``: reads only for signed-in readers of a workspace (server/readers.py).
     """
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -80,4 +81,8 @@ def create_app(*, channel: str = "default", channel_url: str | None = None, back
     app.register_blueprint(benchmark_pages.bp)
     install_error_handlers(app)
     install_guards(app, HostPolicy.for_server(bind_host, allowed_hosts))
+    if private:
+        from .readers import install_reader_check
+
+        install_reader_check(app)  # after the Host/Origin guards
     return app

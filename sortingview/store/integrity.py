@@ -46,6 +46,8 @@ def _referenced(store, sha1: str) -> tuple[str, ...]:
     if hit is not None:
         return hit
     refs: tuple[str, ...] = ()
+    if not store.has(sha1):
+        return refs  # on a peer: fetched whole and verified, or read lazily in verified chunks (not remembered)
     try:
         path = store.local_path(sha1)
         if os.path.getsize(path) <= _MAX_OBJECT_BYTES:

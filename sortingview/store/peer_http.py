@@ -75,7 +75,8 @@ def _connection(peer: Peer, fresh: bool) -> http.client.HTTPConnection:
     return conn
 
 
-def request(peer: Peer, method: str, path: str, headers: dict | None = None) -> http.client.HTTPResponse:
+def request(peer: Peer, method: str, path: str, headers: dict | None = None,
+            body: bytes | None = None) -> http.client.HTTPResponse:
     """Send a request to ``peer`` (path relative to its URL); the caller reads the response to its end.
 
     A kept-alive connection that the peer closed meanwhile is reopened once.
@@ -87,7 +88,7 @@ def request(peer: Peer, method: str, path: str, headers: dict | None = None) -> 
     for attempt in (0, 1):
         conn = _connection(peer, fresh=attempt == 1)
         try:
-            conn.request(method, full, headers=hdrs)
+            conn.request(method, full, body=body, headers=hdrs)
             resp = _local.last[peer.url] = conn.getresponse()
             return resp
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):

@@ -77,10 +77,13 @@ def _save_peers(peers: list[Peer]) -> None:
 
 
 def list_peers() -> list[Peer]:
-    """``$SORTINGVIEW_PEERS`` first, then the saved peers; each URL once."""
-    env = [Peer(check_peer_url(u)) for u in os.environ.get(PEERS_ENV, "").split(",") if u.strip()]
+    """``$SORTINGVIEW_PEERS`` first, then the saved peers; each URL once (with its saved token, if any)."""
+    saved = _saved_peers()
+    tokens = {p.url: p.token for p in saved}
+    env = [Peer(url, tokens.get(url)) for url in
+           (check_peer_url(u) for u in os.environ.get(PEERS_ENV, "").split(",") if u.strip())]
     seen, out = set(), []
-    for p in env + _saved_peers():
+    for p in env + saved:
         if p.url not in seen:
             seen.add(p.url)
             out.append(p)

@@ -269,6 +269,18 @@ class Workspace(CurationMethods, SortingRunMethods):
     def get_snippet_len(self) -> tuple[int, int]:
         return self.snippet_len
 
+    # readers (servers started with --private; workspace/readers.py) -----------------------------------
+    def set_readers(self, user_ids: list[str]) -> None:
+        """Who may read this workspace on a ``--private`` server: its feeds and the store files it names."""
+        from .readers import set_readers
+
+        set_readers(self.feed_id, user_ids)
+
+    def get_readers(self) -> list[str]:
+        from .readers import get_readers
+
+        return get_readers(self.feed_id)
+
     # views and precomputation (implemented by the viewer and backend parts) -----------------------------
     def spikesortingview(self, *, recording_id: str, sorting_id: str, label: str, **kwargs) -> str:
         """A figURL that opens this sorting in the viewer."""
@@ -336,12 +348,20 @@ def create_workspace(*, label: str | None = None) -> Workspace:
     return Workspace(feed.feed_id, label)
 
 
-def load_workspace(uri: str) -> Workspace:
-    """Open the workspace ``sortingview-workspace:<feedId>?label=...`` (as printed by ``W.uri``)."""
+def load_workspace(uri: str, peer: str | None = None, token: str | None = None) -> Workspace:
+    """Open the workspace ``sortingview-workspace:<feedId>?label=...`` (as printed by ``W.uri``).
+
+    A workspace whose feed is not in this store is read from its home server: ``peer`` (a server URL) or the
+    ``home=`` the URI names, with ``token`` (a user token of that server); see workspace/remote.py.
+    """
     feed_id, label = parse_workspace_uri(uri)
     try:
         store.load_feed(feed_id)
     except FeedError:
+        from .remote import follow_workspace, workspace_home
+
+        if peer or workspace_home(uri):
+            return follow_workspace(uri, peer, token)
         raise WorkspaceError(
             f"workspace {uri} is not in the store at {store.get_store().directory or 'memory'}; set KACHERY_CLOUD_DIR "
             "to the store it was created in (`sortingview workspace ls` lists this store's workspaces)"
