@@ -102,3 +102,21 @@ def test_a_huge_traceback_is_stored_cut_to_a_bound(store_dir):
     rec = chan.get("j" * 40)
     assert len(rec.error) < MAX_ERROR_CHARS + 100 and len(rec.traceback) < MAX_ERROR_CHARS + 100
     assert rec.traceback.startswith("T") and rec.traceback.endswith("T") and "characters cut" in rec.traceback
+
+
+def test_a_dask_job_over_the_memory_limit_fails_naming_the_limit_and_the_worker_is_restarted(store_dir):
+    pytest.importorskip("distributed")
+    import dask
+
+    big = submit_task("svtest.allocate.1", {"gigabytes": 3.0})
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        b = backend({"type": "dask", "num_workers": 1, "memory_limit_gb": 0.75, "max_attempts": 1})
+        b.run(burst=True)
+    st = big.status()
+    assert st.status == JobStatus.ERROR
+    assert "KilledWorker" in st.error and "0.75 GB limit" in st.error, st.error
+    assert "job_handlers.misc.memory_limit_gb" in st.error
+    small = submit_task("svtest.add.1", {"a": 1, "b": 1})  # the handler still serves the next job
+    b2 = backend({"type": "dask", "num_workers": 1, "memory_limit_gb": 0.75})
+    b2.run(burst=True)
+    assert small.wait(1)["sum"] == 2

@@ -17,7 +17,7 @@ from .execution import Outcome
 from .handlers import JobHandler
 
 log = logging.getLogger("sortingview.backend")
-_clients: dict[str | None, object] = {}
+_clients: dict[str, object] = {}
 
 
 def _dask_job(job_id: str, task_name: str, task_input: dict, task_type: str, store_directory: str,
@@ -34,9 +34,14 @@ def _dask_job(job_id: str, task_name: str, task_input: dict, task_type: str, sto
     return outcome
 
 
-def dask_client(address: str | None, num_workers: int):
-    """One client per scheduler address (None: a LocalCluster started on first use)."""
-    client = _clients.get(address)
+def dask_client(address: str | None, num_workers: int, memory_limit_gb: float = 0.0):
+    """One client per scheduler address (None: a LocalCluster started on first use).
+
+    A LocalCluster's workers get ``memory_limit_gb`` each (dask's nanny restarts a worker that passes it, and
+    the job it ran fails); an existing cluster keeps the memory limits its own workers were started with.
+    """
+    key = address if address is not None else f"local:{memory_limit_gb:g}GB"
+    client = _clients.get(key)
     if client is not None:
         return client
     try:
@@ -45,7 +50,8 @@ def dask_client(address: str | None, num_workers: int):
         raise ConfigError("a dask job handler needs dask.distributed: pip install 'sortingview[dask]'") from exc
     if address is None:
         cluster = LocalCluster(n_workers=num_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.WARNING)
+                               dashboard_address=None, silence_logs=logging.WARNING,
+                               memory_limit=int(memory_limit_gb * 2**30) if memory_limit_gb else 0)
         client = Client(cluster)
         log.info("started a dask LocalCluster with %d workers at %s", num_workers, cluster.scheduler_address)
     else:
@@ -53,7 +59,7 @@ def dask_client(address: str | None, num_workers: int):
             client = Client(address, timeout=30)
         except OSError as exc:
             raise ConfigError(f"cannot reach the dask scheduler at {address} (scheduler_address): {exc}") from exc
-    _clients[address] = client
+    _clients[key] = client
     return client
 
 
@@ -75,7 +81,7 @@ class DaskHandler(JobHandler):
 
     def __init__(self, config: HandlerConfig, task_modules: tuple[str, ...] = ()):
         super().__init__(config, task_modules)
-        self.client = dask_client(config.scheduler_address, config.num_workers)
+        self.client = dask_client(config.scheduler_address, config.num_workers, config.memory_limit_gb)
         self.futures: dict[str, tuple[object, JobRecord, float]] = {}
 
     def free_slots(self) -> int:
@@ -104,8 +110,11 @@ class DaskHandler(JobHandler):
             return fut.result()
         exc = fut.exception() if fut.status == "error" else None
         # the dask worker died (KilledWorker) or the future was lost: give the job back to the channel
-        return Outcome(job.job_id, False, error=f"dask could not run {job.task_name}: {exc!r}",
-                       seconds=time.monotonic() - t0, where="dask", lost=True)
+        why = f"dask could not run {job.task_name}: {exc!r}"
+        if type(exc).__name__ == "KilledWorker" and self.config.memory_limit_gb and not self.config.scheduler_address:
+            why += (f"; the worker running it died, e.g. restarted by dask for passing its "
+                    f"{self.config.memory_limit_gb:g} GB limit (job_handlers.{self.config.name}.memory_limit_gb)")
+        return Outcome(job.job_id, False, error=why, seconds=time.monotonic() - t0, where="dask", lost=True)
 
     def running(self) -> list[str]:
         return list(self.futures)
