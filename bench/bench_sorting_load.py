@@ -2,10 +2,10 @@
 
 A seeded sorting (default 500 units, 1.5 M spikes, 10 minutes at 30 kHz) is stored as an npz sorting object in
 a fresh store. Each measurement is a new Python process (cold object caches, nothing precomputed) that imports
-sortingview, then times one ``run_task_inline(..., use_cache=False)`` call (what ``sv.run_task(...,
-inline=True)`` runs, without the result cache). With ``--compare-with DIR`` the same measurements run
-alternately with ``PYTHONPATH=DIR`` (e.g. the main checkout), so both codes meet the same machine load; the
-load average is printed beside the figures.
+sortingview and spikeinterface (as a backend worker has), then times one ``run_task_inline(...,
+use_cache=False)`` call (what ``sv.run_task(..., inline=True)`` runs, without the result cache). With
+``--compare-with DIR`` the same measurements run alternately with ``PYTHONPATH=DIR`` (e.g. the main checkout),
+so both codes meet the same machine load; the load average is printed beside the figures.
 
 Run: ``python bench/bench_sorting_load.py [--units 500] [--spikes 1500000] [--rounds 3] [--compare-with /work/main]``.
 """
@@ -46,7 +46,9 @@ def make_sorting_uri(num_units: int, num_spikes: int, seed: int = 0) -> str:
 
 
 def child(task: str, uri: str) -> None:
-    import sortingview  # noqa: F401  (imports are not part of the figure)
+    import spikeinterface.core  # noqa: F401  (a backend worker has its imports done, its caches are cold)
+
+    import sortingview  # noqa: F401
     from sortingview.tasks import run_task_inline
 
     name, extra = TASKS[task]
