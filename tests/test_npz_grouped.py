@@ -33,7 +33,7 @@ def random_segment(rng, unit_ids, num_spikes, extra_labels=()):
 
 
 CASES = {
-    "compact int ids, two segments": (np.arange(40), 2, (), True),
+    "compact int ids, two segments, labels of no unit": (np.arange(40) - 3, 2, (-9, 77, 10**12), True),
     "sparse int ids, labels of no unit": (np.arange(40) * 1000 + 7, 1, (5, 123456), True),
     "string ids": (np.array([f"u{i}" for i in range(30)]), 2, ("noise",), True),
     "frames not in time order": (np.arange(25)[::-1].copy(), 2, (), False),
@@ -81,6 +81,15 @@ def test_trains_handed_out_are_the_callers_to_change(pair):
     before = train.copy()
     train[:] = -1
     np.testing.assert_array_equal(ours.get_unit_spike_train(unit_id, segment_index=0), before)
+
+
+def test_unit_codes_of_extreme_labels_are_no_unit():
+    from sortingview.extractors.npz_grouped import unit_codes
+
+    info = np.iinfo(np.int64)
+    labels = np.array([info.min, -2, -1, 0, 4, 5, info.max, 2], dtype=np.int64)
+    assert unit_codes(labels, np.array([4, -1, 0, 2])).tolist() == [4, 4, 1, 2, 0, 4, 4, 3]
+    assert unit_codes(labels, np.array([4, -1, 0, 2]) * 10**9).tolist() == [4, 4, 4, 2, 4, 4, 4, 4]
 
 
 def test_int_labels_against_string_ids_match_no_unit(tmp_path):

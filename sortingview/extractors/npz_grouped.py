@@ -2,8 +2,9 @@
 
 SpikeInterface's own npz segment masks the whole label array once per unit (``labels == unit_id``), and its
 ``to_spike_vector`` / cached ``get_unit_spike_train`` do that for every unit before answering anything: about
-one pass over all spikes per unit. Here each segment maps labels to unit indexes once (a binary search in the
-sorted unit ids), groups the spike frames by unit with one stable sort, and keeps only the grouped frames
+one pass over all spikes per unit. Here each segment maps labels to unit indexes once (a table look-up for
+integer ids in a compact range, else a binary search in the sorted ids), counts them (all ``sorting_info`` needs),
+and on the first train asked for groups the spike frames by unit with one stable sort, and keeps only the grouped frames
 (8 bytes a spike): every later train is a slice. Answers equal spikeinterface's: the same frames per unit in
 increasing order, the same spike vector, the same counts.
 """
@@ -16,26 +17,31 @@ from spikeinterface.core import BaseSorting, BaseSortingSegment, NpzSortingExtra
 from spikeinterface.core.base import minimum_spike_dtype
 
 
+def code_dtype(num_units: int) -> np.dtype:
+    """The smallest integer type for codes 0..num_units (16 bits let numpy's stable sort use a radix sort)."""
+    return np.dtype(np.int16 if num_units < 2**15 else np.int32 if num_units < 2**31 else np.int64)
+
+
 def unit_codes(labels: np.ndarray, unit_ids: np.ndarray) -> np.ndarray:
-    """Index in ``unit_ids`` of each label, ``len(unit_ids)`` for a label that is no unit id (as ``==`` says)."""
-    num_units = len(unit_ids)
+    """Index in ``unit_ids`` (unique) of each label; ``len(unit_ids)`` for a label that is no unit id (as ``==``)."""
+    num_units, dtype = len(unit_ids), code_dtype(len(unit_ids))
     if num_units == 0 or labels.size == 0:
-        return np.full(labels.size, num_units, dtype=np.int64)
+        return np.full(labels.size, num_units, dtype=dtype)
     if _exact_int64(unit_ids.dtype) and _exact_int64(labels.dtype):
         low, high = int(unit_ids.min()), int(unit_ids.max())
         if high - low <= 4 * num_units + 4096:  # ids in a compact range: one table look-up per spike
-            table = np.full(high - low + 2, num_units, dtype=np.int64)  # the last slot answers "out of range"
-            table[unit_ids.astype(np.int64)[::-1] - low] = np.arange(num_units)[::-1]  # first of equal ids wins
-            offsets = labels.astype(np.int64) - low
-            offsets[(offsets < 0) | (offsets > high - low)] = high - low + 1
-            return table[offsets]
+            table = np.full(high - low + 3, num_units, dtype=dtype)  # first and last slots: out of range
+            table[unit_ids.astype(np.int64) - (low - 1)] = np.arange(num_units)
+            offsets = labels.astype(np.int64)
+            offsets -= low - 1
+            return np.take(table, offsets, mode="clip")
     try:
         sorter = np.argsort(unit_ids, kind="stable")
         sorted_ids = unit_ids[sorter]
         pos = np.minimum(np.searchsorted(sorted_ids, labels), num_units - 1)
-        return np.where(sorted_ids[pos] == labels, sorter[pos], num_units)
-    except TypeError:  # labels and ids of kinds that do not order together (ints against strings): compare each
-        codes = np.full(labels.size, num_units, dtype=np.int64)
+        return np.where(sorted_ids[pos] == labels, sorter[pos], num_units).astype(dtype)
+    except TypeError:  # labels and ids of kinds that do not order together: compare each, as spikeinterface does
+        codes = np.full(labels.size, num_units, dtype=dtype)
         for i, unit_id in enumerate(unit_ids):
             codes[np.asarray(labels == unit_id, dtype=bool)] = i
         return codes
@@ -46,22 +52,20 @@ def _exact_int64(dtype: np.dtype) -> bool:
     return dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8)
 
 
-def group_spike_trains(spike_indexes: np.ndarray, spike_labels: np.ndarray,
-                       unit_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(frames, bounds): unit i's frames, increasing, are ``frames[bounds[i]:bounds[i + 1]]`` (int64)."""
-    num_units = len(unit_ids)
-    codes = unit_codes(spike_labels, unit_ids)
-    counts = np.bincount(codes, minlength=num_units + 1)
+def group_spike_trains(spike_indexes: np.ndarray, codes: np.ndarray,
+                       num_units: int) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, bounds): unit i's frames, increasing, are ``frames[bounds[i]:bounds[i + 1]]`` (int64).
+
+    ``codes`` are the spikes' unit indexes (``unit_codes``); code ``num_units`` marks a spike of no unit.
+    """
     bounds = np.zeros(num_units + 1, dtype=np.int64)
-    np.cumsum(counts[:num_units], out=bounds[1:])
+    np.cumsum(np.bincount(codes, minlength=num_units + 1)[:num_units], out=bounds[1:])
     if spike_indexes.size < 2 or np.all(spike_indexes[1:] >= spike_indexes[:-1]):
-        # frames already in time order (as write_sorting leaves them): a stable sort by unit keeps them so;
-        # 16-bit codes let numpy use a radix sort
-        small = codes.astype(np.int16 if num_units < 2**15 else np.int32)
-        order = np.argsort(small, kind="stable")
+        # frames already in time order (as write_sorting leaves them): a stable sort by unit keeps them so
+        order = np.argsort(codes, kind="stable")
     else:
         order = np.lexsort((spike_indexes, codes))
-    frames = np.asarray(spike_indexes)[order[:bounds[-1]]].astype(np.int64)  # labels that are no unit go last
+    frames = np.asarray(spike_indexes)[order[:bounds[-1]]].astype(np.int64)  # spikes of no unit sort last
     frames.flags.writeable = False
     return frames, bounds
 
@@ -77,13 +81,19 @@ class GroupedNpzSegment(BaseSortingSegment):
         self._raw: tuple | None = (spike_indexes, spike_labels)
         self._unit_ids = unit_ids
         self._index = {u: i for i, u in enumerate(unit_ids.tolist())}
+        self._codes: np.ndarray | None = None
         self._grouped: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _unit_codes(self) -> np.ndarray:
+        if self._codes is None:
+            self._codes = unit_codes(self._raw[1], self._unit_ids)
+        return self._codes
 
     def grouped(self) -> tuple[np.ndarray, np.ndarray]:
         """(frames, bounds) of ``group_spike_trains``, computed on first use; the raw arrays are then freed."""
         if self._grouped is None:
-            self._grouped = group_spike_trains(*self._raw, self._unit_ids)
-            self._raw = None
+            self._grouped = group_spike_trains(self._raw[0], self._unit_codes(), len(self._unit_ids))
+            self._raw = self._codes = None
         return self._grouped
 
     def unit_frames(self, unit_index: int) -> np.ndarray:
@@ -92,7 +102,10 @@ class GroupedNpzSegment(BaseSortingSegment):
         return frames[bounds[unit_index]:bounds[unit_index + 1]]
 
     def counts(self) -> np.ndarray:
-        return np.diff(self.grouped()[1])
+        """Spikes per unit; before any train is asked for, counted without grouping (what sorting_info needs)."""
+        if self._grouped is not None:
+            return np.diff(self._grouped[1])
+        return np.bincount(self._unit_codes(), minlength=len(self._unit_ids) + 1)[:len(self._unit_ids)]
 
     def get_unit_spike_train(self, unit_id, start_frame, end_frame) -> np.ndarray:
         index = self._index.get(unit_id.item() if hasattr(unit_id, "item") else unit_id)
