@@ -50,8 +50,10 @@ def child(task: str, uri: str) -> None:
 
     import sortingview  # noqa: F401
     from sortingview.tasks import run_task_inline
+    from sortingview.tasks.registry import get_task
 
     name, extra = TASKS[task]
+    get_task(name)  # the registry loads every task module (numba too) once per process, as a worker's has
     t0 = time.perf_counter()
     run_task_inline(name, {"sorting": uri, **extra}, use_cache=False)
     print(json.dumps({"sec": time.perf_counter() - t0}))
