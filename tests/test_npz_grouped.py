@@ -62,6 +62,10 @@ def test_every_unit_train_equals_spikeinterfaces(pair):
             np.testing.assert_array_equal(ours.get_unit_spike_train(unit_id, **window),
                                           theirs.get_unit_spike_train(unit_id, **window))
     assert ours.get_unit_spike_train(theirs.unit_ids[-1], segment_index=0).size == 0  # the empty unit
+    np.testing.assert_array_equal(ours.get_unit_spike_train(theirs.unit_ids[0], segment_index=0, return_times=True),
+                                  theirs.get_unit_spike_train(theirs.unit_ids[0], segment_index=0, return_times=True))
+    with pytest.raises(ValueError, match="not in list"):  # as spikeinterface says
+        ours.get_unit_spike_train("no such unit", segment_index=0)
 
 
 def test_counts_and_spike_vector_equal_spikeinterfaces(pair):
