@@ -1,11 +1,13 @@
-"""Time to first answer on an uncached sorting: ``sorting_info.1`` and ``autocorrelograms.2`` on a cold process.
+"""Time to first answer on an uncached sorting: sorting_info, autocorrelograms and spike trains, cold process.
 
 A seeded sorting (default 500 units, 1.5 M spikes, 10 minutes at 30 kHz) is stored as an npz sorting object in
 a fresh store. Each measurement is a new Python process (cold object caches, nothing precomputed) that imports
-sortingview and spikeinterface (as a backend worker has), then times one ``run_task_inline(...,
-use_cache=False)`` call (what ``sv.run_task(..., inline=True)`` runs, without the result cache). With
-``--compare-with DIR`` the same measurements run alternately with ``PYTHONPATH=DIR`` (e.g. the main checkout),
-so both codes meet the same machine load; the load average is printed beside the figures.
+sortingview, spikeinterface and the task registry (as a backend worker has), then times one
+``run_task_inline(..., use_cache=False)`` (what ``sv.run_task(..., inline=True)`` runs, without the result
+cache) of ``sorting_info.1`` or ``autocorrelograms.2``, or the per-unit spike-train access every task does
+(``spike_trains``: load_sorting, resolve_units, unit_spike_train of each unit). With ``--compare-with DIR`` the
+same measurements run alternately with ``PYTHONPATH=DIR`` (e.g. the main checkout), so both codes meet the same
+machine load; the load average is printed beside the figures.
 
 Run: ``python bench/bench_sorting_load.py [--units 500] [--spikes 1500000] [--rounds 3] [--compare-with /work/main]``.
 """
@@ -22,7 +24,8 @@ import time
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TASKS = {"sorting_info": ("sortingview.sorting_info.1", {}),
-         "autocorrelograms": ("sortingview.autocorrelograms.2", {"windowMs": 50.0, "binMs": 1.0})}
+         "autocorrelograms": ("sortingview.autocorrelograms.2", {"windowMs": 50.0, "binMs": 1.0}),
+         "spike_trains": (None, {})}  # load_sorting + resolve_units + unit_spike_train of every unit: what tasks do
 
 
 def make_sorting_uri(num_units: int, num_spikes: int, seed: int = 0) -> str:
@@ -50,12 +53,18 @@ def child(task: str, uri: str) -> None:
 
     import sortingview  # noqa: F401
     from sortingview.tasks import run_task_inline
+    from sortingview.tasks._objects import load_sorting, resolve_units, unit_spike_train
     from sortingview.tasks.registry import get_task
 
     name, extra = TASKS[task]
-    get_task(name)  # the registry loads every task module (numba too) once per process, as a worker's has
+    get_task(name or "sortingview.sorting_info.1")  # the registry imports every task module once, as a worker's has
     t0 = time.perf_counter()
-    run_task_inline(name, {"sorting": uri, **extra}, use_cache=False)
+    if name is None:
+        sorting = load_sorting(uri)
+        for unit in resolve_units(sorting, None):
+            unit_spike_train(sorting, unit)
+    else:
+        run_task_inline(name, {"sorting": uri, **extra}, use_cache=False)
     print(json.dumps({"sec": time.perf_counter() - t0}))
 
 
