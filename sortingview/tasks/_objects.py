@@ -24,7 +24,11 @@ def load_recording(uri: str):
 
 @functools.lru_cache(maxsize=16)
 def load_sorting(uri: str):
-    """The spikeinterface sorting of the object at ``uri`` (cached per process)."""
+    """The spikeinterface sorting of the object at ``uri`` (cached per process, at most 16).
+
+    A stored npz sorting is a ``GroupedNpzSorting``: after the first train it keeps 8 bytes a spike, and every
+    train, count and the spike vector come from that one grouping pass.
+    """
     from ..extractors import load_sorting as _load
 
     return _load(uri)
