@@ -1,7 +1,8 @@
 """``NpzSortingExtractor`` sortings (spikeinterface's own .npz: spike frames + labels per segment) as objects.
 
 The .npz is small next to a recording, so it is copied into the store; the object keeps the unit ids and
-sampling frequency too, so a sorting can be described without opening the file.
+sampling frequency too, so a sorting can be described without opening the file. It loads as a
+``GroupedNpzSorting`` (``npz_grouped.py``): the same answers as spikeinterface's class, one pass over the spikes.
 """
 from __future__ import annotations
 
@@ -65,11 +66,11 @@ def sorting_to_object(sorting, *, source: str | None = None) -> dict:
 
 
 def sorting_from_data(data: dict):
-    from spikeinterface.core import NpzSortingExtractor
+    from .npz_grouped import GroupedNpzSorting
 
     path = file_of(data.get("npzUri"), FORMAT, "npzUri")
     try:
-        sorting = NpzSortingExtractor(path)  # np.load without pickles: a crafted file cannot run code
+        sorting = GroupedNpzSorting(path)  # spike trains grouped in one pass, not one pass per unit
     except (ValueError, KeyError, OSError) as exc:
         raise InvalidObjectError(f"{FORMAT} object: {path} is not a spikeinterface .npz sorting ({exc})") from exc
     unit_ids = field(data, "unitIds", list, FORMAT, optional=True)

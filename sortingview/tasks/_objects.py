@@ -6,6 +6,7 @@ is the sorted union of its members' trains.
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any, Sequence
 
 import numpy as np
@@ -23,22 +24,46 @@ def load_recording(uri: str):
 
 @functools.lru_cache(maxsize=16)
 def load_sorting(uri: str):
-    """The spikeinterface sorting of the object at ``uri`` (cached per process)."""
+    """The spikeinterface sorting of the object at ``uri`` (cached per process, at most 16).
+
+    A stored npz sorting is a ``GroupedNpzSorting``: after the first train it keeps 8 bytes a spike, and every
+    train, count and the spike vector come from that one grouping pass.
+    """
     from ..extractors import load_sorting as _load
 
     return _load(uri)
 
 
+_ID_TABLES: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def _id_table(sorting) -> dict:
+    """{id: unit id, str(id): unit id} of a sorting, built once per sorting object (a lookup is then O(1))."""
+    table = _ID_TABLES.get(sorting)
+    if table is None:
+        ids = list(sorting.get_unit_ids())
+        # JSON may carry "7" for unit 7 or 7 for unit "7"; an exact id wins over a string match
+        table = {str(u): u for u in reversed(ids)}
+        table.update((_hashable(u), u) for u in ids)
+        _ID_TABLES[sorting] = table
+    return table
+
+
+def _hashable(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
 def _lookup(sorting, unit_id: Any):
-    ids = list(sorting.get_unit_ids())
-    if unit_id in ids:
-        return unit_id
-    # JSON may carry "7" for unit 7 or 7 for unit "7"
-    for cand in ids:
-        if str(cand) == str(unit_id):
-            return cand
-    raise TaskInputError(f"unit {unit_id!r} is not in the sorting; its units are {ids[:20]}"
-                         f"{' ...' if len(ids) > 20 else ''}")
+    table = _id_table(sorting)
+    try:
+        found = table.get(_hashable(unit_id), table.get(str(unit_id)))
+    except TypeError:  # an unhashable id (a dict from JSON) is no unit
+        found = None
+    if found is None:
+        ids = list(sorting.get_unit_ids())
+        raise TaskInputError(f"unit {unit_id!r} is not in the sorting; its units are {ids[:20]}"
+                             f"{' ...' if len(ids) > 20 else ''}")
+    return found
 
 
 def unit_spike_train(sorting, unit: Any, segment_index: int = 0) -> np.ndarray:
@@ -50,6 +75,8 @@ def unit_spike_train(sorting, unit: Any, segment_index: int = 0) -> np.ndarray:
         trains = [unit_spike_train(sorting, u, segment_index) for u in members]
         return np.sort(np.concatenate(trains)).astype(np.int64, copy=False)
     train = sorting.get_unit_spike_train(_lookup(sorting, unit), segment_index=segment_index)
+    if getattr(sorting, "spike_trains_increasing", False):
+        return train  # already an increasing int64 copy (GroupedNpzSorting)
     return np.sort(np.asarray(train, dtype=np.int64))
 
 
