@@ -67,8 +67,10 @@ class Backend:
         if h is None:
             cfg = self.config.handler(name)
             url = None if self.channel.url.startswith("sqlite://") else self.channel.url
+            # on Redis, parallel workers claim their own jobs; on SQLite the backend claims for them
             context = WorkerContext(name, self.channel.name, url, self.worker_id, self.config.backend_id or "",
-                                    self.config.lease_s, cfg.max_attempts, cfg.memory_limit_gb)
+                                    self.config.lease_s, cfg.max_attempts, cfg.memory_limit_gb,
+                                    self_claim=url is not None and cfg.type == "parallel")
             h = self.handlers[name] = make_handler(cfg, self.config.task_modules, context)
         return h
 
@@ -80,7 +82,7 @@ class Backend:
         try:
             while not self._stop.is_set():
                 busy = self._turn()
-                if burst and not busy and not self.jobs:
+                if burst and not busy and not self.jobs and self._nothing_left():
                     break
                 idle = _MIN_IDLE_S if busy else min(idle * 1.5, _MAX_IDLE_S)
                 if self.jobs:
@@ -93,6 +95,17 @@ class Backend:
         finally:
             self._shutdown()
         return self.completed
+
+    def _nothing_left(self) -> bool:
+        """For a burst: whether no job is queued for a handler whose workers claim their own, nor held by one of
+        them before it told the backend (the backend's own claim sees every other job)."""
+        names = {name for name, h in self.handlers.items() if getattr(h, "context", None) and h.context.self_claim}
+        if not names:
+            return True
+        if any(self.channel.stats()["queued"].get(name) for name in names):
+            return False
+        prefix = self.worker_id + "/"
+        return not any((r.worker or "").startswith(prefix) for r in self.channel.running_jobs())
 
     # --- one turn of the loop -------------------------------------------------------------------------
     def _turn(self) -> int:
@@ -136,7 +149,11 @@ class Backend:
             self._log(settled, job.handler)
             return
         self.jobs[job.job_id] = (job, time.monotonic())
-        self._handler(job.handler).start(job)
+        handler = self._handler(job.handler)
+        handler.start(job)
+        if handler.claims_itself and job.job_id not in handler.running():  # its lease was lost on the way
+            del self.jobs[job.job_id]
+            return
         log.debug("start %s %s on %s (attempt %d)", job.job_id[:10], job.task_name, job.handler, job.attempts)
 
     def _collect(self) -> int:
@@ -160,12 +177,13 @@ class Backend:
         if entry is None:
             return
         job, _ = entry
+        holder = job.worker or self.worker_id  # the backend, or a worker that claims its own jobs
         if o.lost and job.attempts < self.config.handler(job.handler).max_attempts:
             log.warning("lost %s %s on %s (%s) after %.3f s: %s; giving it back to the channel", o.job_id[:10],
                         job.task_name, handler, o.where, o.seconds, o.error)
-            self.channel.release(self.worker_id, o.job_id, count_attempt=True)
+            self.channel.release(holder, o.job_id, count_attempt=True)
             return
-        self._log(record_outcome(self.channel, self.worker_id, o), handler)
+        self._log(record_outcome(self.channel, holder, o), handler)
 
     def _log(self, o: Outcome, handler: str) -> None:
         tag = f"{o.job_id[:10]} {o.task_name} on {handler} ({o.where})"
@@ -179,8 +197,10 @@ class Backend:
     def _keep_alive(self) -> None:
         now = time.monotonic()
         if self.jobs and now >= self._next_lease:
-            held = set(self.channel.heartbeat(self.worker_id, list(self.jobs), lease_s=self.config.lease_s))
-            for job_id in set(self.jobs) - held:
+            # workers that claim their own jobs renew their own leases
+            mine = [i for i, (job, _) in self.jobs.items() if job.worker in (None, self.worker_id)]
+            held = set(self.channel.heartbeat(self.worker_id, mine, lease_s=self.config.lease_s))
+            for job_id in set(mine) - held:
                 log.warning("lease on %s was lost (this backend was too slow to renew it); another backend may "
                             "run it", job_id[:10])
             self._next_lease = now + self.config.lease_s / 3
@@ -238,7 +258,7 @@ class Backend:
         for h in self.handlers.values():
             for job_id in h.close():
                 if job_id in self.jobs:
-                    self.channel.release(self.worker_id, job_id)
+                    self.channel.release(self.jobs[job_id][0].worker or self.worker_id, job_id)
                     log.info("released %s back to the channel", job_id[:10])
         self.jobs.clear()
         from .dask_handler import close_dask_clients

@@ -23,7 +23,7 @@ import select
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..store import store_dir
 from .channel import JobRecord
@@ -71,6 +71,8 @@ class WorkerContext:
     lease_s: float
     max_attempts: int
     memory_limit_gb: float = 0.0  # the worker's address-space limit (RLIMIT_AS); 0: none
+    #: the worker claims its own jobs, as the lease holder ``worker_id`` (Redis); else the backend feeds it
+    self_claim: bool = False
 
 
 def _limit_memory(ctx: WorkerContext) -> None:
@@ -113,6 +115,11 @@ def _worker_main(conn, lifeline, task_modules: tuple[str, ...], environ: dict[st
 
     load_task_modules(task_modules)
     channel = open_channel(ctx.channel, ctx.channel_url)
+    if ctx.self_claim:
+        from .claiming import serve
+
+        serve(conn, channel, ctx)
+        return
     draining = False
     while True:
         try:
@@ -177,6 +184,7 @@ def _mp_context(task_modules: tuple[str, ...]):
 
 class _Worker:
     def __init__(self, task_modules: tuple[str, ...], ctx: WorkerContext):
+        self.ctx = ctx
         mp = _mp_context(task_modules)
         self.conn, child = mp.Pipe()
         life_r, self.lifeline = mp.Pipe(duplex=False)
@@ -213,15 +221,24 @@ class ParallelHandler(JobHandler):
         self.context = context
         self.workers: list[_Worker] = []
         self._adopted: list[JobRecord] = []
+        self._started = 0
 
     def free_slots(self) -> int:
+        if self.context.self_claim:  # idle workers claim by themselves: the backend only fills missing ones
+            return self.config.num_workers - len(self.workers)
         return self.config.num_workers - sum(1 for w in self.workers if w.job is not None)
 
     def start(self, job: JobRecord) -> None:
         worker = next((w for w in self.workers if w.job is None), None)
-        if worker is None:
-            worker = _Worker(self.task_modules, self.context)
-            self.workers.append(worker)
+        if worker is None or self.context.self_claim:
+            worker = self._new_worker()
+            if self.context.self_claim:  # the backend claimed the job: its lease passes to the worker
+                from .channel import open_channel
+
+                if not open_channel(self.context.channel, self.context.channel_url).hand_over(
+                        job.job_id, job.worker or self.context.worker_id, worker.ctx.worker_id):
+                    return  # its lease was lost meanwhile: the worker claims work of its own instead
+                job.worker = worker.ctx.worker_id
         worker.job, worker.t0 = job, time.monotonic()
         try:
             _send(worker.conn, job)
@@ -233,6 +250,15 @@ class ParallelHandler(JobHandler):
         for w in list(self.workers):
             out += self._poll_worker(w)
         return out
+
+    def _new_worker(self) -> _Worker:
+        ctx = self.context
+        if ctx.self_claim:  # each worker holds its own leases
+            self._started += 1
+            ctx = replace(ctx, worker_id=f"{ctx.worker_id}/{ctx.handler}{self._started}")
+        worker = _Worker(self.task_modules, ctx)
+        self.workers.append(worker)
+        return worker
 
     def adopted(self) -> list[JobRecord]:
         jobs, self._adopted = self._adopted, []
@@ -246,13 +272,12 @@ class ParallelHandler(JobHandler):
                 pass
 
     def _poll_worker(self, w: _Worker) -> list[Outcome]:
-        if w.job is None:
+        if w.job is None and not self.context.self_claim:
             if _ready(w.proc.sentinel):  # died while idle: forget it, a new one starts when needed
                 self._drop(w)
             return []
-        job = w.job
         try:
-            if _ready(w.conn.fileno()):
+            if _ready(w.conn.fileno()):  # a self-claiming worker also writes when it claims a job while idle
                 kind, reports, next_job = _recv(w.conn)
                 for o in reports:
                     o.where = o.where or w.where
@@ -267,18 +292,40 @@ class ParallelHandler(JobHandler):
             pass
         else:
             if not _ready(w.proc.sentinel):  # still alive
-                if time.monotonic() - w.t0 > self.config.timeout_s:
+                if w.job is not None and time.monotonic() - w.t0 > self.config.timeout_s:
+                    job = w.job
                     self._drop(w)
                     return [self.timeout_outcome(job, time.monotonic() - w.t0, w.where)]
                 return []
+        return self._lost(w)
+
+    def _lost(self, w: _Worker) -> list[Outcome]:
+        """A worker died: its job is lost (the backend gives it back), and so is any job it had just claimed."""
         w.proc.join(1)
         code = w.proc.exitcode
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         self._drop(w)
+        job = w.job
+        self._release_held([w], known={job.job_id} if job else set(), count_attempt=True)
+        if job is None:
+            return []
         return [Outcome(job.job_id, False, error=(
             f"WorkerLostError: the {self.name} worker process ({w.where}) died ({how}) while running "
             f"{job.task_name}; it may have run out of memory"), seconds=time.monotonic() - w.t0,
             where=w.where, lost=True, task_name=job.task_name)]
+
+    def _release_held(self, workers: list[_Worker], known: set[str], count_attempt: bool) -> None:
+        """Give back the jobs that self-claiming ``workers`` hold in the channel but never reported (a worker
+        that died, or was stopped, between its claim and its message); ``known`` ones the backend handles."""
+        ids = {w.ctx.worker_id for w in workers}
+        if not (self.context.self_claim and ids):
+            return
+        from .channel import open_channel
+
+        channel = open_channel(self.context.channel, self.context.channel_url)
+        for rec in channel.running_jobs():
+            if rec.worker in ids and rec.job_id not in known:
+                channel.release(rec.worker, rec.job_id, count_attempt=count_attempt)
 
     def _drop(self, w: _Worker) -> None:
         w.kill()
@@ -288,7 +335,8 @@ class ParallelHandler(JobHandler):
         return [w.job.job_id for w in self.workers if w.job is not None]
 
     def waitables(self) -> list:
-        return [x for w in self.workers if w.job is not None for x in (w.conn, w.proc.sentinel)]
+        return [x for w in self.workers if w.job is not None or self.context.self_claim
+                for x in (w.conn, w.proc.sentinel)]
 
     def worker_pids(self) -> dict[str, int]:
         """Job id -> pid of the worker process running it."""
@@ -306,5 +354,6 @@ class ParallelHandler(JobHandler):
             if w.job is None:
                 w.proc.join(2)
             w.kill()
+        self._release_held(self.workers, known=set(busy), count_attempt=False)
         self.workers.clear()
         return busy
