@@ -197,10 +197,14 @@ class Backend:
     def _keep_alive(self) -> None:
         now = time.monotonic()
         if self.jobs and now >= self._next_lease:
-            # workers that claim their own jobs renew their own leases
-            mine = [i for i, (job, _) in self.jobs.items() if job.worker in (None, self.worker_id)]
-            held = set(self.channel.heartbeat(self.worker_id, mine, lease_s=self.config.lease_s))
-            for job_id in set(mine) - held:
+            # per lease holder: this backend, or each worker that claims its own jobs (which renews them too, but
+            # cannot before its process is up)
+            holders: dict[str, list[str]] = {}
+            for job_id, (job, _) in self.jobs.items():
+                holders.setdefault(job.worker or self.worker_id, []).append(job_id)
+            held = {i for holder, ids in holders.items()
+                    for i in self.channel.heartbeat(holder, ids, lease_s=self.config.lease_s)}
+            for job_id in set(self.jobs) - held:
                 log.warning("lease on %s was lost (this backend was too slow to renew it); another backend may "
                             "run it", job_id[:10])
             self._next_lease = now + self.config.lease_s / 3
