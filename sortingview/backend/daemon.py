@@ -130,6 +130,8 @@ class Backend:
             return 0
         self._next_claim = now + _RECLAIM_EVERY_S
         limits = {h.name: self._free_slots(h.name) for h in self.config.handlers}
+        # no news of handlers whose workers all claim their own jobs: their submissions need not wake this loop
+        self.channel.listen({name for name, n in limits.items() if n > 0})
         jobs = self.channel.claim(self.worker_id, limits, backend_id=self.config.backend_id or "",
                                   lease_s=self.config.lease_s)
         for job in jobs:

@@ -5,8 +5,9 @@ use the Redis server's clock (``TIME``), so hosts with skewed clocks still agree
 Keys are prefixed ``sortingview:<channel name>:``, so several channels can share one database.
 
 Layout: ``job:<id>`` (hash of the record's fields), ``q:<backendId>:<handler>`` (list of queued ids),
-``queues`` (set of queue keys), ``running`` (zset id -> lease end), ``finished`` / ``error`` (zsets id -> end
-time), ``backends`` (hash worker -> JSON heartbeat).
+``w:<backendId>:<handler>`` (wake tokens, see redis_scripts.py), ``queues`` (set of queue keys), ``running``
+(zset id -> lease end), ``finished`` / ``error`` (zsets id -> end time), ``backends`` (hash worker -> JSON
+heartbeat); pub/sub ``events:<handler>`` when a queue stops being empty.
 """
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ class RedisChannel(Channel):
         self._end_script = self.r.register_script(END)
         self._expire_script = self.r.register_script(EXPIRE)
         self._events = None
+        self._listen: set[str] | None = None
 
     @_wrap_errors
     def submit(self, request: TaskRequest) -> JobRecord:
@@ -207,8 +209,25 @@ class RedisChannel(Channel):
         if self._events is not None:
             return False
         self._events = self.r.pubsub(ignore_subscribe_messages=True)
-        self._events.subscribe(self.prefix + "events")
+        if self._listen is None:
+            self._events.psubscribe(self.prefix + "events:*")
+        elif self._listen:
+            self._events.subscribe(*(self.prefix + "events:" + h for h in sorted(self._listen)))
         return True
+
+    def listen(self, handlers: set[str] | None) -> None:
+        """Hear of queued jobs only for ``handlers`` (None: all). A backend whose workers of a handler type all
+        claim their own jobs stops listening to it, so a submission wakes those workers and not the backend."""
+        handlers = None if handlers is None else set(handlers)
+        if handlers == self._listen:
+            return
+        self._listen = handlers
+        if self._events is not None:
+            try:
+                self._events.close()
+            except Exception:  # noqa: BLE001  (a broken connection is dropped all the same)
+                pass
+            self._events = None
 
     def has_news(self) -> bool:
         import redis

@@ -39,7 +39,7 @@ wake(P, ARGV[7], ARGV[5], n)
 -- subscribed backend a turn of its loop per submission
 if n == 1 then
   redis.call('SADD', P .. 'queues', q)
-  redis.call('PUBLISH', P .. 'events', 'queued')
+  redis.call('PUBLISH', P .. 'events:' .. ARGV[5], 'queued')
 end
 return {'queued', false, '0'}
 """
@@ -131,7 +131,7 @@ local function end_job(P, worker, id, action, a, b, has_a)
     local q = P .. 'q:' .. f[4] .. ':' .. f[3]
     wake(P, f[4], f[3], redis.call('LPUSH', q, id))
     redis.call('SADD', P .. 'queues', q)
-    redis.call('PUBLISH', P .. 'events', 'queued')
+    redis.call('PUBLISH', P .. 'events:' .. f[3], 'queued')
   end
   return 1
 end
