@@ -79,7 +79,8 @@ def test_a_backend_killed_on_redis_takes_its_workers_and_a_restart_finishes_ever
     handles += [submit_task("svtest.add.1", inp, channel=chan) for inp in quick[100:]]
     first = start_backend_process(cfg, log_path=tmp_path / "log1")
     procs.append(first)
-    wait_until(lambda: all(f.exists() for f in pid_files), what="both slow tasks to start in their workers")
+    wait_until(lambda: all(f.exists() and f.read_text().split() for f in pid_files),
+               what="both slow tasks to start in their workers")
     workers = [psutil.Process(int(f.read_text().split()[0])) for f in pid_files]
     first.send_signal(signal.SIGKILL)
     first.wait(10)

@@ -63,8 +63,9 @@ def serve(conn, channel, ctx: WorkerContext) -> None:
                     return
                 if message == "drain":
                     draining = True
-                else:
-                    job = message  # the job the backend claimed when it started this worker
+                else:  # the job the backend claimed when it started this worker: its clock starts now
+                    job = message
+                    _send(conn, ("done", [], job))
         except (EOFError, OSError):
             return
         if job is None:

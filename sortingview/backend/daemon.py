@@ -23,7 +23,7 @@ from .config import BackendConfig
 from .execution import Outcome, record_outcome, vet_claimed
 from .handlers import JobHandler, make_handler
 from .plugins import load_task_modules
-from .pool import WorkerContext
+from .pool import WorkerContext, warm_up
 
 log = logging.getLogger("sortingview.backend")
 _STATUS_EVERY_S = 2.0
@@ -77,6 +77,8 @@ class Backend:
     def run(self, *, burst: bool = False) -> int:
         """Serve the channel until stopped (or, with ``burst``, until it is empty); return jobs completed."""
         self._log_start()
+        if any(h.type == "parallel" for h in self.config.handlers):
+            warm_up(self.config.task_modules)
         self._burst = burst  # a burst must see an empty queue before it ends: it always looks
         idle = _MIN_IDLE_S
         try:
@@ -159,16 +161,21 @@ class Backend:
         log.debug("start %s %s on %s (attempt %d)", job.job_id[:10], job.task_name, job.handler, job.attempts)
 
     def _collect(self) -> int:
+        """Record what ended; return how many outcomes ask for a quick next turn (a slot the backend refills)."""
         n = 0
         for h in list(self.handlers.values()):
-            for outcome in h.poll():
+            outcomes = h.poll()
+            now = time.monotonic()
+            # jobs claimed by a worker itself first: a batch of its messages may also carry their outcomes
+            for job in h.adopted():
+                self.jobs[job.job_id] = (job, now)
+            for outcome in outcomes:
                 self._record(outcome, h.name)
+                if h.supervises_only and outcome.recorded:  # its worker went on by itself: nothing to hurry
+                    continue
                 n += 1
                 if not (h.claims_itself and outcome.recorded):  # a freed slot no worker refills: claim now
                     self._next_claim = 0.0
-            now = time.monotonic()
-            for job in h.adopted():  # claimed by a worker itself, right after its last job
-                self.jobs[job.job_id] = (job, now)
         return n
 
     def _record(self, o: Outcome, handler: str) -> None:

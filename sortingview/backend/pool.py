@@ -182,6 +182,20 @@ def _mp_context(task_modules: tuple[str, ...]):
     return _context
 
 
+def _nothing() -> None:
+    pass
+
+
+def warm_up(task_modules: tuple[str, ...]) -> None:
+    """Start the forkserver (it imports the tasks) before any job is claimed: the first worker start waits for
+    it, seconds on a loaded machine, and a backend blocked there cannot renew the leases it just took."""
+    mp = _mp_context(task_modules)
+    if mp.get_start_method() == "forkserver":
+        p = mp.Process(target=_nothing, name="sortingview-warm-up")
+        p.start()
+        p.join()
+
+
 class _Worker:
     def __init__(self, task_modules: tuple[str, ...], ctx: WorkerContext):
         self.ctx = ctx
@@ -219,6 +233,7 @@ class ParallelHandler(JobHandler):
         if context is None:
             raise ValueError("a parallel handler needs a WorkerContext (the backend passes it)")
         self.context = context
+        self.supervises_only = context.self_claim
         self.workers: list[_Worker] = []
         self._adopted: list[JobRecord] = []
         self._started = 0
@@ -236,7 +251,8 @@ class ParallelHandler(JobHandler):
                 from .channel import open_channel
 
                 if not open_channel(self.context.channel, self.context.channel_url).hand_over(
-                        job.job_id, job.worker or self.context.worker_id, worker.ctx.worker_id):
+                        job.job_id, job.worker or self.context.worker_id, worker.ctx.worker_id,
+                        lease_s=self.context.lease_s):
                     return  # its lease was lost meanwhile: the worker claims work of its own instead
                 job.worker = worker.ctx.worker_id
         worker.job, worker.t0 = job, time.monotonic()
@@ -276,27 +292,33 @@ class ParallelHandler(JobHandler):
             if _ready(w.proc.sentinel):  # died while idle: forget it, a new one starts when needed
                 self._drop(w)
             return []
+        out: list[Outcome] = []
         try:
-            if _ready(w.conn.fileno()):  # a self-claiming worker also writes when it claims a job while idle
+            # every report waiting (a self-claiming worker also writes when it claims a job while idle, and the
+            # backend reads its reports in batches)
+            while _ready(w.conn.fileno()):
                 kind, reports, next_job = _recv(w.conn)
                 for o in reports:
                     o.where = o.where or w.where
+                out += reports
                 if kind == "retire":  # it stops after this (out of memory, or told to): never hand it a job
                     self._drop(w)
-                    return reports
+                    return out
                 w.job, w.t0 = next_job, time.monotonic()
                 if next_job is not None:
                     self._adopted.append(next_job)
-                return reports
+                if not self.context.self_claim:
+                    return out
         except (EOFError, OSError):
-            pass
-        else:
-            if not _ready(w.proc.sentinel):  # still alive
-                if w.job is not None and time.monotonic() - w.t0 > self.config.timeout_s:
-                    job = w.job
-                    self._drop(w)
-                    return [self.timeout_outcome(job, time.monotonic() - w.t0, w.where)]
-                return []
+            return out + self._lost(w)
+        if out:
+            return out
+        if not _ready(w.proc.sentinel):  # still alive
+            if w.job is not None and time.monotonic() - w.t0 > self.config.timeout_s:
+                job = w.job
+                self._drop(w)
+                return [self.timeout_outcome(job, time.monotonic() - w.t0, w.where)]
+            return []
         return self._lost(w)
 
     def _lost(self, w: _Worker) -> list[Outcome]:
@@ -335,8 +357,9 @@ class ParallelHandler(JobHandler):
         return [w.job.job_id for w in self.workers if w.job is not None]
 
     def waitables(self) -> list:
-        return [x for w in self.workers if w.job is not None or self.context.self_claim
-                for x in (w.conn, w.proc.sentinel)]
+        if self.context.self_claim:  # their reports wait for the backend's next turn; a death wakes it
+            return [w.proc.sentinel for w in self.workers]
+        return [x for w in self.workers if w.job is not None for x in (w.conn, w.proc.sentinel)]
 
     def worker_pids(self) -> dict[str, int]:
         """Job id -> pid of the worker process running it."""

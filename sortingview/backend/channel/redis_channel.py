@@ -118,9 +118,10 @@ class RedisChannel(Channel):
         return _record(_pairs(claimed[0])) if claimed else None
 
     @_wrap_errors
-    def hand_over(self, job_id: str, holder: str, to: str) -> bool:
-        """Pass the lease on a running job from ``holder`` to ``to`` (a backend to the worker it started)."""
-        return bool(self.wire.evalsha(HAND_OVER, [self.prefix, job_id, holder, to]))
+    def hand_over(self, job_id: str, holder: str, to: str, *, lease_s: float = 30.0) -> bool:
+        """Pass the unexpired lease on a running job from ``holder`` to ``to`` (a backend to the worker it
+        started), renewed for ``lease_s``; False when ``holder`` no longer holds it."""
+        return bool(self.wire.evalsha(HAND_OVER, [self.prefix, job_id, holder, to, lease_s]))
 
     def _get_many(self, ids: list[str]) -> list[JobRecord]:
         pipe = self.r.pipeline(transaction=False)

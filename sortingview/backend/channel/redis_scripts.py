@@ -157,11 +157,14 @@ redis.call('RPUSH', P .. 'done:' .. id, '1')
 return 1
 """
 
-# hand_over(prefix, id, from, to): the lease on a running job passes from one holder to another; 1 when it did
-HAND_OVER = """
+# hand_over(prefix, id, from, to, lease seconds): a running job's unexpired lease passes from one holder to
+# another, renewed; 1 when it did (an expired lease may have been claimed by someone else already)
+HAND_OVER = NOW + """
 local job = ARGV[1] .. 'job:' .. ARGV[2]
-local f = redis.call('HMGET', job, 'status', 'worker')
-if f[1] ~= 'running' or f[2] ~= ARGV[3] then return 0 end
-redis.call('HSET', job, 'worker', ARGV[4])
+local f = redis.call('HMGET', job, 'status', 'worker', 'lease_until')
+if f[1] ~= 'running' or f[2] ~= ARGV[3] or tonumber(f[3]) < now then return 0 end
+local lease = now + tonumber(ARGV[5])
+redis.call('HSET', job, 'worker', ARGV[4], 'lease_until', string.format('%.6f', lease))
+redis.call('ZADD', ARGV[1] .. 'running', lease, ARGV[2])
 return 1
 """
