@@ -23,12 +23,21 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def procs():
+    """Backends started by the test; at the end they and their workers are killed and waited for (a worker
+    that outlived its backend by a moment could claim the next test's jobs: they have the same ids)."""
     started = []
     yield started
     for p in started:
+        children = psutil.Process(p.pid).children(recursive=True) if p.poll() is None else []
         if p.poll() is None:
             p.kill()
             p.wait(10)
+        for c in children:
+            try:
+                c.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(children, timeout=10)
 
 
 def _config(tmp_path, redis_url, **top):
