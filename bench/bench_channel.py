@@ -14,7 +14,9 @@ client:
 Both clients wait with the same polling schedule (0.2 ms growing to 20 ms; sortingview's Redis client blocks
 on a list instead, and so does RedisHuey, given ``notify_result=True``); the huey consumer polls from 1 ms.
 Rounds alternate the order of the queues and the best figures of each queue are kept, so load from other
-processes on the machine does not favour one queue. redis-server is started on a free loopback port.
+processes on the machine does not favour one queue; each round's figures (with the load average) are printed
+as it ends, and at the end the ratios ours / huey of each round (the two ran back to back), as a median and
+range. redis-server is started on a free loopback port.
 
 Run: ``python bench/bench_channel.py [--tasks 2000] [--latency 300] [--rounds 2] [--only sqlite]``.
 """

@@ -10,8 +10,13 @@ forked worker inherits the forkserver's own keep-alive pipe, so the forkserver o
 
 A busy worker keeps the backend loop off the critical path: it records its job's outcome in the channel
 itself (as the backend's lease holder) and claims its next job of the same type right away, then tells the
-backend both in one message. The backend hands jobs only to workers that said they are idle, so the two
-never race; it still owns leases (heartbeats), timeouts and dead workers.
+backend both in one message. On SQLite the backend hands jobs only to workers that said they are idle, so
+the two never race; it still owns leases (heartbeats), timeouts and dead workers.
+
+On Redis (``WorkerContext.self_claim``) idle workers claim too, each as a lease holder of its own (see
+claiming.py): the backend only starts the missing workers of a handler (claiming their first jobs and handing
+the leases over), reads the workers' reports in batches, renews the leases it knows of, enforces timeouts,
+and gives back the jobs of workers that died.
 """
 from __future__ import annotations
 
@@ -156,6 +161,7 @@ def _record_and_claim(channel, ctx: WorkerContext, outcome: Outcome,
         ctx.worker_id, outcome.job_id, result=outcome.result, error=None if outcome.ok else outcome.error or "",
         traceback=outcome.traceback, limits={ctx.handler: 1}, backend_id=ctx.backend_id, lease_s=ctx.lease_s)
     outcome.recorded = True
+    outcome.result = outcome.traceback = None  # in the channel now: the backend's report needs neither
     reports = [outcome]
     while jobs:  # each turn settles one job that must not run, so this ends
         settled = vet_claimed(channel, ctx.worker_id, jobs[0], ctx.max_attempts)
