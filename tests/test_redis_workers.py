@@ -137,3 +137,13 @@ def test_on_redis_errors_timeouts_and_dying_tasks_are_bounded_as_before(store_di
     assert chan.get(dying.job_id).attempts == 2
     assert [h.wait(1)["sum"] for h in good] == list(range(20))
     assert chan.stats()["running"] == {} and chan.stats()["queued"] == {}
+
+
+def test_a_burst_on_redis_ends_when_its_own_queue_is_empty_not_another_backend_ids(store_dir, redis_url):
+    chan = open_channel("default", redis_url)
+    theirs = submit_task("svtest.add.1", {"a": 100, "b": 1}, backend_id="someone-else", channel=chan)
+    ours = [submit_task("svtest.add.1", {"a": i, "b": 1}, channel=chan) for i in range(30)]
+    backend = run_backend(channel_url=redis_url, job_handlers={"misc": {"num_workers": 2}})
+    assert [h.wait(1)["sum"] for h in ours] == [i + 1 for i in range(30)]
+    assert backend.completed == 30
+    assert chan.get(theirs.job_id).status == "queued", "a job for another backend id is left alone"

@@ -104,7 +104,7 @@ class Backend:
         names = {name for name, h in self.handlers.items() if getattr(h, "context", None) and h.context.self_claim}
         if not names:
             return True
-        if any(self.channel.stats()["queued"].get(name) for name in names):
+        if any(self.channel.queue_length(name, self.config.backend_id or "") for name in names):
             return False
         prefix = self.worker_id + "/"
         return not any((r.worker or "").startswith(prefix) for r in self.channel.running_jobs())

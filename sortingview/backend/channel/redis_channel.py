@@ -118,6 +118,11 @@ class RedisChannel(Channel):
         return _record(_pairs(claimed[0])) if claimed else None
 
     @_wrap_errors
+    def queue_length(self, handler: str, backend_id: str = "") -> int:
+        """How many jobs of ``handler`` are queued for ``backend_id`` (a burst backend asks before it ends)."""
+        return self.r.llen(f"{self.prefix}q:{backend_id}:{handler}")
+
+    @_wrap_errors
     def hand_over(self, job_id: str, holder: str, to: str, *, lease_s: float = 30.0) -> bool:
         """Pass the unexpired lease on a running job from ``holder`` to ``to`` (a backend to the worker it
         started), renewed for ``lease_s``; False when ``holder`` no longer holds it."""
