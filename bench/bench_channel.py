@@ -14,7 +14,9 @@ client:
 Both clients wait with the same polling schedule (0.2 ms growing to 20 ms; sortingview's Redis client blocks
 on a list instead, and so does RedisHuey, given ``notify_result=True``); the huey consumer polls from 1 ms.
 Rounds alternate the order of the queues and the best figures of each queue are kept, so load from other
-processes on the machine does not favour one queue. redis-server is started on a free loopback port.
+processes on the machine does not favour one queue; each round's figures (with the load average) are printed
+as it ends, and at the end the ratios ours / huey of each round (the two ran back to back), as a median and
+range. redis-server is started on a free loopback port.
 
 Run: ``python bench/bench_channel.py [--tasks 2000] [--latency 300] [--rounds 2] [--only sqlite]``.
 """
@@ -228,7 +230,10 @@ def main() -> None:
         for r in range(args.rounds):
             for name in (names if r % 2 == 0 else names[::-1]):
                 try:
-                    results.setdefault(name, []).append(runs[name](r))
+                    res = runs[name](r)
+                    results.setdefault(name, []).append(res)
+                    print(f"round {r + 1} {name:<20} p50 {res['p50_ms']:.2f} ms, {res['tasks_per_s']:.0f} tasks/s "
+                          f"(load {os.getloadavg()[0]:.1f})", flush=True)
                 except TimeoutError as exc:  # reported, not hidden: that queue lost a task in this round
                     print(f"round {r + 1}: {name} failed: no answer for {exc} within 120 s", flush=True)
                     results.setdefault(name, [])
@@ -239,6 +244,20 @@ def main() -> None:
     rows = {name: best_of(rs) for name, rs in results.items() if rs}
     print(f"load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}; best of {args.rounds} rounds")
     report(rows, args)
+    per_round(results)
+
+
+def per_round(results: dict[str, list[dict]]) -> None:
+    """Ours against huey round by round (each round ran both, back to back): the spread under shared load."""
+    for ours, theirs in (("sortingview sqlite", "huey SqliteHuey"), ("sortingview redis", "huey RedisHuey")):
+        pairs = list(zip(results.get(ours, []), results.get(theirs, []), strict=False))
+        if not pairs:
+            continue
+        thr = sorted(a["tasks_per_s"] / b["tasks_per_s"] for a, b in pairs)
+        lat = sorted(b["p50_ms"] / a["p50_ms"] for a, b in pairs)
+        print(f"{ours} vs {theirs}, per round: throughput x{statistics.median(thr):.2f} median "
+              f"({thr[0]:.2f}-{thr[-1]:.2f}), p50 latency x{statistics.median(lat):.2f} median "
+              f"({lat[0]:.2f}-{lat[-1]:.2f}) (>1: ours better)")
 
 
 def best_of(rounds: list[dict]) -> dict:

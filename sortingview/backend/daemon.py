@@ -23,7 +23,7 @@ from .config import BackendConfig
 from .execution import Outcome, record_outcome, vet_claimed
 from .handlers import JobHandler, make_handler
 from .plugins import load_task_modules
-from .pool import WorkerContext
+from .pool import WorkerContext, warm_up
 
 log = logging.getLogger("sortingview.backend")
 _STATUS_EVERY_S = 2.0
@@ -67,20 +67,24 @@ class Backend:
         if h is None:
             cfg = self.config.handler(name)
             url = None if self.channel.url.startswith("sqlite://") else self.channel.url
+            # on Redis, parallel workers claim their own jobs; on SQLite the backend claims for them
             context = WorkerContext(name, self.channel.name, url, self.worker_id, self.config.backend_id or "",
-                                    self.config.lease_s, cfg.max_attempts, cfg.memory_limit_gb)
+                                    self.config.lease_s, cfg.max_attempts, cfg.memory_limit_gb,
+                                    self_claim=url is not None and cfg.type == "parallel")
             h = self.handlers[name] = make_handler(cfg, self.config.task_modules, context)
         return h
 
     def run(self, *, burst: bool = False) -> int:
         """Serve the channel until stopped (or, with ``burst``, until it is empty); return jobs completed."""
         self._log_start()
+        if not self.channel.url.startswith("sqlite://") and any(h.type == "parallel" for h in self.config.handlers):
+            warm_up(self.config.task_modules)  # before the first claim: see warm_up
         self._burst = burst  # a burst must see an empty queue before it ends: it always looks
         idle = _MIN_IDLE_S
         try:
             while not self._stop.is_set():
                 busy = self._turn()
-                if burst and not busy and not self.jobs:
+                if burst and not busy and not self.jobs and self._nothing_left():
                     break
                 idle = _MIN_IDLE_S if busy else min(idle * 1.5, _MAX_IDLE_S)
                 if self.jobs:
@@ -93,6 +97,17 @@ class Backend:
         finally:
             self._shutdown()
         return self.completed
+
+    def _nothing_left(self) -> bool:
+        """For a burst: whether no job is queued for a handler whose workers claim their own, nor held by one of
+        them before it told the backend (the backend's own claim sees every other job)."""
+        names = {name for name, h in self.handlers.items() if getattr(h, "context", None) and h.context.self_claim}
+        if not names:
+            return True
+        if any(self.channel.queue_length(name, self.config.backend_id or "") for name in names):
+            return False
+        prefix = self.worker_id + "/"
+        return not any((r.worker or "").startswith(prefix) for r in self.channel.running_jobs())
 
     # --- one turn of the loop -------------------------------------------------------------------------
     def _turn(self) -> int:
@@ -117,6 +132,8 @@ class Backend:
             return 0
         self._next_claim = now + _RECLAIM_EVERY_S
         limits = {h.name: self._free_slots(h.name) for h in self.config.handlers}
+        # no news of handlers whose workers all claim their own jobs: their submissions need not wake this loop
+        self.channel.listen({name for name, n in limits.items() if n > 0})
         jobs = self.channel.claim(self.worker_id, limits, backend_id=self.config.backend_id or "",
                                   lease_s=self.config.lease_s)
         for job in jobs:
@@ -136,20 +153,29 @@ class Backend:
             self._log(settled, job.handler)
             return
         self.jobs[job.job_id] = (job, time.monotonic())
-        self._handler(job.handler).start(job)
+        handler = self._handler(job.handler)
+        handler.start(job)
+        if handler.claims_itself and job.job_id not in handler.running():  # its lease was lost on the way
+            del self.jobs[job.job_id]
+            return
         log.debug("start %s %s on %s (attempt %d)", job.job_id[:10], job.task_name, job.handler, job.attempts)
 
     def _collect(self) -> int:
+        """Record what ended; return how many outcomes ask for a quick next turn (a slot the backend refills)."""
         n = 0
         for h in list(self.handlers.values()):
-            for outcome in h.poll():
+            outcomes = h.poll()
+            now = time.monotonic()
+            # jobs claimed by a worker itself first: a batch of its messages may also carry their outcomes
+            for job in h.adopted():
+                self.jobs[job.job_id] = (job, now)
+            for outcome in outcomes:
                 self._record(outcome, h.name)
+                if h.supervises_only and outcome.recorded:  # its worker went on by itself: nothing to hurry
+                    continue
                 n += 1
                 if not (h.claims_itself and outcome.recorded):  # a freed slot no worker refills: claim now
                     self._next_claim = 0.0
-            now = time.monotonic()
-            for job in h.adopted():  # claimed by a worker itself, right after its last job
-                self.jobs[job.job_id] = (job, now)
         return n
 
     def _record(self, o: Outcome, handler: str) -> None:
@@ -160,12 +186,13 @@ class Backend:
         if entry is None:
             return
         job, _ = entry
+        holder = job.worker or self.worker_id  # the backend, or a worker that claims its own jobs
         if o.lost and job.attempts < self.config.handler(job.handler).max_attempts:
             log.warning("lost %s %s on %s (%s) after %.3f s: %s; giving it back to the channel", o.job_id[:10],
                         job.task_name, handler, o.where, o.seconds, o.error)
-            self.channel.release(self.worker_id, o.job_id, count_attempt=True)
+            self.channel.release(holder, o.job_id, count_attempt=True)
             return
-        self._log(record_outcome(self.channel, self.worker_id, o), handler)
+        self._log(record_outcome(self.channel, holder, o), handler)
 
     def _log(self, o: Outcome, handler: str) -> None:
         tag = f"{o.job_id[:10]} {o.task_name} on {handler} ({o.where})"
@@ -179,7 +206,13 @@ class Backend:
     def _keep_alive(self) -> None:
         now = time.monotonic()
         if self.jobs and now >= self._next_lease:
-            held = set(self.channel.heartbeat(self.worker_id, list(self.jobs), lease_s=self.config.lease_s))
+            # per lease holder: this backend, or each worker that claims its own jobs (which renews them too, but
+            # cannot before its process is up)
+            holders: dict[str, list[str]] = {}
+            for job_id, (job, _) in self.jobs.items():
+                holders.setdefault(job.worker or self.worker_id, []).append(job_id)
+            held = {i for holder, ids in holders.items()
+                    for i in self.channel.heartbeat(holder, ids, lease_s=self.config.lease_s)}
             for job_id in set(self.jobs) - held:
                 log.warning("lease on %s was lost (this backend was too slow to renew it); another backend may "
                             "run it", job_id[:10])
@@ -238,7 +271,7 @@ class Backend:
         for h in self.handlers.values():
             for job_id in h.close():
                 if job_id in self.jobs:
-                    self.channel.release(self.worker_id, job_id)
+                    self.channel.release(self.jobs[job_id][0].worker or self.worker_id, job_id)
                     log.info("released %s back to the channel", job_id[:10])
         self.jobs.clear()
         from .dask_handler import close_dask_clients

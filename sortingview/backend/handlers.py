@@ -22,6 +22,8 @@ class JobHandler(abc.ABC):
 
     #: whether its workers claim their next job themselves when one ends (else the backend refills the slot)
     claims_itself = False
+    #: whether idle workers claim jobs too: the backend only supervises (reads their reports in batches)
+    supervises_only = False
 
     def __init__(self, config: HandlerConfig, task_modules: tuple[str, ...] = ()):
         self.config = config

@@ -10,8 +10,13 @@ forked worker inherits the forkserver's own keep-alive pipe, so the forkserver o
 
 A busy worker keeps the backend loop off the critical path: it records its job's outcome in the channel
 itself (as the backend's lease holder) and claims its next job of the same type right away, then tells the
-backend both in one message. The backend hands jobs only to workers that said they are idle, so the two
-never race; it still owns leases (heartbeats), timeouts and dead workers.
+backend both in one message. On SQLite the backend hands jobs only to workers that said they are idle, so
+the two never race; it still owns leases (heartbeats), timeouts and dead workers.
+
+On Redis (``WorkerContext.self_claim``) idle workers claim too, each as a lease holder of its own (see
+claiming.py): the backend only starts the missing workers of a handler (claiming their first jobs and handing
+the leases over), reads the workers' reports in batches, renews the leases it knows of, enforces timeouts,
+and gives back the jobs of workers that died.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import select
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..store import store_dir
 from .channel import JobRecord
@@ -71,6 +76,8 @@ class WorkerContext:
     lease_s: float
     max_attempts: int
     memory_limit_gb: float = 0.0  # the worker's address-space limit (RLIMIT_AS); 0: none
+    #: the worker claims its own jobs, as the lease holder ``worker_id`` (Redis); else the backend feeds it
+    self_claim: bool = False
 
 
 def _limit_memory(ctx: WorkerContext) -> None:
@@ -113,6 +120,11 @@ def _worker_main(conn, lifeline, task_modules: tuple[str, ...], environ: dict[st
 
     load_task_modules(task_modules)
     channel = open_channel(ctx.channel, ctx.channel_url)
+    if ctx.self_claim:
+        from .claiming import serve
+
+        serve(conn, channel, ctx)
+        return
     draining = False
     while True:
         try:
@@ -149,6 +161,7 @@ def _record_and_claim(channel, ctx: WorkerContext, outcome: Outcome,
         ctx.worker_id, outcome.job_id, result=outcome.result, error=None if outcome.ok else outcome.error or "",
         traceback=outcome.traceback, limits={ctx.handler: 1}, backend_id=ctx.backend_id, lease_s=ctx.lease_s)
     outcome.recorded = True
+    outcome.result = outcome.traceback = None  # in the channel now: the backend's report needs neither
     reports = [outcome]
     while jobs:  # each turn settles one job that must not run, so this ends
         settled = vet_claimed(channel, ctx.worker_id, jobs[0], ctx.max_attempts)
@@ -175,8 +188,23 @@ def _mp_context(task_modules: tuple[str, ...]):
     return _context
 
 
+def _nothing() -> None:
+    pass
+
+
+def warm_up(task_modules: tuple[str, ...]) -> None:
+    """Start the forkserver (it imports the tasks) before any job is claimed: the first worker start waits for
+    it, seconds on a loaded machine, and a backend blocked there cannot renew the leases it just took."""
+    mp = _mp_context(task_modules)
+    if mp.get_start_method() == "forkserver":
+        p = mp.Process(target=_nothing, name="sortingview-warm-up")
+        p.start()
+        p.join()
+
+
 class _Worker:
     def __init__(self, task_modules: tuple[str, ...], ctx: WorkerContext):
+        self.ctx = ctx
         mp = _mp_context(task_modules)
         self.conn, child = mp.Pipe()
         life_r, self.lifeline = mp.Pipe(duplex=False)
@@ -211,17 +239,28 @@ class ParallelHandler(JobHandler):
         if context is None:
             raise ValueError("a parallel handler needs a WorkerContext (the backend passes it)")
         self.context = context
+        self.supervises_only = context.self_claim
         self.workers: list[_Worker] = []
         self._adopted: list[JobRecord] = []
+        self._started = 0
 
     def free_slots(self) -> int:
+        if self.context.self_claim:  # idle workers claim by themselves: the backend only fills missing ones
+            return self.config.num_workers - len(self.workers)
         return self.config.num_workers - sum(1 for w in self.workers if w.job is not None)
 
     def start(self, job: JobRecord) -> None:
         worker = next((w for w in self.workers if w.job is None), None)
-        if worker is None:
-            worker = _Worker(self.task_modules, self.context)
-            self.workers.append(worker)
+        if worker is None or self.context.self_claim:
+            worker = self._new_worker()
+            if self.context.self_claim:  # the backend claimed the job: its lease passes to the worker
+                from .channel import open_channel
+
+                if not open_channel(self.context.channel, self.context.channel_url).hand_over(
+                        job.job_id, job.worker or self.context.worker_id, worker.ctx.worker_id,
+                        lease_s=self.context.lease_s):
+                    return  # its lease was lost meanwhile: the worker claims work of its own instead
+                job.worker = worker.ctx.worker_id
         worker.job, worker.t0 = job, time.monotonic()
         try:
             _send(worker.conn, job)
@@ -233,6 +272,15 @@ class ParallelHandler(JobHandler):
         for w in list(self.workers):
             out += self._poll_worker(w)
         return out
+
+    def _new_worker(self) -> _Worker:
+        ctx = self.context
+        if ctx.self_claim:  # each worker holds its own leases
+            self._started += 1
+            ctx = replace(ctx, worker_id=f"{ctx.worker_id}/{ctx.handler}{self._started}")
+        worker = _Worker(self.task_modules, ctx)
+        self.workers.append(worker)
+        return worker
 
     def adopted(self) -> list[JobRecord]:
         jobs, self._adopted = self._adopted, []
@@ -246,39 +294,66 @@ class ParallelHandler(JobHandler):
                 pass
 
     def _poll_worker(self, w: _Worker) -> list[Outcome]:
-        if w.job is None:
+        if w.job is None and not self.context.self_claim:
             if _ready(w.proc.sentinel):  # died while idle: forget it, a new one starts when needed
                 self._drop(w)
             return []
-        job = w.job
+        out: list[Outcome] = []
         try:
-            if _ready(w.conn.fileno()):
+            # every report waiting (a self-claiming worker also writes when it claims a job while idle, and the
+            # backend reads its reports in batches)
+            while _ready(w.conn.fileno()):
                 kind, reports, next_job = _recv(w.conn)
                 for o in reports:
                     o.where = o.where or w.where
+                out += reports
                 if kind == "retire":  # it stops after this (out of memory, or told to): never hand it a job
                     self._drop(w)
-                    return reports
+                    return out
                 w.job, w.t0 = next_job, time.monotonic()
                 if next_job is not None:
                     self._adopted.append(next_job)
-                return reports
+                if not self.context.self_claim:
+                    return out
         except (EOFError, OSError):
-            pass
-        else:
-            if not _ready(w.proc.sentinel):  # still alive
-                if time.monotonic() - w.t0 > self.config.timeout_s:
-                    self._drop(w)
-                    return [self.timeout_outcome(job, time.monotonic() - w.t0, w.where)]
-                return []
+            return out + self._lost(w)
+        if out:
+            return out
+        if not _ready(w.proc.sentinel):  # still alive
+            if w.job is not None and time.monotonic() - w.t0 > self.config.timeout_s:
+                job = w.job
+                self._drop(w)
+                return [self.timeout_outcome(job, time.monotonic() - w.t0, w.where)]
+            return []
+        return self._lost(w)
+
+    def _lost(self, w: _Worker) -> list[Outcome]:
+        """A worker died: its job is lost (the backend gives it back), and so is any job it had just claimed."""
         w.proc.join(1)
         code = w.proc.exitcode
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         self._drop(w)
+        job = w.job
+        self._release_held([w], known={job.job_id} if job else set(), count_attempt=True)
+        if job is None:
+            return []
         return [Outcome(job.job_id, False, error=(
             f"WorkerLostError: the {self.name} worker process ({w.where}) died ({how}) while running "
             f"{job.task_name}; it may have run out of memory"), seconds=time.monotonic() - w.t0,
             where=w.where, lost=True, task_name=job.task_name)]
+
+    def _release_held(self, workers: list[_Worker], known: set[str], count_attempt: bool) -> None:
+        """Give back the jobs that self-claiming ``workers`` hold in the channel but never reported (a worker
+        that died, or was stopped, between its claim and its message); ``known`` ones the backend handles."""
+        ids = {w.ctx.worker_id for w in workers}
+        if not (self.context.self_claim and ids):
+            return
+        from .channel import open_channel
+
+        channel = open_channel(self.context.channel, self.context.channel_url)
+        for rec in channel.running_jobs():
+            if rec.worker in ids and rec.job_id not in known:
+                channel.release(rec.worker, rec.job_id, count_attempt=count_attempt)
 
     def _drop(self, w: _Worker) -> None:
         w.kill()
@@ -288,6 +363,8 @@ class ParallelHandler(JobHandler):
         return [w.job.job_id for w in self.workers if w.job is not None]
 
     def waitables(self) -> list:
+        if self.context.self_claim:  # their reports wait for the backend's next turn; a death wakes it
+            return [w.proc.sentinel for w in self.workers]
         return [x for w in self.workers if w.job is not None for x in (w.conn, w.proc.sentinel)]
 
     def worker_pids(self) -> dict[str, int]:
@@ -306,5 +383,6 @@ class ParallelHandler(JobHandler):
             if w.job is None:
                 w.proc.join(2)
             w.kill()
+        self._release_held(self.workers, known=set(busy), count_attempt=False)
         self.workers.clear()
         return busy

@@ -176,6 +176,9 @@ class Channel(abc.ABC):
         """A file descriptor that becomes readable when :meth:`has_news` may turn True, or None (no such thing)."""
         return None
 
+    def listen(self, handlers: set[str] | None) -> None:  # noqa: B027  (only channels that publish override it)
+        """Let :meth:`has_news` and :meth:`wait_for_work` report only jobs of ``handlers`` (None: every handler)."""
+
     def wait_for_work(self, timeout: float) -> None:
         """Return when a job may have been queued, or after ``timeout`` seconds (backends idle here).
 

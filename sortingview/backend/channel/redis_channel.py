@@ -5,8 +5,9 @@ use the Redis server's clock (``TIME``), so hosts with skewed clocks still agree
 Keys are prefixed ``sortingview:<channel name>:``, so several channels can share one database.
 
 Layout: ``job:<id>`` (hash of the record's fields), ``q:<backendId>:<handler>`` (list of queued ids),
-``queues`` (set of queue keys), ``running`` (zset id -> lease end), ``finished`` / ``error`` (zsets id -> end
-time), ``backends`` (hash worker -> JSON heartbeat).
+``w:<backendId>:<handler>`` (wake tokens, see redis_scripts.py), ``queues`` (set of queue keys), ``running``
+(zset id -> lease end), ``finished`` / ``error`` (zsets id -> end time), ``backends`` (hash worker -> JSON
+heartbeat); pub/sub ``events:<handler>`` when a queue stops being empty.
 """
 from __future__ import annotations
 
@@ -17,145 +18,8 @@ from typing import Iterable
 
 from ...errors import ChannelError
 from .base import Channel, JobRecord, TaskRequest, clip, encode_input
-from .redis_wire import Wire
-
-_NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
-
-_SUBMIT = _NOW + """
-local P, id = ARGV[1], ARGV[2]
-local job = P .. 'job:' .. id
-local st = redis.call('HGET', job, 'status')
-if st == 'queued' or st == 'running' then return redis.call('HMGET', job, 'status', 'worker', 'attempts') end
-if st then  -- ended before: forget that run (its result, error and token) and queue it afresh
-  redis.call('DEL', job, P .. 'done:' .. id)
-  redis.call('ZREM', P .. 'finished', id)
-  redis.call('ZREM', P .. 'error', id)
-end
-redis.call('HSET', job, 'job_id', id, 'task_name', ARGV[3], 'task_type', ARGV[4], 'handler', ARGV[5],
-  'task_input', ARGV[6], 'backend_id', ARGV[7], 'status', 'queued', 'attempts', 0,
-  'submitted', string.format('%.6f', now))
-local q = P .. 'q:' .. ARGV[7] .. ':' .. ARGV[5]
--- wake idle backends only when the queue was empty: a queue with jobs in it has a backend (or its workers,
--- which claim their next job as they finish one) on the way to it, and a wake-up per job would cost every
--- subscribed backend a turn of its loop per submission
-if redis.call('RPUSH', q, id) == 1 then
-  redis.call('SADD', P .. 'queues', q)
-  redis.call('PUBLISH', P .. 'events', 'queued')
-end
-return {'queued', false, '0'}
-"""
-
-# claim(prefix, worker, lease seconds, backend id, index of the first (handler, n) pair in ARGV)
-_CLAIM_FN = """
-local function claim(P, worker, lease, backend, first)
-  local want = {}
-  for i = first, #ARGV, 2 do want[ARGV[i]] = tonumber(ARGV[i + 1]) end
-  local out = {}
-  local function take(id)
-    local job = P .. 'job:' .. id
-    redis.call('HSET', job, 'status', 'running', 'worker', worker,
-      'lease_until', string.format('%.6f', now + lease), 'started', string.format('%.6f', now))
-    redis.call('HINCRBY', job, 'attempts', 1)
-    redis.call('ZADD', P .. 'running', now + lease, id)
-    out[#out + 1] = redis.call('HGETALL', job)
-  end
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'running', '-inf', '(' .. now)) do
-    local f = redis.call('HMGET', P .. 'job:' .. id, 'handler', 'backend_id')
-    if f[2] == backend and want[f[1]] and want[f[1]] > 0 then
-      want[f[1]] = want[f[1]] - 1
-      take(id)
-    end
-  end
-  for handler, n in pairs(want) do
-    local q = P .. 'q:' .. backend .. ':' .. handler
-    while n > 0 do
-      local id = redis.call('LPOP', q)
-      if not id then break end
-      if redis.call('HGET', P .. 'job:' .. id, 'status') == 'queued' then
-        take(id)
-        n = n - 1
-      end
-    end
-  end
-  return out
-end
-"""
-
-_CLAIM = _NOW + _CLAIM_FN + "return claim(ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], 5)\n"
-
-_HEARTBEAT = _NOW + """
-local P, worker, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local out = {}
-for i = 4, #ARGV do
-  local job = P .. 'job:' .. ARGV[i]
-  local f = redis.call('HMGET', job, 'status', 'worker')
-  if f[1] == 'running' and f[2] == worker then
-    redis.call('HSET', job, 'lease_until', string.format('%.6f', now + lease))
-    redis.call('ZADD', P .. 'running', now + lease, ARGV[i])
-    out[#out + 1] = ARGV[i]
-  end
-end
-return out
-"""
-
-# end_job(prefix, worker, id, action (finish|fail|release|release_count), a, b, has_a): 1, or 0 when
-# ``worker`` does not hold the job
-_END_FN = """
-local function end_job(P, worker, id, action, a, b, has_a)
-  local job = P .. 'job:' .. id
-  local f = redis.call('HMGET', job, 'status', 'worker', 'handler', 'backend_id')
-  if f[1] ~= 'running' or f[2] ~= worker then return 0 end
-  redis.call('ZREM', P .. 'running', id)
-  redis.call('HDEL', job, 'lease_until')
-  if action == 'finish' or action == 'fail' then
-    local status = action == 'finish' and 'finished' or 'error'
-    local ended = string.format('%.6f', now)
-    if action == 'fail' then
-      redis.call('HSET', job, 'status', status, 'finished', ended, 'error', a, 'traceback', b)
-    elseif has_a == '1' then
-      redis.call('HSET', job, 'status', status, 'finished', ended, 'result', a)
-    else
-      redis.call('HSET', job, 'status', status, 'finished', ended)
-    end
-    redis.call('ZADD', P .. status, now, id)
-    -- the token waiting clients block on; it lives as long as the record (prune deletes both, and a new
-    -- submission of the job deletes it)
-    redis.call('RPUSH', P .. 'done:' .. id, '1')
-  else
-    redis.call('HSET', job, 'status', 'queued')
-    redis.call('HDEL', job, 'worker')
-    if action == 'release' then
-      local n = tonumber(redis.call('HGET', job, 'attempts'))
-      if n > 0 then redis.call('HSET', job, 'attempts', n - 1) end
-    end
-    local q = P .. 'q:' .. f[4] .. ':' .. f[3]
-    redis.call('LPUSH', q, id)
-    redis.call('SADD', P .. 'queues', q)
-    redis.call('PUBLISH', P .. 'events', 'queued')
-  end
-  return 1
-end
-"""
-
-_END = _NOW + _END_FN + "return end_job(unpack(ARGV, 1, 7))\n"
-
-# one script, so that a server that lost its scripts (NoScriptError) ran none of it and a retry is safe:
-# ARGV as _END's, then lease seconds, backend id and the (handler, n) pairs
-_END_CLAIM = (_NOW + _END_FN + _CLAIM_FN + "return {end_job(unpack(ARGV, 1, 7)), "
-              "claim(ARGV[1], ARGV[2], tonumber(ARGV[8]), ARGV[9], 10)}\n")
-
-# expire(prefix, id, error): fail a job that is still queued; 1 when it was
-_EXPIRE = _NOW + """
-local P, id = ARGV[1], ARGV[2]
-local job = P .. 'job:' .. id
-local f = redis.call('HMGET', job, 'status', 'handler', 'backend_id')
-if f[1] ~= 'queued' then return 0 end
-redis.call('LREM', P .. 'q:' .. f[3] .. ':' .. f[2], 0, id)
-redis.call('HSET', job, 'status', 'error', 'error', ARGV[3], 'finished', string.format('%.6f', now))
-redis.call('ZADD', P .. 'error', now, id)
-redis.call('RPUSH', P .. 'done:' .. id, '1')
-return 1
-"""
+from .redis_scripts import CLAIM, END, END_CLAIM, EXPIRE, HAND_OVER, HEARTBEAT, SUBMIT
+from .redis_wire import Wire, script_sha
 
 _FLOATS = ("lease_until", "submitted", "started", "finished")
 
@@ -214,14 +78,15 @@ class RedisChannel(Channel):
         except ValueError as exc:
             raise ChannelError(f"bad Redis channel URL {url!r}: {exc}; use redis://host:port/db") from exc
         self.wire = Wire(self.r)  # the per-task calls
-        self._heartbeat = self.r.register_script(_HEARTBEAT)
-        self._end_script = self.r.register_script(_END)
-        self._expire_script = self.r.register_script(_EXPIRE)
+        self._heartbeat = self.r.register_script(HEARTBEAT)
+        self._end_script = self.r.register_script(END)
+        self._expire_script = self.r.register_script(EXPIRE)
         self._events = None
+        self._listen: set[str] | None = None
 
     @_wrap_errors
     def submit(self, request: TaskRequest) -> JobRecord:
-        status, worker, attempts = self.wire.evalsha(_SUBMIT, [
+        status, worker, attempts = self.wire.evalsha(SUBMIT, [
             self.prefix, request.job_id, request.task_name, request.task_type, request.handler,
             encode_input(request.task_input), request.backend_id])
         return JobRecord(request.job_id, request.task_name, request.task_type, request.handler, request.task_input,
@@ -234,8 +99,34 @@ class RedisChannel(Channel):
         pairs = [x for h, n in limits.items() if n > 0 for x in (h, n)]
         if not pairs:
             return []
-        claimed = self.wire.evalsha(_CLAIM, [self.prefix, worker, lease_s, backend_id, *pairs])
+        claimed = self.wire.evalsha(CLAIM, [self.prefix, worker, lease_s, backend_id, 0, *pairs])
         return [_record(_pairs(flat)) for flat in claimed]
+
+    @_wrap_errors
+    def wait_and_claim(self, worker: str, handler: str, *, backend_id: str = "", lease_s: float = 30.0,
+                       timeout: float = 0.5) -> JobRecord | None:
+        """Block until a job of ``handler`` is queued (or ``timeout`` passes), then claim one: what an idle worker
+        that claims its own jobs does. One round trip: BLPOP on the handler's wake tokens, the claim behind it
+        (which runs also when the wait timed out, so jobs without a token and expired leases are still taken)."""
+        import redis
+
+        claim = ("EVALSHA", script_sha(CLAIM), 0, self.prefix, worker, lease_s, backend_id, 1, handler, 1)
+        try:
+            _, claimed = self.wire.call(("BLPOP", f"{self.prefix}w:{backend_id}:{handler}", timeout), claim)
+        except redis.exceptions.NoScriptError:  # the wait ran, the claim did not: claim alone (loading it)
+            claimed = self.wire.evalsha(CLAIM, list(claim[3:]))
+        return _record(_pairs(claimed[0])) if claimed else None
+
+    @_wrap_errors
+    def queue_length(self, handler: str, backend_id: str = "") -> int:
+        """How many jobs of ``handler`` are queued for ``backend_id`` (a burst backend asks before it ends)."""
+        return self.r.llen(f"{self.prefix}q:{backend_id}:{handler}")
+
+    @_wrap_errors
+    def hand_over(self, job_id: str, holder: str, to: str, *, lease_s: float = 30.0) -> bool:
+        """Pass the unexpired lease on a running job from ``holder`` to ``to`` (a backend to the worker it
+        started), renewed for ``lease_s``; False when ``holder`` no longer holds it."""
+        return bool(self.wire.evalsha(HAND_OVER, [self.prefix, job_id, holder, to, lease_s]))
 
     def _get_many(self, ids: list[str]) -> list[JobRecord]:
         pipe = self.r.pipeline(transaction=False)
@@ -273,7 +164,7 @@ class RedisChannel(Channel):
         else:
             args = [self.prefix, worker, job_id, "fail", clip(error), clip(traceback) or "", "1"]
         pairs = [x for h, n in limits.items() if n > 0 for x in (h, n)]
-        accepted, claimed = self.wire.evalsha(_END_CLAIM, [*args, lease_s, backend_id, *pairs])
+        accepted, claimed = self.wire.evalsha(END_CLAIM, [*args, lease_s, backend_id, *pairs])
         return bool(accepted), [_record(_pairs(flat)) for flat in claimed]
 
     @_wrap_errors
@@ -324,8 +215,25 @@ class RedisChannel(Channel):
         if self._events is not None:
             return False
         self._events = self.r.pubsub(ignore_subscribe_messages=True)
-        self._events.subscribe(self.prefix + "events")
+        if self._listen is None:
+            self._events.psubscribe(self.prefix + "events:*")
+        elif self._listen:
+            self._events.subscribe(*(self.prefix + "events:" + h for h in sorted(self._listen)))
         return True
+
+    def listen(self, handlers: set[str] | None) -> None:
+        """Hear of queued jobs only for ``handlers`` (None: all). A backend whose workers of a handler type all
+        claim their own jobs stops listening to it, so a submission wakes those workers and not the backend."""
+        handlers = None if handlers is None else set(handlers)
+        if handlers == self._listen:
+            return
+        self._listen = handlers
+        if self._events is not None:
+            try:
+                self._events.close()
+            except Exception:  # noqa: BLE001  (a broken connection is dropped all the same)
+                pass
+            self._events = None
 
     def has_news(self) -> bool:
         import redis

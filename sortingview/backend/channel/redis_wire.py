@@ -74,7 +74,7 @@ class Wire:
         run it twice)."""
         import redis
 
-        command = ("EVALSHA", _sha(text), 0, *args)
+        command = ("EVALSHA", script_sha(text), 0, *args)
         try:
             return self.call(command)[0]
         except redis.exceptions.NoScriptError:  # a new or restarted server: nothing ran; load it, run once more
@@ -91,7 +91,7 @@ class Wire:
 _shas: dict[str, str] = {}
 
 
-def _sha(text: str) -> str:
+def script_sha(text: str) -> str:
     sha = _shas.get(text)
     if sha is None:
         sha = _shas[text] = hashlib.sha1(text.encode()).hexdigest()

@@ -1,0 +1,149 @@
+"""Parallel workers that claim their own jobs from a Redis channel: the backend's guarantees still hold.
+
+On Redis each worker process holds its own leases (``<backend id>/<handler><n>``); these tests kill workers
+and backends, stop them gracefully and time tasks out, with real processes and a real redis-server.
+"""
+from __future__ import annotations
+
+import os
+import signal
+
+import psutil
+import pytest
+from backend_tasks import backend_alive, start_backend_process, wait_until, write_config
+from test_handlers import run_backend
+
+from sortingview.backend.channel import open_channel
+from sortingview.backend.client import submit_task
+from sortingview.errors import TaskError
+from sortingview.tasks import cached_result
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def procs():
+    """Backends started by the test; at the end they and their workers are killed and waited for (a worker
+    that outlived its backend by a moment could claim the next test's jobs: they have the same ids)."""
+    started = []
+    yield started
+    for p in started:
+        children = psutil.Process(p.pid).children(recursive=True) if p.poll() is None else []
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+        for c in children:
+            try:
+                c.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(children, timeout=10)
+
+
+def _config(tmp_path, redis_url, **top):
+    return write_config(tmp_path / "b.yaml", channel_url=redis_url,
+                        job_handlers={"misc": {"type": "parallel", "params": {"num_workers": 2}}}, **top)
+
+
+def test_workers_claim_and_finish_jobs_as_lease_holders_of_their_own(store_dir, tmp_path, procs, redis_url):
+    chan = open_channel("default", redis_url)
+    handles = [submit_task("svtest.add.1", {"a": i, "b": 1, "sleepSec": 0.002}, channel=chan) for i in range(300)]
+    proc = start_backend_process(_config(tmp_path, redis_url), log_path=tmp_path / "log")
+    procs.append(proc)
+    assert [h.wait(timeout=60)["sum"] for h in handles] == [i + 1 for i in range(300)]
+    holders = {chan.get(h.job_id).worker for h in handles}
+    backend_id = next(w for w in chan.live_backends() if w.split(":")[1] == str(proc.pid))
+    assert holders <= {f"{backend_id}/misc1", f"{backend_id}/misc2"} and len(holders) == 2
+    # later submissions, one at a time, reach idle workers (no backend claim in between)
+    assert [submit_task("svtest.add.1", {"a": i, "b": 5}, channel=chan).wait(timeout=30)["sum"]
+            for i in range(20)] == [i + 5 for i in range(20)]
+
+
+def test_a_self_claiming_worker_killed_mid_task_is_replaced_and_the_task_finishes(
+        store_dir, tmp_path, procs, redis_url):
+    chan = open_channel("default", redis_url)
+    pid_file = tmp_path / "pids"
+    victim = submit_task("svtest.pid_then_sleep.1", {"pidFile": str(pid_file), "seconds": 1.0}, channel=chan)
+    others = [submit_task("svtest.add.1", {"a": i, "b": 1}, channel=chan) for i in range(200)]
+    procs.append(start_backend_process(_config(tmp_path, redis_url), log_path=tmp_path / "log"))
+    first_pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text().split(), what="the task")[0])
+    os.kill(first_pid, signal.SIGKILL)
+    assert victim.wait(timeout=60)["pid"] != first_pid
+    assert [h.wait(timeout=60)["sum"] for h in others] == [i + 1 for i in range(200)]
+    rec = chan.get(victim.job_id)
+    assert (rec.status, rec.attempts) == ("finished", 2)
+    log = (tmp_path / "log").read_text()
+    assert f"pid {first_pid}) died (killed by signal 9)" in log and "giving it back to the channel" in log
+
+
+def test_a_backend_killed_on_redis_takes_its_workers_and_a_restart_finishes_everything(
+        store_dir, tmp_path, procs, redis_url):
+    chan = open_channel("default", redis_url)
+    cfg = _config(tmp_path, redis_url, lease_s=1)
+    quick = [{"a": i, "b": 2, "sleepSec": 0.01} for i in range(200)]
+    handles = [submit_task("svtest.add.1", inp, channel=chan) for inp in quick[:100]]
+    pid_files = [tmp_path / f"slow{i}.pids" for i in range(2)]
+    slow = [submit_task("svtest.pid_then_sleep.1", {"pidFile": str(f), "seconds": 1.5}, channel=chan)
+            for f in pid_files]
+    handles += [submit_task("svtest.add.1", inp, channel=chan) for inp in quick[100:]]
+    first = start_backend_process(cfg, log_path=tmp_path / "log1")
+    procs.append(first)
+    wait_until(lambda: all(f.exists() and f.read_text().split() for f in pid_files),
+               what="both slow tasks to start in their workers")
+    workers = [psutil.Process(int(f.read_text().split()[0])) for f in pid_files]
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not [w for w in alive if w.status() != psutil.STATUS_ZOMBIE], "workers must die with their backend"
+    assert [h.status().status for h in slow] == ["running", "running"], "killed mid-task, not finished"
+    procs.append(start_backend_process(cfg, log_path=tmp_path / "log2"))
+    assert [h.wait(timeout=90)["sum"] for h in handles] == [i + 2 for i in range(200)]
+    assert all(h.wait(timeout=90)["pid"] not in {w.pid for w in workers} for h in slow)
+    assert all(cached_result("svtest.add.1", inp) for inp in quick)
+    assert [chan.get(h.job_id).attempts for h in slow] == [2, 2]
+
+
+def test_sigterm_on_redis_releases_the_workers_running_tasks_after_the_grace_period(
+        store_dir, tmp_path, procs, redis_url):
+    chan = open_channel("default", redis_url)
+    handles = [submit_task("svtest.sleep.1", {"seconds": 60, "tag": str(i)}, channel=chan) for i in range(2)]
+    proc = start_backend_process(_config(tmp_path, redis_url, grace_s=0.2), log_path=tmp_path / "log")
+    procs.append(proc)
+    # the backend claims the first jobs and hands their leases to the workers it starts for them
+    wait_until(lambda: sorted(r.worker.split("/")[-1] for r in chan.running_jobs()) == ["misc1", "misc2"],
+               what="two tasks running, each held by its worker")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(30) == 0
+    for h in handles:
+        rec = chan.get(h.job_id)
+        assert (rec.status, rec.attempts, rec.worker) == ("queued", 0, None)
+    assert "released" in (tmp_path / "log").read_text()
+    assert not backend_alive(chan, proc.pid)
+
+
+def test_on_redis_errors_timeouts_and_dying_tasks_are_bounded_as_before(store_dir, redis_url):
+    chan = open_channel("default", redis_url)
+    bad = submit_task("svtest.fail.1", {"message": "no spikes in unit 7"}, channel=chan)
+    slow = submit_task("svtest.sleep.1", {"seconds": 30}, channel=chan)
+    dying = submit_task("svtest.always_die.1", {}, channel=chan)
+    good = [submit_task("svtest.add.1", {"a": i}, channel=chan) for i in range(20)]
+    run_backend(channel_url=redis_url, job_handlers={"misc": {"num_workers": 2, "timeout_s": 1.0, "max_attempts": 2}})
+    with pytest.raises(TaskError, match="ValueError: no spikes in unit 7"):
+        bad.wait(1)
+    st = slow.status()
+    assert st.status == "error" and "TaskTimeoutError" in st.error and "timeout_s=1" in st.error
+    st = dying.status()
+    assert st.status == "error" and "died (killed by signal 9)" in st.error
+    assert chan.get(dying.job_id).attempts == 2
+    assert [h.wait(1)["sum"] for h in good] == list(range(20))
+    assert chan.stats()["running"] == {} and chan.stats()["queued"] == {}
+
+
+def test_a_burst_on_redis_ends_when_its_own_queue_is_empty_not_another_backend_ids(store_dir, redis_url):
+    chan = open_channel("default", redis_url)
+    theirs = submit_task("svtest.add.1", {"a": 100, "b": 1}, backend_id="someone-else", channel=chan)
+    ours = [submit_task("svtest.add.1", {"a": i, "b": 1}, channel=chan) for i in range(30)]
+    backend = run_backend(channel_url=redis_url, job_handlers={"misc": {"num_workers": 2}})
+    assert [h.wait(1)["sum"] for h in ours] == [i + 1 for i in range(30)]
+    assert backend.completed == 30
+    assert chan.get(theirs.job_id).status == "queued", "a job for another backend id is left alone"
