@@ -45,3 +45,16 @@ def test_agreement_with_a_sorting_without_units(ds, tmp_path):
     assert out["foundByOneOnly"] == [[], [], []]
     assert sorted(g["units"][0] for g in out["groups"]) == sorted(ds.unit_ids)
     assert all(g["units"][1] is None and g["numSortings"] == 2 for g in out["groups"])
+
+
+def test_a_sorter_that_is_not_installed_names_the_ones_that_run_without_a_gpu():
+    import spikeinterface.sorters as ss
+
+    from sortingview.errors import TaskInputError
+    from sortingview.tasks.sorting import SORTERS, sorter_name
+
+    missing = next(n for n in ("kilosort", "kilosort2", "ironclust", "waveclus")
+                   if n in ss.sorter_dict and not ss.sorter_dict[n].is_installed())
+    with pytest.raises(TaskInputError, match=f"sorter {missing} is not installed here") as err:
+        sorter_name(missing)
+    assert all(name in str(err.value) for name in SORTERS)
