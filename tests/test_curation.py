@@ -78,6 +78,8 @@ def test_label_choices_are_per_sorting(ws):
         W.sorting_curation_add_label(sid, label="accept", unit_ids="0")
     with pytest.raises(CurationError, match="two or more"):
         W.set_sorting_curation_label_choices(sid, ["only"])
+    with pytest.raises(CurationError, match="at most 100 labels"):
+        W.set_sorting_curation_label_choices(sid, [f"l{i}" for i in range(101)])
     rid = W.recording_ids[0]
     other = W.add_sorting(recording_id=rid, label="other", sorting=d.sorting)
     assert W.get_label_choices(other)[0] == "accept"

@@ -131,3 +131,6 @@ def test_curators_add_custom_labels_to_the_label_choices(setup):
     assert s["W"].get_sorting_curation(s["sid"])["labelsByUnit"] == {str(s["units"][1]): ["burst"]}
     status, r = http(f"{s['url']}/api/label-choices", body={**body, "label": "  "}, headers=alice)
     assert status == 400 and "label choices" in r["error"]
+    status, r = http(f"{s['url']}/api/label-choices", body={**body, "label": "y" * 65}, headers=alice)
+    assert status == 400 and "at most 64 characters" in r["error"]
+    assert "y" * 65 not in s["W"].get_label_choices(s["sid"])

@@ -137,3 +137,9 @@ def test_the_command_line_marks_ground_truth_and_prints_tables_and_agreement(wor
     assert f"only {gid}: {', '.join(map(str, ids[2:]))}" in out.output
     bad = run(main, ["ground-truth", "set", "--workspace", W.uri, "--recording", "R-nope", "--sorting", gid])
     assert bad.exit_code == 1 and "no recording 'R-nope'" in bad.output
+
+
+def test_agreement_of_one_sorting_names_sorting_ids(workspace):
+    W, rid, gt = workspace
+    with pytest.raises(WorkspaceError, match="give 2 to 8 sorting ids to compare, got 1"):
+        W.get_sorting_agreement([W.add_sorting(recording_id=rid, label="gt", sorting=sv.copy_sorting_extractor(gt))])

@@ -42,7 +42,7 @@ def sorting_agreement(sortings: list, deltaTimeMs: float = 0.4, matchScore: floa
     ``groups`` (three or more sortings): each unit of the multi-sorting comparison's agreement graph as
     ``{units: [unit id or null per sorting], numSortings}``.
     """
-    from spikeinterface.comparison import compare_multiple_sorters, compare_two_sorters
+    from spikeinterface.comparison import compare_two_sorters
 
     if not (2 <= len(sortings) <= MAX_SORTINGS and all(isinstance(s, str) for s in sortings)):
         raise TaskInputError(f"sortings must list 2 to {MAX_SORTINGS} sorting URIs, got {len(sortings)} item(s)")
@@ -53,8 +53,11 @@ def sorting_agreement(sortings: list, deltaTimeMs: float = 0.4, matchScore: floa
         raise TaskInputError("the sortings have different sampling frequencies: they must sort one recording")
     ids = [[plain(u) for u in s.get_unit_ids()] for s in objs]
     names = [str(i) for i in range(len(objs))]
+    found = [i for i in range(len(objs)) if ids[i]]  # spikeinterface cannot match an empty (float-typed) unit list
     pairs = [_pair(compare_two_sorters(objs[i], objs[j], names[i], names[j], delta_time=deltaTimeMs,
                                        match_score=matchScore), i, j, ids)
+             if i in found and j in found else
+             {"sorting1": i, "sorting2": j, "matches": [], "onlyIn1": list(ids[i]), "onlyIn2": list(ids[j])}
              for i, j in itertools.combinations(range(len(objs)), 2)]
     alone = {i: set(ids[i]) for i in range(len(objs))}
     for p in pairs:
@@ -63,9 +66,22 @@ def sorting_agreement(sortings: list, deltaTimeMs: float = 0.4, matchScore: floa
     out = {"numSortings": len(objs), "unitIds": ids, "pairs": pairs,
            "foundByOneOnly": [[u for u in ids[i] if u in alone[i]] for i in range(len(objs))]}
     if len(objs) > 2:
-        multi = compare_multiple_sorters(objs, names, delta_time=deltaTimeMs, match_score=matchScore, verbose=False)
-        agreed = multi.get_agreement_sorting(minimum_agreement_count=1)
-        groups = zip(agreed.get_property("unit_ids"), agreed.get_property("agreement_number"), strict=True)
-        out["groups"] = [{"units": [plain(units[n]) if n in units else None for n in names], "numSortings": int(k)}
-                         for units, k in groups]
+        out["groups"] = _groups(objs, names, found, deltaTimeMs, matchScore)
     return out
+
+
+def _groups(objs: list, names: list[str], found: list[int], delta_time_ms: float, match_score: float) -> list:
+    """Units grouped across the sortings that found any (multi-sorting comparison), one entry per sorting."""
+    from spikeinterface.comparison import compare_multiple_sorters
+
+    if len(found) == 1:
+        return [{"units": [plain(u) if n == names[found[0]] else None for n in names], "numSortings": 1}
+                for u in objs[found[0]].get_unit_ids()]
+    if not found:
+        return []
+    multi = compare_multiple_sorters([objs[i] for i in found], [names[i] for i in found], delta_time=delta_time_ms,
+                                     match_score=match_score, verbose=False)
+    agreed = multi.get_agreement_sorting(minimum_agreement_count=1)
+    groups = zip(agreed.get_property("unit_ids"), agreed.get_property("agreement_number"), strict=True)
+    return [{"units": [plain(units[n]) if n in units else None for n in names], "numSortings": int(k)}
+            for units, k in groups]

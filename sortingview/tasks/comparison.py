@@ -35,10 +35,15 @@ def compare_sortings(sorting: str, groundTruthSorting: str, deltaTimeMs: float =
             f"the sorting ({fs_t} Hz, {tested.get_num_segments()} segment(s)) and the ground truth ({fs_gt} Hz, "
             f"{gt.get_num_segments()} segment(s)) must come from the same recording"
         )
+    counts = gt.count_num_spikes_per_unit(outputs="dict")
+    if len(tested.get_unit_ids()) == 0 or len(gt.get_unit_ids()) == 0:
+        # a sorter that found nothing: spikeinterface cannot match an empty (float-typed) unit list
+        units = [{"unitId": plain(u), "bestMatch": None, "accuracy": 0.0, "precision": 0.0, "recall": 0.0,
+                  "numSpikes": int(counts[u])} for u in gt.get_unit_ids()]
+        return {"deltaTimeMs": deltaTimeMs, "matchScore": matchScore, "groundTruthUnits": units}
     comp = compare_sorter_to_ground_truth(gt, tested, delta_time=deltaTimeMs, match_score=matchScore)
     perf = comp.get_performance(method="by_unit")
     match = comp.hungarian_match_12
-    counts = gt.count_num_spikes_per_unit(outputs="dict")
     tested_ids = {plain(u) for u in tested.get_unit_ids()}
     units = []
     for gt_unit in gt.get_unit_ids():

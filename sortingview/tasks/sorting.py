@@ -5,7 +5,7 @@ was killed are swept by the next run) and its sorting is stored as an .npz sorti
 the ``sha1://`` URI of an object that loads anywhere the store is seen. The task input names the sorter's
 version (:func:`sorting_task_input` fills it in), so the calculation cache, keyed by the job id, never
 answers with the output of another version. While the sorter runs, what it prints goes to a log file in
-the store directory (:func:`sorting_log_path`): ``sortingview sort status`` shows its last lines, and a
+the store directory (:func:`sorting_log_path`): ``sortingview status`` shows its last lines, and a
 sorter that fails reports them in its error.
 """
 from __future__ import annotations
@@ -41,9 +41,10 @@ def sorter_name(name: str) -> str:
         raise TaskInputError(f"unknown sorter {name!r}; sorters without a GPU: {', '.join(SORTERS)} "
                              f"(aliases {', '.join(f'{k}={v}' for k, v in ALIASES.items())})")
     if not ss.sorter_dict[full].is_installed():
-        raise TaskInputError(f"sorter {full} is not installed here; install the sorters with "
-                             "`pip install sortingview[sorters]`" if full in SORTERS else
-                             f"sorter {full} is not installed here; see the SpikeInterface docs for how")
+        how = ("install the sorters with `pip install sortingview[sorters]`" if full in SORTERS else
+               f"install it as SpikeInterface's sorter documentation says, or use one that "
+               f"`pip install sortingview[sorters]` installs (no GPU needed): {', '.join(SORTERS)}")
+        raise TaskInputError(f"sorter {full} is not installed here; {how}")
     return full
 
 

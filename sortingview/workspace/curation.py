@@ -25,6 +25,8 @@ from typing import Any, Iterable, Sequence
 from ..errors import CurationError
 
 DEFAULT_LABEL_CHOICES = ("accept", "reject", "noise", "artifact", "mua")
+MAX_LABEL_CHOICES = 100  # bounds what a curator can add from the browser (POST /api/label-choices)
+MAX_LABEL_CHARS = 64
 ACTION_TYPES = ("ADD_UNIT_LABEL", "REMOVE_UNIT_LABEL", "MERGE_UNITS", "UNMERGE_UNITS", "CLOSE_CURATION",
                 "REOPEN_CURATION", "SET_CURATION_STATE")
 
@@ -231,6 +233,9 @@ def check_label_choices(choices: Any) -> list[str]:
             f"label choices must be two or more distinct non-empty strings without surrounding spaces, got {choices!r}"
             " (SpikeInterface's curation format needs at least two options)"
         )
+    if len(out) > MAX_LABEL_CHOICES or any(len(c) > MAX_LABEL_CHARS for c in out):
+        raise CurationError(f"label choices must be at most {MAX_LABEL_CHOICES} labels of at most {MAX_LABEL_CHARS} "
+                            f"characters each; got {len(out)} labels, the longest {max(map(len, out))} characters")
     return out
 
 

@@ -201,7 +201,10 @@ class SortingRunMethods:
                               match_score: float = 0.5) -> dict:
         """``sortingview.sorting_agreement.1`` of sortings of one recording (run here), with their ids."""
         from ..tasks import run_task_inline
+        from ..tasks.agreement import MAX_SORTINGS
 
+        if not 2 <= len(sorting_ids) <= MAX_SORTINGS:
+            raise WorkspaceError(f"give 2 to {MAX_SORTINGS} sorting ids to compare, got {len(sorting_ids)}")
         recs = [self.get_sorting_record(sid) for sid in sorting_ids]
         if len({r["recordingId"] for r in recs}) > 1:
             raise WorkspaceError("the sortings to compare must belong to one recording; got "
