@@ -259,3 +259,20 @@ def test_apply_merges_draws_a_merge_group_as_one_unit(env, page):
         assert "merges" not in url_state(page)
     finally:
         W.apply_curation_action(sid, {"type": "UNMERGE_UNITS", "unitIds": [u[0], u[1]]})
+
+
+def test_spike_amplitudes_honour_the_figures_subsample_rate(env, page):
+    """W.spikesortingview(_spike_amplitudes_subsample_max_firing_rate=R) draws at most R x duration spikes a unit."""
+    W, sid, rid = env["W"], env["sid"], env["rid"]
+    link = W.spikesortingview(recording_id=rid, sorting_id=sid, label="subsampled", base_url=env["url"],
+                              _spike_amplitudes_subsample_max_firing_rate=1.0)
+    bodies = []
+    page.on("request", lambda r: bodies.append(r.post_data_json) if r.method == "POST" and "/api/task" in r.url
+            else None)
+    units = unit_strs(env, 2)
+    open_with_state(page, link, units=units, view="amplitudes")
+    page.wait_for_selector("#amp-view[data-drawn='2']", timeout=60_000)
+    asked = [b["taskInput"] for b in bodies if b and b.get("taskName") == "sortingview.spike_amplitudes.1"]
+    assert asked and all(a.get("maxSpikesPerUnit") == 8 for a in asked), asked  # 1 Hz x 8 s
+    points = int(page.get_attribute("#amp-view canvas[data-points]", "data-points"))
+    assert 0 < points <= 16

@@ -21,9 +21,11 @@ export function mountAmplitudes(el) {
 // One task per unit ({key, taskId} of viewUnits): the results are cached per unit, so adding a unit to the
 // selection computes only that one
 export function amplitudesOf(unit) {
-  return requestTask("sortingview.spike_amplitudes.1",
-    { recording: state.figure.recordingUri, sorting: state.figure.sortingUri, unitIds: [unit.taskId] },
-    `spike amplitudes ${unit.key}`);
+  const input = { recording: state.figure.recordingUri, sorting: state.figure.sortingUri, unitIds: [unit.taskId] };
+  // W.spikesortingview(_spike_amplitudes_subsample_max_firing_rate=...) caps the spikes drawn per unit
+  const cap = state.figure.spikeAmplitudesMaxSpikesPerUnit;
+  if (Number.isInteger(cap) && cap > 0) input.maxSpikesPerUnit = cap;
+  return requestTask("sortingview.spike_amplitudes.1", input, `spike amplitudes ${unit.key}`);
 }
 
 function render() {
