@@ -16,11 +16,21 @@ let lastResult = null;   // the last window that arrived: drawn while the next o
 let settling = null;     // timer while the user pans/zooms: the task is requested when it fires
 let gain = 1;            // amplitude zoom (buttons)
 
+let frameRequested = false;
+
+// at most one drawing per animation frame: a burst of wheel or drag events costs one frame, not one each
+function scheduleRender() {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(() => { frameRequested = false; if (state.view === "traces") render(); });
+}
+
 export function mountTraces(el) {
   root = el;
   subscribe((keys) => {
     if (state.view !== "traces") return;
-    if (mergesChanged(keys)) render();
+    if (keys.has("tracesWindow") && settling) scheduleRender();
+    else if (mergesChanged(keys)) render();
     else if (["view", "tracesWindow", "selection", "ondemand", "recordingInfo", "figure", "errors"].some((k) => keys.has(k))) render();
   });
   onResize(el, () => { if (state.view === "traces") render(); });
@@ -184,6 +194,7 @@ function draw(w, width, height) {
   dom.canvas.dataset.spikes = String(marks);
   dom.canvas.dataset.dsFactor = String(r.dsFactor);
   dom.canvas.dataset.window = JSON.stringify([r.startFrame, r.endFrame]);
+  performance.mark("sv:traces-drawn");
 }
 
 function drawTraces(ctx, r, chans, rowY, pxPerUv, X) {
