@@ -221,8 +221,8 @@ def part_traces(p, tmp: str, args) -> None:
         browser = launch(p)
         ctx, page, errors = new_page(browser)
         page.goto(link + "&s=" + '{"view":"traces"}'.replace('"', "%22"))
-        page.wait_for_function("document.querySelector('canvas.traces') && "
-                               "document.querySelector('canvas.traces').dataset.drawn === '384'", timeout=300_000)
+        page.wait_for_function("() => { const c = document.querySelector('canvas.traces');"
+                               " return !!c && c.dataset.drawn === '384'; }", timeout=300_000)
         results = {}
         for mode in ("drag", "wheel"):
             for _ in range(args.repeats):
