@@ -54,23 +54,26 @@ export function render(root, data, ctx) {
   paint(root, data, ctx);
 }
 
-// Only the cells on screen (and a screen's height around it) are drawn now; the others when they are scrolled
-// to (an IntersectionObserver): a thousand units cost the drawing of the few dozen one sees.
+// Only the cells on screen (and half a screen around it) are drawn now; the others when they are scrolled to
+// (an IntersectionObserver): a thousand units cost the drawing of the few dozen one sees.
 function drawVisible(root, plots) {
   if (root.acgObserver) root.acgObserver.disconnect();
   const draw = (cell) => {
-    const p = plots[Number(cell.dataset.index)];
-    if (p && !cell.dataset.painted) { drawAcg(cell.firstChild, p[1], p[2], p[3]); cell.dataset.painted = "1"; }
+    const p = plots[cell.plotIndex];
+    if (p && !cell.painted) { drawAcg(cell.firstChild, p[1], p[2], p[3]); cell.painted = true; }
   };
-  const box = root.getBoundingClientRect();
-  const margin = Math.max(window.innerHeight, box.height);
+  const margin = Math.round(window.innerHeight / 2);
   const observer = new IntersectionObserver((entries) => {
     for (const e of entries) if (e.isIntersecting) { draw(e.target); observer.unobserve(e.target); }
   }, { rootMargin: `${margin}px 0px` });
+  // the part of the page one sees of this view; every position is read before anything is drawn (one layout)
+  const box = root.getBoundingClientRect();
+  const top = Math.max(box.top, 0) - margin;
+  const bottom = Math.min(box.bottom, window.innerHeight) + margin;
+  const near = plots.map(([cell]) => { const r = cell.getBoundingClientRect(); return r.bottom >= top && r.top <= bottom; });
   plots.forEach(([cell], i) => {
-    cell.dataset.index = String(i);
-    const r = cell.getBoundingClientRect();
-    if (r.bottom >= box.top - margin && r.top <= box.bottom + margin) draw(cell); else observer.observe(cell);
+    cell.plotIndex = i;
+    if (near[i]) draw(cell); else observer.observe(cell);
   });
   root.acgObserver = observer;
 }
