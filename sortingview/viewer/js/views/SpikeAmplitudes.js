@@ -53,6 +53,8 @@ export function render(root, data, ctx) {
   root.dataset.drawn = String(units.length);
   const timeAt = (ev) => plot.win[0] + ((ev.offsetX - plot.area.left) / plot.area.width) * (plot.win[1] - plot.win[0]);
   canvas.addEventListener("click", (ev) => {
+    // the second click of a double-click (no dblclick event: the first click's new time range redrew the canvas)
+    if (ev.detail === 2) { root.ampWindow = null; drawPlot(plot, full); return; }
     const t = timeAt(ev);
     if (t >= full[0] && t <= full[1]) ctx.setTimeRange([Math.max(full[0], t - 0.05), Math.min(full[1], t + 0.05)]);
   });
@@ -66,7 +68,7 @@ export function render(root, data, ctx) {
     root.ampWindow = [start, start + len];
     drawPlot(plot, root.ampWindow);
   }, { passive: false });
-  canvas.addEventListener("dblclick", () => { root.ampWindow = null; drawPlot(plot, full); });
+
 }
 
 // axes and spikes in the time window `win`: dots when few enough, else a density image
