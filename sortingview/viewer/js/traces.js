@@ -175,6 +175,7 @@ function draw(w, width, height) {
     drawPreview(w, area, X);
     return;
   }
+  const started = performance.now();
   const ctx = setupCanvas(dom.canvas, width, height);
   drawTimeAxis(ctx, area, w, X);
   if (!lastResult) { dom.canvas.dataset.drawn = "0"; snapshot = null; return; }
@@ -200,6 +201,7 @@ function draw(w, width, height) {
   dom.canvas.dataset.window = JSON.stringify([r.startFrame, r.endFrame]);
   dom.canvas.dataset.mode = "exact";
   takeSnapshot(w, width, height);
+  performance.measure("sv:traces-exact", { start: started });  // read by bench/bench_viewer_scale.py
   performance.mark("sv:traces-drawn");
 }
 
