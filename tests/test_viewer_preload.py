@@ -1,5 +1,6 @@
-"""views.html preloads exactly the modules figure.js imports (directly or not): a module missing from the list
-is fetched late (one round trip per import level), a listed module nobody imports is fetched for nothing."""
+"""views.html and index.html preload exactly the modules figure.js / main.js import (directly or not): a module
+missing from the list is fetched late (one round trip per import level), a listed module nobody imports is
+fetched for nothing."""
 import os
 import re
 
@@ -28,3 +29,11 @@ def test_views_html_preloads_the_import_graph_of_figure_js():
     expected = import_graph("figure.js") - {"figure.js", "figdata.js"}
     assert preloaded == expected, (sorted(expected - preloaded), sorted(preloaded - expected))
     assert '<script type="module" async src="/viewer/js/figdata.js"></script>' in html
+
+
+def test_index_html_preloads_the_import_graph_of_main_js():
+    with open(os.path.join(VIEWER, "index.html")) as f:
+        html = f.read()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/viewer/js/([^"]+)">', html))
+    expected = import_graph("main.js") - {"main.js"}
+    assert preloaded == expected, (sorted(expected - preloaded), sorted(preloaded - expected))
