@@ -86,7 +86,7 @@ function drawPlot(plot, win) {
     c2d.fillRect(scales.X(plot.range[0]), area.top, Math.max(2, scales.X(plot.range[1]) - scales.X(plot.range[0])), area.height);
   }
   const spans = plot.times.map((t) => windowSpan(t, win));
-  const inWindow = spans.reduce((n, [i0, i1]) => n + i1 - i0, 0);
+  const inWindow = spans.reduce((n, span, i) => n + countIn(plot.times[i], span, win), 0);
   const dense = inWindow > MAX_POINTS;
   if (dense) drawDensity(c2d, plot, win, spans); else drawPoints(c2d, scales, plot, spans);
   c2d.restore();
@@ -96,17 +96,24 @@ function drawPlot(plot, win) {
   performance.mark("sv:amplitudes-drawn");
 }
 
-// [first, end) of the spikes in the window: a binary search when the times are sorted, else the whole array
-// (filtered when drawn)
+// [first, end) of the spikes in the window: a binary search when the times are sorted (as spike times are),
+// else the whole array (filtered when drawn)
 function windowSpan(t, [a, b]) {
   const n = t.length;
-  if (!n || !(t[0] <= t[n - 1]) || !isSortedSample(t)) return [0, n];
+  if (!n || !(t[0] <= t[n - 1]) || !isSorted(t)) return [0, n];
   return [lowerBound(t, a), lowerBound(t, b + 1e-12)];
 }
 
-function isSortedSample(t) {
-  const step = Math.max(1, Math.floor(t.length / 64));
-  for (let i = step; i < t.length; i += step) if (t[i] < t[i - step]) return false;
+// the spikes of a span inside the window (all of a sorted span; unsorted times are counted one by one)
+function countIn(t, [i0, i1], [a, b]) {
+  if (i0 > 0 || i1 < t.length || !t.length || (t[0] >= a && t[t.length - 1] <= b && isSorted(t))) return i1 - i0;
+  let n = 0;
+  for (let j = i0; j < i1; j++) if (t[j] >= a && t[j] <= b) n++;
+  return n;
+}
+
+function isSorted(t) {
+  for (let i = 1; i < t.length; i++) if (t[i] < t[i - 1]) return false;
   return true;
 }
 
