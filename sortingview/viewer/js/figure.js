@@ -1,6 +1,7 @@
 // Entry point of a views figure (/f?v=sortingview-views-1&d=sha1://<root>): load the MainLayout root and each
 // view's data, render the layout with the registered views, share selection and curation between them.
 import { decodeValue, postJson } from "./api.js";
+import { figureData } from "./figdata.js";
 import { renderLayout } from "./layout.js";
 import { displayedOrder, moveSelection, restrictTo, selectKeys } from "./selection.js";
 import { readUrlState, setUrlStateWriter, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
@@ -11,23 +12,6 @@ import { viewModule } from "./views/registry.js";
 import { labelChoicesOf, toggleLabelOnSelection } from "./views/SortingCuration2.js";
 
 const $ = (sel) => document.querySelector(sel);
-const MAX_VIEW_BYTES = 512 * 1024 * 1024;
-
-// the sha1 of a sha1:// URI (with or without ?label=...), else an error naming the URI
-function sha1Of(uri) {
-  const m = /^sha1:\/\/([0-9a-f]{40})(\?.*)?$/.exec(String(uri));
-  if (!m) throw new Error(`${uri} is not a sha1:// URI`);
-  return m[1];
-}
-
-// the parsed JSON of a store file; its encoded arrays are decoded later, when a view is first shown
-async function loadStoreJson(uri) {
-  const resp = await fetch(`/api/file/${sha1Of(uri)}`);
-  if (!resp.ok) throw new Error(resp.status === 404 ? `${uri} is not in this server's store` : `${uri}: ${resp.status} ${resp.statusText}`);
-  if (Number(resp.headers.get("Content-Length") || 0) > MAX_VIEW_BYTES) throw new Error(`${uri} is too large to show`);
-  return resp.json();
-}
-
 function checkRoot(root) {
   if (!root || root.type !== "MainLayout") return "the figure root must be {type: \"MainLayout\", layout, views}";
   if (!root.layout || typeof root.layout !== "object") return "the figure root lacks its layout";
@@ -50,19 +34,15 @@ async function start() {
     selection: new Set((s.selectedUnitIds || s.units || []).map(unitKey)) });
   subscribe((keys) => { if (keys.has("timeRange")) writeUrlState(); });
   wireHeader();
-  let root;
-  try {
-    root = await loadStoreJson(params.get("d"));
-    const problem = checkRoot(root);
-    if (problem) throw new Error(problem);
-  } catch (e) {
-    $("#figure").replaceChildren(messageBox(`Cannot load this figure: ${e.message}`));
+  const loaded = await figureData;  // fetched by figdata.js while the modules loaded
+  const problem = loaded.error ? loaded.error.message : checkRoot(loaded.root);
+  if (problem) {
+    $("#figure").replaceChildren(messageBox(`Cannot load this figure: ${problem}`));
     return;
   }
+  const root = loaded.root;
   const views = new Map(root.views.map((v) => [v.viewId, v]));
-  const data = new Map(await Promise.all(root.views.map(async (v) => {
-    try { return [v.viewId, { data: await loadStoreJson(v.dataUri) }]; } catch (e) { return [v.viewId, { error: e.message }]; }
-  })));
+  const data = new Map(await Promise.all([...views.keys()].map(async (id) => [id, await loaded.views.get(id)])));
   performance.mark("sv:data-loaded");
   update({ unitIds: figureUnits(views, data) });
   update({ order: state.unitIds.map(unitKey) });

@@ -16,11 +16,21 @@ let lastResult = null;   // the last window that arrived: drawn while the next o
 let settling = null;     // timer while the user pans/zooms: the task is requested when it fires
 let gain = 1;            // amplitude zoom (buttons)
 
+let frameRequested = false;
+
+// at most one drawing per animation frame: a burst of wheel or drag events costs one frame, not one each
+function scheduleRender() {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(() => { frameRequested = false; if (state.view === "traces") render(); });
+}
+
 export function mountTraces(el) {
   root = el;
   subscribe((keys) => {
     if (state.view !== "traces") return;
-    if (mergesChanged(keys)) render();
+    if (keys.has("tracesWindow") && settling) scheduleRender();
+    else if (mergesChanged(keys)) render();
     else if (["view", "tracesWindow", "selection", "ondemand", "recordingInfo", "figure", "errors"].some((k) => keys.has(k))) render();
   });
   onResize(el, () => { if (state.view === "traces") render(); });
@@ -159,11 +169,16 @@ function median(values) {
 }
 
 function draw(w, width, height) {
-  const ctx = setupCanvas(dom.canvas, width, height);
   const area = { left: AREA.left, top: AREA.top, width: width - AREA.left - AREA.right, height: height - AREA.top - AREA.bottom };
   const X = (t) => area.left + ((t - w[0]) / (w[1] - w[0])) * area.width;
+  if (settling && snapshot && snapshot.width === width && snapshot.height === height) {
+    drawPreview(w, area, X);
+    return;
+  }
+  const started = performance.now();
+  const ctx = setupCanvas(dom.canvas, width, height);
   drawTimeAxis(ctx, area, w, X);
-  if (!lastResult) { dom.canvas.dataset.drawn = "0"; return; }
+  if (!lastResult) { dom.canvas.dataset.drawn = "0"; snapshot = null; return; }
   const r = lastResult;
   const chans = channelOrder(r.channelIds.map(String));
   const spacing = area.height / chans.length;
@@ -184,6 +199,42 @@ function draw(w, width, height) {
   dom.canvas.dataset.spikes = String(marks);
   dom.canvas.dataset.dsFactor = String(r.dsFactor);
   dom.canvas.dataset.window = JSON.stringify([r.startFrame, r.endFrame]);
+  dom.canvas.dataset.mode = "exact";
+  takeSnapshot(w, width, height);
+  performance.measure("sv:traces-exact", { start: started });  // read by bench/bench_viewer_scale.py
+  performance.mark("sv:traces-drawn");
+}
+
+// While the user pans or zooms, each frame shows the last exact drawing moved and stretched to the new window
+// (one image copy instead of hundreds of channel paths); the exact drawing follows when the window settles.
+let snapshot = null;  // {image, window, width, height}
+
+function takeSnapshot(w, width, height) {
+  const image = snapshot && snapshot.image.width === dom.canvas.width && snapshot.image.height === dom.canvas.height
+    ? snapshot.image : document.createElement("canvas");
+  image.width = dom.canvas.width;
+  image.height = dom.canvas.height;
+  image.getContext("2d").drawImage(dom.canvas, 0, 0);
+  snapshot = { image, window: w, width, height };
+}
+
+function drawPreview(w, area, X) {
+  const ctx = setupCanvas(dom.canvas, snapshot.width, snapshot.height);
+  const s = snapshot.image.width / snapshot.width;  // device pixels per CSS pixel
+  const img = snapshot.image;
+  // the channel labels and the scale bar, as they were
+  ctx.drawImage(img, 0, 0, area.left * s, img.height, 0, 0, area.left, snapshot.height);
+  const right = area.left + area.width;
+  ctx.drawImage(img, right * s, 0, img.width - right * s, img.height, right, 0, snapshot.width - right, snapshot.height);
+  drawTimeAxis(ctx, area, w, X);
+  ctx.save();
+  ctx.beginPath(); ctx.rect(area.left + 1, area.top + 1, area.width - 1, area.height - 1); ctx.clip();
+  const [s0, s1] = snapshot.window;
+  ctx.drawImage(img, (area.left + 1) * s, (area.top + 1) * s, (area.width - 1) * s, (area.height - 1) * s,
+    X(s0) + (area.width ? (X(s1) - X(s0)) / area.width : 0), area.top + 1, ((X(s1) - X(s0)) * (area.width - 1)) / area.width, area.height - 1);
+  ctx.restore();
+  dom.canvas.dataset.mode = "preview";
+  performance.mark("sv:traces-drawn");
 }
 
 function drawTraces(ctx, r, chans, rowY, pxPerUv, X) {

@@ -62,7 +62,10 @@ export function mountView(elem, type, source, extra = {}) {
     if (problem) { elem.replaceChildren(messageBox(`${type} data: ${problem}`, "data-error")); return; }
     const ctx = makeCtx(elem, extra);
     if (onlySelection && shown && mod.paint) mod.paint(elem, data, ctx);
-    else mod.render(elem, data, ctx);
+    else {
+      mod.render(elem, data, ctx);
+      performance.mark(`sv:drawn:${type}`);  // read by bench/bench_views_viewer.py
+    }
     shown = true;
   };
   const uses = new Set([...(mod.uses || []), ...(source.dataKeys || [])]);
@@ -80,6 +83,8 @@ export function mountView(elem, type, source, extra = {}) {
     if (!shown || mod.resizes !== false) draw(false);
   }).observe(elem);
   draw(false);
+  // the observer's first report is the size just drawn at: not a reason to draw again
+  if (shown) lastSize = `${elem.clientWidth}x${elem.clientHeight}`;
   return { redraw: () => draw(false) };
 }
 

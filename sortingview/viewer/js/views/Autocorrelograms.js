@@ -34,24 +34,48 @@ export function render(root, data, ctx) {
   const order = ctx.state.order.length ? ctx.state.order.filter((k) => byUnit.has(k)) : [...byUnit.keys()];
   const mergedBefore = mergedByFirstMember(data.mergedAutocorrelograms || [], order);
   const grid = el("div", { class: "plot-grid" });
-  let drawn = 0;
+  const plots = [];  // [cell, title, item, colour]: drawn when the cell is (nearly) on screen
   for (const k of order) {
     for (const m of mergedBefore.get(k) || []) {
       const group = m.unitIds.map(unitKey).join("+");
       const cell = addCell(grid, unitKey(m.unitIds[0]), "plot-cell merged-acg");
       cell.dataset.group = group;
-      drawAcg(cell.firstChild, `Merged ${group}`, m, "#dd6b20");
+      plots.push([cell, `Merged ${group}`, m, "#dd6b20"]);
     }
-    drawAcg(addCell(grid, k, "plot-cell").firstChild, `Unit ${k}`, byUnit.get(k), "#2b6cb0");
-    drawn++;
+    plots.push([addCell(grid, k, "plot-cell"), `Unit ${k}`, byUnit.get(k), "#2b6cb0"]);
   }
   grid.addEventListener("click", (ev) => {
     const cell = ev.target.closest(".plot-cell");
     if (cell) ctx.clickUnit(cell.dataset.unit, ev);
   });
   root.replaceChildren(grid);
-  root.dataset.drawn = String(drawn);
+  root.dataset.drawn = String(order.length);
+  drawVisible(root, plots);
   paint(root, data, ctx);
+}
+
+// Only the cells on screen (and half a screen around it) are drawn now; the others when they are scrolled to
+// (an IntersectionObserver): a thousand units cost the drawing of the few dozen one sees.
+function drawVisible(root, plots) {
+  if (root.acgObserver) root.acgObserver.disconnect();
+  const draw = (cell) => {
+    const p = plots[cell.plotIndex];
+    if (p && !cell.painted) { drawAcg(cell.firstChild, p[1], p[2], p[3]); cell.painted = true; }
+  };
+  const margin = Math.round(window.innerHeight / 2);
+  const observer = new IntersectionObserver((entries) => {
+    for (const e of entries) if (e.isIntersecting) { draw(e.target); observer.unobserve(e.target); }
+  }, { rootMargin: `${margin}px 0px` });
+  // the part of the page one sees of this view; every position is read before anything is drawn (one layout)
+  const box = root.getBoundingClientRect();
+  const top = Math.max(box.top, 0) - margin;
+  const bottom = Math.min(box.bottom, window.innerHeight) + margin;
+  const near = plots.map(([cell]) => { const r = cell.getBoundingClientRect(); return r.bottom >= top && r.top <= bottom; });
+  plots.forEach(([cell], i) => {
+    cell.plotIndex = i;
+    if (near[i]) draw(cell); else observer.observe(cell);
+  });
+  root.acgObserver = observer;
 }
 
 export function paint(root, data, ctx) {
@@ -61,7 +85,8 @@ export function paint(root, data, ctx) {
 }
 
 function addCell(grid, unit, cls) {
-  const cell = el("div", { class: cls, dataset: { unit } }, el("canvas", { class: "acg" }));
+  // the canvas has its size before it is drawn, so the grid's layout does not change when it is
+  const cell = el("div", { class: cls, dataset: { unit } }, el("canvas", { class: "acg", style: `width:${W}px;height:${H}px` }));
   grid.appendChild(cell);
   return cell;
 }

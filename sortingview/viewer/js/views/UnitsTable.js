@@ -4,6 +4,7 @@ import { checkList, columnFormatter, compareValues, el, formatCell, isUnitId, la
 
 export const type = "UnitsTable";
 export const uses = ["selection", "curation", "sort", "visibleUnits"];
+export const resizes = false;  // the table lays itself out: a new pane size is no reason to rebuild its rows
 
 export function check(data) {
   const cols = checkList(data, "columns", (c) => (typeof c.key !== "string" ? "key must be a string"
