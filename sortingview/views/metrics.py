@@ -1,32 +1,19 @@
 """Views of unit measures: ``UnitMetricsGraph`` and the sorting comparison ``ConfusionMatrix``."""
 from __future__ import annotations
 
-from typing import List, Literal, Union
+from typing import List, Union
 
+from .units_table import UnitsTableColumn, UnitsTableRow
 from .view import View
 
 
-class UnitMetricsGraphMetric:
-    """One metric: its key in the units' values, its label and ``dtype`` ("int" or "float")."""
-
-    def __init__(self, key: str, label: str, dtype: Literal["int", "float"]) -> None:
-        self.key = key
-        self.label = label
-        self.dtype = dtype
-
-    def to_dict(self) -> dict:
-        return {"key": self.key, "label": self.label, "dtype": self.dtype}
+class UnitMetricsGraphMetric(UnitsTableColumn):
+    """One metric: its key in the units' values, its label and ``dtype`` ("int" or "float") (a table column's
+    fields)."""
 
 
-class UnitMetricsGraphUnit:
-    """One unit's metric values ({metric key: value})."""
-
-    def __init__(self, unit_id: Union[int, str], values: dict) -> None:
-        self.unit_id = unit_id
-        self.values = values
-
-    def to_dict(self) -> dict:
-        return {"unitId": self.unit_id, "values": self.values}
+class UnitMetricsGraphUnit(UnitsTableRow):
+    """One unit's metric values ({metric key: value}) (a table row's fields)."""
 
 
 class UnitMetricsGraph(View):
