@@ -1,7 +1,7 @@
 // The workspace viewer's units table: the UnitsTable view module fed with the unit ids, the unit_metrics task's
 // metrics, the peak channels and the workspace's external metrics (headers in purple).
 import { errorBox } from "./plot.js";
-import { state } from "./store.js";
+import { NO_UNITS, hasNoUnits, state } from "./store.js";
 import { mountView } from "./viewhost.js";
 
 const CORE = ["numEvents", "firingRateHz", "snr", "isiViolationFraction"];
@@ -9,7 +9,7 @@ let root;
 
 export function mountTable(el) {
   root = el;
-  mountView(el, "UnitsTable", { getData: tableData, dataKeys: ["unitIds", "metrics", "peakChannels", "figure", "errors"] });
+  mountView(el, "UnitsTable", { getData: tableData, dataKeys: ["unitIds", "unitsLoaded", "metrics", "peakChannels", "figure", "errors"] });
 }
 
 function rank(name) {
@@ -34,7 +34,8 @@ function columns() {
 function tableData() {
   renderErrors();
   if (!state.unitIds.length) {
-    root.replaceChildren(Object.assign(document.createElement("div"), { className: "placeholder", textContent: "Loading units…" }));
+    const text = hasNoUnits() ? NO_UNITS : "Loading units…";
+    root.replaceChildren(Object.assign(document.createElement("div"), { className: "placeholder", textContent: text }));
     return null;
   }
   const cols = columns();
