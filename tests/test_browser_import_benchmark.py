@@ -93,6 +93,16 @@ def test_the_benchmark_page_shows_the_benchmark_table(store_dir, chromium_path):
         assert pg.eval_on_selector_all("svg.scatter", "els => els.length") == 2
         screenshot(pg, "benchmark-page.png")
         assert pg.eval_on_selector_all("circle.bm-point", "els => els.length") > 0
+        # the y axis has numbers, every point is drawn whole inside its plot, name headers align with their cells
+        assert pg.eval_on_selector_all("svg.scatter", "els => els.map(s => [...s.querySelectorAll('text.y-tick')]"
+                                       ".map(t => t.textContent).join(','))") == ["0,0.5,1", "0,0.5,1"]
+        outside = pg.eval_on_selector_all("circle.bm-point, svg.scatter text", """els => els.filter(c => {
+          const p = c.getBoundingClientRect(), s = c.ownerSVGElement.getBoundingClientRect();
+          return p.left < s.left || p.right > s.right - 1 || p.top < s.top || p.bottom > s.bottom; }).length""")
+        assert outside == 0
+        aligns = pg.eval_on_selector_all("#bm-summary th, #bm-matrix th", "els => els.map(e => [e.textContent, "
+                                         "getComputedStyle(e).textAlign])")
+        assert [a for t, a in aligns if t in ("sorter", "study")] == ["left", "left", "left"], aligns
         status, _ = http(f"{srv.url}/api/benchmark?w=nosuch")
         assert status == 404
         status, body = http(f"{srv.url}/api/benchmark?w=bm1&snr=high")

@@ -4,13 +4,15 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 import re
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import errors as E
+from .. import store
 from .auth import SignInBusyError
 
 
@@ -48,8 +50,24 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>sor
 <p>{message}</p><p><a href="/">All workspaces of this store</a></p></div></body></html>"""
 
 
+def redact_store(text: str | None) -> str | None:
+    """``text`` with the store's directory replaced by "the store": clients never learn server paths."""
+    if not text:
+        return text
+    dirs = {store.store_dir(), getattr(store.get_store(), "directory", None)}
+    for d in sorted({p for x in dirs if x for p in (x, os.path.realpath(x))}, key=len, reverse=True):
+        text = re.sub(rf"\b(in|at|under) the store (at|in) {re.escape(d)}", r"\1 the store", text)
+        text = text.replace(d, "the store")
+    return text
+
+
 def error_response(status: int, message: str) -> Response:
-    """JSON for the API; a small page for what a person opens in a browser (a figURL, the home page)."""
+    """JSON for the API; a small page for what a person opens in a browser (a figURL, the home page). A message
+    naming the store's directory is logged in full and answered with the directory redacted."""
+    redacted = redact_store(message)
+    if redacted != message:
+        current_app.logger.warning("error %s (answered with the store directory redacted): %s", status, message)
+        message = redacted
     if not request.path.startswith("/api/"):
         return Response(_PAGE.format(status=status, message=html.escape(message)), status=status,
                         mimetype="text/html")

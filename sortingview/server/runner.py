@@ -23,6 +23,7 @@ from ..backend.channel.base import UNSERVED_EXPIRY_S
 from ..backend.channel.sqlite_channel import SqliteChannel
 from ..backend.jobstatus import DONE, JobStatus
 from ..serialize import encode_value
+from .http import redact_store
 
 log = logging.getLogger("sortingview.server")
 #: the SQLite channel (in the store directory) that an inline server's own backend serves
@@ -161,7 +162,8 @@ def status_to_json(st: Any, task_name: str | None = None) -> dict:
     """The server's JSON form of a backend TaskStatus (its result is already loaded and encoded)."""
     out: dict[str, Any] = {"jobId": st.job_id, "taskName": st.task_name or task_name, "status": JobStatus(st.status)}
     if st.status == JobStatus.ERROR:
-        out.update(error=st.error, traceback=st.traceback)
+        # the backend's log keeps the full text; clients never see the store's directory
+        out.update(error=redact_store(st.error), traceback=redact_store(st.traceback))
     elif st.status == JobStatus.FINISHED:
         out["result"] = encode_value(st.result)
     return out

@@ -29,7 +29,7 @@ METRICS = [  # name, label, tooltip
                                               "violating spikes relative to the unit's rate (spikeinterface's "
                                               "isi_violations_ratio)"),
     ("presenceRatio", "Presence ratio", "Fraction of the recording's whole bins (60 s) in which the unit fires"),
-    ("medianAmplitude", "Median amplitude (uV)", "Median signed amplitude of the unit's spikes on its peak "
+    ("medianAmplitude", "Median amplitude (µV)", "Median signed amplitude of the unit's spikes on its peak "
                                                  "channel at the template's peak frame"),
 ]
 

@@ -2,7 +2,7 @@
 // (all units, or only the selected ones) and the merged units' correlograms of the curation.
 import { errorBox } from "./plot.js";
 import { displayedOrder } from "./selection.js";
-import { state, subscribe, unitKey } from "./store.js";
+import { NO_UNITS, hasNoUnits, state, subscribe, unitKey } from "./store.js";
 import { renderView } from "./viewhost.js";
 
 let root;
@@ -38,6 +38,7 @@ function placeholder(text) {
 }
 
 function render() {
+  if (hasNoUnits()) { placeholder(NO_UNITS); return; }
   const err = state.errors.autocorrelograms;
   if (err) { root.replaceChildren(errorBox(err)); data = null; return; }
   if (!state.acg) { placeholder("Computing autocorrelograms…"); return; }

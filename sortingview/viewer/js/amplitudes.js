@@ -3,7 +3,7 @@
 import { errorBox, note } from "./plot.js";
 import { mergesChanged, onResize, reportError, requestTask, valueUnit, viewUnits } from "./ondemand.js";
 import { displayedOrder } from "./selection.js";
-import { state, subscribe, update, writeUrlState } from "./store.js";
+import { NO_UNITS, hasNoUnits, state, subscribe, update, writeUrlState } from "./store.js";
 import { renderView } from "./viewhost.js";
 
 export const MAX_AMP_UNITS = 12;
@@ -32,6 +32,7 @@ function render() {
   root.replaceChildren();
   delete root.dataset.drawn;
   if (!state.figure) { root.appendChild(note("Loading…", "placeholder")); return; }
+  if (hasNoUnits()) { root.appendChild(note(NO_UNITS, "placeholder")); return; }
   const all = viewUnits(displayedOrder());
   if (!all.length) {
     root.appendChild(note("Select units in the table to see their spike amplitudes over time.", "placeholder"));

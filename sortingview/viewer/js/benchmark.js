@@ -24,8 +24,9 @@ function row(cells) {
   return tr;
 }
 
-function headerRow(names) {
-  return row(names.map((n) => el("th", n)));
+// the first `names` columns hold names (left-aligned like their cells), the others numbers
+function headerRow(labels, names = 1) {
+  return row(labels.map((n, i) => el("th", n, i < names ? { class: "name" } : {})));
 }
 
 function sorterAnchor(data, sorter) {
@@ -35,7 +36,7 @@ function sorterAnchor(data, sorter) {
 function renderSummary(data) {
   const t = $("#bm-summary");
   t.appendChild(headerRow(["sorter", "study", "GT units", "accuracy", "precision", "recall",
-    ...data.snrThresholds.map((s) => `well detected, SNR ≥ ${s}`)]));
+    ...data.snrThresholds.map((s) => `well detected, SNR ≥ ${s}`)], 2));
   for (const s of data.summaries) {
     const href = s.sortingIds.length === 1 ? data.links[s.sortingIds[0]] : sorterAnchor(data, s.sorter);
     const tr = row([el("td", s.sorter, { class: "name" }), el("td", s.study, { class: "name" }),
@@ -74,28 +75,49 @@ function svg(tag, attrs) {
   return e;
 }
 
+function text(x, y, content, attrs = {}) {
+  const t = svg("text", { x, y, "font-size": 11, fill: "#444", ...attrs });
+  t.textContent = content;
+  return t;
+}
+
+// the axes of one scatter: accuracy 0, 0.5, 1 on the left, SNR 0, half, max below; the plot area keeps a
+// margin of a point's radius so points at the ends are drawn whole
+function scatterAxes(s, box, maxSnr) {
+  const { L, R, T, Bot } = box;
+  s.appendChild(svg("line", { x1: L, y1: Bot, x2: R, y2: Bot, stroke: "#999" }));
+  s.appendChild(svg("line", { x1: L, y1: T, x2: L, y2: Bot, stroke: "#999" }));
+  for (const v of [0, 0.5, 1]) {
+    const y = Bot - v * (Bot - T);
+    s.appendChild(svg("line", { x1: L - 4, y1: y, x2: L, y2: y, stroke: "#999" }));
+    s.appendChild(text(L - 6, y + 4, String(v), { "text-anchor": "end", class: "y-tick" }));
+  }
+  [0, maxSnr / 2, maxSnr].forEach((v, i) => {
+    const x = L + (v / maxSnr) * (R - L);
+    s.appendChild(svg("line", { x1: x, y1: Bot, x2: x, y2: Bot + 4, stroke: "#999" }));
+    const anchor = i === 2 ? "end" : "middle";  // the last number ends at the axis' end, inside the plot
+    s.appendChild(text(x, Bot + 15, String(Number(v.toPrecision(3))), { "text-anchor": anchor, class: "x-tick" }));
+  });
+}
+
 function renderScatter(data) {
   const box = $("#bm-scatter");
   const maxSnr = Math.max(1, ...data.units.map((u) => u.snr || 0));
-  const W = 300, H = 220, L = 36, B = 28;
+  const W = 300, H = 230, PAD = 6;
+  const area = { L: 40, R: W - PAD - 4, T: 24 + PAD, Bot: H - 34 };
   for (const sorter of new Set(data.units.map((u) => u.sorter))) {
     const s = svg("svg", { width: W, height: H, class: "scatter" });
     s.dataset.sorter = sorter;
-    s.appendChild(svg("line", { x1: L, y1: H - B, x2: W - 5, y2: H - B, stroke: "#999" }));
-    s.appendChild(svg("line", { x1: L, y1: 5, x2: L, y2: H - B, stroke: "#999" }));
-    const title = svg("text", { x: L + 4, y: 16, "font-size": 12 });
-    title.textContent = sorter;
-    s.appendChild(title);
-    const xl = svg("text", { x: W / 2, y: H - 6, "font-size": 11 });
-    xl.textContent = `SNR (0–${maxSnr.toFixed(1)})`;
-    s.appendChild(xl);
-    const yl = svg("text", { x: 2, y: 14, "font-size": 11 });
-    yl.textContent = "acc";
-    s.appendChild(yl);
+    s.dataset.area = JSON.stringify([area.L, area.T, area.R, area.Bot]);
+    scatterAxes(s, area, maxSnr);
+    s.appendChild(text(area.L + 4, 16, sorter, { "font-size": 12, fill: "#222" }));
+    s.appendChild(text((area.L + area.R) / 2, H - 4, "SNR", { "text-anchor": "middle" }));
+    s.appendChild(text(12, (area.T + area.Bot) / 2, "accuracy",
+      { "text-anchor": "middle", transform: `rotate(-90 12 ${(area.T + area.Bot) / 2})` }));
     for (const u of data.units.filter((x) => x.sorter === sorter)) {
       if (u.snr === null) continue;
       const a = svg("a", { href: data.links[u.sortingId] });
-      const c = svg("circle", { cx: L + (u.snr / maxSnr) * (W - L - 10), cy: (H - B) - (u.accuracy || 0) * (H - B - 10),
+      const c = svg("circle", { cx: area.L + (u.snr / maxSnr) * (area.R - area.L), cy: area.Bot - (u.accuracy || 0) * (area.Bot - area.T),
         r: 3.5, fill: "#2b6cb0", "fill-opacity": 0.7, class: "bm-point" });
       const tip = svg("title", {});
       tip.textContent = `GT unit ${u.gtUnitId}: SNR ${fmt(u.snr)}, accuracy ${fmt(u.accuracy)}`;

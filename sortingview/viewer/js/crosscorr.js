@@ -3,7 +3,7 @@
 import { errorBox, note } from "./plot.js";
 import { mergesChanged, onResize, reportError, requestTask, viewUnits } from "./ondemand.js";
 import { displayedOrder } from "./selection.js";
-import { state, subscribe } from "./store.js";
+import { NO_UNITS, hasNoUnits, state, subscribe } from "./store.js";
 import { renderView } from "./viewhost.js";
 import { MAX_UNITS } from "./views/CrossCorrelograms.js";
 
@@ -21,6 +21,7 @@ export function mountCrossCorrelograms(el) {
 
 function render() {
   if (!state.figure) { root.replaceChildren(note("Loading…", "placeholder")); return; }
+  if (hasNoUnits()) { root.replaceChildren(note(NO_UNITS, "placeholder")); delete root.dataset.drawn; return; }
   const all = viewUnits(displayedOrder());
   if (all.length < 1) {
     root.replaceChildren(note("Select units in the table (ctrl-click or shift-click for several) to see their "

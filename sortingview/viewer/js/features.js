@@ -3,7 +3,7 @@ import { drawAxes, errorBox, extent, note, setupCanvas } from "./plot.js";
 import { colorOf, colorsFor, mergesChanged, onResize, reportError, requestTask, valueUnit, viewUnits } from "./ondemand.js";
 import { displayedOrder } from "./selection.js";
 import { el } from "./views/common.js";
-import { state, subscribe } from "./store.js";
+import { NO_UNITS, hasNoUnits, state, subscribe } from "./store.js";
 
 let root;
 
@@ -20,6 +20,7 @@ function render() {
   root.innerHTML = "";
   delete root.dataset.drawn;
   if (!state.figure) { root.appendChild(note("Loading…", "placeholder")); return; }
+  if (hasNoUnits()) { root.appendChild(note(NO_UNITS, "placeholder")); return; }
   const units = viewUnits(displayedOrder());
   const sel = units.map((u) => u.key);
   if (!sel.length) {

@@ -133,5 +133,7 @@ function renderMountain(layout, env) {
     }
   });
   const right = entries.length ? tabArea(entries, false) : el("div", { class: "placeholder" }, "no views");
-  return el("div", { class: "sv-box sv-row sv-mountain" }, controls, el("div", { class: "sv-item" }, right));
+  // without control views the tabs take the whole width (no empty panel on the left)
+  const parts = controls.children.length ? [controls] : [];
+  return el("div", { class: "sv-box sv-row sv-mountain" }, ...parts, el("div", { class: "sv-item" }, right));
 }

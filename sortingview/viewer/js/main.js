@@ -97,11 +97,11 @@ function loadMergedAcgs() {
 function loadData(f) {
   const rec = f.recordingUri;
   const sor = f.sortingUri;
-  if (Array.isArray(f.unitIds)) update({ unitIds: f.unitIds });
+  if (Array.isArray(f.unitIds)) update({ unitIds: f.unitIds, unitsLoaded: true });
   const acgTask = runTask("sortingview.autocorrelograms.1", { sorting: sor }, { label: "autocorrelograms" });
   if (!Array.isArray(f.unitIds)) {
     runTask("sortingview.sorting_info.1", { sorting: sor }, { label: "sorting info" })
-      .then((r) => update({ unitIds: toList(r.unitIds) }))
+      .then((r) => update({ unitIds: toList(r.unitIds), unitsLoaded: true }))
       .catch((e) => setError("units", e));
   }
   runTask("sortingview.unit_metrics.1", { recording: rec, sorting: sor }, { label: "unit metrics" })

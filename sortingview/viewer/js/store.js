@@ -7,6 +7,7 @@ export const state = {
   token: null,             // sign-in token (localStorage)
   userId: null,
   unitIds: [],             // original ids (numbers or strings), sorting order of the sorting
+  unitsLoaded: false,      // true once unitIds holds the sorting's units (an empty list then means no units)
   metrics: [],             // [{name, label, tooltip, data: {unitKey: value}}]
   peakChannels: {},        // unitKey -> channel id
   acg: null,               // {binEdgesSec, byUnit: {unitKey: counts}}
@@ -42,6 +43,10 @@ export function update(patch) {
 }
 
 export const unitKey = (id) => String(id);
+
+// a sorting without units: every view says so instead of waiting or asking for a selection
+export const NO_UNITS = "This sorting has no units.";
+export const hasNoUnits = () => state.unitsLoaded && !state.unitIds.length;
 
 export function unitIdOf(key) {
   return state.unitIds.find((u) => unitKey(u) === key) ?? key;

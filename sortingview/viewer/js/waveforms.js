@@ -2,7 +2,7 @@
 // (every unit, with peak channels) and the recording's channel locations and sampling frequency.
 import { NDArray } from "./api.js";
 import { errorBox } from "./plot.js";
-import { state, subscribe } from "./store.js";
+import { NO_UNITS, hasNoUnits, state, subscribe } from "./store.js";
 import { renderView } from "./viewhost.js";
 
 let root;
@@ -44,6 +44,11 @@ function transpose(a) {
 
 function render() {
   if (!root || state.view !== "waveforms") return;
+  if (hasNoUnits()) {
+    root.replaceChildren(Object.assign(document.createElement("div"), { className: "placeholder", textContent: NO_UNITS }));
+    delete root.dataset.drawn;
+    return;
+  }
   const err = state.errors.waveforms || state.errors.recordingInfo;
   if (err) { root.replaceChildren(errorBox(err)); delete root.dataset.drawn; return; }
   if (!state.waveforms || !state.recordingInfo) {

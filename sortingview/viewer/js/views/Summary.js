@@ -2,7 +2,7 @@
 // sorting as the original shows it: descriptions, channel and unit ids, noise level, sampling frequency,
 // number of samples, duration in minutes, number of segments, and the recording / sorting objects as JSON
 // when the data carries them.
-import { el, values } from "./common.js";
+import { el, noNegativeZero, values } from "./common.js";
 import { isNum } from "../draw/widgets.js";
 
 export const type = "Summary";
@@ -28,16 +28,23 @@ export function check(data) {
   return null;
 }
 
+// a measured value to `digits` significant digits without trailing zeros (20000, 0.3333, 12.35)
+export function significant(v, digits = 4) {
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
+  return noNegativeZero(String(Number(v.toPrecision(digits))));
+}
+
 export function summaryRows(data) {
   const rows = [
     ["Recording description", data.recordingDescription],
     ["Sorting description", data.sortingDescription],
     ["Channel IDs", Array.from(values(data.channelIds)).join(", ")],
     ["Unit IDs", Array.from(values(data.unitIds)).join(", ")],
-    ["Noise level", String(data.noiseLevel)],
-    ["Sampling frequency", String(data.samplingFrequency)],
+    ["Noise level", significant(data.noiseLevel)],
+    ["Sampling frequency", significant(data.samplingFrequency, 6)],
     ["Num. samples", String(data.numFrames)],
-    ["Duration (minutes)", String(data.numFrames / data.samplingFrequency / 60)],
+    ["Duration (minutes)", significant(data.numFrames / data.samplingFrequency / 60)],
     ["Num. segments (internal)", String(data.numSegments)],
   ];
   if (data.recordingObject !== undefined) rows.push(["Recording object", JSON.stringify(data.recordingObject)]);

@@ -77,6 +77,16 @@ export function displayOrder(data, ctx) {
   return { order: out, groupOf, groups, lookup };
 }
 
+// a header wraps only at spaces, and inside long identifiers after "_" (a <wbr> element, never innerHTML)
+function headerText(label) {
+  const nodes = [];
+  label.split(/(?<=_)/).forEach((part, i) => {
+    if (i) nodes.push(document.createElement("wbr"));
+    nodes.push(document.createTextNode(part));
+  });
+  return nodes;
+}
+
 export function render(root, data, ctx) {
   const cols = columns(data, ctx);
   const { order, groupOf, groups, lookup } = displayOrder(data, ctx);
@@ -84,7 +94,7 @@ export function render(root, data, ctx) {
   const head = el("tr", {}, el("th", { class: "sel" }, el("input", { type: "checkbox", id: "select-all", title: "Select all units" })),
     cols.map((c) => {
       const mark = ctx.state.sort.column === c.key ? (ctx.state.sort.ascending ? " ▲" : " ▼") : "";
-      return el("th", { dataset: { col: c.key }, title: c.tooltip, class: [c.external ? "external" : "", c.key === "unit" ? "unit" : ""].join(" ").trim() || null }, `${c.label}${mark}`);
+      return el("th", { dataset: { col: c.key }, title: c.tooltip, class: [c.external ? "external" : "", c.key === "unit" ? "unit" : ""].join(" ").trim() || null }, headerText(`${c.label}${mark}`));
     }));
   const rows = order.map((k) => {
     const g = groupOf.get(k);

@@ -56,9 +56,14 @@ export function columnFormatter(nums) {
 
 export function formatCell(v, fmt) {
   if (v === null || v === undefined || v === "") return "–";
-  if (typeof v === "number") return Number.isFinite(v) ? fmt(v) : String(v);
+  if (typeof v === "number") return Number.isFinite(v) ? noNegativeZero(fmt(v)) : String(v);
   if (typeof v === "boolean") return v ? "yes" : "no";
   return String(v);
+}
+
+// "-0", "-0.00" or "-0.0e+0" (a small negative value rounded away) prints without its sign
+export function noNegativeZero(text) {
+  return /^-0(\.0*)?(e[+-]?\d+)?$/i.test(text) ? text.slice(1) : text;
 }
 
 export function compareValues(a, b) {
