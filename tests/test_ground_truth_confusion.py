@@ -68,6 +68,23 @@ def test_the_confusion_view_holds_spikeinterface_counts(store_dir):
         W.get_ground_truth_confusion_view(gid)
 
 
+def test_ground_truth_table_prints_the_confusion_link(store_dir, monkeypatch):
+    from click.testing import CliRunner
+
+    from sortingview.cli import main as cli_main
+
+    W, _, sid, _, _ = _pair(seed=3)
+    monkeypatch.setenv("SORTINGVIEW_URL", "http://127.0.0.1:9")
+    res = CliRunner().invoke(cli_main, ["ground-truth", "table", "--workspace", W.uri, "--recording",
+                                        W.get_sorting_record(sid)["recordingId"]])
+    assert res.exit_code == 0, res.output
+    line = [x for x in res.output.splitlines() if x.startswith(f"confusion matrix of {sid} with the ground truth: ")]
+    assert len(line) == 1
+    link = line[0].split(": ", 1)[1]
+    assert link.startswith("http://127.0.0.1:9/f?v=sortingview-views-1&d=sha1://")
+    assert _views(link)["ConfusionMatrix"]["sorting2UnitIds"] == ["S10", "S11", "S12"]
+
+
 def test_the_confusion_link_draws_in_chromium(store_dir, tmp_path):
     from test_browser_support import CANVAS_INK, backend_process, checked_page, chromium_browser, screenshot
 
@@ -82,3 +99,37 @@ def test_the_confusion_link_draws_in_chromium(store_dir, tmp_path):
         assert page.eval_on_selector(canvas, CANVAS_INK)["ink"] > 5000
         assert not page.query_selector_all(".task-error")
         screenshot(page, "ground-truth-confusion.png")
+
+
+def test_the_benchmark_page_links_each_sorting_to_its_confusion_matrix(store_dir):
+    from spikeinterface.core import NumpySorting
+    from test_browser_support import CANVAS_INK, checked_page, chromium_browser
+    from test_server_support import http, running_server
+
+    from sortingview.extractors import copy_sorting_extractor, load_sorting
+    from sortingview.workspace.benchmark_sets import create_benchmark
+
+    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        skip_or_fail(f"Chromium not found at {CHROMIUM}; install it with `apt-get install -y chromium`")
+    W = create_benchmark("bmc", snr_levels=(8.0,), drift=(False,), duration=4.0, num_channels=4, num_units=3,
+                         progress=False)
+    rid = W.recording_ids[0]
+    gt = load_sorting(W.get_sorting_record(W.get_ground_truth(rid))["sortingUri"])
+    halves = NumpySorting.from_unit_dict([{u: gt.get_unit_spike_train(u)[::2] for u in gt.get_unit_ids()}],
+                                         gt.get_sampling_frequency())
+    sid = W.add_sorting(recording_id=rid, label="halves", sorting=copy_sorting_extractor(halves))
+    with running_server(inline=True) as srv, chromium_browser(CHROMIUM) as browser, checked_page(browser) as pg:
+        status, data = http(f"{srv.url}/api/benchmark?w=bmc")
+        assert status == 200 and set(data["confusionLinks"]) == {sid}
+        assert http(f"{srv.url}/benchmark/confusion?w=bmc&sorting=S-nosuch")[0] == 404
+        assert http(f"{srv.url}/benchmark/confusion?w=bmc")[0] == 400
+        pg.goto(f"{srv.url}/benchmark?w=bmc")
+        pg.wait_for_selector("body[data-ready='1']", timeout=120_000)
+        pg.click("a.bm-confusion")
+        canvas = "[data-view-type='ConfusionMatrix'] canvas.unit-matrix"
+        pg.wait_for_selector(canvas, timeout=60_000)
+        assert "/f?v=sortingview-views-1" in pg.url
+        assert pg.eval_on_selector(canvas, CANVAS_INK)["ink"] > 5000
+        rows = pg.eval_on_selector_all("[data-view-type='UnitsTable'] tr[data-unit]",
+                                       "rs => rs.map(r => r.dataset.unit)")
+        assert sorted(rows) == sorted([f"GT{u}" for u in gt.get_unit_ids()] + [f"S{u}" for u in gt.get_unit_ids()])
