@@ -68,7 +68,18 @@ class JobHandler(abc.ABC):
         return Outcome(job.job_id, False, error=(
             f"TaskTimeoutError: task {job.task_name} ran longer than timeout_s={self.config.timeout_s:g} s on "
             f"handler {self.name} and was stopped; raise job_handlers.{self.name}.timeout_s in the backend "
-            "configuration if it needs longer"), seconds=seconds, where=where)
+            "configuration if it needs longer" + _sorter_log_tail(job)), seconds=seconds, where=where)
+
+
+def _sorter_log_tail(job: JobRecord) -> str:
+    """For a sorter stopped at its time limit: the last lines of its log ('' for other tasks)."""
+    from ..tasks.sorting import TASK_NAME, log_tail, sorting_log_path
+
+    if job.task_name != TASK_NAME or not isinstance(job.task_input, dict):
+        return ""
+    path = sorting_log_path(job.task_input)
+    tail = log_tail(path)
+    return f"\n--- last lines of its log ({path}) ---\n{tail}" if tail else f" (its log {path} is empty)"
 
 
 class InlineHandler(JobHandler):

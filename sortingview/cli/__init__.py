@@ -22,4 +22,13 @@ def main() -> None:
 
 
 # each module registers its commands on `main`
-from . import backend_cmds, benchmark_cmds, peer_cmds, sort_cmds, store_cmds, user_cmds, workspace_cmds  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    backend_cmds,
+    benchmark_cmds,
+    import_cmds,
+    peer_cmds,
+    sort_cmds,
+    store_cmds,
+    user_cmds,
+    workspace_cmds,
+)

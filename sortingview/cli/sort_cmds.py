@@ -109,11 +109,17 @@ def ground_truth_set(workspace_uri: str, recording_id: str, sorting_id: str | No
 @friendly_errors
 def ground_truth_table(workspace_uri: str, recording_id: str, as_csv: bool) -> None:
     """Every ground-truth unit (missed ones included) against each sorting: SNR, best match, accuracy,
-    precision, recall."""
+    precision, recall; then (not with --csv) the link of each sorting's confusion matrix with the ground truth."""
     from ..workspace import load_workspace
 
-    df = load_workspace(workspace_uri).get_ground_truth_table(recording_id)
-    click.echo(df.to_csv(index=False) if as_csv else df.to_string(index=False))
+    W = load_workspace(workspace_uri)
+    df = W.get_ground_truth_table(recording_id)
+    if as_csv:
+        click.echo(df.to_csv(index=False))
+        return
+    click.echo(df.to_string(index=False))
+    for sid in dict.fromkeys(df["sortingId"] if "sortingId" in df else []):
+        click.echo(f"confusion matrix of {sid} with the ground truth: {W.get_ground_truth_confusion_view(sid)}")
 
 
 @main.command("agreement")

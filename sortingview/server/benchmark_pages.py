@@ -4,13 +4,15 @@
 matrix, computed by the same function), per sorter and study the averages over the ground-truth units of the
 study's recordings and the number of well-detected units at each SNR threshold, and each ground-truth unit's
 SNR and accuracy for the scatter. Every sorting comes with the figURL of its view, so the page links each
-number to the units behind it.
+number to the units behind it, and to its confusion matrix with the ground truth
+(``/benchmark/confusion?w=...&sorting=ID``, computed when followed, then redirected to the figure).
 """
 from __future__ import annotations
 
 from statistics import mean
+from urllib.parse import urlencode
 
-from flask import Blueprint, jsonify, request, send_from_directory
+from flask import Blueprint, jsonify, redirect, request, send_from_directory
 
 from ..errors import WorkspaceError
 from .http import ApiError, query_float
@@ -83,6 +85,7 @@ def benchmark_data(W, *, well_detected: float, thresholds: list[float], base_url
         label=f"{W.label} / {r['recordingLabel']} / {r['sorter']}") for r in rows}
     return {"workspaceUri": W.uri, "label": W.label, "wellDetected": well_detected, "snrThresholds": thresholds,
             "rows": [{**r, "study": study_of(r["recordingLabel"])} for r in rows], "links": links,
+            "confusionLinks": {sid: "/benchmark/confusion?" + urlencode({"w": W.uri, "sorting": sid}) for sid in links},
             "summaries": _summaries(units, thresholds, well_detected),
             "units": [{k: u[k] for k in ("sorter", "sortingId", "recordingId", "gtUnitId", "snr", "accuracy",
                                          "bestMatch")} for u in units]}
@@ -103,3 +106,19 @@ def benchmark_api():
     data = benchmark_data(W, well_detected=query_float("wellDetected", 0.8, 0.0, 1.0), thresholds=_thresholds(),
                           base_url=request.host_url.rstrip("/"))
     return jsonify(data)
+
+
+@bp.get("/benchmark/confusion")
+def benchmark_confusion():
+    """``?w=<study set name or workspace URI>&sorting=ID``: redirect to the confusion-matrix figure of the
+    sorting against its recording's ground truth (``W.get_ground_truth_confusion_view``)."""
+    from ..workspace.benchmark_sets import find_benchmark
+
+    name, sid = request.args.get("w"), request.args.get("sorting")
+    if not name or not sid or len(sid) > 200:
+        raise ApiError(400, "give w=<study set name or workspace URI> and sorting=<sorting id> (from /api/benchmark)")
+    try:
+        link = find_benchmark(name).get_ground_truth_confusion_view(sid, base_url=request.host_url.rstrip("/"))
+    except WorkspaceError as exc:  # no such study set or sorting, or no ground truth
+        raise ApiError(404, str(exc)) from None
+    return redirect(link, code=302)

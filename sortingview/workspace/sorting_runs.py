@@ -187,6 +187,18 @@ class SortingRunMethods:
 
         return pd.DataFrame(ground_truth_rows(self, recording_id, sorting_ids))
 
+    def get_ground_truth_confusion_view(self, sorting_id: str, *, label: str | None = None,
+                                        base_url: str | None = None) -> str:
+        """The link of a figure with the confusion matrix of ``sorting_id`` against its recording's ground
+        truth (``GT<id>`` units along x, ``S<id>`` along y) beside a units table of both."""
+        from ..views.view import url_from_url_dict
+        from .ground_truth_views import ground_truth_confusion_view
+
+        view = ground_truth_confusion_view(self, sorting_id)
+        if label is None:
+            label = f"{self.label} / {self.get_sorting_record(sorting_id).get('sortingLabel')} vs ground truth"
+        return url_from_url_dict(view.url_dict(label=label[:200]), base_url=base_url)
+
     def get_benchmark_table(self, recording_ids: list[str] | None = None, *, well_detected: float = 0.8,
                             min_snr: float | None = None):
         """Per sorter and recording with a ground truth: mean accuracy, precision and recall over the

@@ -138,6 +138,8 @@ function renderLinks(data) {
     for (const r of data.rows.filter((x) => x.sorter === sorter)) {
       const li = el("li");
       li.appendChild(el("a", `${r.recordingLabel}: ${r.numSortedUnits} units`, { href: data.links[r.sortingId] }));
+      const confusion = (data.confusionLinks || {})[r.sortingId];
+      if (confusion) li.append(" · ", el("a", "confusion matrix", { href: confusion, class: "bm-confusion" }));
       ul.appendChild(li);
     }
     div.appendChild(ul);
