@@ -20,9 +20,9 @@ def test_a_sorter_stopped_at_the_time_limit_reports_its_log_tail(store_dir, tmp_
 
     if not ss.sorter_dict["mountainsort5"].is_installed():
         skip_or_fail("mountainsort5 is not installed: pip install -e .[sorters]")
-    # 2 minutes: mountainsort5 needs well over the 12 s limit even on an idle machine, and
+    # 6 minutes: mountainsort5 needs well over the 12 s limit even on an idle machine, and
     # 12 s leave a loaded machine the time to start the worker and write the log's first line
-    rec, _ = sc.generate_ground_truth_recording(durations=[120.0], sampling_frequency=30000.0, num_channels=4,
+    rec, _ = sc.generate_ground_truth_recording(durations=[360.0], sampling_frequency=30000.0, num_channels=4,
                                                 num_units=5, seed=3)
     W = sv.create_workspace(label="timeout test")
     rid = W.add_recording(label="generated", recording=sv.copy_recording_extractor(rec, progress=False))
