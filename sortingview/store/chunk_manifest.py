@@ -67,8 +67,12 @@ def check_chunk_size(chunk_size: int, size: int | None = None) -> int:
     return chunk_size
 
 
-def parse_manifest(data: bytes, sha1: str, chunk_size: int) -> ChunkManifest:
-    """Check that ``data`` is the manifest of ``sha1`` in chunks of ``chunk_size`` and consistent."""
+def parse_manifest(data: bytes, sha1: str, chunk_size: int | None) -> ChunkManifest:
+    """Check that ``data`` is the manifest of ``sha1`` in chunks of ``chunk_size`` and consistent.
+
+    ``chunk_size=None`` takes the chunk size the manifest names (within the bounds of check_chunk_size): for a
+    manifest proven by its own sha1 (a recording object's ``chunkManifest``), whose chunk size the owner chose.
+    """
     head, sep, digests = data[:_HEADER_MAX].partition(b"\n")
     parts = head.split(b" ")
     if not sep or len(parts) != 5 or b" ".join(parts[:2]) != MAGIC:
@@ -78,6 +82,8 @@ def parse_manifest(data: bytes, sha1: str, chunk_size: int) -> ChunkManifest:
         m = ChunkManifest(parts[2].decode("ascii"), int(parts[3]), int(parts[4]), digests)
     except (UnicodeDecodeError, ValueError):
         raise ManifestError("the manifest header is malformed") from None
+    if chunk_size is None:
+        chunk_size = check_chunk_size(m.chunk_size)
     if m.sha1 != sha1 or m.chunk_size != chunk_size:
         raise ManifestError(f"the manifest is of sha1://{m.sha1} in chunks of {m.chunk_size}, not of "
                             f"sha1://{sha1} in chunks of {chunk_size}")
