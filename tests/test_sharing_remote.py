@@ -264,3 +264,36 @@ def test_an_old_object_without_a_chunk_manifest_still_reads_through_the_peer_man
     np.testing.assert_array_equal(traces, site_a["local"]["traces"])
     remote = rec._recording_segments[0].remote
     assert remote.manifest_uri is None and remote.manifest_peer == site_a["url"]  # the weaker, documented path
+
+
+def test_copy_recording_extractor_records_the_manifest_of_each_segment(store_dir):
+    import spikeinterface.core as si
+
+    from sortingview.extractors import copy_recording_extractor, store_recording
+
+    rec = si.generate_recording(num_channels=4, durations=[2.0, 1.0], seed=3)
+    copy = copy_recording_extractor(rec, serialize_dtype="float32", progress=False)
+    segments = store.load_json(store_recording(copy))["data"]["segments"]
+    assert len(segments) == 2
+    for seg, path in zip(segments, copy.get_binary_description()["file_paths"], strict=True):
+        data = store.load_bytes(seg["chunkManifest"])
+        manifest = parse_manifest(data, store.parse_uri(seg["fileUri"]).sha1, None)
+        assert manifest.chunk_size == 4096  # 16 frames of 16 bytes, raised to the 4 KiB floor
+        with open(path, "rb") as f:
+            expected = [hashlib.sha1(c).hexdigest() for c in iter(lambda: f.read(4096), b"")]
+        assert [manifest.chunk_sha1(i) for i in range(manifest.num_chunks)] == expected
+
+
+def test_an_object_naming_the_manifest_of_another_file_is_refused(store_b, site_a):
+    from sortingview.errors import IntegrityError, InvalidUriError
+    from sortingview.extractors import load_recording
+
+    obj = store.load_json(site_a["ds"].recording_uri)
+    other = store.store_bytes(b"sortingview-chunk-manifest 1 %s 20 4096\n" % (b"c" * 40) + bytes(20))
+    obj["data"]["segments"][0]["chunkManifest"] = other
+    with pytest.raises(IntegrityError, match=f"{other}, the chunk manifest the recording object names for "
+                                             f"sha1://{site_a['binary_sha1']}, is not one: the manifest is of"):
+        load_recording(store.store_json(obj))
+    obj["data"]["segments"][0]["chunkManifest"] = "sha1://nothex"
+    with pytest.raises(InvalidUriError, match="invalid URI 'sha1://nothex'"):
+        load_recording(store.store_json(obj))
