@@ -201,3 +201,99 @@ def test_a_consistent_but_wrong_manifest_is_caught_once_every_chunk_is_read(stor
     data = honest.read(0, honest.size)
     assert hashlib.sha1(data).hexdigest() == sha1
     assert store.get_store().has(sha1)  # verified whole: it joined the store
+
+
+def _object_manifest_uri(site_a) -> str:
+    return store.load_json(site_a["ds"].recording_uri)["data"]["segments"][0]["chunkManifest"]
+
+
+def test_the_recording_object_names_its_chunk_manifest_and_b_reads_through_it(store_b, site_a):
+    """The manifest is fetched by the sha1 URI the object records (proven by the object's URI), not asked of
+    a peer's manifest endpoint; it is the manifest of the file's own bytes."""
+    from sortingview.extractors import load_recording
+
+    manifest_uri = _object_manifest_uri(site_a)
+    manifest = parse_manifest(store.load_bytes(manifest_uri), site_a["binary_sha1"], None)
+    assert hashlib.sha1(manifest.to_bytes()).hexdigest() == store.parse_uri(manifest_uri).sha1
+    with open(site_a["ds"].binary_paths[0], "rb") as f:
+        expected = [hashlib.sha1(c).hexdigest() for c in iter(lambda: f.read(manifest.chunk_size), b"")]
+    assert [manifest.chunk_sha1(i) for i in range(manifest.num_chunks)] == expected
+    rec = load_recording(site_a["ds"].recording_uri)
+    remote = rec._recording_segments[0].remote
+    before = STATS.bytes_received
+    traces = rec.get_traces(start_frame=123_456, end_frame=125_000, return_in_uV=False)
+    np.testing.assert_array_equal(traces, site_a["local"]["traces"])
+    assert remote.manifest_uri == manifest_uri and remote.manifest_peer is None
+    assert remote.chunk_size == manifest.chunk_size
+    assert STATS.bytes_received - before <= 1544 * 32 + 2 * remote.chunk_size  # a fraction of the file
+    assert not store.get_store().has(site_a["binary_sha1"])
+
+
+def test_a_consistent_liar_is_caught_at_the_first_chunk_when_the_object_names_the_manifest(store_b, site_a):
+    """The gap of test_a_consistent_but_wrong_manifest_is_caught_once_every_chunk_is_read, closed: the liar's
+    own manifest is never asked for, so its first wrong chunk fails the recorded manifest."""
+    from sortingview.errors import NotFoundError
+    from sortingview.store.peer_http import Peer
+    from sortingview.store.remote_binary import RemoteFile
+
+    manifest_uri, sha1 = _object_manifest_uri(site_a), site_a["binary_sha1"]
+    with lying_peer(site_a["url"]) as liar:
+        remote = RemoteFile(sha1, [Peer(liar)], 4096, manifest_uri=manifest_uri)
+        before = STATS.bytes_received
+        with pytest.warns(P.PeerWarning, match=f"peer {liar} sent bytes of sha1://{sha1} that do not match"):
+            with pytest.raises(NotFoundError, match="no peer sent verified chunks 0..0"):
+                remote.read(0, 100)  # the first chunk, and nothing else, came from the liar
+        assert STATS.bytes_received - before == remote.chunk_size  # one chunk came, and was refused
+        assert remote.manifest_peer is None
+        with pytest.warns(P.PeerWarning, match=f"peer {liar} sent bytes of sha1://{sha1} that do not match"):
+            remote = RemoteFile(sha1, [Peer(liar), Peer(site_a["url"])], 4096, manifest_uri=manifest_uri)
+            data = remote.read(0, 100)
+    with open(site_a["ds"].binary_paths[0], "rb") as f:
+        assert data == f.read(100)  # the honest peer's bytes, after the liar was skipped
+
+
+def test_an_old_object_without_a_chunk_manifest_still_reads_through_the_peer_manifest(store_b, site_a):
+    from sortingview.extractors import load_recording
+
+    obj = store.load_json(site_a["ds"].recording_uri)
+    for seg in obj["data"]["segments"]:
+        seg.pop("chunkManifest")
+    old_uri = store.store_json(obj)
+    rec = load_recording(old_uri)
+    traces = rec.get_traces(start_frame=123_456, end_frame=125_000, return_in_uV=False)
+    np.testing.assert_array_equal(traces, site_a["local"]["traces"])
+    remote = rec._recording_segments[0].remote
+    assert remote.manifest_uri is None and remote.manifest_peer == site_a["url"]  # the weaker, documented path
+
+
+def test_copy_recording_extractor_records_the_manifest_of_each_segment(store_dir):
+    import spikeinterface.core as si
+
+    from sortingview.extractors import copy_recording_extractor, store_recording
+
+    rec = si.generate_recording(num_channels=4, durations=[2.0, 1.0], seed=3)
+    copy = copy_recording_extractor(rec, serialize_dtype="float32", progress=False)
+    segments = store.load_json(store_recording(copy))["data"]["segments"]
+    assert len(segments) == 2
+    for seg, path in zip(segments, copy.get_binary_description()["file_paths"], strict=True):
+        data = store.load_bytes(seg["chunkManifest"])
+        manifest = parse_manifest(data, store.parse_uri(seg["fileUri"]).sha1, None)
+        assert manifest.chunk_size == 4096  # 16 frames of 16 bytes, raised to the 4 KiB floor
+        with open(path, "rb") as f:
+            expected = [hashlib.sha1(c).hexdigest() for c in iter(lambda: f.read(4096), b"")]
+        assert [manifest.chunk_sha1(i) for i in range(manifest.num_chunks)] == expected
+
+
+def test_an_object_naming_the_manifest_of_another_file_is_refused(store_b, site_a):
+    from sortingview.errors import IntegrityError, InvalidUriError
+    from sortingview.extractors import load_recording
+
+    obj = store.load_json(site_a["ds"].recording_uri)
+    other = store.store_bytes(b"sortingview-chunk-manifest 1 %s 20 4096\n" % (b"c" * 40) + bytes(20))
+    obj["data"]["segments"][0]["chunkManifest"] = other
+    with pytest.raises(IntegrityError, match=f"{other}, the chunk manifest the recording object names for "
+                                             f"sha1://{site_a['binary_sha1']}, is not one: the manifest is of"):
+        load_recording(store.store_json(obj))
+    obj["data"]["segments"][0]["chunkManifest"] = "sha1://nothex"
+    with pytest.raises(InvalidUriError, match="invalid URI 'sha1://nothex'"):
+        load_recording(store.store_json(obj))

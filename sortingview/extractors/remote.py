@@ -94,7 +94,10 @@ def _segment(seg, i: int, fs: float, num_channels: int, dtype: np.dtype, offset:
     uri = field(seg, "fileUri", str, FORMAT)
     row = num_channels * dtype.itemsize
     expected = offset + num_frames * row
-    remote = RemoteFile(parse_uri(uri).sha1, list_peers(), chunk_size_for(row, expected))
+    manifest_uri = field(seg, "chunkManifest", str, FORMAT, optional=True)
+    if manifest_uri is not None:
+        parse_uri(manifest_uri)  # a malformed URI is named here, before any peer is asked
+    remote = RemoteFile(parse_uri(uri).sha1, list_peers(), chunk_size_for(row, expected), manifest_uri=manifest_uri)
     if remote.size < expected:
         raise InvalidObjectError(f"{FORMAT} object: the file of segment {i} ({uri}) has {remote.size} bytes on "
                                  f"the peer, fewer than the {expected} its {num_frames} frames need")

@@ -23,6 +23,7 @@ MIN_CHUNK = 256
 MAX_CHUNK = 16 * 1024 * 1024
 MAX_CHUNKS = 1 << 22  # 80 MiB of digests; a finer manifest of a larger file is refused
 _HEADER_MAX = 200
+_READ_BLOCK = 8 * 1024 * 1024
 _build_lock = threading.Lock()  # one full-file pass at a time, whatever the number of requests
 
 
@@ -67,8 +68,12 @@ def check_chunk_size(chunk_size: int, size: int | None = None) -> int:
     return chunk_size
 
 
-def parse_manifest(data: bytes, sha1: str, chunk_size: int) -> ChunkManifest:
-    """Check that ``data`` is the manifest of ``sha1`` in chunks of ``chunk_size`` and consistent."""
+def parse_manifest(data: bytes, sha1: str, chunk_size: int | None) -> ChunkManifest:
+    """Check that ``data`` is the manifest of ``sha1`` in chunks of ``chunk_size`` and consistent.
+
+    ``chunk_size=None`` takes the chunk size the manifest names (within the bounds of check_chunk_size): for a
+    manifest proven by its own sha1 (a recording object's ``chunkManifest``), whose chunk size the owner chose.
+    """
     head, sep, digests = data[:_HEADER_MAX].partition(b"\n")
     parts = head.split(b" ")
     if not sep or len(parts) != 5 or b" ".join(parts[:2]) != MAGIC:
@@ -78,6 +83,8 @@ def parse_manifest(data: bytes, sha1: str, chunk_size: int) -> ChunkManifest:
         m = ChunkManifest(parts[2].decode("ascii"), int(parts[3]), int(parts[4]), digests)
     except (UnicodeDecodeError, ValueError):
         raise ManifestError("the manifest header is malformed") from None
+    if chunk_size is None:
+        chunk_size = check_chunk_size(m.chunk_size)
     if m.sha1 != sha1 or m.chunk_size != chunk_size:
         raise ManifestError(f"the manifest is of sha1://{m.sha1} in chunks of {m.chunk_size}, not of "
                             f"sha1://{sha1} in chunks of {chunk_size}")
@@ -89,14 +96,25 @@ def parse_manifest(data: bytes, sha1: str, chunk_size: int) -> ChunkManifest:
 def build_manifest(path: str, sha1: str, chunk_size: int) -> ChunkManifest:
     """Hash ``path`` chunk by chunk, checking on the way that the whole file still hashes to ``sha1``."""
     whole, digests, size = hashlib.sha1(), bytearray(), 0
-    with open(path, "rb") as f:
-        while chunk := f.read(chunk_size):
-            whole.update(chunk)
-            digests += hashlib.sha1(chunk).digest()
-            size += len(chunk)
+    buf = bytearray(max(1, _READ_BLOCK // chunk_size) * chunk_size)  # whole chunks, read into one buffer
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := _fill(f, view):
+            whole.update(view[:n])
+            for i in range(0, n, chunk_size):
+                digests += hashlib.sha1(view[i:min(i + chunk_size, n)]).digest()
+            size += n
     if whole.hexdigest() != sha1:
         raise IntegrityError(f"the file {path} no longer hashes to sha1://{sha1}; no manifest is published for it")
     return ChunkManifest(sha1, size, chunk_size, bytes(digests))
+
+
+def _fill(f, view: memoryview) -> int:
+    """Read into all of ``view`` unless the file ends first (a short read mid-file would misalign chunks)."""
+    n = 0
+    while n < len(view) and (k := f.readinto(view[n:])):
+        n += k
+    return n
 
 
 def manifest_key(sha1: str, chunk_size: int) -> str:

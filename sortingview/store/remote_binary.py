@@ -31,6 +31,7 @@ from .chunk_manifest import (
 )
 from .peer_http import Peer, PeerError, content_range, error_text, read_body, request
 from .peers import PeerWarning
+from .uri import parse_uri
 
 MANIFEST_WAIT_ENV = "SORTINGVIEW_PEER_MANIFEST_WAIT"
 MAX_RUN_BYTES = 32 * 1024 * 1024  # at most this much in one range request (and in memory at once)
@@ -67,13 +68,17 @@ def manifest_wait() -> float:
 class RemoteFile:
     """The file ``sha1`` on ``peers``, read lazily in chunks of ``chunk_size`` bytes."""
 
-    def __init__(self, sha1: str, peers: list[Peer], chunk_size: int, store=None):
+    def __init__(self, sha1: str, peers: list[Peer], chunk_size: int, store=None, manifest_uri: str | None = None):
+        """``manifest_uri`` (the ``chunkManifest`` of a recording object) names the manifest by its sha1, so the
+        manifest, and with it every chunk, is proven by the URI the object came from; its chunk size then
+        replaces ``chunk_size``. Without it the manifest is asked of a peer and proven only when the whole file
+        has been read (doc/sharing.md)."""
         from . import get_store
 
         if not peers:
             raise NotFoundError(f"sha1://{sha1} is not in the local store and no peers are set "
                                 "(sortingview peer add URL, or SORTINGVIEW_PEERS)")
-        self.sha1, self.chunk_size = sha1, chunk_size
+        self.sha1, self.chunk_size, self.manifest_uri = sha1, chunk_size, manifest_uri
         self.store = store or get_store()
         self.peers = list(peers)
         self._manifest: ChunkManifest | None = None
@@ -93,8 +98,29 @@ class RemoteFile:
     @property
     def manifest(self) -> ChunkManifest:
         if self._manifest is None:
-            self._manifest = cached_manifest(self.store, self.sha1, self.chunk_size) or self._fetch_manifest()
+            if self.manifest_uri:
+                self._manifest = self._proven_manifest()
+            else:
+                self._manifest = cached_manifest(self.store, self.sha1, self.chunk_size) or self._fetch_manifest()
         return self._manifest
+
+    def _proven_manifest(self) -> ChunkManifest:
+        """The manifest named by ``manifest_uri``: from the local store or fetched whole from the peers, its
+        sha1 checked, so it is as proven as the recording object that names it."""
+        from . import load_bytes
+
+        msha1 = parse_uri(self.manifest_uri).sha1
+        data = load_bytes(self.manifest_uri)  # from peers: verified by its sha1 before it enters the store
+        if hashlib.sha1(data).hexdigest() != msha1:
+            raise IntegrityError(f"the local copy of {self.manifest_uri} does not match its sha1; delete it from "
+                                 "the store so that it is fetched again")
+        try:
+            manifest = parse_manifest(data, self.sha1, None)
+        except ValueError as exc:
+            raise IntegrityError(f"{self.manifest_uri}, the chunk manifest the recording object names for "
+                                 f"sha1://{self.sha1}, is not one: {exc}") from None
+        self.chunk_size = manifest.chunk_size
+        return manifest
 
     @property
     def size(self) -> int:
@@ -174,10 +200,12 @@ class RemoteFile:
         if actual != self.sha1:
             self._verified.clear()
             os.ftruncate(self._cache_fd(), 0)
-            self.store.delete_mutable(manifest_key(self.sha1, self.chunk_size))
-            raise IntegrityError(f"all chunks of sha1://{self.sha1} matched the chunk manifest from "
-                                 f"{self.manifest_peer or 'the local cache'}, but the whole file hashes to {actual}: "
-                                 "that manifest describes other bytes; remove that peer")
+            source = self.manifest_uri or self.manifest_peer or "the local cache"
+            if not self.manifest_uri:
+                self.store.delete_mutable(manifest_key(self.sha1, self.chunk_size))
+            raise IntegrityError(f"all chunks of sha1://{self.sha1} matched the chunk manifest from {source}, "
+                                 f"but the whole file hashes to {actual}: that manifest describes other bytes; "
+                                 "remove that peer (or the object that names that manifest)")
         if self.store.directory and not self.store.has(self.sha1):
             dest = os.path.join(self.store.directory, "sha1", shard(self.sha1), self.sha1)
             makedirs(os.path.dirname(dest))
