@@ -99,6 +99,16 @@ def ensure_file(path: str, *, size: int = 0, private: bool = False) -> bool:
                 os.unlink(tmp, dir_fd=dfd)
 
 
+def open_for_write(path: str) -> int:
+    """A write descriptor of the existing file ``path``, reached without following any link (IntegrityError)."""
+    with in_folder(path) as (dfd, name):
+        try:
+            return os.open(name, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+        except OSError as exc:
+            refuse_symlink(path)
+            raise disk_full_error(exc, path) from exc
+
+
 def _lexists(name: str, dir_fd: int) -> bool:
     try:
         os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
@@ -129,5 +139,5 @@ def locked(path: str) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-__all__ = ["sortingview_path", "refuse_symlink", "check_private", "write_file", "ensure_file", "locked", "makedirs",
-           "file_mode"]
+__all__ = ["sortingview_path", "refuse_symlink", "check_private", "write_file", "ensure_file", "open_for_write",
+           "locked", "makedirs", "file_mode"]
