@@ -114,6 +114,21 @@ def in_folder(path: str) -> Iterator[tuple[int, str]]:
         os.close(fd)
 
 
+def open_file(path: str, flags: int, private: bool = False) -> int:
+    """``os.open(path, flags | O_NOFOLLOW)`` with the folder reached as :func:`open_folder` does (store modes)."""
+    with in_folder(path) as (dfd, name):
+        return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, file_mode(private), dir_fd=dfd)
+
+
+def move_file(src: str, dst: str, *, keep_src: bool = False) -> None:
+    """Rename (or hard-link, with ``keep_src``) ``src`` to ``dst``; neither folder is followed if it is a link."""
+    with in_folder(src) as (sfd, sname), in_folder(dst) as (dfd, dname):
+        if keep_src:
+            os.link(sname, dname, src_dir_fd=sfd, dst_dir_fd=dfd, follow_symlinks=False)
+        else:
+            os.replace(sname, dname, src_dir_fd=sfd, dst_dir_fd=dfd)
+
+
 def makedirs(path: str) -> None:
     """Create ``path`` and missing parents (store modes), refusing a symbolic link in place of a store folder."""
     os.close(open_folder(path))
