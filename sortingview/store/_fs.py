@@ -82,16 +82,25 @@ def open_folder(path: str) -> int:
 
 
 def _open_child_folder(parent: int, name: str, where: str) -> int:
-    created = False
+    try:
+        return _open_dir_at(parent, name, where)
+    except FileNotFoundError:
+        pass
     try:
         os.mkdir(name, 0o777, dir_fd=parent)
-        created = True
     except FileExistsError:
-        pass  # there already (perhaps made by another process a moment ago)
+        return _open_dir_at(parent, name, where)  # another process made it a moment ago
     except OSError as exc:
         raise disk_full_error(exc, where) from exc
+    fd = _open_dir_at(parent, name, where)
+    if multi_user():
+        os.fchmod(fd, DIR_MODE_MULTI_USER)
+    return fd
+
+
+def _open_dir_at(parent: int, name: str, where: str) -> int:
     try:
-        fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+        return os.open(name, _DIR_FLAGS, dir_fd=parent)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
             what = "a symbolic link" if stat.S_ISLNK(os.lstat(name, dir_fd=parent).st_mode) else "not a folder"
@@ -99,9 +108,6 @@ def _open_child_folder(parent: int, name: str, where: str) -> int:
                                  "never writes through a link (someone with write access to the store may have "
                                  "put it there). Remove it and try again") from None
         raise
-    if created and multi_user():
-        os.fchmod(fd, DIR_MODE_MULTI_USER)
-    return fd
 
 
 @contextlib.contextmanager
