@@ -31,7 +31,8 @@ def _start_server(cfg, allowed_hosts=(), max_queued_per_client=None, import_fold
     limits = {} if max_queued_per_client is None else {"max_queued_per_client": max_queued_per_client}
     server = create_server(cfg.host, cfg.port, channel=cfg.channel, channel_url=cfg.channel_url,
                            backend_id=cfg.backend_id, allowed_hosts=allowed_hosts, import_folder=import_folder,
-                           importers=importers, private=private, **limits)
+                           importers=importers, private=private,
+                           unserved_expiry_s=cfg.unserved_expiry_s, **limits)
     threading.Thread(target=server.serve_forever, name="sortingview-http", daemon=True).start()
     record_server(server.url)  # links made by scripts on this store now point here
     click.echo(f"sortingview server at {server.url}", err=True)

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from flask import Flask
 
+from ..backend.channel.base import UNSERVED_EXPIRY_S
 from .auth import UserStore, users_file
 from .channels import ChannelGate
 from .guard import HostPolicy, install_guards
@@ -52,19 +53,21 @@ def create_app(*, channel: str = "default", channel_url: str | None = None, back
                inline: bool = False, users_path: str | None = None, bind_host: str = "127.0.0.1",
                allowed_hosts: tuple[str, ...] | list[str] = (), channels: tuple[str, ...] | list[str] = (),
                max_long_polls: int = 40, max_long_polls_per_client: int = 30,
-               max_queued_per_client: int = DEFAULT_MAX_QUEUED_PER_CLIENT, private: bool = False) -> Flask:
+               max_queued_per_client: int = DEFAULT_MAX_QUEUED_PER_CLIENT, private: bool = False,
+               unserved_expiry_s: float = UNSERVED_EXPIRY_S) -> Flask:
     """The WSGI app. ``inline=True`` runs tasks in server threads instead of the backend (tests, debugging).
 
     ``bind_host`` and ``allowed_hosts``: the host names requests may carry (see doc/security.md);
     ``channels``: named channels requests may select besides ``channel`` and those a live backend serves;
     ``max_long_polls`` (per client ``max_long_polls_per_client``): requests that may wait at once;
     ``max_queued_per_client``: tasks one client address may have queued or running;
-    ``private``: reads only for signed-in readers of a workspace (server/readers.py).
+    ``private``: reads only for signed-in readers of a workspace (server/readers.py);
+    ``unserved_expiry_s``: jobs for a backend id no live backend serves fail after this (the YAML's value).
     """
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    runner: Any = InlineRunner() if inline else BackendRunner(channel, channel_url)
+    runner: Any = InlineRunner() if inline else BackendRunner(channel, channel_url, unserved_expiry_s)
     app.config["SV"] = ServerContext(runner=runner, users=UserStore(users_path or users_file()),
                                      backend_status=_backend_status_fn(channel, channel_url, inline),
                                      channels=ChannelGate(channel, channels),

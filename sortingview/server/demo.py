@@ -54,11 +54,14 @@ class _Progress:
 def _atomic_output(path: str):
     """Yield a temporary path next to ``path`` (same suffix); it becomes ``path`` only when the block succeeds,
     so a start killed half way leaves no partial file under the final name."""
+    from ..store._fs import makedirs, move_file
+
     stem, ext = os.path.splitext(path)
     tmp = f"{stem}{TMP_MARK}{os.getpid()}{ext}"
+    makedirs(os.path.dirname(path))  # IntegrityError if a folder of the store became a symbolic link
     try:
         yield tmp
-        os.replace(tmp, path)
+        move_file(tmp, path)  # renamed relative to the folder, never through a linked folder
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -74,7 +77,9 @@ def _remove_leftovers(folder: str) -> None:
 def _write_int16(recording, path: str) -> None:
     fs = int(recording.get_sampling_frequency())
     n = recording.get_num_frames(0)
-    with _atomic_output(path) as tmp, open(tmp, "wb") as f:
+    from ..store._fs import open_file
+
+    with _atomic_output(path) as tmp, open(open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb") as f:
         for start in range(0, n, fs):  # a second at a time: memory stays small
             chunk = recording.get_traces(start_frame=start, end_frame=min(n, start + fs))
             f.write(np.clip(np.round(chunk / GAIN_UV), -32768, 32767).astype("<i2").tobytes())

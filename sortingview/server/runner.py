@@ -64,9 +64,11 @@ def for_browser(value: Any) -> Any:
 class BackendRunner:
     """Submits tasks to the channel that backends claim from."""
 
-    def __init__(self, channel: str | Channel = "default", channel_url: str | None = None):
+    def __init__(self, channel: str | Channel = "default", channel_url: str | None = None,
+                 unserved_expiry_s: float = UNSERVED_EXPIRY_S):
         self.channel = channel
         self.channel_url = channel_url
+        self.unserved_expiry_s = unserved_expiry_s  # the YAML's ``unserved_expiry_s`` of the backend started alongside
         self._next_expire = 0.0
 
     def _channel_kwargs(self, channel: str | None) -> dict:
@@ -98,8 +100,8 @@ class BackendRunner:
         """Now and then, fail jobs queued for a backend id nobody serves (there may be no backend to do it)."""
         now = time.monotonic()
         if now >= self._next_expire:
-            self._next_expire = now + _EXPIRE_EVERY_S
-            chan.expire_unserved(UNSERVED_EXPIRY_S)
+            self._next_expire = now + min(_EXPIRE_EVERY_S, self.unserved_expiry_s / 2)
+            chan.expire_unserved(self.unserved_expiry_s)
 
     def close(self) -> None:
         pass

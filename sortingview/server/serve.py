@@ -7,6 +7,7 @@ import threading
 from waitress import create_server as _waitress_server
 from waitress.wasyncore import close_all
 
+from ..backend.channel.base import UNSERVED_EXPIRY_S
 from .app import DEFAULT_MAX_QUEUED_PER_CLIENT, create_app
 
 DEFAULT_HOST = "127.0.0.1"
@@ -66,20 +67,22 @@ def create_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, channel
                   threads: int = 48, allowed_hosts: tuple[str, ...] | list[str] = (),
                   channels: tuple[str, ...] | list[str] = (),
                   max_queued_per_client: int = DEFAULT_MAX_QUEUED_PER_CLIENT, import_folder: str | None = None,
-                  importers=None, private: bool = False) -> SortingviewServer:
+                  importers=None, private: bool = False, unserved_expiry_s: float = UNSERVED_EXPIRY_S
+                  ) -> SortingviewServer:
     """The server ``sortingview-start-backend`` runs (binds 127.0.0.1 unless told otherwise).
 
     ``backend_id`` (the id of the backend started alongside) is given to tasks whose request names none.
     ``allowed_hosts``: host names besides the bound host, localhost and $SORTINGVIEW_URL's that requests may
     carry (421 otherwise). ``channels``: named channels requests may select besides ``channel`` and those a
     live backend serves. ``max_queued_per_client``: tasks one client address may have queued or running
-    (429 beyond). Long-polls may hold all threads but ``RESERVED_THREADS``. ``private``: store files, feeds,
+    (429 beyond). ``unserved_expiry_s``: jobs for a backend id no live backend serves fail after this.
+    Long-polls may hold all threads but ``RESERVED_THREADS``. ``private``: store files, feeds,
     figures and manifests only for signed-in readers of a workspace that reaches them (doc/sharing.md).
     """
     server = SortingviewServer(host, port, threads=threads, channel=channel, channel_url=channel_url,
                                backend_id=backend_id, inline=inline, allowed_hosts=tuple(allowed_hosts),
                                channels=tuple(channels), max_queued_per_client=max_queued_per_client,
-                               private=private)
+                               private=private, unserved_expiry_s=unserved_expiry_s)
     from .import_api import import_settings  # the import page's folder and users (doc/sorting.md)
 
     server.app.config["SV_IMPORT"] = import_settings(import_folder, importers)

@@ -21,41 +21,44 @@ import re
 import time
 
 from ..errors import FeedError
-from ._fs import disk_full_error, finish_file, fsync_dir, makedirs, write_all
+from ._fs import disk_full_error, file_mode, in_folder, multi_user, write_all
 
 _TAIL = 1 << 16
 _FIRST_NUMBER = re.compile(rb'\[?\{"messageNumber":(\d+),')
 
 
 def create(path: str, feed_id: str) -> None:
-    makedirs(os.path.dirname(path))
-    try:  # O_EXCL: never through a symbolic link
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o644)
-    except FileExistsError:
-        raise FeedError(f"feed://{feed_id} already exists; load it with load_feed instead") from None
-    except OSError as exc:
-        raise disk_full_error(exc, path) from exc
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    finish_file(path)
-    fsync_dir(os.path.dirname(path))
+    with in_folder(path) as (dfd, name):  # no folder of the store is followed if it is a link
+        try:  # O_EXCL: never through a symbolic link
+            fd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, file_mode(),
+                         dir_fd=dfd)
+        except FileExistsError:
+            raise FeedError(f"feed://{feed_id} already exists; load it with load_feed instead") from None
+        except OSError as exc:
+            raise disk_full_error(exc, path) from exc
+        try:
+            if multi_user():
+                os.fchmod(fd, file_mode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.fsync(dfd)
 
 
 def append(path: str, feed_id: str, payloads: list[bytes], user_id: str | None) -> list[int]:
     """Append already-encoded JSON messages as one line; return their numbers."""
     if not payloads:
         return []
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        raise FeedError(f"feed://{feed_id} does not exist at {path}; create it first with create_feed()") from None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise FeedError(f"feed file {path} is a symbolic link; sortingview never appends through one (a user "
-                            "with write access to the store may have planted it). Remove it") from None
-        raise
+    with in_folder(path) as (dfd, name):
+        try:
+            fd = os.open(name, os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+        except FileNotFoundError:
+            raise FeedError(f"feed://{feed_id} does not exist at {path}; create it first with create_feed()") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise FeedError(f"feed file {path} is a symbolic link; sortingview never appends through one (a "
+                                "user with write access to the store may have planted it). Remove it") from None
+            raise
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         first = _repair_tail_and_count(fd, path)

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -22,8 +23,9 @@ from ._fs import (
     copy_and_hash,
     disk_full_error,
     existing_file,
-    finish_file,
+    in_folder,
     makedirs,
+    register_root,
     sha1_of_file,
     shard,
     temp_name,
@@ -43,6 +45,7 @@ class LocalStore(Store):
     def __init__(self, directory: str):
         self.directory = os.path.abspath(os.path.expanduser(os.fspath(directory)))
         makedirs(self.directory)
+        register_root(self.directory)
 
     def _content_path(self, sha1: str) -> str:
         return os.path.join(self.directory, "sha1", shard(sha1), sha1)
@@ -64,28 +67,24 @@ class LocalStore(Store):
         known = self._cached_sha1(path, st)
         if known and os.path.exists(self._content_path(known)):
             return known  # this unchanged file was stored before: nothing to copy
-        # copy into a temp file inside the store, name it by the sha1 of the copy, rename into place
-        incoming = os.path.join(self.directory, "sha1")
-        makedirs(incoming)
-        tmp = temp_name(os.path.join(incoming, "incoming"))
-        sha1 = copy_and_hash(path, tmp)
-        after = os.stat(path)
-        if (after.st_size, after.st_mtime) == (st.st_size, st.st_mtime):
-            self._remember_sha1(path, after, sha1)
-        dest = self._content_path(sha1)
-        if os.path.exists(dest):
-            os.unlink(tmp)
-            return sha1
-        try:
-            makedirs(os.path.dirname(dest))
-            finish_file(tmp)
-            os.replace(tmp, dest)
-        except BaseException as exc:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            if isinstance(exc, OSError):
-                raise disk_full_error(exc, dest) from exc
-            raise
+        # copy into a temp file inside the store, name it by the sha1 of the copy, rename into place; both
+        # folders are reached without following links (a shared store's member may have planted one)
+        with in_folder(os.path.join(self.directory, "sha1", "incoming")) as (ifd, _):
+            tmp = os.path.basename(temp_name("incoming"))
+            sha1 = copy_and_hash(path, tmp, ifd, os.path.join(self.directory, "sha1", tmp))
+            dest = self._content_path(sha1)
+            try:
+                after = os.stat(path)
+                if (after.st_size, after.st_mtime) == (st.st_size, st.st_mtime):
+                    self._remember_sha1(path, after, sha1)
+                with in_folder(dest) as (dfd, name):
+                    os.replace(tmp, name, src_dir_fd=ifd, dst_dir_fd=dfd)
+            except BaseException as exc:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp, dir_fd=ifd)
+                if isinstance(exc, OSError):
+                    raise disk_full_error(exc, dest) from exc
+                raise
         return sha1
 
     def file_sha1(self, path: str) -> str:

@@ -24,7 +24,7 @@ import warnings
 from dataclasses import dataclass
 
 from ..errors import IntegrityError, NotFoundError
-from ._fs import atomic_write, finish_file, makedirs, shard
+from ._fs import atomic_write, finish_file, move_file, open_file, shard
 from .peer_http import Peer, PeerError, check_peer_url, content_range, error_text, request
 
 PEERS_ENV = "SORTINGVIEW_PEERS"
@@ -159,8 +159,8 @@ def _partial_path(store, sha1: str) -> str:
 @contextlib.contextmanager
 def _locked_part(path: str):
     """The ``.part`` file opened for appending, locked against a second process fetching the same file."""
-    makedirs(os.path.dirname(path))
-    with open(path, "a+b") as f:
+    fd = open_file(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)  # never through a link (file or folder)
+    with os.fdopen(fd, "a+b") as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
             yield f
@@ -269,9 +269,8 @@ def _install(store, sha1: str, part: str) -> str:
     """Move a verified ``.part`` into the store (a rename for a directory store, a copy otherwise)."""
     if store.directory:
         dest = os.path.join(store.directory, "sha1", shard(sha1), sha1)  # the layout of doc/store.md
-        makedirs(os.path.dirname(dest))
         finish_file(part)
-        os.replace(part, dest)
+        move_file(part, dest)
     else:
         with open(part, "rb") as g:
             store.put_bytes(g.read())

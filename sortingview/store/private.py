@@ -16,7 +16,7 @@ import stat
 from typing import Iterator
 
 from ..errors import IntegrityError
-from ._fs import atomic_write, disk_full_error, file_mode, makedirs, multi_user, open_new
+from ._fs import atomic_write, disk_full_error, file_mode, in_folder, makedirs, multi_user, open_new, register_root
 
 
 def sortingview_path(*parts: str, directory: str | None = None) -> str:
@@ -25,6 +25,8 @@ def sortingview_path(*parts: str, directory: str | None = None) -> str:
         from . import store_dir
 
         directory = store_dir()
+    else:
+        register_root(directory)
     path = os.path.join(directory, "sortingview", *parts)
     makedirs(os.path.dirname(path))
     return path
@@ -70,31 +72,49 @@ def ensure_file(path: str, *, size: int = 0, private: bool = False) -> bool:
     Racing creators are safe: the file is prepared under a temp name and linked into place, so nobody sees it
     half made and the first one wins. A symbolic link at ``path`` is refused, not followed.
     """
-    refuse_symlink(path)
-    if os.path.exists(path):
-        return False
-    makedirs(os.path.dirname(path))
-    tmp = os.path.join(os.path.dirname(path), f"@tmp.{secrets.token_hex(6)}.{os.path.basename(path)}")
-    try:
-        fd = open_new(tmp, file_mode(private))
-        try:
-            if size:
-                os.ftruncate(fd, size)
-            if multi_user() or private:
-                os.fchmod(fd, file_mode(private))
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)
-            return True
-        except FileExistsError:
+    with in_folder(path) as (dfd, name):  # no folder of the store is followed if it is a link
+        if _lexists(name, dfd):
             refuse_symlink(path)
             return False
-    except OSError as exc:
-        raise disk_full_error(exc, path) from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        tmp = f"@tmp.{secrets.token_hex(6)}.{name}"
+        try:
+            fd = open_new(tmp, file_mode(private), dfd)
+            try:
+                if size:
+                    os.ftruncate(fd, size)
+                if multi_user() or private:
+                    os.fchmod(fd, file_mode(private))
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd, follow_symlinks=False)
+                return True
+            except FileExistsError:
+                refuse_symlink(path)
+                return False
+        except OSError as exc:
+            raise disk_full_error(exc, path) from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=dfd)
+
+
+def open_for_write(path: str) -> int:
+    """A write descriptor of the existing file ``path``, reached without following any link (IntegrityError)."""
+    with in_folder(path) as (dfd, name):
+        try:
+            return os.open(name, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+        except OSError as exc:
+            refuse_symlink(path)
+            raise disk_full_error(exc, path) from exc
+
+
+def _lexists(name: str, dir_fd: int) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        return True
+    except FileNotFoundError:
+        return False
 
 
 @contextlib.contextmanager
@@ -104,12 +124,12 @@ def locked(path: str) -> Iterator[None]:
     Processes that read, modify and write one file take this lock around the three steps, so no update is lost.
     """
     lock_path = path + ".lock"
-    makedirs(os.path.dirname(lock_path))
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, file_mode())
-    except OSError as exc:
-        refuse_symlink(lock_path)
-        raise disk_full_error(exc, lock_path) from exc
+    with in_folder(lock_path) as (dfd, name):  # no folder of the store is followed if it is a link
+        try:
+            fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, file_mode(), dir_fd=dfd)
+        except OSError as exc:
+            refuse_symlink(lock_path)
+            raise disk_full_error(exc, lock_path) from exc
     try:
         if multi_user() and os.fstat(fd).st_uid == os.getuid():
             os.fchmod(fd, file_mode())
@@ -119,5 +139,5 @@ def locked(path: str) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-__all__ = ["sortingview_path", "refuse_symlink", "check_private", "write_file", "ensure_file", "locked", "makedirs",
-           "file_mode"]
+__all__ = ["sortingview_path", "refuse_symlink", "check_private", "write_file", "ensure_file", "open_for_write",
+           "locked", "makedirs", "file_mode"]

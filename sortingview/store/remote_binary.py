@@ -20,7 +20,7 @@ import time
 import warnings
 
 from ..errors import IntegrityError, NotFoundError
-from ._fs import makedirs, multi_user, sha1_of_file, shard
+from ._fs import move_file, open_file, sha1_of_file, shard
 from .chunk_manifest import (
     MAX_CHUNKS,
     ChunkManifest,
@@ -208,9 +208,8 @@ class RemoteFile:
                                  "remove that peer (or the object that names that manifest)")
         if self.store.directory and not self.store.has(self.sha1):
             dest = os.path.join(self.store.directory, "sha1", shard(self.sha1), self.sha1)
-            makedirs(os.path.dirname(dest))
             with contextlib.suppress(FileExistsError):
-                os.link(self._cache_path(), dest)
+                move_file(self._cache_path(), dest, keep_src=True)
 
     def _cache_fd(self) -> int:
         """The sparse cache file: chunks at their offsets, holes elsewhere (read as zeros)."""
@@ -218,8 +217,7 @@ class RemoteFile:
             with self._lock:
                 if self._fd is None:
                     path = self._cache_path()
-                    makedirs(os.path.dirname(path))
-                    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664 if multi_user() else 0o644)
+                    fd = open_file(path, os.O_RDWR | os.O_CREAT)  # never through a link (file or folder)
                     if os.fstat(fd).st_size < self.manifest.size:
                         os.ftruncate(fd, self.manifest.size)
                     self._fd = fd

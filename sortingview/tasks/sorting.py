@@ -119,8 +119,10 @@ def _sweep_stale_folders() -> None:
 @contextlib.contextmanager
 def _output_to(path: str):
     """Send what the sorter prints (Python's stdout and stderr) to ``path``, line-buffered."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", buffering=1, encoding="utf-8", errors="replace") as log:
+    from ..store._fs import open_file
+
+    fd = open_file(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)  # never through a link (file or store folder)
+    with open(fd, "w", buffering=1, encoding="utf-8", errors="replace") as log:
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             yield log
 

@@ -61,7 +61,9 @@ class _Level:
         """Write bins from ``b0`` and then flag the chunk: the flag reaches the disk only after the data
         (fdatasync in between), so even a power cut never leaves a flagged chunk of zeros."""
         block = np.stack([lo, hi], axis=1).astype(self.dtype, copy=False)
-        fd = os.open(self.path, os.O_WRONLY | os.O_NOFOLLOW)  # never write through a planted link
+        from ..store.private import open_for_write
+
+        fd = open_for_write(self.path)  # never through a planted link, of the file or of a folder above it
         try:
             os.pwrite(fd, block.tobytes(), b0 * self._bin_bytes)
             os.fdatasync(fd)

@@ -95,6 +95,9 @@ class SqliteChannel(Channel):
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None or getattr(self._local, "pid", None) != os.getpid():
+            from ...store.private import makedirs
+
+            makedirs(os.path.dirname(self.path))  # IntegrityError if a folder of the store became a link
             try:
                 db = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
                 _retry_busy(lambda: db.execute("PRAGMA journal_mode=WAL"), self.path)
