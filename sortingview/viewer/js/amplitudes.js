@@ -29,6 +29,12 @@ export function amplitudesOf(unit) {
   return requestTask("sortingview.spike_amplitudes.2", input, `spike amplitudes ${unit.key}`);
 }
 
+// The unit of a settled amplitudes entry: {unitId, peakChannelId, timesSec, amplitudes}, unpacked once
+export function unitAmplitudes(entry) {
+  if (!entry.unpacked) entry.unpacked = unpackSpikeAmplitudes(entry.result)[0];
+  return entry.unpacked;
+}
+
 function render() {
   root.replaceChildren();
   delete root.dataset.drawn;
@@ -55,7 +61,7 @@ function render() {
     box.insertBefore(note(`unit${units.length > 1 ? "s" : ""} ${units.join(", ")}:`), box.firstChild);
     root.appendChild(box);
   }
-  const done = entries.filter((e) => e.entry.status === "done").map((e) => ({ key: e.key, ...unpackSpikeAmplitudes(e.entry.result)[0] }));
+  const done = entries.filter((e) => e.entry.status === "done").map((e) => ({ key: e.key, ...unitAmplitudes(e.entry) }));
   const pending = entries.filter((e) => e.entry.status === "pending").length;
   if (pending) root.appendChild(note(`Computing the amplitudes of ${pending} unit${pending > 1 ? "s" : ""}…`));
   if (!done.length) return;
