@@ -33,7 +33,7 @@ CHILD = textwrap.dedent("""
     backend = Backend(load_config(env={}))
     t = threading.Thread(target=backend.run, daemon=True)
     t.start()
-    time.sleep(3.0)  # the backend is up and its forkserver started (warm_up), as a running backend's is
+    time.sleep(float(sys.argv[2]))  # the backend is up and its forkserver started (warm_up), as in use
     out = []
     for ds in (a, b):
         t0 = time.perf_counter()
@@ -44,11 +44,11 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def one_run() -> tuple[float, float]:
+def one_run(settle_s: float) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "KACHERY_CLOUD_DIR": os.path.join(tmp, "store")}
         os.makedirs(env["KACHERY_CLOUD_DIR"])
-        out = subprocess.run([sys.executable, "-c", CHILD, tmp], env=env, capture_output=True, text=True,
+        out = subprocess.run([sys.executable, "-c", CHILD, tmp, str(settle_s)], env=env, capture_output=True, text=True,
                              timeout=300, check=True).stdout
         first, second = (float(x) for x in out.split("RESULT")[1].split())
         return first, second
@@ -57,8 +57,9 @@ def one_run() -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds between backend start and request")
     args = parser.parse_args()
-    runs = [one_run() for _ in range(args.runs)]
+    runs = [one_run(args.settle) for _ in range(args.runs)]
     firsts, seconds = [r[0] for r in runs], [r[1] for r in runs]
     print(f"load average {os.getloadavg()[0]:.1f}; {args.runs} fresh backends")
     print(f"first autocorrelograms.2 (cold worker): median {statistics.median(firsts):.3f} s "

@@ -4,6 +4,8 @@ A cold worker otherwise spends its first correlogram request loading (or compili
 (doc/benchmarks.md, "Cold worker"). Imported by the forkserver (``pool._mp_context`` preloads this module):
 it runs the serial kernels once on a few spikes, the way ``compute.correlograms`` calls them. The parallel
 kernels are left alone: running one starts numba's thread pool, which a forked child must not inherit.
+It also imports ``spikeinterface.core`` and the sorting reader, which the tasks import lazily (0.5 s in each
+worker's first request otherwise).
 """
 from __future__ import annotations
 
@@ -34,6 +36,10 @@ def warm_correlogram_kernels() -> None:
 
 
 try:
+    import spikeinterface.core  # noqa: F401
+
+    from ..extractors import npz_grouped  # noqa: F401 - the reader of stored sortings
+
     warm_correlogram_kernels()
 except Exception:  # noqa: BLE001 - a failed warm-up only means the first request loads the kernels itself
     pass
