@@ -272,7 +272,7 @@ def test_spike_amplitudes_honour_the_figures_subsample_rate(env, page):
     units = unit_strs(env, 2)
     open_with_state(page, link, units=units, view="amplitudes")
     page.wait_for_selector("#amp-view[data-drawn='2']", timeout=60_000)
-    asked = [b["taskInput"] for b in bodies if b and b.get("taskName") == "sortingview.spike_amplitudes.1"]
+    asked = [b["taskInput"] for b in bodies if b and b.get("taskName") == "sortingview.spike_amplitudes.2"]
     assert asked and all(a.get("maxSpikesPerUnit") == 8 for a in asked), asked  # 1 Hz x 8 s
     points = int(page.get_attribute("#amp-view canvas[data-points]", "data-points"))
     assert 0 < points <= 16

@@ -40,13 +40,15 @@ def test_precompute_fills_the_cache_for_exactly_what_the_viewer_requests(workspa
     chan = open_channel()
     before = chan.stats()
     # the viewer's own requests (main.js): object URIs only
-    for name, inp in [("sortingview.autocorrelograms.1", {"sorting": ds.sorting_uri}),
-                      ("sortingview.average_waveforms.1", {"recording": ds.recording_uri, "sorting": ds.sorting_uri})]:
+    for name, inp in [("sortingview.autocorrelograms.2", {"sorting": ds.sorting_uri}),
+                      ("sortingview.unit_metrics.2", {"recording": ds.recording_uri, "sorting": ds.sorting_uri}),
+                      ("sortingview.average_waveforms.2", {"recording": ds.recording_uri, "sorting": ds.sorting_uri})]:
         st = submit_task(name, inp).status()
         assert st.status == "finished" and st.result is not None
     assert chan.stats() == before, "answered from task_results without queueing"
-    acg = statuses["sortingview.autocorrelograms.1"].result
-    assert len(acg["autocorrelograms"]) == len(ds.unit_ids)
+    acg = statuses["sortingview.autocorrelograms.2"].result
+    assert [str(u) for u in acg["unitIds"]] == [str(u) for u in ds.unit_ids]
+    assert acg["binCounts"]["shape"][0] == len(ds.unit_ids)
 
 
 def test_precompute_without_waiting_returns_handles_and_times_out_clearly(workspace_and_sorting):
@@ -55,3 +57,18 @@ def test_precompute_without_waiting_returns_handles_and_times_out_clearly(worksp
     assert len(handles) == 5 and open_channel().stats()["queued"]
     with pytest.raises(TaskTimeoutError, match="not finished after 0.05 s"):
         W.precompute(sid, progress=False, timeout=0.05)
+
+
+def test_precompute_asks_for_the_tasks_the_viewer_opens_a_sorting_with(workspace_and_sorting):
+    """The task names main.js's loadData submits are those precompute submits (the `.2` tasks where one exists)."""
+    import re
+    from pathlib import Path
+
+    W, sid, _ = workspace_and_sorting
+    main_js = (Path(sv.__file__).parent / "viewer" / "js" / "main.js").read_text()
+    load_data = main_js[main_js.index("function loadData("):]
+    load_data = load_data[:load_data.index("\n}\n")]
+    asked = set(re.findall(r'runTask\("([\w.]+)"', load_data))
+    names = [name for name, _ in viewer_requests(W, sid)]
+    assert asked == set(names) and len(names) == len(set(names))
+    assert names.index("sortingview.average_waveforms.2") < names.index("sortingview.unit_metrics.2")

@@ -77,8 +77,12 @@ class Backend:
     def run(self, *, burst: bool = False) -> int:
         """Serve the channel until stopped (or, with ``burst``, until it is empty); return jobs completed."""
         self._log_start()
-        if not self.channel.url.startswith("sqlite://") and any(h.type == "parallel" for h in self.config.handlers):
-            warm_up(self.config.task_modules)  # before the first claim: see warm_up
+        if any(h.type == "parallel" for h in self.config.handlers):
+            if self.channel.url.startswith("sqlite://"):  # the backend claims for its workers: warm up meanwhile
+                threading.Thread(target=warm_up, args=(self.config.task_modules,), name="sortingview-warm-up",
+                                 daemon=True).start()
+            else:
+                warm_up(self.config.task_modules)  # before the first claim: see warm_up
         self._burst = burst  # a burst must see an empty queue before it ends: it always looks
         idle = _MIN_IDLE_S
         try:

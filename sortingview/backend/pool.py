@@ -180,8 +180,9 @@ def _mp_context(task_modules: tuple[str, ...]):
     if _context is None:
         try:
             ctx = multiprocessing.get_context("forkserver")
+            # warm_kernels: the correlogram kernels loaded once here, not in each worker's first request
             ctx.set_forkserver_preload(["sortingview.tasks._builtin", "sortingview.backend.status",
-                                         "sortingview.backend.pool"])
+                                         "sortingview.backend.pool", "sortingview.backend.warm_kernels"])
         except ValueError:  # no forkserver on this platform
             ctx = multiprocessing.get_context("spawn")
         _context = ctx

@@ -1,8 +1,8 @@
 """``precompute``: compute ahead of time every task the viewer asks for when it opens a sorting.
 
-The requests here are exactly what the viewer sends (``viewer/js/main.js``: the object URIs and nothing
-else, so catalogue defaults apply), hence the same job ids: once they are in ``task_results/`` the first view
-is answered from the cache.
+The requests here are exactly what the viewer sends (``viewer/js/main.js``: the packed ``.2`` tasks where
+one exists, the object URIs and nothing else, so catalogue defaults apply), hence the same job ids: once they
+are in ``task_results/`` the first view is answered from the cache.
 """
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ def viewer_requests(workspace: Any, sorting_id: str) -> list[tuple[str, dict]]:
     return [
         ("sortingview.recording_info.1", {"recording": r}),
         ("sortingview.sorting_info.1", {"sorting": s}),
-        ("sortingview.autocorrelograms.1", {"sorting": s}),  # all units
-        ("sortingview.unit_metrics.1", {"recording": r, "sorting": s}),
-        ("sortingview.average_waveforms.1", {"recording": r, "sorting": s}),  # all units
+        ("sortingview.autocorrelograms.2", {"sorting": s}),  # all units
+        # waveforms before metrics: a process that ran average_waveforms (templates with deviations) serves
+        # unit_metrics from the same templates (doc/tasks.md, "Templates reused"); not the other way round
+        ("sortingview.average_waveforms.2", {"recording": r, "sorting": s}),  # all units
+        ("sortingview.unit_metrics.2", {"recording": r, "sorting": s}),
     ]
 
 

@@ -1,5 +1,6 @@
 // The workspace viewer's spike amplitudes: one spike_amplitudes task per selected unit (cached per unit), drawn
 // by the SpikeAmplitudes view module; a click opens the traces around that time.
+import { unpackSpikeAmplitudes } from "./packed.js";
 import { errorBox, note } from "./plot.js";
 import { mergesChanged, onResize, reportError, requestTask, valueUnit, viewUnits } from "./ondemand.js";
 import { displayedOrder } from "./selection.js";
@@ -25,7 +26,13 @@ export function amplitudesOf(unit) {
   // W.spikesortingview(_spike_amplitudes_subsample_max_firing_rate=...) caps the spikes drawn per unit
   const cap = state.figure.spikeAmplitudesMaxSpikesPerUnit;
   if (Number.isInteger(cap) && cap > 0) input.maxSpikesPerUnit = cap;
-  return requestTask("sortingview.spike_amplitudes.1", input, `spike amplitudes ${unit.key}`);
+  return requestTask("sortingview.spike_amplitudes.2", input, `spike amplitudes ${unit.key}`);
+}
+
+// The unit of a settled amplitudes entry: {unitId, peakChannelId, timesSec, amplitudes}, unpacked once
+export function unitAmplitudes(entry) {
+  if (!entry.unpacked) entry.unpacked = unpackSpikeAmplitudes(entry.result)[0];
+  return entry.unpacked;
 }
 
 function render() {
@@ -55,7 +62,7 @@ function render() {
     box.insertBefore(note(`unit${units.length > 1 ? "s" : ""} ${units.join(", ")}:`), box.firstChild);
     root.appendChild(box);
   }
-  const done = entries.filter((e) => e.entry.status === "done").map((e) => ({ key: e.key, ...e.entry.result.spikeAmplitudes[0] }));
+  const done = entries.filter((e) => e.entry.status === "done").map((e) => ({ key: e.key, ...unitAmplitudes(e.entry) }));
   const pending = entries.filter((e) => e.entry.status === "pending").length;
   if (pending) root.appendChild(note(`Computing the amplitudes of ${pending} unit${pending > 1 ? "s" : ""}…`));
   if (!done.length) return;

@@ -1,5 +1,6 @@
 // The workspace viewer's cross-correlograms: one cross_correlograms task for the selected units (merge groups as
 // one unit with apply merges), drawn by the CrossCorrelograms view module.
+import { unpackCrossCorrelograms } from "./packed.js";
 import { errorBox, note } from "./plot.js";
 import { mergesChanged, onResize, reportError, requestTask, viewUnits } from "./ondemand.js";
 import { displayedOrder } from "./selection.js";
@@ -30,7 +31,7 @@ function render() {
     return;
   }
   const units = all.slice(0, MAX_CCG_UNITS);
-  const entry = requestTask("sortingview.cross_correlograms.1",
+  const entry = requestTask("sortingview.cross_correlograms.2",
     { sorting: state.figure.sortingUri, unitIds: units.map((u) => u.taskId) }, "cross-correlograms");
   reportError("crossCorrelograms", entry);
   if (entry.status === "error") { root.replaceChildren(errorBox(entry.error)); return; }
@@ -38,7 +39,7 @@ function render() {
   // the task names units by their task ids (a merge group is a list): the view names them by their keys ("3+7")
   const keyOf = new Map(units.map((u) => [JSON.stringify(u.taskId), u.key]));
   const edges = entry.result.binEdgesSec;
-  const crossCorrelograms = entry.result.crossCorrelograms.map((c) => ({
+  const crossCorrelograms = unpackCrossCorrelograms(entry.result).map((c) => ({
     unitId1: keyOf.get(JSON.stringify(c.unitId1)), unitId2: keyOf.get(JSON.stringify(c.unitId2)),
     binEdgesSec: edges, binCounts: c.binCounts }));
   renderView(root, "CrossCorrelograms", { type: "CrossCorrelograms", crossCorrelograms, unitIds: all.map((u) => u.key) },

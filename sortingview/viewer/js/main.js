@@ -11,6 +11,7 @@ import { messageBox, renderView } from "./viewhost.js";
 import { mountWaveforms } from "./waveforms.js";
 import { mountCrossCorrelograms } from "./crosscorr.js";
 import { mountAmplitudes } from "./amplitudes.js";
+import { unpackAutocorrelograms, unpackAverageWaveforms, unpackUnitMetrics } from "./packed.js";
 
 const $ = (sel) => document.querySelector(sel);
 // each tab: its view element and the tools shown next to the tabs while it is open
@@ -82,13 +83,11 @@ function loadMergedAcgs() {
   if (sig === mergeSignature) return;
   mergeSignature = sig;
   if (!groups.length) { update({ mergedAcg: {} }); return; }
-  runTask("sortingview.autocorrelograms.1", { sorting: state.figure.sortingUri, unitIds: groups },
+  runTask("sortingview.autocorrelograms.2", { sorting: state.figure.sortingUri, unitIds: groups },
     { label: "merged autocorrelograms" })
     .then((r) => {
       if (mergeSignature !== sig) return;  // the merges changed meanwhile; a newer request is on its way
-      const mergedAcg = {};
-      for (const a of r.autocorrelograms) mergedAcg[a.unitId.map(unitKey).join("+")] = a.binCounts.data || a.binCounts;
-      update({ mergedAcg });
+      update({ mergedAcg: unpackAutocorrelograms(r).byUnit });  // keyed "3+7"
       setError("mergedAutocorrelograms", null);
     })
     .catch((e) => setError("mergedAutocorrelograms", e));
@@ -98,20 +97,22 @@ function loadData(f) {
   const rec = f.recordingUri;
   const sor = f.sortingUri;
   if (Array.isArray(f.unitIds)) update({ unitIds: f.unitIds, unitsLoaded: true });
-  const acgTask = runTask("sortingview.autocorrelograms.1", { sorting: sor }, { label: "autocorrelograms" });
+  const acgTask = runTask("sortingview.autocorrelograms.2", { sorting: sor }, { label: "autocorrelograms" });
   if (!Array.isArray(f.unitIds)) {
     runTask("sortingview.sorting_info.1", { sorting: sor }, { label: "sorting info" })
       .then((r) => update({ unitIds: toList(r.unitIds), unitsLoaded: true }))
       .catch((e) => setError("units", e));
   }
-  runTask("sortingview.unit_metrics.1", { recording: rec, sorting: sor }, { label: "unit metrics" })
-    .then((r) => { performance.mark("sv:metrics-decoded"); update({ metrics: r.metrics || [] }); performance.mark("sv:table-drawn"); })
+  runTask("sortingview.unit_metrics.2", { recording: rec, sorting: sor }, { label: "unit metrics" })
+    .then((r) => {
+      performance.mark("sv:metrics-decoded");
+      update({ metrics: unpackUnitMetrics(r) });
+      performance.mark("sv:table-drawn");
+    })
     .catch((e) => setError("metrics", e));
   acgTask.then((r) => {
     performance.mark("sv:acg-decoded");
-    const byUnit = {};
-    for (const a of r.autocorrelograms) byUnit[unitKey(a.unitId)] = a.binCounts.data || a.binCounts;
-    update({ acg: { binEdgesSec: r.binEdgesSec.data || r.binEdgesSec, byUnit } });
+    update({ acg: unpackAutocorrelograms(r) });
     performance.mark("sv:acg-drawn");
   }).catch((e) => setError("autocorrelograms", e));
   const recInfo = runTask("sortingview.recording_info.1", { recording: rec }, { label: "recording info" })
@@ -119,16 +120,8 @@ function loadData(f) {
     .catch((e) => setError("recordingInfo", e));
   // waveforms of every unit in one cached task: the peak-channel column and instant selection follow from it
   acgTask.catch(() => null).then(() => recInfo).then(() => {
-    runTask("sortingview.average_waveforms.1", { recording: rec, sorting: sor }, { label: "average waveforms" })
-      .then((r) => {
-        const waveforms = {};
-        const peakChannels = {};
-        for (const w of r.averageWaveforms) {
-          waveforms[unitKey(w.unitId)] = { ...w, channelIds: toList(w.channelIds) };
-          peakChannels[unitKey(w.unitId)] = w.peakChannelId;
-        }
-        update({ waveforms, peakChannels });
-      })
+    runTask("sortingview.average_waveforms.2", { recording: rec, sorting: sor }, { label: "average waveforms" })
+      .then((r) => update(unpackAverageWaveforms(r)))
       .catch((e) => setError("waveforms", e));
   });
 }

@@ -1,7 +1,7 @@
 // Raw traces: the channels stacked by depth in a time window that pans and zooms (buttons, wheel, drag),
 // min/max-downsampled by the task so that every spike stays visible, with the selected units' spikes marked.
 import { AXIS, FONT, GRID, errorBox, niceStep, note, setupCanvas, ticks, formatTick } from "./plot.js";
-import { amplitudesOf } from "./amplitudes.js";
+import { amplitudesOf, unitAmplitudes } from "./amplitudes.js";
 import { colorsFor, mergesChanged, onResize, peekTask, reportError, requestTask, viewUnits } from "./ondemand.js";
 import { displayedOrder } from "./selection.js";
 import { state, subscribe, update, writeUrlState } from "./store.js";
@@ -273,7 +273,7 @@ function drawSpikes(ctx, w, area, X, rowY, path) {
     const k = unit.key;
     const entry = amplitudesOf(unit);
     if (entry.status !== "done") continue;
-    const u = entry.result.spikeAmplitudes[0];
+    const u = unitAmplitudes(entry);
     const t = u.timesSec.data;
     const chan = String(u.peakChannelId);
     ctx.fillStyle = colors.get(k);

@@ -26,7 +26,8 @@ function viewData() {
     if (locs) channelLocations[String(c)] = locs.shape ? [locs.get(i, 0), locs.get(i, 1)] : [locs[i][0], locs[i][1]];
   });
   // the task gives (frames x channels); a view's waveforms are (channels x frames)
-  const averageWaveforms = Object.entries(state.waveforms).map(([key, w]) => ({
+  // a unit without a peak channel (no usable spike) has no waveform to draw
+  const averageWaveforms = Object.entries(state.waveforms).filter(([, w]) => w.waveform).map(([key, w]) => ({
     unitId: key, channelIds: w.channelIds, waveform: transpose(w.waveform),
     waveformStdDev: w.waveformStdDev ? transpose(w.waveformStdDev) : undefined, peakChannelId: w.peakChannelId,
   }));
