@@ -173,9 +173,10 @@ def test_the_demo_link_opens_in_the_viewer(demo, chromium_path):
                                    ".some(th => /GT accuracy/.test(th.textContent))", timeout=60_000)
             screenshot(page, "demo-workspace.png")
             # every view of the workspace viewer draws for two selected units, with no error box anywhere
-            rows = page.query_selector_all("table.units tbody tr[data-unit]")
-            rows[0].query_selector("td.unit").click()
-            rows[1].query_selector("td.unit").click(modifiers=["Control"])
+            # the table redraws as metrics and peak channels arrive: let it settle, click by selector (re-resolved)
+            page.wait_for_selector("#statusbar .pending[data-count='0']", timeout=120_000)
+            page.click("table.units tbody tr[data-unit] >> nth=0 >> td.unit")
+            page.click("table.units tbody tr[data-unit] >> nth=1 >> td.unit", modifiers=["Control"])
             for tab, drawn in [("waveforms", "#waveform-view[data-drawn='2']"),
                                ("crosscorrelograms", "#ccg-view[data-drawn='4']"),
                                ("amplitudes", "#amp-view[data-drawn='2']"),
