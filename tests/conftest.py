@@ -51,6 +51,15 @@ def chromium_path():
     return CHROMIUM
 
 
+@pytest.fixture
+def browser(chromium_path):
+    """Headless Chromium for one test (modules that share one across tests define their own)."""
+    from test_browser_support import chromium_browser
+
+    with chromium_browser(chromium_path) as b:
+        yield b
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     """A real redis-server on a free loopback port for the whole session; yields its base URL."""

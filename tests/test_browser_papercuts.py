@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import views_figure_data as F
-from test_browser_support import INLINE_SCRIPT_RUNS, checked_page, chromium_browser, screenshot, serve_with_csp
+from test_browser_support import INLINE_SCRIPT_RUNS, checked_page, screenshot, serve_with_csp
 from test_server_support import http, running_server
 
 pytestmark = [pytest.mark.browser]
@@ -25,12 +25,6 @@ COLOURED_OUTSIDE_AREA = """(c) => {
   }
   return {outside, inside};
 }"""
-
-
-@pytest.fixture
-def browser(chromium_path):
-    with chromium_browser(chromium_path) as b:
-        yield b
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from conftest import CHROMIUM, skip_or_fail
-from test_browser_support import CANVAS_INK, backend_process, chromium_browser, screenshot
+from test_browser_support import CANVAS_INK, backend_process, checked_page, chromium_browser, screenshot
 
 si = pytest.importorskip("spikeinterface.core")
 sw = pytest.importorskip("spikeinterface.widgets")
@@ -70,14 +70,9 @@ def browser(server):
 
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1600, "height": 900})
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield pg
-    ctx.close()
-    assert not errors, f"errors in the page: {errors}"
+    """A page that fails the test on a script error or a console error."""
+    with checked_page(browser, width=1600, height=900, console=True) as pg:
+        yield pg
 
 
 def widget_url(analyzer, name: str, kwargs: dict) -> str:

@@ -108,12 +108,15 @@ def chromium_browser(executable_path: str):
 
 
 @contextlib.contextmanager
-def checked_page(browser):
-    """A page in a fresh context; the test fails if the page raised a JavaScript error."""
-    ctx = browser.new_context(viewport={"width": 1440, "height": 860})
+def checked_page(browser, *, width: int = 1440, height: int = 860, console: bool = False):
+    """A page in a fresh context; the test fails if the page raised a JavaScript error (and, with
+    ``console``, if it logged one to the console)."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    if console:
+        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     yield pg
     ctx.close()
     assert not errors, f"JavaScript errors in the page: {errors}"

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 from conftest import CHROMIUM, skip_or_fail
-from test_browser_support import CANVAS_INK, backend_process, chromium_browser, screenshot
+from test_browser_support import CANVAS_INK, backend_process, checked_page, chromium_browser, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "views")
@@ -48,14 +48,9 @@ def browser(server):
 
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1500, "height": 900})
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield pg
-    ctx.close()
-    assert not errors, f"errors in the page: {errors}"
+    """A page that fails the test on a script error or a console error."""
+    with checked_page(browser, width=1500, height=900, console=True) as pg:
+        yield pg
 
 
 def run_example(script: str, capsys, monkeypatch) -> str:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import pytest
 from conftest import CHROMIUM, skip_or_fail
-from test_browser_support import CANVAS_INK, backend_process, chromium_browser, screenshot, serve_with_csp
+from test_browser_support import CANVAS_INK, backend_process, checked_page, chromium_browser, screenshot, serve_with_csp
 from view_figures import BUILDERS, UNIT_IDS, store_figure
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -43,14 +43,8 @@ def browser(server):
 @pytest.fixture
 def page(browser):
     """A page that fails the test on a script error or a console error."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 800})
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield pg
-    ctx.close()
-    assert not errors, f"errors in the page: {errors}"
+    with checked_page(browser, width=1400, height=800, console=True) as pg:
+        yield pg
 
 
 def view_sel(view_type: str) -> str:

@@ -6,14 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import views_figure_data as F
-from test_browser_support import CANVAS_INK, checked_page, chromium_browser
+from test_browser_support import CANVAS_INK, checked_page
 from test_server_support import running_server
-
-
-@pytest.fixture
-def browser(chromium_path):
-    with chromium_browser(chromium_path) as b:
-        yield b
 
 
 @pytest.fixture

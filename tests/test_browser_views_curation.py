@@ -8,7 +8,7 @@ import json
 from urllib.parse import parse_qs
 
 import pytest
-from test_browser_support import checked_page, chromium_browser, screenshot
+from test_browser_support import checked_page, screenshot
 from test_server_support import running_server
 from views_figure_data import autocorrelograms, figure_url, mountain, store_figure, units_table
 
@@ -16,12 +16,6 @@ from sortingview.server.auth import UserStore, users_file
 from sortingview.store import load_json, store_json
 
 UNITS = [1, 2, 3, 5, 8, 13]
-
-
-@pytest.fixture
-def browser(chromium_path):
-    with chromium_browser(chromium_path) as b:
-        yield b
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import views_figure_data as F
-from test_browser_support import CANVAS_INK, checked_page, chromium_browser, screenshot
+from test_browser_support import CANVAS_INK, checked_page, screenshot
 from test_server_support import running_server
 
 UNITS = [1, 2, 3, 5, 8, 13, 21]
@@ -25,12 +25,6 @@ def all_views(units=UNITS):
 
 LABELS = ["Units", "Autocorrelograms", "Cross-correlograms", "Waveforms", "Amplitudes", "Curation", "Selection",
           "Curation (old)"]
-
-
-@pytest.fixture
-def browser(chromium_path):
-    with chromium_browser(chromium_path) as b:
-        yield b
 
 
 @pytest.fixture

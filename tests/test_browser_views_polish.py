@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import view_figures as VF
 import views_figure_data as F
-from test_browser_support import checked_page, chromium_browser, screenshot
+from test_browser_support import checked_page, screenshot
 from test_server_support import running_server
 
 pytestmark = [pytest.mark.browser]
@@ -31,12 +31,6 @@ LINE_BREAKS = """(th) => {
   }
   return {text, before};
 }"""
-
-
-@pytest.fixture
-def browser(chromium_path):
-    with chromium_browser(chromium_path) as b:
-        yield b
 
 
 @pytest.fixture
