@@ -3,6 +3,7 @@
 import { decodeValue, postJson } from "./api.js";
 import { figureData } from "./figdata.js";
 import { renderLayout } from "./layout.js";
+import { wireSignIn } from "./signin.js";
 import { displayedOrder, moveSelection, restrictTo, selectKeys } from "./selection.js";
 import { readUrlState, setUrlStateWriter, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
 import { curateLocally, loadViewsCuration, saveViewsCuration } from "./viewcuration.js";
@@ -140,36 +141,12 @@ async function checkToken() {
 }
 
 function wireHeader() {
-  const showUser = () => { $("#signin-btn").textContent = state.userId ? `Sign out ${state.userId}` : "Sign in"; };
-  subscribe((keys) => { if (keys.has("userId")) showUser(); });
-  showUser();
   $("#help-btn").addEventListener("click", () => $("#help-dialog").showModal());
   $("#help-close").addEventListener("click", () => $("#help-dialog").close());
-  $("#signin-btn").addEventListener("click", async () => {
-    if (state.userId) {
-      localStorage.removeItem("sortingview.token");
-      update({ token: null, userId: null });
-      await loadViewsCuration(state.curation && state.curation.kind !== "local" ? state.curation.uri : null);
-      return;
-    }
-    $("#signin-error").textContent = "";
-    $("#signin-dialog").showModal();
+  wireSignIn({
+    afterSignIn: refreshCurationRights,
+    afterSignOut: () => loadViewsCuration(state.curation && state.curation.kind !== "local" ? state.curation.uri : null),
   });
-  $("#signin-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const token = $("#token-input").value.trim();
-    try {
-      const r = await postJson("/api/signin", { token });
-      localStorage.setItem("sortingview.token", token);
-      update({ token, userId: r.userId });
-      $("#signin-dialog").close();
-      $("#token-input").value = "";
-      await refreshCurationRights();
-    } catch (e) {
-      $("#signin-error").textContent = e.message;
-    }
-  });
-  $("#signin-cancel").addEventListener("click", () => $("#signin-dialog").close());
 }
 
 // after signing in: who may save; local changes are kept

@@ -4,6 +4,7 @@ import { getJson, postJson, runTask, toList } from "./api.js";
 import { mountAcg } from "./acg.js";
 import { followCurationFeed, loadCuration, mountCuration } from "./curation.js";
 import { installKeys } from "./keys.js";
+import { wireSignIn } from "./signin.js";
 import { mountStatusBar } from "./statusbar.js";
 import { readUrlState, setError, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
 import { mountTable } from "./table.js";
@@ -145,30 +146,9 @@ function wireHeader() {
   $("#apply-merges").addEventListener("change", (ev) => { update({ applyMerges: ev.target.checked }); writeUrlState(); });
   subscribe((keys) => {
     if (keys.has("view")) showView();
-    if (keys.has("userId")) showUser();
   });
   showView();
-  showUser();
-  $("#signin-btn").addEventListener("click", () => {
-    if (state.userId) { signOut(); return; }
-    $("#signin-error").textContent = "";
-    $("#signin-dialog").showModal();
-  });
-  $("#signin-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const token = $("#token-input").value.trim();
-    try {
-      const r = await postJson("/api/signin", { token });
-      localStorage.setItem("sortingview.token", token);
-      update({ token, userId: r.userId });
-      $("#signin-dialog").close();
-      $("#token-input").value = "";
-      loadCuration();
-    } catch (e) {
-      $("#signin-error").textContent = e.message;
-    }
-  });
-  $("#signin-cancel").addEventListener("click", () => $("#signin-dialog").close());
+  wireSignIn({ afterSignIn: loadCuration, afterSignOut: loadCuration });
   $("#settings-btn").addEventListener("click", () => {
     $("#backend-input").value = state.backendId || "";
     $("#settings-dialog").showModal();
@@ -221,16 +201,6 @@ function showView() {
   for (const tools of new Set(Object.values(VIEWS).map((v) => v[1]))) $(tools).hidden = tools !== shown;
   $("#apply-merges").checked = state.applyMerges;
   $("#acg-mode").value = state.acgMode;
-}
-
-function showUser() {
-  $("#signin-btn").textContent = state.userId ? `Sign out ${state.userId}` : "Sign in";
-}
-
-function signOut() {
-  localStorage.removeItem("sortingview.token");
-  update({ token: null, userId: null });
-  loadCuration();
 }
 
 start();
