@@ -137,3 +137,26 @@ def test_the_job_file_is_bounded_and_a_damaged_one_starts_empty(tmp_path):
     with open(path, "w") as f:
         f.write("{not json")
     assert JobBook(path).jobs == []
+
+
+def test_only_signed_in_importers_start_a_sorter_through_the_task_api(store_dir, tmp_path):
+    from test_server_support import running_server
+
+    from sortingview.server.auth import UserStore, users_file
+
+    users = UserStore(users_file())
+    alice, bob = users.add_user("alice"), users.add_user("bob")
+    task = {"taskName": "sortingview.run_sorter.1", "taskInput": {"recording": "sha1://" + "0" * 40}, "waitSec": 0}
+    with running_server(inline=True, import_folder=str(tmp_path), importers="alice") as srv:
+        status, body = http(f"{srv.url}/api/task", body=task)
+        assert status == 401 and "runs a spike sorter" in body["error"] and "sign in" in body["error"]
+        status, body = http(f"{srv.url}/api/task", body=task, headers={"Authorization": f"Bearer {bob}"})
+        assert status == 403 and "may not import" in body["error"]
+        # alice gets past the check: what stops this request is its missing inputs
+        status, body = http(f"{srv.url}/api/task", body=task, headers={"Authorization": f"Bearer {alice}"})
+        assert status == 400 and "sorterName" in body["error"]
+        status, body = http(f"{srv.url}/api/task", body={"taskName": "sortingview.backend_status.1", "taskInput": {}})
+        assert status == 200 and body["status"] == "finished"  # other tasks need no sign-in
+    with running_server(inline=True) as srv:  # no import folder: nobody starts sorters over HTTP
+        status, body = http(f"{srv.url}/api/task", body=task, headers={"Authorization": f"Bearer {alice}"})
+        assert status == 403 and "no import folder" in body["error"]

@@ -69,6 +69,26 @@ def _importer() -> tuple[ImportSettings, str]:
     return s, user
 
 
+def check_task_rights(task_name: str) -> None:
+    """Over the HTTP task API, a task of the ``sorting`` handler (a spike sorter, which takes a machine's cores
+    for minutes or hours) only for a signed-in importer; 401/403 otherwise. Other tasks, and names the registry
+    does not know (the runner answers those), pass."""
+    from ..errors import UnknownTaskError
+    from ..tasks.registry import get_task
+
+    try:
+        if get_task(task_name).handler_type != "sorting":
+            return
+    except UnknownTaskError:
+        return
+    try:
+        _importer()
+    except ApiError as exc:
+        raise ApiError(exc.status, f"{task_name} runs a spike sorter: over HTTP only a signed-in user the server "
+                                   f"names in --importers may start it ({exc.message}). From this machine, "
+                                   "`sortingview sort` or W.run_sorters submit it directly") from None
+
+
 def _path(s: ImportSettings, value: object) -> str:
     from ..workspace.importing import resolve_inside
 
