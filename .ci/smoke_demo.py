@@ -1,6 +1,8 @@
 """CI smoke run of the README's first command in a fresh environment: start
 ``sortingview-start-backend --demo --port <free port>``, wait (bounded) for the link it prints, then run every
-registered task once on the demo data through the server's HTTP API, and stop the server.
+registered task once on the demo data through the server's HTTP API, and stop the server. The server gets an
+import folder and one importer, the user ``smoke`` this script adds, whose token goes with every task request:
+over HTTP, only a signed-in importer may start ``sortingview.run_sorter.1``.
 
 Run it with the Python of a virtual environment where sortingview was installed exactly as the README says
 (``pip install -e .``, no extras), so that a runtime import missing from ``install_requires`` fails here:
@@ -49,11 +51,13 @@ def _pump(stream, lines: queue.Queue) -> None:
     lines.put(None)
 
 
-def start_server(port: int, log_path: str) -> tuple[subprocess.Popen, str]:
-    """Start the demo server from this environment; return it and the demo link once printed."""
+def start_server(port: int, log_path: str, import_folder: str) -> tuple[subprocess.Popen, str]:
+    """Start the demo server from this environment (the user ``smoke`` may import); return it and the demo link
+    once printed."""
     exe = os.path.join(os.path.dirname(sys.executable), "sortingview-start-backend")
     log = open(log_path, "w")
-    proc = subprocess.Popen([exe, "--demo", "--port", str(port)], stdout=subprocess.PIPE, stderr=log, text=True,
+    proc = subprocess.Popen([exe, "--demo", "--port", str(port), "--import-folder", import_folder,
+                             "--importers", "smoke"], stdout=subprocess.PIPE, stderr=log, text=True,
                             start_new_session=True)  # its own process group: the worker pools stop with it
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
@@ -89,9 +93,12 @@ def _tail(path: str, n: int = 25) -> str:
         return "".join(f.readlines()[-n:])
 
 
-def http_json(url: str, body: dict | None = None, timeout: float = 60.0) -> dict:
+def http_json(url: str, body: dict | None = None, timeout: float = 60.0, token: str | None = None) -> dict:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"} if data else {})
+    headers = {"Content-Type": "application/json"} if data else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.loads(resp.read())
@@ -141,13 +148,13 @@ def task_input(spec, known: dict) -> dict:
     return out
 
 
-def run_task(base: str, name: str, inputs: dict) -> float:
+def run_task(base: str, name: str, inputs: dict, token: str) -> float:
     t0 = time.monotonic()
-    st = http_json(f"{base}/api/task", {"taskName": name, "taskInput": inputs, "waitSec": 20})
+    st = http_json(f"{base}/api/task", {"taskName": name, "taskInput": inputs, "waitSec": 20}, token=token)
     while st.get("status") not in ("finished", "error"):
         if time.monotonic() - t0 > TASK_TIMEOUT_S:
             raise SmokeFailure(f"task {name} is still {st.get('status')!r} after {TASK_TIMEOUT_S} s")
-        st = http_json(f"{base}/api/task/{st['jobId']}?wait=20")
+        st = http_json(f"{base}/api/task/{st['jobId']}?wait=20", token=token)
     if st["status"] == "error":
         raise SmokeFailure(f"task {name} failed: {st.get('error')}\n{st.get('traceback') or ''}")
     if not isinstance(st.get("result"), dict):
@@ -155,13 +162,29 @@ def run_task(base: str, name: str, inputs: dict) -> float:
     return time.monotonic() - t0
 
 
-def run_all_tasks(base: str, link: str) -> None:
+def check_sorter_needs_sign_in(base: str, known: dict) -> None:
+    """Without a token, the task API refuses to start a spike sorter (401)."""
+    from sortingview.tasks import get_task
+
+    inputs = task_input(get_task("sortingview.run_sorter.1"), known)
+    try:
+        http_json(f"{base}/api/task", {"taskName": "sortingview.run_sorter.1", "taskInput": inputs, "waitSec": 0})
+    except SmokeFailure as exc:
+        if "answered 401" in str(exc):
+            return
+        raise
+    raise SmokeFailure("the server started sortingview.run_sorter.1 for a request without a token; only a "
+                       "signed-in importer may")
+
+
+def run_all_tasks(base: str, link: str, token: str) -> None:
     from sortingview.tasks import list_tasks
 
     known = demo_inputs(base, link)
+    check_sorter_needs_sign_in(base, known)
     specs = list_tasks()
     for i, spec in enumerate(specs, 1):
-        secs = run_task(base, spec.name, task_input(spec, known))
+        secs = run_task(base, spec.name, task_input(spec, known), token)
         print(f"smoke: [{i}/{len(specs)}] {spec.name} ok ({secs:.1f} s)", flush=True)
 
 
@@ -175,14 +198,19 @@ def main() -> int:
         os.environ.pop("SORTINGVIEW_URL", None)
         port = args.port or free_port()
         log_path = os.path.join(tmp, "backend.log")
+        import_folder = os.path.join(tmp, "import")
+        os.makedirs(import_folder)
+        from sortingview.server.auth import UserStore, users_file
+
+        token = UserStore(users_file()).add_user("smoke")  # in the store the server is about to use
         try:
-            proc, link = start_server(port, log_path)
+            proc, link = start_server(port, log_path, import_folder)
             if not link.startswith(f"http://127.0.0.1:{port}/f?"):
                 stop_server(proc)
                 raise SmokeFailure(f"the demo link {link} does not name the server started on port {port}")
             print(f"smoke: server up after {time.monotonic() - t0:.0f} s: {link}", flush=True)
             try:
-                run_all_tasks(f"http://127.0.0.1:{port}", link)
+                run_all_tasks(f"http://127.0.0.1:{port}", link, token)
             finally:
                 stop_server(proc)
         except SmokeFailure as exc:

@@ -129,10 +129,12 @@ def ground_truth_table(workspace_uri: str, recording_id: str, as_csv: bool) -> N
 @friendly_errors
 def agreement(workspace_uri: str, sorting_ids: tuple[str, ...], as_json: bool) -> None:
     """Agreement between 2 to 8 sortings of one recording, without ground truth: matched units with their
-    agreement scores, and the units only one sorting found."""
+    agreement scores, and the units only one sorting found; then (not with --json) the link of the agreement
+    view."""
     from ..workspace import load_workspace
 
-    out = load_workspace(workspace_uri).get_sorting_agreement(list(sorting_ids))
+    W = load_workspace(workspace_uri)
+    out = W.get_sorting_agreement(list(sorting_ids))
     if as_json:
         click.echo(json.dumps(out, indent=1))
         return
@@ -143,3 +145,4 @@ def agreement(workspace_uri: str, sorting_ids: tuple[str, ...], as_json: bool) -
             click.echo(f"  {m['unitId1']} ~ {m['unitId2']}\tagreement {m['agreement']:.3f}")
     for sid, units in zip(sorting_ids, out["foundByOneOnly"], strict=True):
         click.echo(f"only {sid}: {', '.join(map(str, units)) or '-'}")
+    click.echo(f"agreement view: {W.get_sorting_agreement_view(list(sorting_ids))}")

@@ -10,6 +10,7 @@ from ..errors import InvalidUriError, NotFoundError
 from ..store import get_store, load_feed, load_json
 from ..store.uri import check_sha1, parse_uri
 from .http import ApiError, field, json_body, number_field, query_float, query_int
+from .import_api import check_task_rights
 from .runner import DONE, for_browser, wait_for
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -40,6 +41,7 @@ def submit_task():
     """Submit ``{taskName, taskInput, backendId?, channel?, waitSec?}``; answer when done or after waitSec."""
     body = json_body("taskName", "taskInput")
     name = field(body, "taskName", str)
+    check_task_rights(name)  # a spike sorter: signed-in importers only (server/import_api.py)
     task_input = field(body, "taskInput", dict)
     ctx = _ctx()
     backend_id = field(body, "backendId", str, optional=True) if "backendId" in body else ctx.default_backend_id

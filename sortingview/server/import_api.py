@@ -4,7 +4,8 @@ Only when the server names an import folder (``--import-folder`` / SORTINGVIEW_I
 signed-in users listed as importers (``--importers`` / SORTINGVIEW_IMPORTERS); everyone else gets 403. Paths
 come relative to the import folder and are resolved (symlinks, ``..``) before use; anything outside is refused.
 Sorters are submitted exactly as ``W.run_sorters`` submits them (``sorting_batch.submit_all``); a server thread
-per job waits for it and adds the sorting to the workspace (``W._add_sorting_run``, the same labels).
+per job waits for it and adds the sorting to the workspace (``W._add_sorting_run``, the same labels). The job
+list is kept in a file (``import_jobs.py``): a restarted server shows it again and resumes watching.
 """
 from __future__ import annotations
 
@@ -12,17 +13,16 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from dataclasses import field as dc_field
 
 from flask import Blueprint, current_app, jsonify, request, send_from_directory
 
 from ..errors import SortingviewError, WorkspaceError
 from .curation_api import signed_in_user
 from .http import ApiError, field, json_body
+from .import_jobs import CANCELLED_ERROR, JobBook, cancel, jobs_path
 from .pages import VIEWER_DIR
 
 bp = Blueprint("import_api", __name__)
-MAX_JOBS = 500  # jobs remembered per server (oldest finished ones are forgotten first)
 MAX_COMBINATIONS = 50  # recordings x sorters per request
 MAX_WATCHED = 200  # unfinished jobs (one waiting thread each) per server
 
@@ -31,8 +31,7 @@ MAX_WATCHED = 200  # unfinished jobs (one waiting thread each) per server
 class ImportSettings:
     folder: str | None
     importers: frozenset[str]
-    jobs: list[dict] = dc_field(default_factory=list)
-    lock: threading.Lock = dc_field(default_factory=threading.Lock)
+    book: JobBook | None = None  # the sorter jobs started here (None without an import folder)
 
 
 def import_settings(folder: str | None = None, importers=None) -> ImportSettings:
@@ -44,7 +43,10 @@ def import_settings(folder: str | None = None, importers=None) -> ImportSettings
         importers = [u.strip() for u in importers.split(",") if u.strip()]
     if folder is not None and not os.path.isdir(folder):
         raise WorkspaceError(f"the import folder {folder!r} is not a folder; give an existing one to --import-folder")
-    return ImportSettings(os.path.realpath(folder) if folder else None, frozenset(importers))
+    if folder is None:
+        return ImportSettings(None, frozenset(importers))
+    folder = os.path.realpath(folder)
+    return ImportSettings(folder, frozenset(importers), JobBook(jobs_path(folder)))
 
 
 def _settings() -> ImportSettings:
@@ -65,6 +67,26 @@ def _importer() -> tuple[ImportSettings, str]:
     if user not in s.importers:
         raise ApiError(403, f"user {user} may not import on this server; the server's --importers names who may")
     return s, user
+
+
+def check_task_rights(task_name: str) -> None:
+    """Over the HTTP task API, a task of the ``sorting`` handler (a spike sorter, which takes a machine's cores
+    for minutes or hours) only for a signed-in importer; 401/403 otherwise. Other tasks, and names the registry
+    does not know (the runner answers those), pass."""
+    from ..errors import UnknownTaskError
+    from ..tasks.registry import get_task
+
+    try:
+        if get_task(task_name).handler_type != "sorting":
+            return
+    except UnknownTaskError:
+        return
+    try:
+        _importer()
+    except ApiError as exc:
+        raise ApiError(exc.status, f"{task_name} runs a spike sorter: over HTTP only a signed-in user the server "
+                                   f"names in --importers may start it ({exc.message}). From this machine, "
+                                   "`sortingview sort` or W.run_sorters submit it directly") from None
 
 
 def _path(s: ImportSettings, value: object) -> str:
@@ -167,8 +189,7 @@ def start_sorters():
     if not rids or len(rids) * len(sorters) > MAX_COMBINATIONS:
         raise ApiError(400, f"give 1 to {MAX_COMBINATIONS} recording x sorter combinations, got "
                             f"{len(rids)} x {len(sorters)}")
-    with s.lock:
-        watched = sum(1 for j in s.jobs if j["status"] in ("queued", "running"))
+    watched = len(s.book.unfinished())
     if watched + len(rids) * len(sorters) > MAX_WATCHED:
         raise ApiError(429, f"{watched} sorter jobs started here are unfinished; wait for some to end "
                             f"(at most {MAX_WATCHED} at once)")
@@ -179,44 +200,83 @@ def start_sorters():
     for rid, name, params, handle in jobs:
         job = {"jobId": handle.job_id, "workspaceUri": W.uri, "recordingId": rid, "sorter": name, "params": params,
                "user": user, "submitted": time.time(), "status": "queued", "error": None, "sortingId": None,
-               "url": None}
-        _remember(s, job)
-        threading.Thread(target=_watch, args=(s, job, W, handle, ctx.stopping, request.host_url.rstrip("/")),
-                         daemon=True,
-                         name=f"sv-import-{handle.job_id[:8]}").start()
+               "url": None, "channel": handle.channel.name, "baseUrl": request.host_url.rstrip("/")}
+        s.book.add(job)
+        _start_watching(s.book, job, handle, W, ctx.stopping)
         out.append(job)
     return jsonify({"jobs": out})
 
 
-def _remember(s: ImportSettings, job: dict) -> None:
-    with s.lock:
-        s.jobs.append(job)
-        while len(s.jobs) > MAX_JOBS:
-            done = next((j for j in s.jobs if j["status"] in ("done", "failed")), s.jobs[0])
-            s.jobs.remove(done)
+def _start_watching(book: JobBook, job: dict, handle, W, stopping: threading.Event) -> None:
+    threading.Thread(target=_watch, args=(book, job, W, handle, stopping), daemon=True,
+                     name=f"sv-import-{job['jobId'][:8]}").start()
 
 
-def _watch(s: ImportSettings, job: dict, W, handle, stopping: threading.Event, base_url: str) -> None:
+def resume_watching(app) -> int:
+    """Watch again the jobs a previous server started that had not ended (called when the server starts)."""
+    from ..backend.channel import resolve_channel
+    from ..backend.client import TaskHandle
+    from ..tasks.sorting import TASK_NAME
+    from ..workspace import load_workspace
+
+    s = app.config.get("SV_IMPORT")
+    if s is None or s.book is None:
+        return 0
+    jobs = s.book.unfinished()[:MAX_WATCHED]
+    for job in jobs:
+        try:
+            handle = TaskHandle(job["jobId"], TASK_NAME, resolve_channel(job.get("channel")))
+            W = load_workspace(job["workspaceUri"])
+        except (SortingviewError, OSError, KeyError, ValueError) as exc:
+            s.book.update(job, status="failed", error=f"cannot watch this job after the server restarted: {exc}")
+            continue
+        _start_watching(s.book, job, handle, W, app.config["SV"].stopping)
+    return len(jobs)
+
+
+def _watch(book: JobBook, job: dict, W, handle, stopping: threading.Event) -> None:
     """Wait for one sorter job; add its sorting to the workspace with a link to its view (or record the error)."""
     from ..workspace.figurl import spikesortingview_url
 
-    while not stopping.is_set():
-        st = handle.wait_status(2.0)
-        if st.status in ("finished", "error"):
-            break
-        job["status"] = "running" if st.status == "running" else "queued"
-    else:
+    try:
+        while not stopping.is_set():
+            st = handle.wait_status(2.0)
+            if st.status in ("finished", "error") or job["status"] == "cancelled":
+                break
+            book.update(job, status="running" if st.status == "running" else "queued")
+        else:
+            return
+    except SortingviewError as exc:  # e.g. the channel no longer knows the job
+        book.update(job, status="failed", error=str(exc))
+        return
+    if job["status"] == "cancelled":
         return
     if st.status == "error":
-        job.update(status="failed", error=st.error)
+        cancelled = (st.error or "").startswith(CANCELLED_ERROR.split("{", 1)[0])
+        book.update(job, status="cancelled" if cancelled else "failed", error=st.error)
         return
     try:
         sid = W._add_sorting_run(job["recordingId"], job["sorter"], job["params"], handle.wait(1.0))
         label = f"{W.label} / {W.get_sorting_record(sid)['sortingLabel']}"
-        job.update(sortingId=sid, url=spikesortingview_url(W, recording_id=job["recordingId"], sorting_id=sid,
-                                                           label=label, base_url=base_url), status="done")
+        url = spikesortingview_url(W, recording_id=job["recordingId"], sorting_id=sid, label=label,
+                                   base_url=job.get("baseUrl"))
+        book.update(job, sortingId=sid, url=url, status="done")
     except Exception as exc:  # noqa: BLE001  shown on the page; the job itself finished
-        job.update(status="failed", error=f"the sorting could not be added to the workspace: {exc}")
+        book.update(job, status="failed", error=f"the sorting could not be added to the workspace: {exc}")
+
+
+@bp.post("/api/import/cancel")
+def cancel_job():
+    """``{jobId}``: cancel a queued sorter job started here (409 when it runs or has ended)."""
+    s, user = _importer()
+    job_id = field(json_body("jobId"), "jobId", str)
+    job = s.book.find(job_id)
+    if job is None:
+        raise ApiError(404, f"no sorter job {job_id} was started from this server's import page")
+    done, why = cancel(s.book, job, user)
+    if not done:
+        raise ApiError(409, why)
+    return jsonify({"job": dict(job)})
 
 
 @bp.get("/api/import/jobs")
@@ -224,8 +284,7 @@ def list_jobs():
     """The sorter jobs started here, newest first, with progress (running time, log tail) from the backend."""
     s, _ = _importer()
     running = {r["jobId"]: r for r in current_app.config["SV"].backend_status(None).get("running", [])}
-    with s.lock:
-        jobs = [dict(j) for j in reversed(s.jobs)]
+    jobs = s.book.newest_first()
     for j in jobs:
         r = running.get(j["jobId"])
         if r is not None and j["status"] in ("queued", "running"):

@@ -83,7 +83,8 @@ def create_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, channel
                                backend_id=backend_id, inline=inline, allowed_hosts=tuple(allowed_hosts),
                                channels=tuple(channels), max_queued_per_client=max_queued_per_client,
                                private=private, unserved_expiry_s=unserved_expiry_s)
-    from .import_api import import_settings  # the import page's folder and users (doc/sorting.md)
+    from .import_api import import_settings, resume_watching  # the import page (doc/sorting.md)
 
     server.app.config["SV_IMPORT"] = import_settings(import_folder, importers)
+    resume_watching(server.app)  # the sorter jobs a previous server started from the import page
     return server

@@ -5,6 +5,7 @@ the link opens the figure in the viewer of ``sortingview-start-backend`` (no net
 names, arguments and ``to_dict()`` formats are those of sortingview 0.14.2 (see doc/views.md).
 """
 from . import franklab
+from .agreement import SortingAgreement
 from .correlograms import AutocorrelogramItem, Autocorrelograms, CrossCorrelogramItem, CrossCorrelograms
 from .documents import Markdown, PlotlyFigure
 from .images import Image, TiledImage, TiledImageLayer, UnitImages, UnitImagesItem
@@ -40,7 +41,7 @@ __all__ = [
     "Autocorrelograms", "AutocorrelogramItem", "CrossCorrelograms", "CrossCorrelogramItem",
     "AverageWaveforms", "AverageWaveformItem", "SpikeAmplitudes", "SpikeAmplitudesItem",
     "RasterPlot", "RasterPlotItem", "UnitLocations", "UnitLocationsItem", "SpikeLocations", "SpikeLocationsItem",
-    "ConfusionMatrix", "UnitEventCount", "MatchingUnitEventCount",
+    "ConfusionMatrix", "UnitEventCount", "MatchingUnitEventCount", "SortingAgreement",
     "UnitMetricsGraph", "UnitMetricsGraphMetric", "UnitMetricsGraphUnit",
     "ElectrodeGeometry", "SortingSummary", "SortingCuration", "SortingCuration2", "SortingSelection",
     "UnitImages", "UnitImagesItem", "Image", "TiledImage", "TiledImageLayer", "Markdown", "PlotlyFigure",

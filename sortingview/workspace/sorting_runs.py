@@ -225,6 +225,20 @@ class SortingRunMethods:
             "sortings": [r["sortingUri"] for r in recs], "deltaTimeMs": delta_time_ms, "matchScore": match_score})
         return {"sortingIds": list(sorting_ids), **out}
 
+    def get_sorting_agreement_view(self, sorting_ids: list[str], *, label: str | None = None,
+                                   base_url: str | None = None, delta_time_ms: float = 0.4,
+                                   match_score: float = 0.5) -> str:
+        """The link of a figure with the SortingAgreement view of 2 to 8 sortings of one recording (matched
+        units and agreement scores per pair, units found by one only, multi-sorting groups) beside a units
+        table of all their units (keys ``A:<id>``, ``B:<id>``, ... in the order of ``sorting_ids``)."""
+        from ..views.view import url_from_url_dict
+        from .agreement_views import sorting_agreement_view
+
+        view = sorting_agreement_view(self, list(sorting_ids), delta_time_ms=delta_time_ms, match_score=match_score)
+        if label is None:
+            label = f"{self.label} / agreement of {', '.join(sorting_ids)}"
+        return url_from_url_dict(view.url_dict(label=label[:200]), base_url=base_url)
+
 
 def failures_error(failures: list[str]) -> TaskError:
     return TaskError(f"{len(failures)} sorter run(s) failed (the others were added):\n" + "\n".join(failures))

@@ -115,8 +115,16 @@ async function refreshJobs() {
     const tr = el("tr", null, { class: "im-job" });
     tr.dataset.jobId = j.jobId;
     tr.dataset.status = j.status;
-    tr.append(el("td", j.sorter, { class: "name" }), el("td", j.recordingId, { class: "name" }),
-      el("td", j.status, { class: `name status-${j.status}` }),
+    const status = el("td", j.status, { class: `name status-${j.status}` });
+    if (j.status === "queued") {  // the channel can take back a job no worker holds yet, not a running one
+      const cancel = el("button", "cancel", { class: "im-cancel", title: "Take this job out of the queue" });
+      cancel.addEventListener("click", () => guarded(async () => {
+        await call("/api/import/cancel", { jobId: j.jobId });
+        await refreshJobs();
+      }));
+      status.append(" ", cancel);
+    }
+    tr.append(el("td", j.sorter, { class: "name" }), el("td", j.recordingId, { class: "name" }), status,
       el("td", j.runningSec == null ? "" : `${Number(j.runningSec).toFixed(0)} s`));
     const sorting = el("td", j.sortingId || "");
     if (j.url) {

@@ -18,3 +18,4 @@ export * as UnitMetricsGraph from "./UnitMetricsGraph.js";
 export * as ElectrodeGeometry from "./ElectrodeGeometry.js";
 export * as UnitImages from "./UnitImages.js";
 export * as Summary from "./Summary.js";
+export * as SortingAgreement from "./SortingAgreement.js";

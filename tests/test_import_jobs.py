@@ -1,0 +1,162 @@
+"""The import page's sorter jobs survive a server restart (real ``sortingview-start-backend`` processes), a
+queued job can be cancelled by a signed-in importer (API and the page's button in Chromium), a running or ended
+one cannot, and a job queued before a restart is watched again and added to its workspace when it ends."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+from conftest import free_port
+from test_browser_support import backend_process, checked_page, chromium_browser
+from test_server_support import http
+
+
+@contextlib.contextmanager
+def server_only(workdir: str, *extra: str):
+    """``sortingview-start-backend --no-workers`` (the HTTP server, nobody claims jobs); yields its URL."""
+    port = free_port()
+    log = open(os.path.join(workdir, f"server-{port}.log"), "w")
+    proc = subprocess.Popen([shutil.which("sortingview-start-backend"), "--port", str(port), "--no-workers", *extra],
+                            stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, open(log.name).read()[-3000:]
+            try:
+                if http(f"{url}/api/import/config", timeout=5)[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, open(log.name).read()[-3000:]
+            time.sleep(0.2)  # a process starting up: nothing to await but its port
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        log.close()
+
+
+def _jobs(url: str, token: str) -> dict:
+    status, body = http(f"{url}/api/import/jobs", headers={"Authorization": f"Bearer {token}"})
+    assert status == 200, body
+    return {j["jobId"]: j for j in body["jobs"]}
+
+
+def test_jobs_survive_restarts_and_queued_ones_cancel(store_dir, tmp_path, chromium_path):
+    from spikeinterface.core import generate_ground_truth_recording
+
+    from sortingview.backend.client import get_task_status
+    from sortingview.server.auth import UserStore, users_file
+    from sortingview.workspace import load_workspace
+
+    root = tmp_path / "import"
+    root.mkdir()
+    rec, _ = generate_ground_truth_recording(durations=[5.0], num_channels=4, num_units=3, seed=8)
+    rec.save(folder=str(root / "session1"), verbose=False)
+    users = UserStore(users_file())
+    alice, bob = users.add_user("alice"), users.add_user("bob")
+    auth = {"Authorization": f"Bearer {alice}"}
+    opts = ("--import-folder", str(root), "--importers", "alice")
+    with server_only(str(tmp_path), *opts) as url:
+        ws = http(f"{url}/api/import/workspace", body={"label": "restarts"}, headers=auth)[1]["workspaceUri"]
+        rid = http(f"{url}/api/import/recording", body={"workspaceUri": ws, "path": "session1"},
+                   headers=auth)[1]["recordingId"]
+        status, body = http(f"{url}/api/import/sort", headers=auth, body={
+            "workspaceUri": ws, "recordingIds": [rid],
+            "sorters": {"simple": {}, "tridesclous2": {}, "spykingcircus2": {}}})
+        assert status == 200, body
+        simple, tdc2, sc2 = (j["jobId"] for j in body["jobs"])
+        assert {j["status"] for j in _jobs(url, alice).values()} == {"queued"}
+    files = [f for f in os.listdir(store_dir / "sortingview") if f.startswith("import_jobs-")]
+    assert len(files) == 1
+
+    with server_only(str(tmp_path), *opts) as url:  # a new server process: the list is back
+        jobs = _jobs(url, alice)
+        assert set(jobs) == {simple, tdc2, sc2} and {j["status"] for j in jobs.values()} == {"queued"}
+        assert jobs[simple]["sorter"] == "simple" and jobs[simple]["user"] == "alice"
+        assert http(f"{url}/api/import/cancel", body={"jobId": tdc2}, headers={"Authorization": f"Bearer {bob}"}
+                    )[0] == 403
+        assert http(f"{url}/api/import/cancel", body={"jobId": "0" * 40}, headers=auth)[0] == 404
+        status, body = http(f"{url}/api/import/cancel", body={"jobId": tdc2}, headers=auth)
+        assert status == 200 and body["job"]["status"] == "cancelled" and body["job"]["cancelledBy"] == "alice"
+        st = get_task_status(tdc2, channel=jobs[tdc2]["channel"])
+        assert st.status == "error" and "cancelled from the import page by alice" in st.error
+        status, body = http(f"{url}/api/import/cancel", body={"jobId": tdc2}, headers=auth)
+        assert status == 409 and "already ended (cancelled)" in body["error"]
+        with chromium_browser(chromium_path) as browser, checked_page(browser) as pg:  # the page's button
+            pg.goto(f"{url}/import")
+            pg.fill("#im-token", alice)
+            pg.click("#im-signin-btn")
+            pg.wait_for_selector(f"tr.im-job[data-job-id='{sc2}'][data-status=queued] button.im-cancel")
+            assert not pg.query_selector(f"tr.im-job[data-job-id='{tdc2}'] button.im-cancel")
+            pg.click(f"tr.im-job[data-job-id='{sc2}'] button.im-cancel")
+            pg.wait_for_selector(f"tr.im-job[data-job-id='{sc2}'][data-status=cancelled]")
+            assert pg.text_content("#im-message") == ""
+
+    # a backend with workers: the job queued before the restarts runs, and is watched and added to the workspace
+    with backend_process(str(tmp_path), *opts) as url:
+        deadline = time.monotonic() + 300
+        while (jobs := _jobs(url, alice))[simple]["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline, jobs[simple]
+            time.sleep(0.5)  # the page polls the same way
+        assert jobs[simple]["status"] == "done", jobs[simple]["error"]
+        assert jobs[tdc2]["status"] == jobs[sc2]["status"] == "cancelled"
+        status, body = http(f"{url}/api/import/cancel", body={"jobId": simple}, headers=auth)
+        assert status == 409 and "already ended (done)" in body["error"]
+    W = load_workspace(ws)
+    labels = [W.get_sorting_record(s)["sortingLabel"] for s in W.get_sorting_ids_for_recording(rid)]
+    assert labels == ["simple default"] and jobs[simple]["sortingId"] in W.get_sorting_ids_for_recording(rid)
+    with open(store_dir / "sortingview" / files[0]) as f:
+        assert {j["jobId"]: j["status"] for j in json.load(f)} == {simple: "done", tdc2: "cancelled", sc2: "cancelled"}
+
+
+def test_the_job_file_is_bounded_and_a_damaged_one_starts_empty(tmp_path):
+    from sortingview.server.import_jobs import MAX_ERROR_CHARS, MAX_JOBS, JobBook
+
+    path = str(tmp_path / "sv" / "import_jobs-x.json")
+    book = JobBook(path)
+    jobs = [{"jobId": f"j{i}", "status": "queued"} for i in range(MAX_JOBS + 10)]
+    for j in jobs[:MAX_JOBS]:
+        book.add(j)
+    book.update(jobs[7], status="failed", error="x" * (10 * MAX_ERROR_CHARS))
+    assert len(jobs[7]["error"]) == MAX_ERROR_CHARS
+    assert not book.update(jobs[7], status="running")  # an ended job stays as it ended
+    book.add(jobs[MAX_JOBS])
+    ids = [j["jobId"] for j in JobBook(path).jobs]
+    assert len(ids) == MAX_JOBS and "j7" not in ids and ids[:2] == ["j0", "j1"]  # the ended job went first
+    for j in jobs[MAX_JOBS + 1:]:
+        book.add(j)
+    ids = [j["jobId"] for j in JobBook(path).jobs]
+    assert len(ids) == MAX_JOBS and ids[0] == "j10" and ids[-1] == f"j{MAX_JOBS + 9}"  # then the oldest
+    with open(path, "w") as f:
+        f.write("{not json")
+    assert JobBook(path).jobs == []
+
+
+def test_only_signed_in_importers_start_a_sorter_through_the_task_api(store_dir, tmp_path):
+    from test_server_support import running_server
+
+    from sortingview.server.auth import UserStore, users_file
+
+    users = UserStore(users_file())
+    alice, bob = users.add_user("alice"), users.add_user("bob")
+    task = {"taskName": "sortingview.run_sorter.1", "taskInput": {"recording": "sha1://" + "0" * 40}, "waitSec": 0}
+    with running_server(inline=True, import_folder=str(tmp_path), importers="alice") as srv:
+        status, body = http(f"{srv.url}/api/task", body=task)
+        assert status == 401 and "runs a spike sorter" in body["error"] and "sign in" in body["error"]
+        status, body = http(f"{srv.url}/api/task", body=task, headers={"Authorization": f"Bearer {bob}"})
+        assert status == 403 and "may not import" in body["error"]
+        # alice gets past the check: what stops this request is its missing inputs
+        status, body = http(f"{srv.url}/api/task", body=task, headers={"Authorization": f"Bearer {alice}"})
+        assert status == 400 and "sorterName" in body["error"]
+        status, body = http(f"{srv.url}/api/task", body={"taskName": "sortingview.backend_status.1", "taskInput": {}})
+        assert status == 200 and body["status"] == "finished"  # other tasks need no sign-in
+    with running_server(inline=True) as srv:  # no import folder: nobody starts sorters over HTTP
+        status, body = http(f"{srv.url}/api/task", body=task, headers={"Authorization": f"Bearer {alice}"})
+        assert status == 403 and "no import folder" in body["error"]
