@@ -203,6 +203,53 @@ def test_server_b_serves_a_followed_workspace_to_its_viewer(home_a, store_b, tmp
         assert status == 404 and "neither in this server's store nor followed" in body["error"]
 
 
+def test_a_private_b_serves_a_followed_workspace_only_to_its_own_readers(home_a, store_b, tmp_path):
+    # B follows A's workspace (B's token for A: lab-b), makes a link, and lists its own reader: bob, a user of B
+    W = sv.load_workspace(home_a["uri"], peer=home_a["url"], token=home_a["tokens"]["lab-b"])
+    link = W.spikesortingview(recording_id=home_a["rid"], sorting_id=home_a["sid"], label="from A",
+                              base_url="http://b")
+    d = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["d"][0]
+    W.set_readers(["bob"])  # this store's list: A's readers are A's (lab-b, carol)
+    assert W.get_readers() == ["bob"] and "bob" not in home_a["tokens"]
+    users = UserStore(users_file(str(store_b)))
+    b_tokens = {u: users.add_user(u) for u in ("bob", "eve")}
+    rec_uri = W.get_recording_record(home_a["rid"])["recordingUri"]
+    manifest_uri = store.load_json(rec_uri)["data"]["segments"][0]["chunkManifest"]
+    store.load_file(manifest_uri)  # B holds the manifest now (fetched from A, verified)
+    sha1 = {k: store.parse_uri(u).sha1 for k, u in
+            (("rec", rec_uri), ("srt", W.get_sorting_record(home_a["sid"])["sortingUri"]), ("man", manifest_uri))}
+    q = urllib.parse.urlencode({"workspace": W.uri, "sortingId": home_a["sid"]})
+    reads = [f"/api/file/{sha1['rec']}", f"/api/file/{sha1['srt']}", f"/api/file/{sha1['man']}",
+             f"/api/feed/{W.feed_id}", f"/api/feed/{home_a['curation_feed']}",
+             f"/api/figure?d={urllib.parse.quote(d)}", f"/api/curation?{q}"]
+    as_ = {u: {"Authorization": f"Bearer {t}"} for u, t in b_tokens.items()} | {None: {}}
+    with server_process(str(store_b), str(tmp_path), args=("--private",), workers=True) as b:
+        for path in reads:
+            assert http(b + path, headers=as_[None])[0] == 401, path
+            status, body = http(b + path, headers=as_["eve"])  # a user of B who is not on B's list
+            assert status == 403 and "may not read" in body["error"], path
+            assert http(b + path, headers=as_["bob"])[0] == 200, path
+        # what bob reads on B is A's workspace: its feed as A has it, its figure, the curation (signed out:
+        # bob's token is B's, not A's)
+        status, feed = http(f"{b}/api/feed/{W.feed_id}", headers=as_["bob"])
+        status_a, at_a = http(f"{home_a['url']}/api/feed/{W.feed_id}", headers=_auth(home_a, "lab-b"))
+        assert status == status_a == 200 and feed["records"] == at_a["records"]
+        status, cur = http(f"{b}/api/curation?{q}", headers=as_["bob"])
+        assert status == 200 and cur["userId"] is None and cur["authorizedUsers"] == ["carol"]
+        # a chunk manifest on B: the binary file stays on A (404 to bob, B serves only its own store), and eve is
+        # refused before that
+        man = f"/api/manifest/{home_a['binary_sha1']}?chunk=4096"
+        assert http(b + man, headers=as_["bob"])[0] == 404 and http(b + man, headers=as_["eve"])[0] == 403
+        # B's workers compute for bob on lazily read chunks; eve may not name the workspace's objects
+        task = {"taskName": WAVEFORMS, "taskInput": home_a["task"], "waitSec": 25}
+        status, st = http(f"{b}/api/task", body=task, headers=as_["bob"])
+        assert status == 200 and st["status"] == "finished", st
+        assert http(f"{b}/api/task", body=task, headers=as_["eve"])[0] == 403
+        # taking bob off B's list closes B to him at once
+        W.set_readers(["eve"])
+        assert http(b + reads[3], headers=as_["bob"])[0] == 403 and http(b + reads[3], headers=as_["eve"])[0] == 200
+
+
 @pytest.mark.browser
 def test_a_curator_on_b_curates_in_bs_own_viewer_and_a_sees_it(home_a, store_b, tmp_path, chromium_path):
     from test_browser_support import checked_page, chromium_browser, screenshot

@@ -11,7 +11,8 @@ reaches it is 403:
 * ``POST /api/task``: every URI in the task input is reachable (a task reads only what its input names);
 * any other ``/api/`` route but sign-in, whoami and backend status needs a signed-in user (curation writes then
   check their curators as always); the home page, which lists the store's workspaces, is refused.
-The viewer's page and its assets (``/f``, ``/viewer/...``) stay public: they hold no data.
+The viewer's page and its assets (``/f``, ``/viewer/...``) stay public: they hold no data. Workspaces this
+store follows from another server count with this store's own reader list for them.
 """
 from __future__ import annotations
 
