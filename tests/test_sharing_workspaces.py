@@ -282,6 +282,16 @@ def test_a_curator_on_b_curates_in_bs_own_viewer_and_a_sees_it(home_a, store_b, 
         assert status == 200
         page.wait_for_function(f"() => ![...document.querySelectorAll(\"tr[data-unit='{unit}'] .label-chip\")]"
                                ".some(c => c.textContent.includes('reject'))", timeout=30_000)
+        # average waveforms of two units: computed by B's workers from verified chunks of A's file, drawn on B
+        units = page.eval_on_selector_all("table.units tbody tr", "rows => rows.map(r => r.dataset.unit)")
+        page.click(f"tr[data-unit='{units[1]}'] td.unit")
+        page.click(f"tr[data-unit='{units[2]}'] td.unit", modifiers=["Control"])
+        page.click(".tab[data-view=waveforms]")
+        page.wait_for_selector("#waveform-view[data-drawn='2']", timeout=90_000)
+        assert page.query_selector_all("#waveform-view canvas.waveform")
+        assert not store.get_store().has(home_a["binary_sha1"])  # read in chunks, never fetched whole
+        caches = os.listdir(os.path.join(str(store_b), "sortingview", "remote"))
+        assert any(c.startswith(home_a["binary_sha1"]) for c in caches)  # B's cache of verified chunks
 
 
 def test_a_home_that_answers_misnumbered_or_oversized_feeds_is_refused(store_b, monkeypatch):
