@@ -46,11 +46,14 @@ def write_recording(path: str, channels: int, frames: int, seed: int, noise_uv: 
     block = min(frames, 4 * 30000)
     xy = np.column_stack([16.0 * (np.arange(channels) % 4), 20.0 * (np.arange(channels) // 4)])
     cov = np.exp(-np.linalg.norm(xy[:, None] - xy[None, :], axis=2) / 25.0)
-    levels = np.random.default_rng(seed).uniform(noise_uv - 1, noise_uv + 1, channels)
-    noise = NoiseGeneratorRecording(channels, FS, [block / FS], noise_levels=levels, cov_matrix=cov,
-                                    strategy="tile_pregenerated", noise_block_size=block, seed=seed)
-    counts = np.round(noise.get_traces(start_frame=0, end_frame=block) / uv_per_bit)
-    data = np.clip(counts, -32768, 32767).astype("<i2").tobytes()
+    levels = np.random.default_rng(seed).uniform(noise_uv - 1, noise_uv + 1, channels).astype(np.float32)
+    # with a cov_matrix, spikeinterface 0.105 ignores noise_levels (unit variance; measured): scale here
+    noise = NoiseGeneratorRecording(channels, FS, [block / FS], cov_matrix=cov, strategy="tile_pregenerated",
+                                    noise_block_size=block, seed=seed)
+    counts = np.round(noise.get_traces(start_frame=0, end_frame=block) * levels / uv_per_bit)
+    data = np.clip(counts, -32768, 32767).astype("<i2")
+    print(f"noise: {counts.std():.2f} counts rms ({counts.std() * uv_per_bit:.2f} uV)")
+    data = data.tobytes()
     with open(path, "wb") as f:
         left = frames * channels * 2
         while left > 0:
@@ -91,14 +94,14 @@ TASKS = [
 ]
 
 
-def run_on_b(site_a: dict, a_url: str, workdir: str) -> list[tuple]:
+def run_on_b(site_a: dict, a_url: str, workdir: str, tasks: list[str]) -> list[tuple]:
     from sortingview.extractors import load_recording
     from sortingview.store.remote_binary import STATS
     from sortingview.tasks import _objects, run_task_inline
 
     rows = []
     os.environ["SORTINGVIEW_PEERS"] = a_url
-    for i, (label, name, make_input) in enumerate(TASKS):
+    for i, (label, name, make_input) in enumerate(t for t in TASKS if t[1].split(".")[1] in tasks):
         os.environ["KACHERY_CLOUD_DIR"] = os.path.join(workdir, f"store-b-{i}")
         _objects.load_recording.cache_clear()
         _objects.load_sorting.cache_clear()
@@ -109,6 +112,16 @@ def run_on_b(site_a: dict, a_url: str, workdir: str) -> list[tuple]:
                      time.perf_counter() - t0))
     n = len(manifest.to_bytes())
     rows.append(("(chunk manifest, once per file)", n, n, 1, 0.0))
+    if "fetch" in tasks:  # the whole file, as `sortingview store fetch` gets it (plain, verified by its sha1)
+        from sortingview import store
+
+        os.environ["KACHERY_CLOUD_DIR"] = os.path.join(workdir, "store-b-fetch")
+        file_uri = store.load_json(site_a["recording"])["data"]["segments"][0]["fileUri"]
+        t0 = time.perf_counter()
+        path = store.load_file(file_uri)
+        rows.append(("whole-file fetch (store fetch)", os.path.getsize(path), os.path.getsize(path), 1,
+                     time.perf_counter() - t0))
+        os.unlink(path)
     return rows
 
 
@@ -121,6 +134,8 @@ def main() -> None:
     ap.add_argument("--noise-uv", type=float, default=7.0,
                     help="Noise level in uV (default 7: the 6-8 uV of bench/neuropixels_data.py)")
     ap.add_argument("--uv-per-bit", type=float, default=2.34375, help="int16 scale (Neuropixels 1.0 AP band)")
+    ap.add_argument("--tasks", default=",".join(t[1].split(".")[1] for t in TASKS) + ",fetch",
+                    help="Comma-separated task names to run, and fetch: a whole-file fetch (default: all)")
     ap.add_argument("--plain", action="store_true", help="Ask for plain byte ranges (SORTINGVIEW_PEER_COMPRESS=0).")
     args = ap.parse_args()
     if args.plain:
@@ -135,7 +150,7 @@ def main() -> None:
     try:
         with contextlib.ExitStack() as stack:
             a_url = stack.enter_context(server_process(a_store, workdir))
-            rows = run_on_b(site_a, a_url, workdir)
+            rows = run_on_b(site_a, a_url, workdir, args.tasks.split(","))
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
