@@ -99,7 +99,7 @@ def run_on_b(site_a: dict, a_url: str, workdir: str, tasks: list[str]) -> list[t
     from sortingview.store.remote_binary import STATS
     from sortingview.tasks import _objects, run_task_inline
 
-    rows = []
+    rows, manifest = [], None
     os.environ["SORTINGVIEW_PEERS"] = a_url
     for i, (label, name, make_input) in enumerate(t for t in TASKS if t[1].split(".")[1] in tasks):
         os.environ["KACHERY_CLOUD_DIR"] = os.path.join(workdir, f"store-b-{i}")
@@ -110,8 +110,9 @@ def run_on_b(site_a: dict, a_url: str, workdir: str, tasks: list[str]) -> list[t
         run_task_inline(name, make_input(site_a), use_cache=False)
         rows.append((label, STATS.raw_bytes - b0, STATS.bytes_received - w0, STATS.requests - r0,
                      time.perf_counter() - t0))
-    n = len(manifest.to_bytes())
-    rows.append(("(chunk manifest, once per file)", n, n, 1, 0.0))
+    if manifest is not None:
+        n = len(manifest.to_bytes())
+        rows.append(("(chunk manifest, once per file)", n, n, 1, 0.0))
     if "fetch" in tasks:  # the whole file, as `sortingview store fetch` gets it (plain, verified by its sha1)
         from sortingview import store
 
