@@ -209,8 +209,13 @@ def test_a_private_b_serves_a_followed_workspace_only_to_its_own_readers(home_a,
     link = W.spikesortingview(recording_id=home_a["rid"], sorting_id=home_a["sid"], label="from A",
                               base_url="http://b")
     d = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["d"][0]
-    W.set_readers(["bob"])  # this store's list: A's readers are A's (lab-b, carol)
-    assert W.get_readers() == ["bob"] and "bob" not in home_a["tokens"]
+    from click.testing import CliRunner
+
+    from sortingview.cli import main
+
+    out = CliRunner().invoke(main, ["workspace", "readers", W.uri, "--add", "bob"])  # as W.set_readers(["bob"])
+    assert out.exit_code == 0 and out.output.split() == ["bob"], out.output
+    assert W.get_readers() == ["bob"] and "bob" not in home_a["tokens"]  # B's list; A's readers stay A's
     users = UserStore(users_file(str(store_b)))
     b_tokens = {u: users.add_user(u) for u in ("bob", "eve")}
     rec_uri = W.get_recording_record(home_a["rid"])["recordingUri"]
