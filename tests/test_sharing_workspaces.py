@@ -255,6 +255,23 @@ def test_a_private_b_serves_a_followed_workspace_only_to_its_own_readers(home_a,
         assert http(b + reads[3], headers=as_["bob"])[0] == 403 and http(b + reads[3], headers=as_["eve"])[0] == 200
 
 
+def test_what_a_followed_workspace_reaches_is_recomputed_as_b_fetches_what_it_names(home_a, store_b):
+    from sortingview.workspace.readers import reachable, readable_by
+
+    W = sv.load_workspace(home_a["uri"], peer=home_a["url"], token=home_a["tokens"]["lab-b"])
+    W.set_readers(["bob"])
+    rec_uri = W.get_recording_record(home_a["rid"])["recordingUri"]
+    seg = store.load_json(rec_uri)["data"]["segments"][0]  # the feed carries the objects inline: B has them
+    before = reachable(W.feed_id)
+    named = {store.parse_uri(u).sha1 for u in (rec_uri, seg["fileUri"], seg["chunkManifest"])}
+    assert named <= before.sha1s and {W.feed_id, home_a["curation_feed"]} <= before.feeds
+    assert home_a["binary_sha1"] in before.missing  # named, not in B's store: looked for again at each check
+    assert readable_by("bob")[1] == set(before.sha1s) and readable_by("eve") == (set(), set())
+    store.load_file(seg["fileUri"])  # B fetches the (small) file whole, verified
+    after = reachable(W.feed_id)
+    assert after is not before and home_a["binary_sha1"] not in after.missing and after.sha1s == before.sha1s
+
+
 @pytest.mark.browser
 def test_a_curator_on_b_curates_in_bs_own_viewer_and_a_sees_it(home_a, store_b, tmp_path, chromium_path):
     from test_browser_support import checked_page, chromium_browser, screenshot

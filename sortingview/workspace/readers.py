@@ -63,7 +63,7 @@ class Reachable:
 
 
 _NOTHING = Reachable(-1, frozenset(), frozenset())
-_cache: dict[str, Reachable] = {}
+_cache: dict[tuple, Reachable] = {}
 _lock = threading.Lock()
 
 
@@ -71,7 +71,8 @@ def reachable(feed_id: str) -> Reachable:
     """The reachable set of the workspace ``feed_id``, in this store or followed by it (recomputed when its feed
     has new messages or a file it names has arrived)."""
     s = store.get_store()
-    hit = _cache.get(feed_id)
+    key = (s.directory, feed_id)  # a process may switch stores (tests, benchmarks)
+    hit = _cache.get(key)
     try:
         W, count = _workspace_and_count(feed_id)
     except SortingviewError:  # the home of a followed workspace does not answer: what it reached before
@@ -82,7 +83,7 @@ def reachable(feed_id: str) -> Reachable:
         return hit
     with _lock:
         value = _compute(W)
-        _cache[feed_id] = value
+        _cache[key] = value
         if len(_cache) > 1000:  # workspaces deleted meanwhile: forget the oldest entries
             for key in list(_cache)[:100]:
                 _cache.pop(key, None)
