@@ -270,6 +270,13 @@ def test_what_a_followed_workspace_reaches_is_recomputed_as_b_fetches_what_it_na
     store.load_file(seg["fileUri"])  # B fetches the (small) file whole, verified
     after = reachable(W.feed_id)
     assert after is not before and home_a["binary_sha1"] not in after.missing and after.sha1s == before.sha1s
+    # the home stops answering (here: B's record of it names a closed port): B keeps what it reached before
+    from conftest import free_port
+
+    from sortingview.workspace.remote import FOLLOWED
+
+    store.set_mutable(f"{FOLLOWED}/{W.feed_id}", json.dumps({"home": f"http://127.0.0.1:{free_port()}"}))
+    assert reachable(W.feed_id) is after and readable_by("bob")[1] == set(after.sha1s)
 
 
 @pytest.mark.browser

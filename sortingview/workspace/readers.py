@@ -75,19 +75,19 @@ def reachable(feed_id: str) -> Reachable:
     hit = _cache.get(key)
     try:
         W, count = _workspace_and_count(feed_id)
+        if W is None:
+            return _NOTHING
+        if hit is not None and hit.count == count and not any(s.has(x) for x in hit.missing):
+            return hit
+        with _lock:
+            value = _compute(W)
     except SortingviewError:  # the home of a followed workspace does not answer: what it reached before
         return hit or _NOTHING
-    if W is None:
-        return _NOTHING
-    if hit is not None and hit.count == count and not any(s.has(x) for x in hit.missing):
-        return hit
-    with _lock:
-        value = _compute(W)
-        _cache[key] = value
-        if len(_cache) > 1000:  # workspaces deleted meanwhile: forget the oldest entries
-            for key in list(_cache)[:100]:
-                _cache.pop(key, None)
-        return value
+    _cache[key] = value
+    if len(_cache) > 1000:  # workspaces deleted meanwhile: forget the oldest entries
+        for old in list(_cache)[:100]:
+            _cache.pop(old, None)
+    return value
 
 
 def _workspace_and_count(feed_id: str):
