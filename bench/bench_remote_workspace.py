@@ -41,7 +41,7 @@ def make_home(workdir: str, channels: int, seconds: float, units: int, spikes: i
     from sortingview.server.auth import UserStore, users_file
 
     os.environ["KACHERY_CLOUD_DIR"] = a_store = os.path.join(workdir, "store-a")
-    site = make_site_a(workdir, channels, seconds, units, spikes)
+    site = make_site_a(workdir, channels, seconds, units, spikes, 7.0, 2.34375)  # bench_sharing's default signal
     W = sv.create_workspace(label="bench home")
     rid = W.add_recording(label="rec", recording=load_recording(site["recording"]))
     sid = W.add_sorting(recording_id=rid, label="srt", sorting=load_sorting(site["sorting"]))
@@ -91,12 +91,13 @@ def measure(home: dict, a_url: str, workdir: str, repeats: int) -> list[tuple[st
     W.spikesortingview(recording_id=home["rid"], sorting_id=home["sid"], label="bench", base_url="http://b")
     rows.append(("open a view (figure data, objects)", f"{1000 * (time.perf_counter() - t0):.0f} ms, "
                  f"{store_bytes(os.environ['KACHERY_CLOUD_DIR']):,d} bytes in B's store"))
-    b0, t0 = STATS.bytes_received, time.perf_counter()
+    b0, w0, t0 = STATS.raw_bytes, STATS.bytes_received, time.perf_counter()
     run_task_inline("sortingview.average_waveforms.1", {"recording": home["recording"], "sorting": home["sorting"]},
                     use_cache=False)
-    got = STATS.bytes_received - b0
-    rows.append(("average waveforms (computed in B)", f"{time.perf_counter() - t0:.2f} s, {got:,d} bytes = "
-                 f"{100 * got / home['size']:.2f}% of the {home['size'] / 1e6:.0f} MB file"))
+    got, wire = STATS.raw_bytes - b0, STATS.bytes_received - w0
+    rows.append(("average waveforms (computed in B)", f"{time.perf_counter() - t0:.2f} s, {got:,d} bytes of the file "
+                 f"= {100 * got / home['size']:.2f}% of the {home['size'] / 1e6:.0f} MB file, received compressed "
+                 f"in {wire:,d} bytes = {100 * wire / home['size']:.2f}%"))
     writes = []
     for i in range(2 * repeats):
         kind = "ADD_UNIT_LABEL" if i % 2 == 0 else "REMOVE_UNIT_LABEL"
@@ -146,7 +147,7 @@ def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"\n{args.channels} channels, {args.seconds:g} s, {args.units} units x {args.spikes} spikes; "
-          f"A --private on loopback, B in this process\n")
+          f"A --private on loopback, B in this process; load average {os.getloadavg()}\n")
     for label, value in rows:
         print(f"{label:42} {value}")
 

@@ -89,17 +89,18 @@ def test_b_reads_traces_of_a_remote_recording_verified_and_lazily(store_b, site_
     from sortingview.extractors import load_recording
     from sortingview.extractors.remote import RemoteBinaryRecording
 
-    before = STATS.bytes_received
+    before, wire = STATS.raw_bytes, STATS.bytes_received
     rec = load_recording(site_a["ds"].recording_uri)
     assert isinstance(rec, RemoteBinaryRecording)
     traces = rec.get_traces(start_frame=123_456, end_frame=125_000, return_in_uV=False)
     np.testing.assert_array_equal(traces, site_a["local"]["traces"])
-    got = STATS.bytes_received - before
+    got = STATS.raw_bytes - before
     assert 1544 * 32 <= got <= 1544 * 32 + 2 * 4096  # the frames asked for, plus at most a chunk each side
+    assert STATS.bytes_received - wire < 0.9 * got  # they came compressed (A serves /api/chunks)
     assert not store.get_store().has(site_a["binary_sha1"])  # the whole file never came over
-    again = STATS.bytes_received
+    again = STATS.raw_bytes
     rec.get_traces(start_frame=123_500, end_frame=124_000)
-    assert STATS.bytes_received == again  # cached chunks are not fetched twice
+    assert STATS.raw_bytes == again  # cached chunks are not fetched twice
     assert rec.get_channel_gains()[0] == pytest.approx(site_a["ds"].gain_to_uv)
     np.testing.assert_array_equal(rec.get_channel_locations(), site_a["ds"].recording.get_channel_locations())
 
@@ -164,10 +165,10 @@ def test_a_damaged_chunk_cache_is_noticed_and_fetched_again(store_b, site_a):
         f.write(b"\xff" * 4096)
     _objects.load_recording.cache_clear()
     again = load_recording(site_a["ds"].recording_uri)  # a new process would start like this
-    before = STATS.bytes_received
+    before = STATS.raw_bytes
     np.testing.assert_array_equal(again.get_traces(start_frame=123_456, end_frame=125_000, return_in_uV=False),
                                   expected)
-    assert 0 < STATS.bytes_received - before <= 2 * remote.chunk_size  # only the spoiled chunks came again
+    assert 0 < STATS.raw_bytes - before <= 2 * remote.chunk_size  # only the spoiled chunks came again
 
 
 def test_a_manifest_that_does_not_describe_the_file_asked_for_is_refused():
@@ -297,3 +298,92 @@ def test_an_object_naming_the_manifest_of_another_file_is_refused(store_b, site_
     obj["data"]["segments"][0]["chunkManifest"] = "sha1://nothex"
     with pytest.raises(InvalidUriError, match="invalid URI 'sha1://nothex'"):
         load_recording(store.store_json(obj))
+
+
+@pytest.fixture
+def compressing_liar(site_a):
+    """A peer that serves /api/chunks well-formed (zlib, with the codec header) but of other bytes, or, with
+    ``mode["bomb"]``, a body that inflates to more than was asked for."""
+    import http.server
+    import threading
+    import urllib.parse
+    import zlib
+
+    mode = {"bomb": False}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802 (the http.server naming)
+            url = urllib.parse.urlsplit(self.path)
+            q = urllib.parse.parse_qs(url.query)
+            n = int(q["end"][0]) - int(q["start"][0])
+            body = zlib.compress(b"\0" * (n * 1000 if mode["bomb"] else n))
+            self.send_response(200)
+            self.send_header("X-Sortingview-Codec", "zlib")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}", mode
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(10)
+
+
+def test_compressed_chunks_are_verified_after_decompression(store_b, site_a, compressing_liar):
+    from sortingview.store.peer_http import Peer
+    from sortingview.store.remote_binary import RemoteFile
+
+    liar, mode = compressing_liar
+    manifest_uri, sha1 = _object_manifest_uri(site_a), site_a["binary_sha1"]
+    for bomb, offset in ((False, 0), (True, 100_000)):  # other bytes, then a body that inflates to too many
+        mode["bomb"] = bomb
+        with open(site_a["ds"].binary_paths[0], "rb") as f:
+            expected = os.pread(f.fileno(), 20_000, offset)
+        what = r"compressed bytes .*inflate to exactly" if bomb else r"chunk \d+ \(bytes"
+        with pytest.warns(P.PeerWarning, match=f"peer {liar} sent bytes of sha1://{sha1} .*{what}"):
+            remote = RemoteFile(sha1, [Peer(liar), Peer(site_a["url"])], 4096, manifest_uri=manifest_uri)
+            assert remote.read(offset, 20_000) == expected  # from A, compressed too, after the liar was skipped
+
+
+def test_a_reader_can_ask_for_plain_ranges_and_gets_the_same_bytes(store_b, site_a, monkeypatch):
+    from sortingview.store.peer_http import Peer
+    from sortingview.store.remote_binary import RemoteFile
+
+    manifest_uri, sha1 = _object_manifest_uri(site_a), site_a["binary_sha1"]
+    got = {}
+    for compress in ("1", "0"):
+        monkeypatch.setenv("SORTINGVIEW_PEER_COMPRESS", compress)
+        remote = RemoteFile(sha1, [Peer(site_a["url"])], 4096, manifest_uri=manifest_uri)
+        remote._cache_path = lambda c=compress: os.path.join(str(store_b), f"cache-{c}")  # no shared cache
+        wire, raw = STATS.bytes_received, STATS.raw_bytes
+        got[compress] = (remote.read(1_000_000, 500_000), STATS.bytes_received - wire, STATS.raw_bytes - raw)
+    assert got["1"][0] == got["0"][0]
+    assert got["0"][1] == got["0"][2] == got["1"][2]  # plain: the wire carries the raw bytes
+    assert got["1"][1] < 0.9 * got["1"][2]
+
+
+def test_the_chunks_route_checks_its_range_and_codec(site_a):
+    sha1 = site_a["binary_sha1"]
+    size = site_a["binary_size"]
+    for query, status in (("start=0&end=100&codec=gzip", 400), ("start=10&end=10&codec=zlib", 400),
+                          (f"start=0&end={size + 1}&codec=zlib", 400), ("start=-1&end=5&codec=zlib", 400),
+                          (f"start=0&end={33 * 2**20}&codec=zlib", 400)):
+        assert http(f"{site_a['url']}/api/chunks/{sha1}?{query}")[0] == status, query
+    assert http(f"{site_a['url']}/api/chunks/{'0' * 40}?start=0&end=5&codec=zlib")[0] == 404
+    from sortingview.store.chunk_codec import CodecError, decode, encode
+
+    assert decode(encode(b"abc" * 1000), 3000) == b"abc" * 1000
+    for body, n in ((encode(b"abc" * 1000), 2999), (encode(b"abc" * 1000), 3001), (b"not zlib", 5),
+                    (encode(b"x") + b"trailing", 1)):
+        with pytest.raises(CodecError):
+            decode(body, n)

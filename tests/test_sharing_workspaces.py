@@ -203,6 +203,82 @@ def test_server_b_serves_a_followed_workspace_to_its_viewer(home_a, store_b, tmp
         assert status == 404 and "neither in this server's store nor followed" in body["error"]
 
 
+def test_a_private_b_serves_a_followed_workspace_only_to_its_own_readers(home_a, store_b, tmp_path):
+    # B follows A's workspace (B's token for A: lab-b), makes a link, and lists its own reader: bob, a user of B
+    W = sv.load_workspace(home_a["uri"], peer=home_a["url"], token=home_a["tokens"]["lab-b"])
+    link = W.spikesortingview(recording_id=home_a["rid"], sorting_id=home_a["sid"], label="from A",
+                              base_url="http://b")
+    d = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["d"][0]
+    from click.testing import CliRunner
+
+    from sortingview.cli import main
+
+    out = CliRunner().invoke(main, ["workspace", "readers", W.uri, "--add", "bob"])  # as W.set_readers(["bob"])
+    assert out.exit_code == 0 and out.output.split() == ["bob"], out.output
+    assert W.get_readers() == ["bob"] and "bob" not in home_a["tokens"]  # B's list; A's readers stay A's
+    users = UserStore(users_file(str(store_b)))
+    b_tokens = {u: users.add_user(u) for u in ("bob", "eve")}
+    rec_uri = W.get_recording_record(home_a["rid"])["recordingUri"]
+    manifest_uri = store.load_json(rec_uri)["data"]["segments"][0]["chunkManifest"]
+    store.load_file(manifest_uri)  # B holds the manifest now (fetched from A, verified)
+    sha1 = {k: store.parse_uri(u).sha1 for k, u in
+            (("rec", rec_uri), ("srt", W.get_sorting_record(home_a["sid"])["sortingUri"]), ("man", manifest_uri))}
+    q = urllib.parse.urlencode({"workspace": W.uri, "sortingId": home_a["sid"]})
+    reads = [f"/api/file/{sha1['rec']}", f"/api/file/{sha1['srt']}", f"/api/file/{sha1['man']}",
+             f"/api/feed/{W.feed_id}", f"/api/feed/{home_a['curation_feed']}",
+             f"/api/figure?d={urllib.parse.quote(d)}", f"/api/curation?{q}"]
+    as_ = {u: {"Authorization": f"Bearer {t}"} for u, t in b_tokens.items()} | {None: {}}
+    with server_process(str(store_b), str(tmp_path), args=("--private",), workers=True) as b:
+        for path in reads:
+            assert http(b + path, headers=as_[None])[0] == 401, path
+            status, body = http(b + path, headers=as_["eve"])  # a user of B who is not on B's list
+            assert status == 403 and "may not read" in body["error"], path
+            assert http(b + path, headers=as_["bob"])[0] == 200, path
+        # what bob reads on B is A's workspace: its feed as A has it, its figure, the curation (signed out:
+        # bob's token is B's, not A's)
+        status, feed = http(f"{b}/api/feed/{W.feed_id}", headers=as_["bob"])
+        status_a, at_a = http(f"{home_a['url']}/api/feed/{W.feed_id}", headers=_auth(home_a, "lab-b"))
+        assert status == status_a == 200 and feed["records"] == at_a["records"]
+        status, cur = http(f"{b}/api/curation?{q}", headers=as_["bob"])
+        assert status == 200 and cur["userId"] is None and cur["authorizedUsers"] == ["carol"]
+        # a chunk manifest on B: the binary file stays on A (404 to bob, B serves only its own store), and eve is
+        # refused before that
+        man = f"/api/manifest/{home_a['binary_sha1']}?chunk=4096"
+        assert http(b + man, headers=as_["bob"])[0] == 404 and http(b + man, headers=as_["eve"])[0] == 403
+        # B's workers compute for bob on lazily read chunks; eve may not name the workspace's objects
+        task = {"taskName": WAVEFORMS, "taskInput": home_a["task"], "waitSec": 25}
+        status, st = http(f"{b}/api/task", body=task, headers=as_["bob"])
+        assert status == 200 and st["status"] == "finished", st
+        assert http(f"{b}/api/task", body=task, headers=as_["eve"])[0] == 403
+        # taking bob off B's list closes B to him at once
+        W.set_readers(["eve"])
+        assert http(b + reads[3], headers=as_["bob"])[0] == 403 and http(b + reads[3], headers=as_["eve"])[0] == 200
+
+
+def test_what_a_followed_workspace_reaches_is_recomputed_as_b_fetches_what_it_names(home_a, store_b):
+    from sortingview.workspace.readers import reachable, readable_by
+
+    W = sv.load_workspace(home_a["uri"], peer=home_a["url"], token=home_a["tokens"]["lab-b"])
+    W.set_readers(["bob"])
+    rec_uri = W.get_recording_record(home_a["rid"])["recordingUri"]
+    seg = store.load_json(rec_uri)["data"]["segments"][0]  # the feed carries the objects inline: B has them
+    before = reachable(W.feed_id)
+    named = {store.parse_uri(u).sha1 for u in (rec_uri, seg["fileUri"], seg["chunkManifest"])}
+    assert named <= before.sha1s and {W.feed_id, home_a["curation_feed"]} <= before.feeds
+    assert home_a["binary_sha1"] in before.missing  # named, not in B's store: looked for again at each check
+    assert readable_by("bob")[1] == set(before.sha1s) and readable_by("eve") == (set(), set())
+    store.load_file(seg["fileUri"])  # B fetches the (small) file whole, verified
+    after = reachable(W.feed_id)
+    assert after is not before and home_a["binary_sha1"] not in after.missing and after.sha1s == before.sha1s
+    # the home stops answering (here: B's record of it names a closed port): B keeps what it reached before
+    from conftest import free_port
+
+    from sortingview.workspace.remote import FOLLOWED
+
+    store.set_mutable(f"{FOLLOWED}/{W.feed_id}", json.dumps({"home": f"http://127.0.0.1:{free_port()}"}))
+    assert reachable(W.feed_id) is after and readable_by("bob")[1] == set(after.sha1s)
+
+
 @pytest.mark.browser
 def test_a_curator_on_b_curates_in_bs_own_viewer_and_a_sees_it(home_a, store_b, tmp_path, chromium_path):
     from test_browser_support import checked_page, chromium_browser, screenshot
@@ -235,6 +311,16 @@ def test_a_curator_on_b_curates_in_bs_own_viewer_and_a_sees_it(home_a, store_b, 
         assert status == 200
         page.wait_for_function(f"() => ![...document.querySelectorAll(\"tr[data-unit='{unit}'] .label-chip\")]"
                                ".some(c => c.textContent.includes('reject'))", timeout=30_000)
+        # average waveforms of two units: computed by B's workers from verified chunks of A's file, drawn on B
+        units = page.eval_on_selector_all("table.units tbody tr", "rows => rows.map(r => r.dataset.unit)")
+        page.click(f"tr[data-unit='{units[1]}'] td.unit")
+        page.click(f"tr[data-unit='{units[2]}'] td.unit", modifiers=["Control"])
+        page.click(".tab[data-view=waveforms]")
+        page.wait_for_selector("#waveform-view[data-drawn='2']", timeout=90_000)
+        assert page.query_selector_all("#waveform-view canvas.waveform")
+        assert not store.get_store().has(home_a["binary_sha1"])  # read in chunks, never fetched whole
+        caches = os.listdir(os.path.join(str(store_b), "sortingview", "remote"))
+        assert any(c.startswith(home_a["binary_sha1"]) for c in caches)  # B's cache of verified chunks
 
 
 def test_a_home_that_answers_misnumbered_or_oversized_feeds_is_refused(store_b, monkeypatch):

@@ -79,20 +79,15 @@ def segment_t_start(recording, segment_index: int) -> float | None:
     return None if t_start is None else float(t_start)
 
 
-def chunk_manifest_uri(file_uri: str, path: str, row_bytes: int) -> str:
-    """``sha1://`` URI of the chunk manifest of a linked file, in the chunks a remote reader uses.
+def link_with_manifest(path: str, row_bytes: int) -> tuple[str, str]:
+    """URIs of the linked file and of its chunk manifest, in the chunks a remote reader uses, from one read.
 
-    Recorded in the object, it proves the manifest, and so every chunk a peer reads lazily, by the object's own
-    URI (doc/sharing.md). Built in a second pass over the file (the link's hash is cached by size and mtime and
-    cannot be shared), once per file: a stored manifest is reused.
+    Recorded in the object, the manifest's URI proves the manifest, and so every chunk a peer reads lazily, by
+    the object's own URI (doc/sharing.md). A stored manifest is reused.
     """
-    from ..store.chunk_manifest import manifest_of_local
-    from ..store.uri import make_uri, parse_uri
     from .remote import chunk_size_for
 
-    chunk = chunk_size_for(row_bytes, os.path.getsize(path))
-    msha1, _ = manifest_of_local(store.get_store(), parse_uri(file_uri).sha1, chunk)
-    return make_uri(msha1, "chunk-manifest")
+    return store.link_file_with_manifest(path, chunk_size_for(row_bytes, os.path.getsize(path)))
 
 
 def recording_to_object(recording) -> dict:
@@ -102,11 +97,14 @@ def recording_to_object(recording) -> dict:
     row_bytes = int(desc["num_channels"]) * np.dtype(desc["dtype"]).itemsize
     segments = []
     for i, path in enumerate(desc["file_paths"]):
-        uri = store.link_file(os.fspath(path))
+        if int(desc["time_axis"]) == 0:  # only time-major files are read lazily from peers: they get a manifest
+            uri, manifest_uri = link_with_manifest(os.fspath(path), row_bytes)
+        else:
+            uri, manifest_uri = store.link_file(os.fspath(path)), None
         segments.append({"fileUri": uri, "numFrames": int(recording.get_num_frames(i)),
                          "tStart": segment_t_start(recording, i)})
-        if int(desc["time_axis"]) == 0:  # only time-major files are read lazily from peers
-            segments[-1]["chunkManifest"] = chunk_manifest_uri(uri, os.fspath(path), row_bytes)
+        if manifest_uri:
+            segments[-1]["chunkManifest"] = manifest_uri
     data = {
         "samplingFrequency": float(recording.get_sampling_frequency()),
         "numChannels": int(desc["num_channels"]),

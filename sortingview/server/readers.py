@@ -5,13 +5,15 @@ Every read of data needs ``Authorization: Bearer <token>`` of a user listed as a
 reaches what is read (sortingview/workspace/readers.py); no token is 401, a user who reads nothing that
 reaches it is 403:
 
-* ``/api/file/<sha1>``, ``/api/manifest/<sha1>``: the sha1 is in a reachable set of the user's workspaces;
+* ``/api/file/<sha1>``, ``/api/manifest/<sha1>``, ``/api/chunks/<sha1>``: the sha1 is in a reachable set of the
+  user's workspaces;
 * ``/api/feed/<id>``: the feed is one of those workspaces' feeds or curation feeds;
 * ``/api/figure?d=``, ``GET /api/curation?workspace=``: the figure's (the request's) workspace lists the user;
 * ``POST /api/task``: every URI in the task input is reachable (a task reads only what its input names);
 * any other ``/api/`` route but sign-in, whoami and backend status needs a signed-in user (curation writes then
   check their curators as always); the home page, which lists the store's workspaces, is refused.
-The viewer's page and its assets (``/f``, ``/viewer/...``) stay public: they hold no data.
+The viewer's page and its assets (``/f``, ``/viewer/...``) stay public: they hold no data. Workspaces this
+store follows from another server count with this store's own reader list for them.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from ..errors import SortingviewError
 from .http import ApiError, parse_json
 
 _OPEN = {"/api/signin", "/api/whoami", "/api/backend-status"}
-_BY_SHA1 = re.compile(r"^/api/(?:file|manifest)/([0-9a-fA-F]{40})$")
+_BY_SHA1 = re.compile(r"^/api/(?:file|manifest|chunks)/([0-9a-fA-F]{40})$")
 _FEED = re.compile(r"^/api/feed/(.+)$")
 
 

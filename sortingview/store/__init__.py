@@ -71,6 +71,13 @@ def link_file(path: str, *, label: str | None = None) -> str:
     return make_uri(get_store().link(os.fspath(path)), _label(os.fspath(path), label))
 
 
+def link_file_with_manifest(path: str, chunk_size: int, *, label: str | None = None) -> tuple[str, str]:
+    """:func:`link_file`, and the ``sha1://`` URI of the file's chunk manifest in chunks of ``chunk_size``
+    (stored, store/chunk_manifest.py), computed in the same read of the file as its sha1."""
+    sha1, msha1 = get_store().link_with_manifest(os.fspath(path), chunk_size)
+    return make_uri(sha1, _label(os.fspath(path), label)), make_uri(msha1, "chunk-manifest")
+
+
 def store_bytes(data: bytes, *, label: str | None = None) -> str:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise SerializationError(f"store_bytes takes bytes, got {type(data).__name__}; use store_text or "
@@ -235,7 +242,7 @@ def load_feed(uri: str) -> Feed:
 __all__ = [
     "Store", "LocalStore", "MemoryStore", "Feed", "ParsedUri",
     "store_dir", "get_store", "use_store",
-    "store_file", "link_file", "store_bytes", "store_text", "store_json", "store_npy",
+    "store_file", "link_file", "link_file_with_manifest", "store_bytes", "store_text", "store_json", "store_npy",
     "load_file", "load_bytes", "load_text", "load_json", "load_npy",
     "set_mutable", "get_mutable", "delete_mutable", "update_mutable", "create_feed", "load_feed",
     "load_task_result", "MISSING",

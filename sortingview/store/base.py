@@ -95,6 +95,15 @@ class Store(abc.ABC):
     def link(self, path: str) -> str:
         """Reference a file in place (no copy); return its sha1."""
 
+    def link_with_manifest(self, path: str, chunk_size: int) -> tuple[str, str]:
+        """Link ``path``; return its sha1 and the sha1 of its chunk manifest in chunks of ``chunk_size`` (stored).
+
+        This default reads the file twice (the link, then the manifest); LocalStore reads it once."""
+        from .chunk_manifest import manifest_of_local
+
+        sha1 = self.link(path)
+        return sha1, manifest_of_local(self, sha1, chunk_size)[0]
+
     @abc.abstractmethod
     def has(self, sha1: str) -> bool:
         """True when the content is stored or linked (without verifying it)."""

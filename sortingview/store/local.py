@@ -130,6 +130,27 @@ class LocalStore(Store):
         atomic_write(rec_path, record.encode("utf-8"))
         return sha1
 
+    def link_with_manifest(self, path: str, chunk_size: int) -> tuple[str, str]:
+        """Link ``path`` and store its chunk manifest from one read of the file: the whole-file sha1 and the
+        chunks' are computed in the same pass (chunk_manifest.hash_in_chunks). A file whose sha1 is cached (an
+        unchanged file linked before) keeps its sha1, and its manifest is reused or built (a pass that checks
+        the sha1 again)."""
+        from .chunk_manifest import check_chunk_size, hash_in_chunks, remember_manifest
+
+        path = existing_file(path)
+        st = os.stat(path)
+        check_chunk_size(chunk_size, st.st_size)
+        if self._cached_sha1(path, st) is not None:
+            return super().link_with_manifest(path, chunk_size)
+        manifest = hash_in_chunks(path, chunk_size)
+        after = os.stat(path)
+        if (after.st_size, after.st_mtime) != (st.st_size, st.st_mtime) or manifest.size != st.st_size:
+            raise LinkedFileChangedError(f"{path} changed while it was being linked (size or modification time); "
+                                         "link it again once nothing writes to it")
+        self._remember_sha1(path, st, manifest.sha1)
+        sha1 = self.link(path)  # the sha1 just remembered: no second read
+        return sha1, remember_manifest(self, manifest)  # the same bytes as a manifest stored before, if any
+
     def has(self, sha1: str) -> bool:
         check_sha1(sha1)
         return os.path.exists(self._content_path(sha1)) or os.path.exists(self._link_record_path(sha1))

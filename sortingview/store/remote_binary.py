@@ -7,7 +7,8 @@ entry before it is used. Fetched chunks are written at their offsets into a spar
 ``<store>/sortingview/remote/<sha1>-<chunk size>.cache``; whether a chunk is cached is decided by hashing it
 against the manifest (once per process), never by a record of what was written, so holes, half-written chunks
 and damage are simply fetched again. A peer that sends a chunk that does not match is named in a warning and
-the next peer is asked. The trust argument is in doc/sharing.md.
+the next peer is asked. Runs of chunks are asked for compressed when the peer serves that
+(store/chunk_codec.py); the check is on the decompressed bytes. The trust argument is in doc/sharing.md.
 """
 from __future__ import annotations
 
@@ -41,14 +42,16 @@ class TransferStats:
     """Bytes and requests a process sent for lazily read files (benchmarks and tests read these)."""
 
     def __init__(self) -> None:
-        self.bytes_received = 0
+        self.bytes_received = 0  # on the wire (compressed, when the peer compressed them)
+        self.raw_bytes = 0  # the file's bytes they carried
         self.requests = 0
         self.chunks_fetched = 0
         self._lock = threading.Lock()
 
-    def add(self, nbytes: int, nchunks: int) -> None:
+    def add(self, nbytes: int, nchunks: int, raw: int | None = None) -> None:
         with self._lock:
             self.bytes_received += nbytes
+            self.raw_bytes += nbytes if raw is None else raw
             self.requests += 1
             self.chunks_fetched += nchunks
 
@@ -85,6 +88,7 @@ class RemoteFile:
         self._verified: set[int] = set()  # chunks of the cache file checked against the manifest here
         self._fd: int | None = None
         self.manifest_peer: str | None = None  # who sent the manifest (None: it was cached here)
+        self._plain_peers: set[str] = set()  # peers without compressed chunks (store/chunk_codec.py)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -255,6 +259,41 @@ class RemoteFile:
         """Chunks ``a..b-1`` from ``peer``, each verified, written to the cache file; their bytes."""
         m = self.manifest
         start, end = m.chunk_span(a)[0], m.chunk_span(b - 1)[1]
+        data = self._compressed_run(peer, start, end, b - a)
+        if data is None:
+            data = self._plain_run(peer, start, end, b - a)
+        for i in range(a, b):
+            s, e = m.chunk_span(i)
+            chunk = data[s - start:e - start]
+            if hashlib.sha1(chunk).hexdigest() != m.chunk_sha1(i):
+                raise IntegrityError(f"chunk {i} (bytes {s}-{e - 1}) hashes to {hashlib.sha1(chunk).hexdigest()}")
+        os.pwrite(self._cache_fd(), data, start)
+        self._verified.update(range(a, b))
+        return data
+
+    def _compressed_run(self, peer: Peer, start: int, end: int, nchunks: int) -> bytes | None:
+        """Bytes ``start..end-1`` sent compressed and inflated here (not verified yet); None when the peer
+        does not serve compressed chunks (then it is asked for plain ranges from now on)."""
+        from .chunk_codec import CODEC, CodecError, compression_wanted, decode, max_encoded
+
+        if peer.url in self._plain_peers or not compression_wanted():
+            return None
+        resp = request(peer, "GET", f"/api/chunks/{self.sha1}?start={start}&end={end}&codec={CODEC}")
+        if resp.status != 200 or resp.getheader("X-Sortingview-Codec") != CODEC:
+            resp.close()
+            if resp.status in (200, 404, 405):  # an older server, or one without the file: plain ranges tell
+                self._plain_peers.add(peer.url)
+                return None
+            raise PeerError(error_text(resp))
+        body = read_body(peer, resp, max_encoded(end - start))
+        STATS.add(len(body), nchunks, raw=end - start)
+        try:
+            return decode(body, end - start)
+        except CodecError as exc:
+            raise IntegrityError(f"compressed bytes {start}-{end - 1}: {exc}") from None
+
+    def _plain_run(self, peer: Peer, start: int, end: int, nchunks: int) -> bytes:
+        m = self.manifest
         resp = request(peer, "GET", f"/api/file/{self.sha1}", {"Range": f"bytes={start}-{end - 1}"})
         if resp.status == 206:
             first, last, total = content_range(peer, resp)
@@ -266,12 +305,5 @@ class RemoteFile:
         data = read_body(peer, resp, end - start)
         if len(data) != end - start:
             raise PeerError(f"sent {len(data)} of {end - start} bytes")
-        STATS.add(len(data), b - a)
-        for i in range(a, b):
-            s, e = m.chunk_span(i)
-            chunk = data[s - start:e - start]
-            if hashlib.sha1(chunk).hexdigest() != m.chunk_sha1(i):
-                raise IntegrityError(f"chunk {i} (bytes {s}-{e - 1}) hashes to {hashlib.sha1(chunk).hexdigest()}")
-        os.pwrite(self._cache_fd(), data, start)
-        self._verified.update(range(a, b))
+        STATS.add(len(data), nchunks)
         return data

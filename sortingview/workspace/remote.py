@@ -8,7 +8,8 @@ peers like any ``sha1://`` URI (the home is added to the peer list, with the tok
 lazily read data. The home stays the single writer of its feeds: curation is sent to the home's
 ``POST /api/curation`` with the token (a user of the home whom the sorting authorizes), and appears for everyone
 following. Followed workspaces are recorded in the local store (``@sortingview/@followed_workspaces/<feedId>``)
-so that this store's server may forward for them; a server never contacts a home it was not told to follow.
+so that this store's server may forward for them (and, when ``--private``, serve them to this store's own reader
+list of them); a server never contacts a home it was not told to follow.
 """
 from __future__ import annotations
 
@@ -83,11 +84,8 @@ class RemoteWorkspace(Workspace):
     def set_label(self, label):
         self._refuse("change its label")
 
-    def set_readers(self, user_ids):
-        self._refuse("set its readers")
-
-    def get_readers(self):
-        self._refuse("list its readers")
+    # set_readers / get_readers (inherited) are this store's own list: who may read the workspace through this
+    # server when it is --private (workspace/readers.py); the home's readers are the home's
 
     def set_sorting_curation_authorized_users(self, sorting_id, user_ids):
         self._refuse("set who may curate")
@@ -171,7 +169,8 @@ def follow_workspace(uri: str, peer: str | None = None, token: str | None = None
     return W
 
 
-def _followed(feed_id: str) -> RemoteWorkspace | None:
+def followed_workspace(feed_id: str) -> RemoteWorkspace | None:
+    """The workspace ``feed_id`` this store follows (read from its home), or None when it follows no such one."""
     text = store.get_mutable(f"{FOLLOWED}/{feed_id}")
     try:
         entry = json.loads(text) if text else None
@@ -190,7 +189,7 @@ def followed_for_server(uri: object) -> RemoteWorkspace | None:
     feed_id, _ = parse_workspace_uri(uri)
     if store.get_store().feed_exists(feed_id):
         return None
-    W = _followed(feed_id)
+    W = followed_workspace(feed_id)
     if W is None:
         raise WorkspaceError(f"workspace {uri[:300]} is neither in this server's store nor followed by it; its "
                              "owner here can follow it with sv.load_workspace(uri, peer=URL)")
@@ -199,11 +198,11 @@ def followed_for_server(uri: object) -> RemoteWorkspace | None:
 
 def followed_feed(feed_id: str) -> RemoteFeed | None:
     """For the server: a feed of a followed workspace (its own or a curation feed), or None."""
-    W = _followed(feed_id)
+    W = followed_workspace(feed_id)
     if W is not None:
         return W._feed
     for other in store.get_store().list_mutables(FOLLOWED):
-        W = _followed(other)
+        W = followed_workspace(other)
         try:
             uris = W._current().curation_feeds.values() if W else ()
         except SortingviewError:
