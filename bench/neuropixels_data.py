@@ -69,9 +69,12 @@ def generate(out: str, minutes: float, num_units: int = 500, seed: int = 384, n_
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     t0 = time.perf_counter()
+    levels = np.random.default_rng(seed).uniform(6.0, 8.0, NUM_CHANNELS)
+    # spikeinterface (0.105) draws from cov_matrix as given and ignores noise_levels when both are passed: the
+    # levels go into the covariance (diag(levels) C diag(levels)), else the noise is 1 uV rms (0.43 counts)
     noise = NoiseGeneratorRecording(
         num_channels=NUM_CHANNELS, sampling_frequency=FS, durations=[minutes * 60], dtype="float32",
-        noise_levels=np.random.default_rng(seed).uniform(6.0, 8.0, NUM_CHANNELS), cov_matrix=_noise_covariance(),
+        noise_levels=levels, cov_matrix=_noise_covariance() * np.outer(levels, levels),
         strategy="tile_pregenerated", noise_block_size=NOISE_BLOCK_FRAMES, seed=seed)
     noise.probe = _probe()  # generate_drifting_recording checks a given noise's probe (generate_noise sets none)
     drift = {**DRIFT, "motion_list": [{**DRIFT["motion_list"][0], "t_start_drift": min(60.0, minutes * 15)}]}
