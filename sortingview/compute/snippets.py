@@ -107,3 +107,35 @@ def unit_seed(unit) -> int:
     """A seed that depends only on the unit (id or merge group), so a unit gets the same spikes in every task."""
     key = ",".join(sorted(str(u) for u in unit)) if isinstance(unit, (list, tuple)) else str(unit)
     return zlib.crc32(key.encode())
+
+
+@numba.njit(cache=True, nogil=True)
+def _spike_pass(block, positions, offsets, groups, channel_table, peak_channels, length, sums, sumsq, values,
+                value_rows):
+    for s in range(positions.shape[0]):
+        g = groups[s]
+        if value_rows[s] >= 0:  # one sample: the spike's amplitude on its unit's peak channel
+            values[value_rows[s]] = block[positions[s] + offsets[s], peak_channels[g]]
+            continue
+        chans = channel_table[g]
+        for t in range(length):
+            row = block[positions[s] + t]
+            for k in range(chans.shape[0]):
+                v = np.float64(row[chans[k]])
+                sums[g, t, k] += v
+                sumsq[g, t, k] += v * v
+
+
+def spike_pass_block(block: np.ndarray, positions: np.ndarray, offsets: np.ndarray, groups: np.ndarray,
+                     channel_table: np.ndarray, peak_channels: np.ndarray, sums: np.ndarray, sumsq: np.ndarray,
+                     values: np.ndarray, value_rows: np.ndarray) -> None:
+    """One block of a pass that reads two kinds of items, each at ``positions[s]`` (relative to the block):
+
+    - a sample (``value_rows[s] >= 0``): ``block[positions[s] + offsets[s], peak_channels[groups[s]]]`` goes
+      to ``values[value_rows[s]]`` (raw, the block's dtype converted to ``values``' dtype);
+    - a snippet (``value_rows[s] < 0``): frames ``positions[s] + [0, sums.shape[1])`` on the channels
+      ``channel_table[groups[s]]`` are added to ``sums``/``sumsq[groups[s]]`` (float64, in place).
+    """
+    _spike_pass(block, np.asarray(positions, np.int64), np.asarray(offsets, np.int64), np.asarray(groups, np.int64),
+                np.asarray(channel_table, np.int64), np.asarray(peak_channels, np.int64), sums.shape[1], sums,
+                sumsq, values, np.asarray(value_rows, np.int64))

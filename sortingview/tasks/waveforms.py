@@ -21,6 +21,7 @@ from ._objects import load_recording, load_sorting, resolve_units, unit_spike_tr
 from ._packing import channel_index_table
 from ._reading import TraceSource, iter_blocks, trace_source
 from .registry import register_task
+from .spike_pass import spike_pass
 
 # the moment accumulators (2 x groups x frames x channels float64) are kept under this many bytes per pass
 _MOMENT_BYTES = 256 * 1024 * 1024
@@ -212,14 +213,17 @@ def average_waveforms_of(rec, sort, units: list[Any], before: int, after: int, m
     channel_ids = rec.get_channel_ids()
     locations = channel_locations(rec)
     entries = []
-    for t in unit_templates(rec, sort, units, before, after, max_spikes, with_std=True):
+    templates = unit_templates(rec, sort, units, before, after, max_spikes)
+    chans = [None if t.peak_channel is None else nearest_channels(locations, t.peak_channel, size)
+             for t in templates]
+    stds = spike_pass(rec, sort, templates, before, after, chans).stds
+    for t, c, std in zip(templates, chans, stds, strict=True):
         entry = {"unitId": as_json_unit(t.unit), "numSpikes": len(t.frames), "peakChannelId": None,
                  "channelIds": [], "waveform": None, "waveformStdDev": None}
-        if t.peak_channel is not None:
-            chans = nearest_channels(locations, t.peak_channel, size)
+        if c is not None:
             entry.update(peakChannelId=as_json_unit(channel_ids[t.peak_channel]),
-                         channelIds=[as_json_unit(c) for c in channel_ids[chans]],
-                         waveform=t.mean[:, chans], waveformStdDev=t.std[:, chans])
+                         channelIds=[as_json_unit(x) for x in channel_ids[c]], waveform=t.mean[:, c],
+                         waveformStdDev=std)
         entries.append(entry)
     return {"samplingFrequency": rec.get_sampling_frequency(), "snippetLen": [before, after],
             "averageWaveforms": entries}
@@ -237,14 +241,15 @@ def average_waveforms_packed(recording: str, sorting: str, unitIds: list | None 
     units = resolve_units(sort, unitIds)
     locations = channel_locations(rec)
     width = min(neighborhoodSize, rec.get_num_channels())
-    templates = unit_templates(rec, sort, units, before, after, maxSpikesPerUnit, with_std=True)
+    templates = unit_templates(rec, sort, units, before, after, maxSpikesPerUnit)
     chans = [None if t.peak_channel is None else nearest_channels(locations, t.peak_channel, width)
              for t in templates]
+    deviations = spike_pass(rec, sort, templates, before, after, chans).stds
     means = np.full((len(units), before + after, width), np.nan, np.float32)
     stds = means.copy()
     for i, (t, c) in enumerate(zip(templates, chans, strict=True)):
         if c is not None:
-            means[i], stds[i] = t.mean[:, c], t.std[:, c]
+            means[i], stds[i] = t.mean[:, c], deviations[i]
     return {"samplingFrequency": rec.get_sampling_frequency(), "snippetLen": [before, after],
             "unitIds": [as_json_unit(u) for u in units],
             "numSpikes": np.array([len(t.frames) for t in templates], np.int64),
