@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..compute.noise import mad_noise_levels, random_chunk_starts
+from ..compute.noise import mad_noise_levels, mad_noise_levels_of_integers, random_chunk_starts
 from ._objects import load_recording, load_sorting
 from ._reading import trace_source
 from .registry import register_task
@@ -29,9 +29,13 @@ def recording_noise_levels(recording, num_chunks: int = NOISE_NUM_CHUNKS, chunk_
     if key not in known:
         source = trace_source(recording)
         starts, size = random_chunk_starts(source.num_frames, chunk_frames, num_chunks, seed)
-        chunks = (source.to_uv(recording.get_traces(start_frame=int(s), end_frame=int(s) + size,
-                                                    return_in_uV=False)) for s in starts)
-        known[key] = mad_noise_levels(chunks)
+        chunks = (recording.get_traces(start_frame=int(s), end_frame=int(s) + size, return_in_uV=False)
+                  for s in starts)
+        dtype = np.dtype(recording.get_dtype())
+        if dtype.kind in "iu" and dtype.itemsize <= 2:  # the same levels, counted instead of sorted (~40x faster)
+            known[key] = mad_noise_levels_of_integers(chunks, source.gains, source.offsets)
+        else:
+            known[key] = mad_noise_levels(source.to_uv(c) for c in chunks)
     return known[key].copy()
 
 

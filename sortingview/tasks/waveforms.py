@@ -97,9 +97,11 @@ def unit_moments(source: TraceSource, frames_per_unit: list[np.ndarray], before:
             accumulate_moments(block, frames[i0:i1] - start, groups[i0:i1], before, sums, sumsq)
         counts = np.array([len(f) for f in part])
         if sumsq is None:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = sums / counts.astype(np.float64)[:, None, None]  # as mean_and_std computes it
-            means.append((mean * source.gains + source.offsets).astype(np.float32))
+            with np.errstate(invalid="ignore", divide="ignore"):  # in place, as mean_and_std and the scaling do
+                sums /= counts.astype(np.float64)[:, None, None]
+            sums *= source.gains
+            sums += source.offsets
+            means.append(sums.astype(np.float32))
             continue
         mean, std = scale_waveforms(*mean_and_std(sums, sumsq, counts), source.gains, source.offsets)
         means.append(mean.astype(np.float32))
