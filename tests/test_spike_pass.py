@@ -6,6 +6,8 @@ unit_metrics used), on the memory-mapped file and through ``get_traces``.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from test_waveforms import AFTER, BEFORE, dataset_in_own_store
@@ -105,3 +107,36 @@ def test_frames_that_are_not_spikes_of_the_unit_are_refused(ds):
     result = sp.spike_pass(ds.recording, ds.sorting, templates, BEFORE)
     with pytest.raises(ValueError, match="spikes of the unit"):
         sp.unit_amplitudes(result, 0, frames=templates[0].frames + 1)
+
+
+def test_small_blocks_on_several_threads_give_the_same_templates_and_pass(ds, monkeypatch):
+    """Blocks shared out to threads (each adding into sums of its own) change nothing for int16 samples."""
+    from sortingview.tasks import _reading, waveforms
+
+    units = list(ds.unit_ids)
+    one = unit_templates(ds.recording, ds.sorting, units, BEFORE, AFTER, 80)
+    chans = [np.arange(t.peak_channel, t.peak_channel + 1) for t in one]
+    first = sp.spike_pass(ds.recording, ds.sorting, one, BEFORE, AFTER, chans)
+    monkeypatch.setattr(_reading, "DEFAULT_BLOCK_BYTES", 64 * 1024)  # ~100 blocks of 12 channels
+    for workers in (1, 3):
+        monkeypatch.setattr(waveforms, "block_workers", lambda source, n=workers: n)
+        monkeypatch.setattr(sp, "block_workers", lambda source, n=workers: n)
+        sp.clear()
+        _LAST_TEMPLATES.clear()
+        again = unit_templates(ds.recording, ds.sorting, units, BEFORE, AFTER, 80)
+        for a, b in zip(one, again, strict=True):
+            np.testing.assert_array_equal(a.mean, b.mean)
+        result = sp.spike_pass(ds.recording, ds.sorting, again, BEFORE, AFTER, chans)
+        for a, b in zip(first.stds + first.amplitudes, result.stds + result.amplitudes, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_block_workers_follow_numba_threads_for_small_integers_only(ds, monkeypatch):
+    import numba
+
+    from sortingview.tasks._reading import block_workers
+
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
+    assert block_workers(trace_source(ds.recording)) == min(2, os.cpu_count())
+    as_float = ds.recording.astype("float32")
+    assert block_workers(trace_source(as_float)) == 1

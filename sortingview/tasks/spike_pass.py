@@ -24,7 +24,7 @@ import numpy as np
 from ..compute.snippets import select_spread, spike_pass_block, unit_seed
 from ..compute.waveforms import mean_and_std
 from ._objects import unit_spike_train
-from ._reading import TraceSource, iter_blocks, trace_source
+from ._reading import TraceSource, block_workers, map_blocks, trace_source
 
 #: a pass result is kept for the next task only up to this many spikes (13 bytes a spike)
 _KEEP_SPIKES = 40_000_000
@@ -139,10 +139,21 @@ class _Plan:
         return tuple(x[order] for x in cat)
 
     def read(self) -> None:
+        """Read the items block by block, on ``block_workers`` threads: each adds into sums of its own (exact
+        for the integer samples it is used for), the amplitudes go to rows of their own."""
         starts, offsets, groups, rows = self._items()
-        for i0, i1, block, start in iter_blocks(self.source, starts, 0, self.length):
+        workers = block_workers(self.source)
+        sums = [self.sums] + [np.zeros_like(self.sums) for _ in range(workers - 1)]
+        sumsq = [self.sumsq] + [np.zeros_like(self.sumsq) for _ in range(workers - 1)]
+
+        def add(i0: int, i1: int, block: np.ndarray, start: int, worker: int) -> None:
             spike_pass_block(block, starts[i0:i1] - start, offsets[i0:i1], groups[i0:i1], self.table, self.peaks,
-                             self.sums, self.sumsq, self.values, rows[i0:i1])
+                             sums[worker], sumsq[worker], self.values, rows[i0:i1])
+
+        map_blocks(self.source, starts, 0, self.length, add, workers)
+        for a, b in zip(sums[1:], sumsq[1:], strict=True):
+            self.sums += a
+            self.sumsq += b
 
     def unit_amplitudes(self) -> list[np.ndarray]:
         out = []

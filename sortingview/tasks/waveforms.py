@@ -19,12 +19,13 @@ from ..compute.waveforms import mean_and_std, peak_channel_index, peak_frame_ind
 from ..errors import TaskInputError
 from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
 from ._packing import channel_index_table
-from ._reading import TraceSource, iter_blocks, trace_source
+from ._reading import TraceSource, block_workers, iter_blocks, map_blocks, trace_source
 from .registry import register_task
 from .spike_pass import spike_pass
 
-# the moment accumulators (2 x groups x frames x channels float64) are kept under this many bytes per pass
-_MOMENT_BYTES = 256 * 1024 * 1024
+# the moment accumulators (2 or one per thread x groups x frames x channels float64) are kept under this many
+# bytes per pass (500 units x 90 frames x 384 channels: 133 MB each)
+_MOMENT_BYTES = 384 * 1024 * 1024
 
 
 @dataclass
@@ -82,19 +83,17 @@ def unit_moments(source: TraceSource, frames_per_unit: list[np.ndarray], before:
                  after: int, with_std: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Mean and std (microvolts; units x frames x channels) of each unit's snippets on every channel.
 
-    Without ``with_std`` the std is None and the pass does half the work (the means are identical).
+    Without ``with_std`` the std is None and the pass does a quarter of the work (the means are identical),
+    on :func:`block_workers` threads.
     """
     n_units, length = len(frames_per_unit), before + after
-    per_unit = (2 if with_std else 1) * length * source.num_channels * 8
+    workers = 1 if with_std else block_workers(source)
+    per_unit = (2 if with_std else workers) * length * source.num_channels * 8
     batch = max(1, _MOMENT_BYTES // per_unit)
     means, stds = [], []
     for b0 in range(0, max(n_units, 1), batch):
         part = frames_per_unit[b0:b0 + batch]
-        sums = np.zeros((len(part), length, source.num_channels))
-        sumsq = np.zeros_like(sums) if with_std else None
-        frames, groups = merged_spikes(part)
-        for i0, i1, block, start in iter_blocks(source, frames, before, after):
-            accumulate_moments(block, frames[i0:i1] - start, groups[i0:i1], before, sums, sumsq)
+        sums, sumsq = _unit_sums(source, part, before, length, with_std, workers)
         counts = np.array([len(f) for f in part])
         if sumsq is None:
             with np.errstate(invalid="ignore", divide="ignore"):  # in place, as mean_and_std and the scaling do
@@ -108,6 +107,22 @@ def unit_moments(source: TraceSource, frames_per_unit: list[np.ndarray], before:
         stds.append(std.astype(np.float32))
     std = np.concatenate(stds)[:n_units] if with_std else None
     return np.concatenate(means)[:n_units], std
+
+
+def _unit_sums(source: TraceSource, part: list[np.ndarray], before: int, length: int, with_std: bool,
+               workers: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Sums (and sums of squares) of each unit's snippets, float64; each worker thread adds into its own."""
+    sums = [np.zeros((len(part), length, source.num_channels)) for _ in range(workers)]
+    sumsq = np.zeros_like(sums[0]) if with_std else None
+    frames, groups = merged_spikes(part)
+
+    def add(i0: int, i1: int, block: np.ndarray, start: int, worker: int) -> None:
+        accumulate_moments(block, frames[i0:i1] - start, groups[i0:i1], before, sums[worker], sumsq)
+
+    map_blocks(source, frames, before, length - before, add, workers)
+    for other in sums[1:]:  # exact: sums of 8/16-bit integers (block_workers), in any order
+        sums[0] += other
+    return sums[0], sumsq
 
 
 def read_snippets(source: TraceSource, frames_per_unit: list[np.ndarray], channels_per_unit: list[np.ndarray],
