@@ -140,3 +140,19 @@ def test_block_workers_follow_numba_threads_for_small_integers_only(ds, monkeypa
     assert block_workers(trace_source(ds.recording)) == min(2, os.cpu_count())
     as_float = ds.recording.astype("float32")
     assert block_workers(trace_source(as_float)) == 1
+
+
+def test_float32_sums_are_used_only_where_exact_and_give_the_float64_means(ds):
+    from sortingview.compute.snippets import exact_in_float32
+
+    assert exact_in_float32(np.int16, 512) and not exact_in_float32(np.int16, 513)
+    assert exact_in_float32(np.uint8, 65793) and not exact_in_float32(np.uint8, 65794)
+    assert not exact_in_float32(np.int32, 1) and not exact_in_float32(np.float32, 1)
+    units = list(ds.unit_ids) + [list(ds.unit_ids)]  # the merge of all units has over 512 spikes
+    assert len(unit_spike_train(ds.sorting, units[-1])) > 512
+    for max_spikes in (80, None):  # float32 sums (80 spikes a unit), float64 sums (every spike)
+        full = unit_templates(ds.recording, ds.sorting, units, BEFORE, AFTER, max_spikes, with_std=True)
+        _LAST_TEMPLATES.clear()
+        plain = unit_templates(ds.recording, ds.sorting, units, BEFORE, AFTER, max_spikes)
+        for a, b in zip(full, plain, strict=True):
+            np.testing.assert_array_equal(a.mean, b.mean)

@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 
 from ..compute.neighborhood import nearest_channels
-from ..compute.snippets import accumulate_moments, gather_snippets, inside_recording, select_spread, unit_seed
+from ..compute.snippets import (
+    accumulate_moments,
+    exact_in_float32,
+    gather_snippets,
+    inside_recording,
+    select_spread,
+    unit_seed,
+)
 from ..compute.waveforms import mean_and_std, peak_channel_index, peak_frame_index, scale_waveforms
 from ..errors import TaskInputError
 from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
@@ -111,8 +118,15 @@ def unit_moments(source: TraceSource, frames_per_unit: list[np.ndarray], before:
 
 def _unit_sums(source: TraceSource, part: list[np.ndarray], before: int, length: int, with_std: bool,
                workers: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Sums (and sums of squares) of each unit's snippets, float64; each worker thread adds into its own."""
-    sums = [np.zeros((len(part), length, source.num_channels)) for _ in range(workers)]
+    """Sums (and sums of squares) of each unit's snippets, float64; each worker thread adds into its own.
+
+    Sums alone of 8/16-bit samples are added in float32 when that is exact (at most 512 int16 spikes a unit:
+    ``exact_in_float32``), 3x faster, and returned as float64: the same values.
+    """
+    count = max([len(f) for f in part] or [0])
+    exact32 = not with_std and exact_in_float32(source.recording.get_dtype(), count)
+    sums = [np.zeros((len(part), length, source.num_channels), np.float32 if exact32 else np.float64)
+            for _ in range(workers)]
     sumsq = np.zeros_like(sums[0]) if with_std else None
     frames, groups = merged_spikes(part)
 
@@ -122,7 +136,7 @@ def _unit_sums(source: TraceSource, part: list[np.ndarray], before: int, length:
     map_blocks(source, frames, before, length - before, add, workers)
     for other in sums[1:]:  # exact: sums of 8/16-bit integers (block_workers), in any order
         sums[0] += other
-    return sums[0], sumsq
+    return sums[0].astype(np.float64, copy=False), sumsq
 
 
 def read_snippets(source: TraceSource, frames_per_unit: list[np.ndarray], channels_per_unit: list[np.ndarray],
