@@ -115,6 +115,19 @@ def run_child(code: str, env: dict) -> tuple[dict, float]:
     return json.loads(out.strip().splitlines()[-1]), peak
 
 
+def _code_version() -> str:
+    """The sortingview the children import (PYTHONPATH decides) and its git commit, for the record."""
+    import sortingview
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(sortingview.__file__)))
+    try:
+        commit = subprocess.run(["git", "-C", root, "describe", "--always", "--dirty"], capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{root} {commit or '(not a git checkout)'}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="/work/data/np384")
@@ -124,6 +137,7 @@ def main() -> None:
     with open(os.path.join(args.data, "meta.json")) as f:
         meta = json.load(f)
     print(f"dataset: {meta}", flush=True)
+    print(f"code: {_code_version()}; {os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
     results = {}
     with tempfile.TemporaryDirectory(prefix="sv-bench-np-", dir=os.path.dirname(os.path.abspath(args.data))) as tmp:
         env = {**os.environ, "KACHERY_CLOUD_DIR": os.path.join(tmp, "store"), "NUMBA_NUM_THREADS": str(args.jobs)}
