@@ -156,3 +156,25 @@ def test_float32_sums_are_used_only_where_exact_and_give_the_float64_means(ds):
         plain = unit_templates(ds.recording, ds.sorting, units, BEFORE, AFTER, max_spikes)
         for a, b in zip(full, plain, strict=True):
             np.testing.assert_array_equal(a.mean, b.mean)
+
+
+def test_on_sparse_data_only_the_spikes_asked_for_are_read_and_dense_data_read_every_spike(ds, monkeypatch):
+    templates = unit_templates(ds.recording, ds.sorting, ds.unit_ids, BEFORE, AFTER, 80)
+    frames = [t.frames for t in templates]
+    chans = [np.array([t.peak_channel]) for t in templates]
+    assert not sp.dense(templates, ds.num_frames[0]) and sp.dense(templates, 1000)
+    part = sp.spike_pass(ds.recording, ds.sorting, templates, BEFORE, AFTER, chans, frames)
+    assert not part.complete
+    for a, b in zip(part.trains, frames, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert sp.spike_pass(ds.recording, ds.sorting, templates, BEFORE, frames_per_unit=frames) is part  # metrics
+    with pytest.raises(ValueError, match="only some spikes"):
+        sp.unit_amplitudes(part, 0)
+    full = sp.spike_pass(ds.recording, ds.sorting, templates, BEFORE)  # every spike: a pass of its own
+    assert full is not part and full.complete
+    for i, f in enumerate(frames):
+        for x, y in zip(sp.unit_amplitudes(part, i, frames=f), sp.unit_amplitudes(full, i, frames=f), strict=True):
+            np.testing.assert_array_equal(x, y)
+    sp.clear()
+    monkeypatch.setattr(sp, "dense", lambda templates, num_frames: True)
+    assert sp.spike_pass(ds.recording, ds.sorting, templates, BEFORE, AFTER, chans, frames).complete

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ._objects import load_recording, load_sorting, resolve_units
+from ..compute.snippets import select_spread, unit_seed
+from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
 from ._packing import concatenated, spike_offsets
 from .registry import register_task
 from .spike_pass import spike_pass, unit_amplitudes
@@ -27,13 +28,18 @@ TEMPLATE_SPIKES = 500
 
 def amplitudes_of(rec, sort, templates: list[UnitTemplate], before: int, max_spikes: int | None,
                   frames_per_unit: list[np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(spike frames, amplitudes) of each templated unit, from the pass that reads every spike's amplitude
-    (``spike_pass``: one read for all units, kept for the next task on the same templates).
+    """(spike frames, amplitudes) of each templated unit, from one pass over the recording for all units
+    (``spike_pass``, kept for the next task on the same templates: often the pass average_waveforms made).
 
     Without ``frames_per_unit``, the spikes are the unit's train (at most ``max_spikes``, spread in time).
     """
-    result = spike_pass(rec, sort, templates, before)
-    return [unit_amplitudes(result, i, max_spikes, None if frames_per_unit is None else frames_per_unit[i])
+    if frames_per_unit is None and max_spikes is not None:
+        frames_per_unit = []
+        for t in templates:
+            train = unit_spike_train(sort, t.unit)
+            frames_per_unit.append(train[select_spread(len(train), max_spikes, unit_seed(t.unit))])
+    result = spike_pass(rec, sort, templates, before, frames_per_unit=frames_per_unit)
+    return [unit_amplitudes(result, i, None, None if frames_per_unit is None else frames_per_unit[i])
             for i in range(len(templates))]
 
 

@@ -35,11 +35,20 @@ class SpikePass:
     templates: list  # the templates it was computed for (compared by identity)
     before: int
     after: int
-    trains: list[np.ndarray]  # each unit's whole spike train (int64, sorted)
-    inside: list[np.ndarray]  # per train spike: its amplitude frame is in the recording (and the unit has a peak)
-    amplitudes: list[np.ndarray]  # float32 per train spike (microvolts; NaN where not ``inside``)
+    complete: bool  # ``trains`` are the units' whole spike trains (else the spikes asked for)
+    trains: list[np.ndarray]  # per unit: the spikes whose amplitudes were read (int64, sorted)
+    inside: list[np.ndarray]  # per spike: its amplitude frame is in the recording (and the unit has a peak)
+    amplitudes: list[np.ndarray]  # float32 per spike (microvolts; NaN where not ``inside``)
     std_key: tuple | None  # the channels of ``stds`` per unit, or None when no deviations were asked for
     stds: list[np.ndarray | None] | None  # frames x those channels, float32 (None for a unit without a peak)
+
+    def has(self, frames_per_unit: list[np.ndarray] | None) -> bool:
+        """Whether the amplitudes of these spikes (every spike when None) are in this result."""
+        if self.complete:
+            return True
+        return frames_per_unit is not None and all(
+            _rows(train, np.asarray(f, np.int64)) is not None
+            for train, f in zip(self.trains, frames_per_unit, strict=True))
 
 
 def _channels_key(std_channels: list | None) -> tuple | None:
@@ -48,19 +57,41 @@ def _channels_key(std_channels: list | None) -> tuple | None:
     return tuple(None if c is None else tuple(int(x) for x in c) for c in std_channels)
 
 
+def _rows(train: np.ndarray, frames: np.ndarray) -> np.ndarray | None:
+    """Rows of ``frames`` in the sorted ``train``, or None when one is not in it."""
+    rows = np.searchsorted(train, frames)
+    if len(rows) and (rows.max() >= len(train) or np.any(train[rows] != frames)):
+        return None
+    return rows
+
+
+def dense(templates: list, num_frames: int) -> bool:
+    """Whether the template spikes' snippets cover the recording (their total length is at least its length):
+    then a pass for them touches nearly every page, and reading every spike's amplitude in it costs little
+    more. On sparse data (few channels, few template spikes) the amplitudes of every spike would read pages
+    the snippets do not touch: only the spikes asked for are read."""
+    covered = sum(len(t.frames) * (t.mean.shape[0] if t.mean is not None else 0) for t in templates)
+    return covered >= num_frames
+
+
 def spike_pass(rec, sort, templates: list, before: int, after: int = 0,
-               std_channels: list[np.ndarray | None] | None = None) -> SpikePass:
-    """Every spike's amplitude of each templated unit and, with ``std_channels`` (per unit, None to skip a
-    unit), the deviation of its template spikes on those channels; one pass, reused when asked again."""
+               std_channels: list[np.ndarray | None] | None = None,
+               frames_per_unit: list[np.ndarray] | None = None) -> SpikePass:
+    """The amplitudes of each templated unit's spikes (every spike, or at least ``frames_per_unit``: spikes of
+    its train, sorted) and, with ``std_channels`` (per unit, None to skip a unit), the deviation of its
+    template spikes on those channels; one pass, reused when asked again. Given ``frames_per_unit``, every
+    spike is read all the same when the data are :func:`dense`."""
     key = _channels_key(std_channels)
-    hit = _last_pass(templates, before, after, key)
+    hit = _last_pass(templates, before, after, key, frames_per_unit)
     if hit is not None:
         return hit
     source = trace_source(rec)
-    trains = [unit_spike_train(sort, t.unit) for t in templates]
+    complete = frames_per_unit is None or dense(templates, source.num_frames)
+    trains = ([unit_spike_train(sort, t.unit) for t in templates] if complete
+              else [np.asarray(f, np.int64) for f in frames_per_unit])
     plan = _Plan(source, templates, trains, before, after, std_channels)
     plan.read()
-    result = SpikePass(templates, before, after, trains, plan.inside, plan.unit_amplitudes(), key,
+    result = SpikePass(templates, before, after, complete, trains, plan.inside, plan.unit_amplitudes(), key,
                        plan.deviations() if std_channels is not None else None)
     if sum(len(t) for t in trains) <= _KEEP_SPIKES and os.environ.get("SORTINGVIEW_REUSE_TEMPLATES", "1") != "0":
         _LAST_PASS[:] = [result]
@@ -70,13 +101,14 @@ def spike_pass(rec, sort, templates: list, before: int, after: int = 0,
 _LAST_PASS: list[SpikePass] = []
 
 
-def _last_pass(templates: list, before: int, after: int, key: tuple | None) -> SpikePass | None:
+def _last_pass(templates: list, before: int, after: int, key: tuple | None,
+               frames_per_unit: list[np.ndarray] | None) -> SpikePass | None:
     if os.environ.get("SORTINGVIEW_REUSE_TEMPLATES", "1") == "0":  # benchmarks time each task on its own
         _LAST_PASS.clear()
         return None
     for p in _LAST_PASS:
-        if p.templates is templates and p.before == before and (key is None or (p.std_key == key
-                                                                                and p.after == after)):
+        same = p.templates is templates and p.before == before
+        if same and (key is None or (p.std_key == key and p.after == after)) and p.has(frames_per_unit):
             return p
     return None
 
@@ -87,13 +119,15 @@ def unit_amplitudes(result: SpikePass, index: int, max_spikes: int | None = None
     its train (at most ``max_spikes``, spread in time); spikes whose amplitude frame is outside are left out."""
     train, inside, amps = result.trains[index], result.inside[index], result.amplitudes[index]
     if frames is None:
+        if not result.complete:
+            raise ValueError("unit_amplitudes: this pass read only some spikes; give their frames")
         rows = select_spread(len(train), max_spikes, unit_seed(result.templates[index].unit))
         spikes = train[rows]
     else:
         spikes = np.asarray(frames, np.int64)
-        rows = np.searchsorted(train, spikes)
-        if len(rows) and (rows.max() >= len(train) or np.any(train[rows] != spikes)):
-            raise ValueError("unit_amplitudes: frames must be spikes of the unit's train")
+        rows = _rows(train, spikes)
+        if rows is None:
+            raise ValueError("unit_amplitudes: frames must be spikes of the unit's train that the pass read")
     keep = inside[rows]
     return spikes[keep], amps[rows][keep]
 

@@ -247,7 +247,7 @@ def average_waveforms_of(rec, sort, units: list[Any], before: int, after: int, m
     templates = unit_templates(rec, sort, units, before, after, max_spikes)
     chans = [None if t.peak_channel is None else nearest_channels(locations, t.peak_channel, size)
              for t in templates]
-    stds = spike_pass(rec, sort, templates, before, after, chans).stds
+    stds = spike_pass(rec, sort, templates, before, after, chans, [t.frames for t in templates]).stds
     for t, c, std in zip(templates, chans, stds, strict=True):
         entry = {"unitId": as_json_unit(t.unit), "numSpikes": len(t.frames), "peakChannelId": None,
                  "channelIds": [], "waveform": None, "waveformStdDev": None}
@@ -275,7 +275,7 @@ def average_waveforms_packed(recording: str, sorting: str, unitIds: list | None 
     templates = unit_templates(rec, sort, units, before, after, maxSpikesPerUnit)
     chans = [None if t.peak_channel is None else nearest_channels(locations, t.peak_channel, width)
              for t in templates]
-    deviations = spike_pass(rec, sort, templates, before, after, chans).stds
+    deviations = spike_pass(rec, sort, templates, before, after, chans, [t.frames for t in templates]).stds
     means = np.full((len(units), before + after, width), np.nan, np.float32)
     stds = means.copy()
     for i, (t, c) in enumerate(zip(templates, chans, strict=True)):
