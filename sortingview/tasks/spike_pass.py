@@ -10,9 +10,11 @@ samples per spike:
 
 :func:`spike_pass` reads all of them in one time-ordered pass and a process keeps its last result for the next
 task on the same templates (as it keeps the templates), so a precompute reads the recording twice: once for
-the templates, once here. The values are those of the separate passes it replaces: the deviations come from
-the same float64 sums and sums of squares, added in the same (time) order, on the same channels; the
-amplitudes are the same samples, scaled in float32 as ``read_snippets`` scales them.
+the templates, once here. Every spike is read only where that is nearly free (:func:`dense`) or asked for;
+on sparse data a task's pass reads the spikes it needs (the template spikes, for ``unit_metrics``).
+The values are those of the separate passes it replaces: the deviations come from the same float64 sums and
+sums of squares, added in the same (time) order, on the same channels; the amplitudes are the same samples,
+scaled in float32 as ``read_snippets`` scales them.
 """
 from __future__ import annotations
 
