@@ -9,11 +9,14 @@ and reports the peak of the sum (resident pages of memory-mapped trace files inc
 
 * **ours**: a temporary store; the recording file is linked (hashed once) and the sorting stored, then, in
   one process through the task registry (results encoded and written to ``task_results/`` as a backend
-  would): the viewer's first requests (``sortingview.backend.precompute.viewer_requests``: recording_info,
-  sorting_info, autocorrelograms, average_waveforms, unit_metrics, all units; average_waveforms first, so
-  that unit_metrics and spike_amplitudes reuse its templates) then every spike's amplitude
-  (``spike_amplitudes.2``) and all-pairs cross-correlograms (``cross_correlograms.2``, +/-25 ms, 1 ms).
-  Numba kernels use ``--jobs`` threads; the snippet passes run in one thread.
+  would): the viewer's first requests, as ``W.precompute`` submits them (``precompute.requests_for``:
+  recording_info.1, sorting_info.1, autocorrelograms.2, average_waveforms.2, unit_metrics.2, all units),
+  then every spike's amplitude (``spike_amplitudes.2``) and all-pairs cross-correlograms
+  (``cross_correlograms.2``, +/-25 ms, 1 ms). average_waveforms reads the recording twice (the templates'
+  sums on all channels; then one pass for every spike's amplitude and the deviations around each peak,
+  ``tasks/spike_pass.py``); unit_metrics and spike_amplitudes reuse both in the process, and the noise
+  levels recording_info computed. Numba kernels use ``--jobs`` threads; the snippet passes run in one thread.
+  ``PYTHONPATH`` chooses the code (e.g. a checkout of an older commit, to time a change on the same data).
 * **spikeinterface**: ``create_sorting_analyzer(format="binary_folder", sparse=True)`` with
   ``n_jobs=--jobs``, then random_spikes (500 per unit), waveforms (1 ms / 2 ms), templates (average, std),
   noise_levels, correlograms (+/-25 ms, 1 ms: all pairs), spike_amplitudes, unit_locations,
@@ -43,6 +46,7 @@ OURS = textwrap.dedent("""
     numba.set_num_threads(%(jobs)d)
     from neuropixels_data import load
     from sortingview.extractors import store_recording, store_sorting
+    from sortingview.backend.precompute import requests_for
     from sortingview.tasks import run_task_inline
     rec, srt, meta = load(%(data)r)
     steps = {}
@@ -50,10 +54,7 @@ OURS = textwrap.dedent("""
     steps["link recording (hash %(gb).1f GB)"] = time.perf_counter() - t
     t = time.perf_counter(); s = store_sorting(srt); steps["store sorting"] = time.perf_counter() - t
     units = [u.item() for u in srt.unit_ids]
-    first = [("sortingview.recording_info.1", {"recording": r}), ("sortingview.sorting_info.1", {"sorting": s}),
-             ("sortingview.autocorrelograms.1", {"sorting": s}),
-             ("sortingview.average_waveforms.1", {"recording": r, "sorting": s}),
-             ("sortingview.unit_metrics.1", {"recording": r, "sorting": s})]
+    first = requests_for(r, s)  # exactly what the viewer asks for first (and W.precompute submits)
     rest = [("sortingview.spike_amplitudes.2", {"recording": r, "sorting": s}),
             ("sortingview.cross_correlograms.2", {"sorting": s, "unitIds": units, "windowMs": 50})]
     for name, inp in first + rest:
@@ -114,6 +115,19 @@ def run_child(code: str, env: dict) -> tuple[dict, float]:
     return json.loads(out.strip().splitlines()[-1]), peak
 
 
+def _code_version() -> str:
+    """The sortingview the children import (PYTHONPATH decides) and its git commit, for the record."""
+    import sortingview
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(sortingview.__file__)))
+    try:
+        commit = subprocess.run(["git", "-C", root, "describe", "--always", "--dirty"], capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{root} {commit or '(not a git checkout)'}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="/work/data/np384")
@@ -123,6 +137,7 @@ def main() -> None:
     with open(os.path.join(args.data, "meta.json")) as f:
         meta = json.load(f)
     print(f"dataset: {meta}", flush=True)
+    print(f"code: {_code_version()}; {os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
     results = {}
     with tempfile.TemporaryDirectory(prefix="sv-bench-np-", dir=os.path.dirname(os.path.abspath(args.data))) as tmp:
         env = {**os.environ, "KACHERY_CLOUD_DIR": os.path.join(tmp, "store"), "NUMBA_NUM_THREADS": str(args.jobs)}
@@ -133,9 +148,10 @@ def main() -> None:
             params = {"here": HERE, "jobs": args.jobs, "data": args.data, "gb": meta["bytes"] / 1e9,
                       "folder": os.path.join(tmp, "analyzer")}
             steps, peak = run_child((OURS if side == "ours" else SI) % params, env)
-            results[side] = {"steps": steps, "peak_mb": peak, "load_at_start": load}
-            print(f"{side} (load average at start {load}): total {steps['total']:.1f} s, peak memory {peak:.0f} MB",
-                  flush=True)
+            end = " ".join(f"{x:.2f}" for x in os.getloadavg())
+            results[side] = {"steps": steps, "peak_mb": peak, "load_at_start": load, "load_at_end": end}
+            print(f"{side} (load average at start {load}, at end {end}): total {steps['total']:.1f} s, "
+                  f"peak memory {peak:.0f} MB", flush=True)
             for k, v in steps.items():
                 print(f"    {k:45s} {v:8.2f} s")
     ours, si_ = results.get("ours"), results.get("si")

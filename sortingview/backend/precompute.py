@@ -18,7 +18,11 @@ def viewer_requests(workspace: Any, sorting_id: str) -> list[tuple[str, dict]]:
     """The (task name, task input) pairs the viewer submits for ``sorting_id``."""
     srt = workspace.get_sorting_record(sorting_id)
     rec = workspace.get_recording_record(srt["recordingId"])
-    r, s = rec["recordingUri"], srt["sortingUri"]
+    return requests_for(rec["recordingUri"], srt["sortingUri"])
+
+
+def requests_for(r: str, s: str) -> list[tuple[str, dict]]:
+    """The viewer's first requests for the recording and sorting objects at URIs ``r`` and ``s``."""
     return [
         ("sortingview.recording_info.1", {"recording": r}),
         ("sortingview.sorting_info.1", {"sorting": s}),

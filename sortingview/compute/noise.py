@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import numba
 import numpy as np
 
 #: MAD of a standard normal distribution (the 75th percentile of |N(0, 1)|)
@@ -38,3 +39,64 @@ def mad_noise_levels(chunks: Iterable[np.ndarray]) -> np.ndarray:
     if not per_chunk:
         raise ValueError("noise levels need at least one chunk of traces")
     return np.mean(per_chunk, axis=0).astype(np.float32)
+
+
+def mad_noise_levels_of_integers(chunks: Iterable[np.ndarray], gains: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """:func:`mad_noise_levels` of ``float32(raw * gains + offsets)`` for chunks of 8- or 16-bit integers.
+
+    The same value, bit for bit, without scaling or partitioning the chunk: the medians are order statistics of
+    the few distinct samples of each channel (counted), so each chunk costs a count per sample instead of two
+    partitions of floats. Each distinct sample is scaled as ``TraceSource.to_uv`` scales it (float64, then
+    float32), and a median of an even count is the float32 mean of the two middle values, as in numpy.
+    """
+    gains, offsets = np.asarray(gains, np.float64), np.asarray(offsets, np.float64)
+    per_chunk = []
+    for chunk in chunks:
+        raw = np.ascontiguousarray(np.asarray(chunk).T)  # channels x frames
+        if raw.dtype.kind not in "iu" or raw.dtype.itemsize > 2:
+            raise ValueError(f"mad_noise_levels_of_integers needs 8- or 16-bit integer samples, got {raw.dtype}")
+        per_chunk.append(_mad_per_channel(raw, gains, offsets) / MAD_OF_STANDARD_NORMAL)
+    if not per_chunk:
+        raise ValueError("noise levels need at least one chunk of traces")
+    return np.mean(per_chunk, axis=0).astype(np.float32)
+
+
+@numba.njit(cache=True, nogil=True)
+def _median_of_counted(values, counts, n):
+    """np.median (float32) of a multiset given as distinct ``values`` with ``counts`` (n in all)."""
+    order = np.argsort(values)
+    k1, k2 = (n - 1) // 2, n // 2
+    a, b = values[order[0]], values[order[0]]
+    seen = 0
+    for j in order:
+        if seen <= k1 < seen + counts[j]:
+            a = values[j]
+        if seen <= k2 < seen + counts[j]:
+            b = values[j]
+            break
+        seen += counts[j]
+    if k1 == k2:
+        return a
+    return (a + b) / np.float32(2.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _mad_per_channel(raw, gains, offsets):
+    n_ch, n = raw.shape
+    out = np.empty(n_ch, np.float32)
+    for c in range(n_ch):
+        lo, hi = np.int64(raw[c, 0]), np.int64(raw[c, 0])
+        for i in range(n):
+            lo, hi = min(lo, np.int64(raw[c, i])), max(hi, np.int64(raw[c, i]))
+        counts = np.zeros(hi - lo + 1, np.int64)
+        for i in range(n):
+            counts[np.int64(raw[c, i]) - lo] += 1
+        distinct = np.nonzero(counts)[0]
+        uv = np.empty(len(distinct), np.float32)
+        for j in range(len(distinct)):
+            uv[j] = np.float32(np.float64(distinct[j] + lo) * gains[c] + offsets[c])
+        weights = counts[distinct]
+        median = _median_of_counted(uv, weights, n)
+        deviation = np.abs(uv - median)
+        out[c] = _median_of_counted(deviation, weights, n)
+    return out

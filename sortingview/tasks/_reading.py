@@ -16,9 +16,12 @@ that turn them into microvolts (1 and 0 when the recording has no gains).
 """
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -120,6 +123,44 @@ def iter_blocks(source: TraceSource, frames: np.ndarray, before: int, after: int
         block = _read(source, start, end)
         yield i0, i1, block, start
         del block
+
+
+def block_workers(source: TraceSource) -> int:
+    """How many threads a pass may read and add blocks on: NUMBA_NUM_THREADS (the jobs a user gave the
+    kernels), when the samples are 8- or 16-bit integers, so that sums in float64 are exact in any order and
+    the result does not depend on how blocks were shared out; else 1."""
+    import numba
+
+    dtype = np.dtype(source.recording.get_dtype())
+    if dtype.kind not in "iu" or dtype.itemsize > 2:
+        return 1
+    return max(1, min(int(numba.config.NUMBA_NUM_THREADS), os.cpu_count() or 1))
+
+
+def map_blocks(source: TraceSource, frames: np.ndarray, before: int, after: int,
+               func: Callable[[int, int, np.ndarray, int, int], None], workers: int = 1,
+               max_block_bytes: int | None = None) -> None:
+    """Call ``func(i0, i1, block, block_start, worker)`` for every block :func:`iter_blocks` yields, on
+    ``workers`` threads (``worker`` is the thread's index, for per-thread accumulators; the numba kernels
+    release the GIL). With one worker the blocks come in time order in this thread."""
+    blocks = iter_blocks(source, frames, before, after, max_block_bytes or DEFAULT_BLOCK_BYTES)
+    if workers <= 1:
+        for i0, i1, block, start in blocks:
+            func(i0, i1, block, start, 0)
+        return
+    lock = threading.Lock()
+
+    def work(worker: int) -> None:
+        while True:
+            with lock:  # reading a block only maps it: the pages are read by func, outside the lock
+                item = next(blocks, None)
+            if item is None:
+                return
+            func(*item, worker)
+
+    with ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(work, w) for w in range(workers)]:
+            future.result()
 
 
 def _groups(frames: np.ndarray, before: int, after: int, max_frames: int, gap: int | None):

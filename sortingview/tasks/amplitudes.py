@@ -10,18 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from ..compute.amplitudes import amplitude_frames
 from ..compute.snippets import select_spread, unit_seed
 from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
 from ._packing import concatenated, spike_offsets
-from ._reading import trace_source
 from .registry import register_task
+from .spike_pass import spike_pass, unit_amplitudes
 from .waveforms import (
     UnitTemplate,
     as_json_unit,
     check_positive,
     check_snippet_len,
-    read_snippets,
     unit_templates,
 )
 
@@ -30,26 +28,19 @@ TEMPLATE_SPIKES = 500
 
 def amplitudes_of(rec, sort, templates: list[UnitTemplate], before: int, max_spikes: int | None,
                   frames_per_unit: list[np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(spike frames, amplitudes) of each templated unit, read in one time-ordered pass.
+    """(spike frames, amplitudes) of each templated unit, from one pass over the recording for all units
+    (``spike_pass``, kept for the next task on the same templates: often the pass average_waveforms made).
 
     Without ``frames_per_unit``, the spikes are the unit's train (at most ``max_spikes``, spread in time).
     """
-    source = trace_source(rec)
-    frames, chans, spikes = [], [], []
-    for i, t in enumerate(templates):
-        train = unit_spike_train(sort, t.unit) if frames_per_unit is None else frames_per_unit[i]
-        if frames_per_unit is None:
-            train = train[select_spread(len(train), max_spikes, unit_seed(t.unit))]
-        if t.peak_channel is None:
-            train = train[:0]
-            read, keep = train, np.zeros(0, bool)
-        else:
-            read, keep = amplitude_frames(train, t.peak_frame - before, source.num_frames)
-        spikes.append(train[keep])
-        frames.append(read)
-        chans.append(np.array([t.peak_channel or 0]))
-    values = read_snippets(source, frames, chans, 0, 1)
-    return [(s, v[:, 0, 0]) for s, v in zip(spikes, values, strict=True)]
+    if frames_per_unit is None and max_spikes is not None:
+        frames_per_unit = []
+        for t in templates:
+            train = unit_spike_train(sort, t.unit)
+            frames_per_unit.append(train[select_spread(len(train), max_spikes, unit_seed(t.unit))])
+    result = spike_pass(rec, sort, templates, before, frames_per_unit=frames_per_unit)
+    return [unit_amplitudes(result, i, None, None if frames_per_unit is None else frames_per_unit[i])
+            for i in range(len(templates))]
 
 
 @register_task("sortingview.spike_amplitudes.1", handler="misc")

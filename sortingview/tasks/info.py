@@ -1,11 +1,12 @@
 """Recording and sorting summaries: ``recording_info`` (with noise levels) and ``sorting_info``."""
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
 
-from ..compute.noise import mad_noise_levels, random_chunk_starts
+from ..compute.noise import mad_noise_levels, mad_noise_levels_of_integers, random_chunk_starts
 from ._objects import load_recording, load_sorting
 from ._reading import trace_source
 from .registry import register_task
@@ -21,13 +22,26 @@ def recording_noise_levels(recording, num_chunks: int = NOISE_NUM_CHUNKS, chunk_
     """Per-channel noise (MAD / 0.6745 on seeded random chunks, see ``compute/noise.py``), float32.
 
     In microvolts when the recording has gains, else in its raw units. Chunks are read one at a time in time
-    order, so memory holds a single chunk whatever the recording's length.
+    order, so memory holds a single chunk whatever the recording's length. Kept per recording object.
     """
-    source = trace_source(recording)
-    starts, size = random_chunk_starts(source.num_frames, chunk_frames, num_chunks, seed)
-    chunks = (source.to_uv(recording.get_traces(start_frame=int(s), end_frame=int(s) + size,
-                                                return_in_uV=False)) for s in starts)
-    return mad_noise_levels(chunks)
+    key = (num_chunks, chunk_frames, seed)
+    known = _NOISE_LEVELS.setdefault(recording, {})
+    if key not in known:
+        source = trace_source(recording)
+        starts, size = random_chunk_starts(source.num_frames, chunk_frames, num_chunks, seed)
+        chunks = (recording.get_traces(start_frame=int(s), end_frame=int(s) + size, return_in_uV=False)
+                  for s in starts)
+        dtype = np.dtype(recording.get_dtype())
+        if dtype.kind in "iu" and dtype.itemsize <= 2:  # the same levels, counted instead of sorted (~40x faster)
+            known[key] = mad_noise_levels_of_integers(chunks, source.gains, source.offsets)
+        else:
+            known[key] = mad_noise_levels(source.to_uv(c) for c in chunks)
+    return known[key].copy()
+
+
+#: noise levels per recording object (immutable content), so that unit_metrics does not read the chunks
+#: recording_info read again
+_NOISE_LEVELS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
 def plain(value: Any) -> Any:
