@@ -103,7 +103,44 @@ def poll(ready, what: str, timeout: float = 120.0):
         delay = min(delay * 1.5, 0.02)
 
 
-def measure(submit, wait, n_latency: int, n_throughput: int, base: int) -> dict:
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by process ``root`` and its live descendants (Linux /proc)."""
+    parent, cpu = {}, {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(d)], cpu[int(d)] = int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo += [c for c, p in parent.items() if p == pid]
+    return total
+
+
+class CpuMeter:
+    """CPU used by this process (the client), the consumer's process tree and redis-server over a span."""
+
+    def __init__(self, consumer_pid: int, redis_pid: int | None):
+        self.pids = {"consumer": consumer_pid}
+        if redis_pid:
+            self.pids["redis"] = redis_pid
+
+    def sample(self) -> dict:
+        out = {name: tree_cpu(pid) for name, pid in self.pids.items()}
+        out["client"] = time.process_time()
+        return out
+
+
+def measure(submit, wait, n_latency: int, n_throughput: int, base: int, meter: CpuMeter | None = None) -> dict:
     # warm up: connections open, and every worker process started (a burst needs all of them; sortingview
     # starts its workers on first need, huey's consumer at start-up)
     for i in range(20):
@@ -115,14 +152,19 @@ def measure(submit, wait, n_latency: int, n_throughput: int, base: int) -> dict:
         t0 = time.perf_counter()
         wait(submit(base + 1000 + i))
         lat.append(time.perf_counter() - t0)
+    before = meter.sample() if meter else {}
     t0 = time.perf_counter()
     handles = [submit(base + 100_000 + i) for i in range(n_throughput)]
     for h in handles:
         wait(h)
     elapsed = time.perf_counter() - t0
+    after = meter.sample() if meter else {}
     lat.sort()
-    return {"p50_ms": 1000 * statistics.median(lat), "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))],
-            "tasks_per_s": n_throughput / elapsed, "throughput_s": elapsed}
+    out = {"p50_ms": 1000 * statistics.median(lat), "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))],
+           "tasks_per_s": n_throughput / elapsed, "throughput_s": elapsed}
+    # CPU microseconds per task of each side during the throughput run: what a loaded machine does not blur
+    out.update({f"cpu_us_{k}": 1e6 * (after[k] - before[k]) / n_throughput for k in before})
+    return out
 
 
 # --- sortingview ---------------------------------------------------------------------------------------
@@ -153,8 +195,9 @@ def run_sortingview(workdir: str, url: str | None, args, base: int) -> dict:
             return h.wait(120)
 
         # a query: the result travels in the channel, as huey's do (the like-for-like comparison)
+        meter = CpuMeter(proc.pid, args.redis_pid if url else None)
         out = measure(lambda i: submit_task("svbench.echo.1", {"i": i}, channel=chan), wait, args.latency,
-                      args.tasks, base=base)
+                      args.tasks, base=base, meter=meter)
         # a calculation: the result is also written to task_results/ in the store (the viewer's case)
         calc = measure(lambda i: submit_task("svbench.noop.1", {"i": i}, channel=chan), wait, args.latency,
                        args.tasks, base=base)
@@ -191,7 +234,8 @@ def run_huey(workdir: str, kind: str, target: str, args, base: int) -> dict:
         def wait(result):
             return poll(lambda: result.get(blocking=False), "a huey result")
 
-        return measure(hueybench.noop, wait, args.latency, args.tasks, base=base)
+        meter = CpuMeter(proc.pid, args.redis_pid if kind == "redis" else None)
+        return measure(hueybench.noop, wait, args.latency, args.tasks, base=base, meter=meter)
     finally:
         proc.terminate()
         proc.wait(60)
@@ -208,6 +252,7 @@ def main() -> None:
     work = tempfile.mkdtemp(prefix="bench_channel_")
     os.environ["KACHERY_CLOUD_DIR"] = os.path.join(work, "store")
     redis_proc, redis_base = start_redis(work)
+    args.redis_pid = redis_proc.pid
     load_before = os.getloadavg()[0]
     results: dict[str, list[dict]] = {}
     try:
@@ -232,8 +277,9 @@ def main() -> None:
                 try:
                     res = runs[name](r)
                     results.setdefault(name, []).append(res)
+                    cpu = ", ".join(f"{k[7:]} {v:.0f}" for k, v in res.items() if k.startswith("cpu_us_"))
                     print(f"round {r + 1} {name:<20} p50 {res['p50_ms']:.2f} ms, {res['tasks_per_s']:.0f} tasks/s "
-                          f"(load {os.getloadavg()[0]:.1f})", flush=True)
+                          f"(load {os.getloadavg()[0]:.1f}; CPU us/task: {cpu})", flush=True)
                 except TimeoutError as exc:  # reported, not hidden: that queue lost a task in this round
                     print(f"round {r + 1}: {name} failed: no answer for {exc} within 120 s", flush=True)
                     results.setdefault(name, [])

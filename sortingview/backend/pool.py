@@ -78,6 +78,8 @@ class WorkerContext:
     memory_limit_gb: float = 0.0  # the worker's address-space limit (RLIMIT_AS); 0: none
     #: the worker claims its own jobs, as the lease holder ``worker_id`` (Redis); else the backend feeds it
     self_claim: bool = False
+    #: how many workers of this handler split its queue (a self-claiming worker takes at most its share at once)
+    share: int = 1
 
 
 def _limit_memory(ctx: WorkerContext) -> None:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import functools
 import json
 import time
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ...errors import ChannelError
 from .base import Channel, JobRecord, TaskRequest, clip, encode_input
-from .redis_scripts import CLAIM, END, END_CLAIM, EXPIRE, HAND_OVER, HEARTBEAT, SUBMIT
+from .redis_scripts import CLAIM, END, END_CLAIM, END_MANY, EXPIRE, HAND_OVER, HEARTBEAT, SUBMIT
 from .redis_wire import Wire, script_sha
 
 _FLOATS = ("lease_until", "submitted", "started", "finished")
@@ -166,6 +166,60 @@ class RedisChannel(Channel):
         pairs = [x for h, n in limits.items() if n > 0 for x in (h, n)]
         accepted, claimed = self.wire.evalsha(END_CLAIM, [*args, lease_s, backend_id, *pairs])
         return bool(accepted), [_record(_pairs(flat)) for flat in claimed]
+
+    @_wrap_errors
+    def end_many_and_claim(self, worker: str, ended: list[tuple[str, str | None, str | None, str | None]],
+                           released: list[str], handler: str, n: int, *, share: int = 1, backend_id: str = "",
+                           lease_s: float = 30.0, wait: float = 0.0,
+                           on_ended: Callable[[list[bool]], None] | None = None) -> tuple[list[bool], list[JobRecord]]:
+        """Record several outcomes and give back jobs not run, then claim up to ``n`` jobs of ``handler``: what a
+        worker that claims its own jobs does after a batch of them.
+
+        ``ended`` holds (job id, result, error, traceback), error None for a success. The claim takes at most
+        ``1 / share`` of the queue (at least one job), so that ``share`` workers of one handler split a burst
+        instead of one taking it all. With ``wait`` > 0 the claim first blocks up to ``wait`` seconds on the
+        handler's wake tokens (as :meth:`wait_and_claim`), in the same round trip as the outcomes, which are
+        recorded before the wait; ``on_ended(accepted)`` is then called as soon as they are, when the claim does
+        not answer at once. Returns whether each ended job was accepted (this worker still held it), then the
+        claimed records.
+        """
+        import redis
+
+        head: list = [self.prefix, worker, lease_s, backend_id, handler]
+        ends: list = []
+        for job_id, result, error, tb in ended:
+            if error is None:
+                ends += [job_id, "finish", result or "", "", "1" if result is not None else "0"]
+            else:
+                ends += [job_id, "fail", clip(error), clip(tb) or "", "1"]
+        for job_id in released:
+            ends += [job_id, "release", "", "", "0"]
+        count = len(ended) + len(released)
+        if wait <= 0:
+            accepted, claimed = self.wire.evalsha(END_MANY, [*head, max(0, n), max(1, share), 0, count, *ends])
+            return [bool(a) for a in accepted[:len(ended)]], [_record(_pairs(flat)) for flat in claimed]
+        sha = script_sha(END_MANY)
+        commands = (("EVALSHA", sha, 0, *head, 0, 1, 0, count, *ends),
+                    ("BLPOP", f"{self.prefix}w:{backend_id}:{handler}", wait),
+                    ("EVALSHA", sha, 0, *head, max(0, n), max(1, share), 1, 0))
+        try:
+            conn = self.wire.send(commands)
+            try:
+                [(accepted, _)] = self.wire.read(conn, 1)
+            except redis.exceptions.NoScriptError:
+                try:  # the wait and the claim answer too: read them, so the connection stays in step
+                    self.wire.read(conn, 2)
+                except redis.exceptions.NoScriptError:
+                    pass
+                raise
+            if on_ended is not None and not conn.can_read(timeout=0.002):
+                on_ended([bool(a) for a in accepted[:len(ended)]])
+            _, (_, claimed) = self.wire.read(conn, 2)
+        except redis.exceptions.NoScriptError:  # a new or restarted server: nothing ran; load it, then no wait
+            self.r.script_load(END_MANY)
+            return self.end_many_and_claim(worker, ended, released, handler, n, share=share, backend_id=backend_id,
+                                           lease_s=lease_s)
+        return [bool(a) for a in accepted[:len(ended)]], [_record(_pairs(flat)) for flat in claimed]
 
     @_wrap_errors
     def get(self, job_id: str) -> JobRecord | None:

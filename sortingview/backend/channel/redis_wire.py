@@ -46,16 +46,25 @@ class Wire:
             return self._round_trip(commands)
 
     def _round_trip(self, commands: tuple) -> list:
-        import redis
+        conn = self.send(commands)
+        return self.read(conn, len(commands))
 
+    def send(self, commands: tuple):
+        """Send ``commands`` pipelined; read their replies with :meth:`read` on the connection returned."""
         conn = self._conn()
         try:
             conn.send_packed_command(conn.pack_commands(commands))
         except BaseException:
             conn.disconnect()
             raise
+        return conn
+
+    def read(self, conn, n: int) -> list:
+        """The next ``n`` raw replies on ``conn``; an error reply is raised after all ``n`` were read."""
+        import redis
+
         replies, error = [], None
-        for _ in commands:
+        for _ in range(n):
             try:
                 replies.append(conn.read_response())
             except redis.exceptions.ResponseError as exc:
