@@ -244,9 +244,10 @@ def run_huey(workdir: str, kind: str, target: str, args, base: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tasks", type=int, default=2000, help="tasks in the throughput run")
+    ap.add_argument("--tasks", type=int, default=5000, help="tasks in the throughput run")
     ap.add_argument("--latency", type=int, default=300, help="round trips in the latency run")
-    ap.add_argument("--rounds", type=int, default=2, help="rounds (alternating order); the best figures are kept")
+    ap.add_argument("--rounds", type=int, default=6,
+                    help="rounds (alternating order); per-round ratios and the best figures are printed")
     ap.add_argument("--only", default=None, help="run only the queues whose name contains this (e.g. sqlite)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="bench_channel_")
@@ -301,9 +302,20 @@ def per_round(results: dict[str, list[dict]]) -> None:
             continue
         thr = sorted(a["tasks_per_s"] / b["tasks_per_s"] for a, b in pairs)
         lat = sorted(b["p50_ms"] / a["p50_ms"] for a, b in pairs)
+        cpu = sorted(_cpu(b) / _cpu(a) for a, b in pairs)
         print(f"{ours} vs {theirs}, per round: throughput x{statistics.median(thr):.2f} median "
               f"({thr[0]:.2f}-{thr[-1]:.2f}), p50 latency x{statistics.median(lat):.2f} median "
-              f"({lat[0]:.2f}-{lat[-1]:.2f}) (>1: ours better)")
+              f"({lat[0]:.2f}-{lat[-1]:.2f}), CPU per task x{statistics.median(cpu):.2f} median "
+              f"({cpu[0]:.2f}-{cpu[-1]:.2f}) (>1: ours better)")
+        if theirs == "huey RedisHuey":
+            met = statistics.median(thr) >= 1.5 and statistics.median(lat) >= 1.0
+            print(f"issue 13 item 4 (>= 1.5x RedisHuey's throughput at equal or better latency, median of "
+                  f"{len(pairs)} paired rounds): {'met' if met else 'NOT met'}")
+
+
+def _cpu(r: dict) -> float:
+    """CPU microseconds per task, all processes of the run (client, consumer and its workers, redis-server)."""
+    return sum(v for k, v in r.items() if k.startswith("cpu_us_"))
 
 
 def best_of(rounds: list[dict]) -> dict:

@@ -28,7 +28,7 @@ def test_end_many_records_gives_back_and_claims_at_most_a_fair_share(redis_url):
         channel.submit(req(f"j{i}"))
     held = [r.job_id for r in channel.claim("w", {"misc": 3})]
     assert held == ["j0", "j1", "j2"]
-    accepted, claimed = channel.end_many_and_claim(
+    accepted, claimed, queued = channel.end_many_and_claim(
         "w", [("j0", '{"r": 0}', None, None), ("j1", None, "ValueError: bad", "tb"), ("j9", "{}", None, None)],
         ["j2"], "misc", 8, share=4)
     assert accepted == [True, True, False]  # j9 was never this worker's
@@ -37,15 +37,16 @@ def test_end_many_records_gives_back_and_claims_at_most_a_fair_share(redis_url):
     given_back = channel.get("j2")
     assert given_back.status == "running" and given_back.attempts == 1  # given back uncounted, then re-claimed
     # 18 queued after the give-back: a quarter of them (rounded up) for one of 4 workers, the given-back job first
-    assert [r.job_id for r in claimed] == ["j2", "j3", "j4", "j5", "j6"]
+    assert [r.job_id for r in claimed] == ["j2", "j3", "j4", "j5", "j6"] and queued == 13
     assert all(r.status == "running" and r.worker == "w" for r in claimed)
     assert _tokens_match_queue(channel, admin)
     # a short queue still gives one job to a worker that asked for several; nothing wanted, nothing taken
     ended = [(r.job_id, None, None, None) for r in claimed]
-    assert channel.end_many_and_claim("w", ended, [], "misc", 0, share=4) == ([True] * 5, [])
+    assert channel.end_many_and_claim("w", ended, [], "misc", 0, share=4) == ([True] * 5, [], 13)
     for _ in range(12):
         channel.claim("other", {"misc": 1})
-    assert [r.job_id for r in channel.end_many_and_claim("w", [], [], "misc", 8, share=4)[1]] == ["j19"]
+    _, claimed, queued = channel.end_many_and_claim("w", [], [], "misc", 8, share=4)
+    assert [r.job_id for r in claimed] == ["j19"] and queued == 0
     assert _tokens_match_queue(channel, admin)
 
 
@@ -61,13 +62,13 @@ def test_end_many_with_a_wait_records_first_then_takes_the_next_submission(redis
 
     threading.Timer(0.3, lambda: client.submit(req("b"))).start()
     t0 = time.monotonic()
-    accepted, claimed = channel.end_many_and_claim("w", [("a", '{"r": 1}', None, None)], [], "misc", 8,
-                                                   wait=5.0, on_ended=on_ended)
+    accepted, claimed, _ = channel.end_many_and_claim("w", [("a", '{"r": 1}', None, None)], [], "misc", 8,
+                                                      wait=5.0, on_ended=on_ended)
     assert seen == [([True], "finished")] and accepted == [True]
     assert [r.job_id for r in claimed] == ["b"] and time.monotonic() - t0 < 4  # woken by the submission
     # nothing queued: the wait ends empty-handed after its timeout, and the outcome is still recorded
-    accepted, claimed = channel.end_many_and_claim("w", [("b", None, "RuntimeError: x", None)], [], "misc", 1,
-                                                   wait=0.2)
+    accepted, claimed, _ = channel.end_many_and_claim("w", [("b", None, "RuntimeError: x", None)], [], "misc", 1,
+                                                      wait=0.2)
     assert (accepted, claimed) == ([True], []) and channel.get("b").status == "error"
 
 
@@ -79,7 +80,7 @@ def test_end_many_reloads_its_script_after_a_server_restart(redis_url):
         channel.submit(req(f"j{i}"))
     channel.claim("w", {"misc": 1})
     redis.Redis.from_url(redis_url).script_flush()
-    accepted, claimed = channel.end_many_and_claim("w", [("j0", "{}", None, None)], [], "misc", 1, wait=1.0)
+    accepted, claimed, _ = channel.end_many_and_claim("w", [("j0", "{}", None, None)], [], "misc", 1, wait=1.0)
     assert accepted == [True] and [r.job_id for r in claimed] == ["j1"]
     assert channel.get("j0").status == "finished"
     assert sorted(r.job_id for r in channel.running_jobs()) == ["j1"]  # each ran exactly once

@@ -19,7 +19,7 @@ import time
 from ..errors import ChannelError
 from ..store import store_dir
 from .execution import Outcome, run_job, vet_claimed
-from .pool import WorkerContext, _explain_memory_error, _recv, _send
+from .pool import WorkerContext, _explain_memory_error, _ready, _recv, _send
 
 #: how long an idle worker blocks on the channel before it looks at its pipe from the backend (drain, stop)
 #: and claims anyway (jobs whose wake token went astray, and leases that expired elsewhere)
@@ -62,9 +62,10 @@ def serve(conn, channel, ctx: WorkerContext) -> None:
     lease.start()
     draining = False
     jobs: list = []  # claimed and not yet run (a batch when the last ones were short and the queue deep)
+    queued = 0  # jobs of this handler left queued at the last claim: while some are, claim without waiting
     while True:
         try:
-            while not jobs and (draining or conn.poll()):  # while draining, only a stop can come
+            while not jobs and (draining or _ready(conn.fileno())):  # while draining, only a stop can come
                 message = _recv(conn)
                 if message is None:
                     return
@@ -84,11 +85,12 @@ def serve(conn, channel, ctx: WorkerContext) -> None:
         outcomes, stop = _run_batch(jobs, ctx)
         released = [j.job_id for j in jobs[len(outcomes):]]  # not run (a job ran long, or out of memory)
         try:
-            while conn.poll():  # only "drain" or None arrive while busy
+            while _ready(conn.fileno()):  # only "drain" or None arrive while busy
                 stop = _recv(conn) is None or stop
                 draining = True
             n = BATCH_MAX if all(o.seconds < BATCH_JOB_S for o in outcomes) else 1
-            jobs, reports = _record_batch(conn, channel, ctx, outcomes, released, 0 if draining or stop else n)
+            jobs, reports, queued = _record_batch(conn, channel, ctx, outcomes, released,
+                                                  0 if draining or stop else n, wait=0.0 if queued else IDLE_WAIT_S)
             lease.job_ids = [j.job_id for j in jobs]
             if jobs or reports or stop:
                 _send(conn, ("retire" if stop else "done", reports, jobs[0] if jobs else None))
@@ -113,10 +115,11 @@ def _run_batch(jobs: list, ctx: WorkerContext) -> tuple[list[Outcome], bool]:
 
 
 def _record_batch(conn, channel, ctx: WorkerContext, outcomes: list[Outcome], released: list[str],
-                  n: int) -> tuple[list, list[Outcome]]:
-    """Record the outcomes, give back ``released`` and claim up to ``n`` jobs (waiting for one up to IDLE_WAIT_S),
-    in one round trip. The backend hears of the outcomes as soon as they are recorded when no job comes at
-    once; returns the jobs to run next and what the backend has not heard yet."""
+                  n: int, wait: float) -> tuple[list, list[Outcome], int]:
+    """Record the outcomes, give back ``released`` and claim up to ``n`` jobs (waiting for one up to ``wait``
+    seconds), in one round trip. The backend hears of the outcomes as soon as they are recorded when no job
+    comes at once; returns the jobs to run next, what the backend has not heard yet, and the jobs still
+    queued."""
     pending: list[Outcome] = list(outcomes)
 
     def tell(accepted: list[bool]) -> None:  # before a wait: the backend must not think the job still runs
@@ -125,9 +128,9 @@ def _record_batch(conn, channel, ctx: WorkerContext, outcomes: list[Outcome], re
         pending.clear()
 
     ended = [(o.job_id, o.result, None if o.ok else o.error or "", o.traceback) for o in outcomes]
-    accepted, claimed = channel.end_many_and_claim(ctx.worker_id, ended, released, ctx.handler, n, share=ctx.share,
-                                                   backend_id=ctx.backend_id, lease_s=ctx.lease_s,
-                                                   wait=IDLE_WAIT_S if n else 0.0, on_ended=tell)
+    accepted, claimed, queued = channel.end_many_and_claim(
+        ctx.worker_id, ended, released, ctx.handler, n, share=ctx.share, backend_id=ctx.backend_id,
+        lease_s=ctx.lease_s, wait=wait if n else 0.0, on_ended=tell)
     if pending:
         _mark(outcomes, accepted)
     jobs = []
@@ -137,7 +140,7 @@ def _record_batch(conn, channel, ctx: WorkerContext, outcomes: list[Outcome], re
             jobs.append(job)
         else:
             pending.append(settled)
-    return jobs, pending
+    return jobs, pending, queued
 
 
 def _mark(outcomes: list[Outcome], accepted: list[bool]) -> None:

@@ -152,7 +152,7 @@ END_CLAIM = (NOW + WAKE_FN + END_FN + CLAIM_FN + "return {end_job(unpack(ARGV, 1
 # already popped, jobs ended, then per ended job its END arguments (id, action, a, b, has_a)): ends every one,
 # then claims up to n jobs of handler but no more than its share of the queue (queued / sharing workers, at
 # least one), so a worker taking several short jobs at once never leaves the others idle. Returns
-# {accepted per ended job, claimed records}.
+# {accepted per ended job, claimed records, jobs of handler still queued}.
 END_MANY = NOW + WAKE_FN + END_FN + CLAIM_FN + """
 local P, worker, lease, backend, handler = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local n, ended = tonumber(ARGV[6]), tonumber(ARGV[9])
@@ -167,7 +167,7 @@ if n > 1 then
 end
 local claimed = {}
 if n > 0 then claimed = claim(P, worker, lease, backend, tonumber(ARGV[8]), {[handler] = n}) end
-return {accepted, claimed}
+return {accepted, claimed, redis.call('LLEN', P .. 'q:' .. backend .. ':' .. handler)}
 """
 
 # expire(prefix, id, error): fail a job that is still queued; 1 when it was
