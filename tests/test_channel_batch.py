@@ -101,3 +101,36 @@ def test_workers_take_short_jobs_in_batches_and_finish_every_one(store_dir, tmp_
         claims.setdefault((r.worker, r.started), []).append(r.job_id)
     assert max(len(ids) for ids in claims.values()) > 1
     assert len({r.worker for r in records}) == 2  # and the burst was shared
+
+
+def test_a_deferred_submission_is_answered_with_the_next_call_and_survives_lost_scripts(redis_url):
+    import redis
+
+    channel = open_channel("deferred", redis_url)
+    admin = redis.Redis.from_url(redis_url)
+    channel.submit_nowait(req("a"))
+    assert len(channel.wire._local.deferred) == 1  # sent, its answer not read yet
+    assert channel.get("a").status == "queued" and not channel.wire._local.deferred  # read with the get
+    channel.submit_nowait(req("b"))
+    assert channel.stats()["queued"] == {"misc": 2}  # other calls read the answers first, so they see the job
+    admin.script_flush()  # as after a server restart: the deferred submission meets NOSCRIPT
+    channel.submit_nowait(req("c"))
+    assert channel.get("c").status == "queued"  # loaded and submitted again, then read
+    assert [r.job_id for r in channel.claim("w", {"misc": 5})] == ["a", "b", "c"]  # each queued once
+
+
+def test_deferred_submissions_are_bounded_and_resent_after_a_dropped_connection(redis_url):
+    import redis
+
+    from sortingview.backend.channel.redis_wire import MAX_DEFERRED
+
+    channel = open_channel("deferred-many", redis_url)
+    admin = redis.Redis.from_url(redis_url)
+    for i in range(MAX_DEFERRED + 10):
+        channel.submit_nowait(req(f"j{i}"))
+        assert len(channel.wire._local.deferred) <= MAX_DEFERRED
+    [client_id] = channel.wire.call(("CLIENT", "ID"))
+    channel.submit_nowait(req("late"))
+    admin.client_kill_filter(_id=client_id)  # dropped with an answer unread: the submission goes out again
+    assert channel.get("late").status == "queued"
+    assert channel.queue_length("misc") == MAX_DEFERRED + 11  # every job queued, none twice
