@@ -279,7 +279,8 @@ def main() -> None:
                     res = runs[name](r)
                     results.setdefault(name, []).append(res)
                     cpu = ", ".join(f"{k[7:]} {v:.0f}" for k, v in res.items() if k.startswith("cpu_us_"))
-                    print(f"round {r + 1} {name:<20} p50 {res['p50_ms']:.2f} ms, {res['tasks_per_s']:.0f} tasks/s "
+                    print(f"round {r + 1} {name:<20} p50 {res['p50_ms']:.2f} ms, p99 {res['p99_ms']:.2f} ms, "
+                          f"{res['tasks_per_s']:.0f} tasks/s "
                           f"(load {os.getloadavg()[0]:.1f}; CPU us/task: {cpu})", flush=True)
                 except TimeoutError as exc:  # reported, not hidden: that queue lost a task in this round
                     print(f"round {r + 1}: {name} failed: no answer for {exc} within 120 s", flush=True)
@@ -302,10 +303,12 @@ def per_round(results: dict[str, list[dict]]) -> None:
             continue
         thr = sorted(a["tasks_per_s"] / b["tasks_per_s"] for a, b in pairs)
         lat = sorted(b["p50_ms"] / a["p50_ms"] for a, b in pairs)
+        tail = sorted(b["p99_ms"] / a["p99_ms"] for a, b in pairs)
         cpu = sorted(_cpu(b) / _cpu(a) for a, b in pairs)
         print(f"{ours} vs {theirs}, per round: throughput x{statistics.median(thr):.2f} median "
               f"({thr[0]:.2f}-{thr[-1]:.2f}), p50 latency x{statistics.median(lat):.2f} median "
-              f"({lat[0]:.2f}-{lat[-1]:.2f}), CPU per task x{statistics.median(cpu):.2f} median "
+              f"({lat[0]:.2f}-{lat[-1]:.2f}), p99 latency x{statistics.median(tail):.2f} median "
+              f"({tail[0]:.2f}-{tail[-1]:.2f}), CPU per task x{statistics.median(cpu):.2f} median "
               f"({cpu[0]:.2f}-{cpu[-1]:.2f}) (>1: ours better)")
         if theirs == "huey RedisHuey":
             met = statistics.median(thr) >= 1.5 and statistics.median(lat) >= 1.0
