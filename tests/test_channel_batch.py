@@ -134,3 +134,25 @@ def test_deferred_submissions_are_bounded_and_resent_after_a_dropped_connection(
     admin.client_kill_filter(_id=client_id)  # dropped with an answer unread: the submission goes out again
     assert channel.get("late").status == "queued"
     assert channel.queue_length("misc") == MAX_DEFERRED + 11  # every job queued, none twice
+
+
+@pytest.mark.slow
+def test_a_job_that_hangs_inside_a_batch_is_the_one_timed_out_and_the_rest_finish(store_dir, redis_url):
+    import batch_tasks  # noqa: F401  (registers the query task here too)
+    from test_handlers import run_backend
+
+    from sortingview.errors import TaskError
+
+    chan = open_channel("default", redis_url)
+    before = [submit_task("svtest.echo_or_hang.1", {"i": i}, channel=chan) for i in range(40)]
+    hung = submit_task("svtest.echo_or_hang.1", {"i": -1, "hangSec": 30}, channel=chan)
+    after = [submit_task("svtest.echo_or_hang.1", {"i": 100 + i}, channel=chan) for i in range(40)]
+    t0 = time.monotonic()
+    run_backend(channel_url=redis_url, task_modules=("backend_tasks", "batch_tasks"),
+                job_handlers={"misc": {"num_workers": 1, "timeout_s": 1.0}})
+    assert time.monotonic() - t0 < 25  # the hung job was stopped at its own timeout, not waited out
+    with pytest.raises(TaskError, match="TaskTimeoutError"):
+        hung.wait(1)
+    # the jobs of its batch (it is rarely the first of one), run before it or not yet, are not blamed for it
+    assert [h.wait(1)["i"] for h in before + after] == list(range(40)) + [100 + i for i in range(40)]
+    assert chan.stats()["running"] == {} and chan.stats()["queued"] == {}

@@ -82,7 +82,7 @@ def serve(conn, channel, ctx: WorkerContext) -> None:
                 continue
             jobs = [job]
         lease.job_ids = [j.job_id for j in jobs]
-        outcomes, stop = _run_batch(jobs, ctx)
+        outcomes, stop = _run_batch(conn, jobs, ctx)
         released = [j.job_id for j in jobs[len(outcomes):]]  # not run (a job ran long, or out of memory)
         try:
             while _ready(conn.fileno()):  # only "drain" or None arrive while busy
@@ -100,11 +100,17 @@ def serve(conn, channel, ctx: WorkerContext) -> None:
             return
 
 
-def _run_batch(jobs: list, ctx: WorkerContext) -> tuple[list[Outcome], bool]:
-    """Run ``jobs`` in order until one runs long or out of memory; their outcomes, and whether to stop."""
+def _run_batch(conn, jobs: list, ctx: WorkerContext) -> tuple[list[Outcome], bool]:
+    """Run ``jobs`` in order until one runs long or out of memory; their outcomes, and whether to stop. The
+    backend hears of each job after the first as it starts (its timeout clock is per job)."""
     outcomes: list[Outcome] = []
     directory = store_dir()
-    for job in jobs:
+    for k, job in enumerate(jobs):
+        if k:
+            try:
+                _send(conn, ("done", [], job))
+            except OSError:
+                pass  # the backend is gone: the worker leaves at its next report (or its lifeline kills it)
         outcome = run_job(job.job_id, job.task_name, job.task_input, job.task_type, directory)
         outcomes.append(outcome)
         if _explain_memory_error(outcome, ctx):  # report, then make way for a new worker

@@ -326,6 +326,8 @@ class ParallelHandler(JobHandler):
             if w.job is not None and time.monotonic() - w.t0 > self.config.timeout_s:
                 job = w.job
                 self._drop(w)
+                # a self-claiming worker may hold more of its batch (run, not yet recorded, or not run): back
+                self._release_held([w], known={job.job_id}, count_attempt=False)
                 return [self.timeout_outcome(job, time.monotonic() - w.t0, w.where)]
             return []
         return self._lost(w)
