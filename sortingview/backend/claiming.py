@@ -31,25 +31,67 @@ BATCH_MAX = 8
 BATCH_JOB_S = 0.002
 
 
-class _Lease(threading.Thread):
-    """Renews the leases on the worker's current jobs every ``lease_s / 3``, on a connection of its own."""
+#: a job of a batch other than its first is named to the backend once it has run this long (by the lease
+#: thread, so that short jobs cost no message each): the backend's timeout then runs against that job
+REPORT_AFTER_S = 0.05
 
-    def __init__(self, ctx: WorkerContext):
+
+class _Pipe:
+    """The worker's end of its pipe to the backend, written by the main thread and the lease thread."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.lock = threading.Lock()
+        self.current: tuple | None = None  # (job, monotonic start) of a batch job the backend does not know yet
+
+    def tell(self, message) -> None:
+        with self.lock:
+            self.current = None
+            _send(self.conn, message)
+
+    def starting(self, job) -> None:
+        """A job of a batch other than its first starts (the backend hears of it if it runs long)."""
+        with self.lock:
+            self.current = (job, time.monotonic())
+
+    def ran(self) -> None:
+        """The batch has run: nothing of it needs naming any more."""
+        with self.lock:
+            self.current = None
+
+    def report_long_job(self) -> None:
+        with self.lock:
+            if self.current is None or time.monotonic() - self.current[1] < REPORT_AFTER_S:
+                return
+            job, self.current = self.current[0], None
+            try:
+                _send(self.conn, ("done", [], job))
+            except OSError:
+                pass  # the backend is gone; the main thread finds out at its next report
+
+
+class _Lease(threading.Thread):
+    """Renews the leases on the worker's current jobs every ``lease_s / 3``, on a connection of its own, and names
+    a long-running job of a batch to the backend (see REPORT_AFTER_S)."""
+
+    def __init__(self, ctx: WorkerContext, pipe: _Pipe):
         super().__init__(name="lease", daemon=True)
         from .channel.redis_channel import RedisChannel
 
         self.ctx = ctx
+        self.pipe = pipe
         self.channel = RedisChannel(ctx.channel_url, ctx.channel)  # not the cached one: its own connections
         self.job_ids: list[str] = []
-        self.wake = threading.Event()
 
     def run(self) -> None:
+        next_beat = time.monotonic() + self.ctx.lease_s / 3
         while True:
-            self.wake.wait(self.ctx.lease_s / 3)
-            self.wake.clear()
+            time.sleep(min(REPORT_AFTER_S, self.ctx.lease_s / 3))
+            self.pipe.report_long_job()
             job_ids = self.job_ids
-            if not job_ids:
+            if not job_ids or time.monotonic() < next_beat:
                 continue
+            next_beat = time.monotonic() + self.ctx.lease_s / 3
             try:
                 self.channel.heartbeat(self.ctx.worker_id, job_ids, lease_s=self.ctx.lease_s)
             except Exception:  # noqa: BLE001  (an outage: the next beat tries again; the lease may run out)
@@ -58,7 +100,8 @@ class _Lease(threading.Thread):
 
 def serve(conn, channel, ctx: WorkerContext) -> None:
     """The worker's loop: jobs the backend hands over, and jobs it claims itself, until told to stop."""
-    lease = _Lease(ctx)
+    pipe = _Pipe(conn)
+    lease = _Lease(ctx, pipe)
     lease.start()
     draining = False
     jobs: list = []  # claimed and not yet run (a batch when the last ones were short and the queue deep)
@@ -73,44 +116,41 @@ def serve(conn, channel, ctx: WorkerContext) -> None:
                     draining = True
                 else:  # the job the backend claimed when it started this worker: its clock starts now
                     jobs = [message]
-                    _send(conn, ("done", [], message))
+                    pipe.tell(("done", [], message))
         except (EOFError, OSError):
             return
         if not jobs:
-            job = _claim(conn, channel, ctx)
+            job = _claim(pipe, channel, ctx)
             if job is None:
                 continue
             jobs = [job]
         lease.job_ids = [j.job_id for j in jobs]
-        outcomes, stop = _run_batch(conn, jobs, ctx)
+        outcomes, stop = _run_batch(pipe, jobs, ctx)
+        pipe.ran()
         released = [j.job_id for j in jobs[len(outcomes):]]  # not run (a job ran long, or out of memory)
         try:
             while _ready(conn.fileno()):  # only "drain" or None arrive while busy
                 stop = _recv(conn) is None or stop
                 draining = True
             n = BATCH_MAX if all(o.seconds < BATCH_JOB_S for o in outcomes) else 1
-            jobs, reports, queued = _record_batch(conn, channel, ctx, outcomes, released,
+            jobs, reports, queued = _record_batch(pipe, channel, ctx, outcomes, released,
                                                   0 if draining or stop else n, wait=0.0 if queued else IDLE_WAIT_S)
             lease.job_ids = [j.job_id for j in jobs]
             if jobs or reports or stop:
-                _send(conn, ("retire" if stop else "done", reports, jobs[0] if jobs else None))
+                pipe.tell(("retire" if stop else "done", reports, jobs[0] if jobs else None))
         except (EOFError, OSError):
             return  # the backend is gone; jobs claimed just now go back when their leases run out
         if stop:
             return
 
 
-def _run_batch(conn, jobs: list, ctx: WorkerContext) -> tuple[list[Outcome], bool]:
-    """Run ``jobs`` in order until one runs long or out of memory; their outcomes, and whether to stop. The
-    backend hears of each job after the first as it starts (its timeout clock is per job)."""
+def _run_batch(pipe: _Pipe, jobs: list, ctx: WorkerContext) -> tuple[list[Outcome], bool]:
+    """Run ``jobs`` in order until one runs long or out of memory; their outcomes, and whether to stop."""
     outcomes: list[Outcome] = []
     directory = store_dir()
     for k, job in enumerate(jobs):
         if k:
-            try:
-                _send(conn, ("done", [], job))
-            except OSError:
-                pass  # the backend is gone: the worker leaves at its next report (or its lifeline kills it)
+            pipe.starting(job)
         outcome = run_job(job.job_id, job.task_name, job.task_input, job.task_type, directory)
         outcomes.append(outcome)
         if _explain_memory_error(outcome, ctx):  # report, then make way for a new worker
@@ -120,7 +160,7 @@ def _run_batch(conn, jobs: list, ctx: WorkerContext) -> tuple[list[Outcome], boo
     return outcomes, False
 
 
-def _record_batch(conn, channel, ctx: WorkerContext, outcomes: list[Outcome], released: list[str],
+def _record_batch(pipe: _Pipe, channel, ctx: WorkerContext, outcomes: list[Outcome], released: list[str],
                   n: int, wait: float) -> tuple[list, list[Outcome], int]:
     """Record the outcomes, give back ``released`` and claim up to ``n`` jobs (waiting for one up to ``wait``
     seconds), in one round trip. The backend hears of the outcomes as soon as they are recorded when no job
@@ -130,7 +170,7 @@ def _record_batch(conn, channel, ctx: WorkerContext, outcomes: list[Outcome], re
 
     def tell(accepted: list[bool]) -> None:  # before a wait: the backend must not think the job still runs
         _mark(outcomes, accepted)
-        _send(conn, ("done", outcomes, None))
+        pipe.tell(("done", outcomes, None))
         pending.clear()
 
     ended = [(o.job_id, o.result, None if o.ok else o.error or "", o.traceback) for o in outcomes]
@@ -155,7 +195,7 @@ def _mark(outcomes: list[Outcome], accepted: list[bool]) -> None:
         o.result = o.traceback = None  # in the channel now: the backend's report needs neither
 
 
-def _claim(conn, channel, ctx: WorkerContext):
+def _claim(pipe: _Pipe, channel, ctx: WorkerContext):
     """Wait for a job of this worker's handler and claim it; tell the backend (None: nothing came)."""
     try:
         job = channel.wait_and_claim(ctx.worker_id, ctx.handler, backend_id=ctx.backend_id, lease_s=ctx.lease_s,
@@ -172,5 +212,5 @@ def _claim(conn, channel, ctx: WorkerContext):
         jobs = channel.claim(ctx.worker_id, {ctx.handler: 1}, backend_id=ctx.backend_id, lease_s=ctx.lease_s)
         job = jobs[0] if jobs else None
     if job is not None or reports:
-        _send(conn, ("done", reports, job))
+        pipe.tell(("done", reports, job))
     return job
