@@ -12,6 +12,7 @@ from test_redis_workers import _config, procs  # noqa: F401  (the fixture that k
 
 from sortingview.backend.channel import open_channel
 from sortingview.backend.client import submit_task
+from sortingview.errors import ChannelError
 
 
 def _tokens_match_queue(channel, admin) -> bool:
@@ -117,6 +118,8 @@ def test_a_deferred_submission_is_answered_with_the_next_call_and_survives_lost_
     channel.submit_nowait(req("c"))
     assert channel.get("c").status == "queued"  # loaded and submitted again, then read
     assert [r.job_id for r in channel.claim("w", {"misc": 5})] == ["a", "b", "c"]  # each queued once
+    with pytest.raises(ChannelError, match="cannot reach the Redis channel"):  # an outage is told at once
+        open_channel("deferred", "redis://127.0.0.1:1/0").submit_nowait(req("d"))
 
 
 def test_deferred_submissions_are_bounded_and_resent_after_a_dropped_connection(redis_url):
