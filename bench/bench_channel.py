@@ -11,14 +11,18 @@ client:
   the like-for-like comparison) and a *calculation* (result also written to ``task_results/`` in the
   store, which is what the viewer's tasks do), and a *cached* calculation (answered without queueing).
 
-Both clients wait with the same polling schedule (0.2 ms growing to 20 ms; sortingview's Redis client blocks
-on a list instead, and so does RedisHuey, given ``notify_result=True``); the huey consumer polls from 1 ms.
-Rounds alternate the order of the queues and the best figures of each queue are kept, so load from other
-processes on the machine does not favour one queue; each round's figures (with the load average) are printed
-as it ends, and at the end the ratios ours / huey of each round (the two ran back to back), as a median and
-range. redis-server is started on a free loopback port.
+Waiting: sortingview's Redis client blocks on a list (and reads its deferred submission in the same round
+trip); huey's client polls ``result.get(blocking=False)`` from 0.2 ms growing to 20 ms (one round trip per look,
+fewer than huey's own blocking get makes); the huey consumer polls from 1 ms. Rounds alternate the order of
+the queues, so load from other processes on the machine does not favour one queue; each round's figures (with
+the load average, and the CPU time per task of the client, of the consumer's process tree and of
+redis-server over the throughput run) are printed as it ends, and at the end the best figures of each queue
+and the ratios ours / huey of each round (the two ran back to back), as a median and range, with the verdict
+on issue 13's target (>= 1.5x RedisHuey's throughput at equal or better p50 latency, by the median of the
+paired rounds). redis-server is started on a free loopback port.
 
-Run: ``python bench/bench_channel.py [--tasks 2000] [--latency 300] [--rounds 2] [--only sqlite]``.
+Run: ``python bench/bench_channel.py --only redis`` (the issue's comparison: 6 rounds of 5,000 tasks);
+``[--tasks 5000] [--latency 300] [--rounds 6] [--only sqlite]``.
 """
 from __future__ import annotations
 
@@ -103,7 +107,44 @@ def poll(ready, what: str, timeout: float = 120.0):
         delay = min(delay * 1.5, 0.02)
 
 
-def measure(submit, wait, n_latency: int, n_throughput: int, base: int) -> dict:
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by process ``root`` and its live descendants (Linux /proc)."""
+    parent, cpu = {}, {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(d)], cpu[int(d)] = int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo += [c for c, p in parent.items() if p == pid]
+    return total
+
+
+class CpuMeter:
+    """CPU used by this process (the client), the consumer's process tree and redis-server over a span."""
+
+    def __init__(self, consumer_pid: int, redis_pid: int | None):
+        self.pids = {"consumer": consumer_pid}
+        if redis_pid:
+            self.pids["redis"] = redis_pid
+
+    def sample(self) -> dict:
+        out = {name: tree_cpu(pid) for name, pid in self.pids.items()}
+        out["client"] = time.process_time()
+        return out
+
+
+def measure(submit, wait, n_latency: int, n_throughput: int, base: int, meter: CpuMeter | None = None) -> dict:
     # warm up: connections open, and every worker process started (a burst needs all of them; sortingview
     # starts its workers on first need, huey's consumer at start-up)
     for i in range(20):
@@ -115,14 +156,19 @@ def measure(submit, wait, n_latency: int, n_throughput: int, base: int) -> dict:
         t0 = time.perf_counter()
         wait(submit(base + 1000 + i))
         lat.append(time.perf_counter() - t0)
+    before = meter.sample() if meter else {}
     t0 = time.perf_counter()
     handles = [submit(base + 100_000 + i) for i in range(n_throughput)]
     for h in handles:
         wait(h)
     elapsed = time.perf_counter() - t0
+    after = meter.sample() if meter else {}
     lat.sort()
-    return {"p50_ms": 1000 * statistics.median(lat), "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))],
-            "tasks_per_s": n_throughput / elapsed, "throughput_s": elapsed}
+    out = {"p50_ms": 1000 * statistics.median(lat), "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))],
+           "tasks_per_s": n_throughput / elapsed, "throughput_s": elapsed}
+    # CPU microseconds per task of each side during the throughput run: what a loaded machine does not blur
+    out.update({f"cpu_us_{k}": 1e6 * (after[k] - before[k]) / n_throughput for k in before})
+    return out
 
 
 # --- sortingview ---------------------------------------------------------------------------------------
@@ -153,8 +199,9 @@ def run_sortingview(workdir: str, url: str | None, args, base: int) -> dict:
             return h.wait(120)
 
         # a query: the result travels in the channel, as huey's do (the like-for-like comparison)
+        meter = CpuMeter(proc.pid, args.redis_pid if url else None)
         out = measure(lambda i: submit_task("svbench.echo.1", {"i": i}, channel=chan), wait, args.latency,
-                      args.tasks, base=base)
+                      args.tasks, base=base, meter=meter)
         # a calculation: the result is also written to task_results/ in the store (the viewer's case)
         calc = measure(lambda i: submit_task("svbench.noop.1", {"i": i}, channel=chan), wait, args.latency,
                        args.tasks, base=base)
@@ -191,7 +238,8 @@ def run_huey(workdir: str, kind: str, target: str, args, base: int) -> dict:
         def wait(result):
             return poll(lambda: result.get(blocking=False), "a huey result")
 
-        return measure(hueybench.noop, wait, args.latency, args.tasks, base=base)
+        meter = CpuMeter(proc.pid, args.redis_pid if kind == "redis" else None)
+        return measure(hueybench.noop, wait, args.latency, args.tasks, base=base, meter=meter)
     finally:
         proc.terminate()
         proc.wait(60)
@@ -200,14 +248,16 @@ def run_huey(workdir: str, kind: str, target: str, args, base: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tasks", type=int, default=2000, help="tasks in the throughput run")
+    ap.add_argument("--tasks", type=int, default=5000, help="tasks in the throughput run")
     ap.add_argument("--latency", type=int, default=300, help="round trips in the latency run")
-    ap.add_argument("--rounds", type=int, default=2, help="rounds (alternating order); the best figures are kept")
+    ap.add_argument("--rounds", type=int, default=6,
+                    help="rounds (alternating order); per-round ratios and the best figures are printed")
     ap.add_argument("--only", default=None, help="run only the queues whose name contains this (e.g. sqlite)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="bench_channel_")
     os.environ["KACHERY_CLOUD_DIR"] = os.path.join(work, "store")
     redis_proc, redis_base = start_redis(work)
+    args.redis_pid = redis_proc.pid
     load_before = os.getloadavg()[0]
     results: dict[str, list[dict]] = {}
     try:
@@ -232,8 +282,10 @@ def main() -> None:
                 try:
                     res = runs[name](r)
                     results.setdefault(name, []).append(res)
-                    print(f"round {r + 1} {name:<20} p50 {res['p50_ms']:.2f} ms, {res['tasks_per_s']:.0f} tasks/s "
-                          f"(load {os.getloadavg()[0]:.1f})", flush=True)
+                    cpu = ", ".join(f"{k[7:]} {v:.0f}" for k, v in res.items() if k.startswith("cpu_us_"))
+                    print(f"round {r + 1} {name:<20} p50 {res['p50_ms']:.2f} ms, p99 {res['p99_ms']:.2f} ms, "
+                          f"{res['tasks_per_s']:.0f} tasks/s "
+                          f"(load {os.getloadavg()[0]:.1f}; CPU us/task: {cpu})", flush=True)
                 except TimeoutError as exc:  # reported, not hidden: that queue lost a task in this round
                     print(f"round {r + 1}: {name} failed: no answer for {exc} within 120 s", flush=True)
                     results.setdefault(name, [])
@@ -255,9 +307,22 @@ def per_round(results: dict[str, list[dict]]) -> None:
             continue
         thr = sorted(a["tasks_per_s"] / b["tasks_per_s"] for a, b in pairs)
         lat = sorted(b["p50_ms"] / a["p50_ms"] for a, b in pairs)
+        tail = sorted(b["p99_ms"] / a["p99_ms"] for a, b in pairs)
+        cpu = sorted(_cpu(b) / _cpu(a) for a, b in pairs)
         print(f"{ours} vs {theirs}, per round: throughput x{statistics.median(thr):.2f} median "
               f"({thr[0]:.2f}-{thr[-1]:.2f}), p50 latency x{statistics.median(lat):.2f} median "
-              f"({lat[0]:.2f}-{lat[-1]:.2f}) (>1: ours better)")
+              f"({lat[0]:.2f}-{lat[-1]:.2f}), p99 latency x{statistics.median(tail):.2f} median "
+              f"({tail[0]:.2f}-{tail[-1]:.2f}), CPU per task x{statistics.median(cpu):.2f} median "
+              f"({cpu[0]:.2f}-{cpu[-1]:.2f}) (>1: ours better)")
+        if theirs == "huey RedisHuey":
+            met = statistics.median(thr) >= 1.5 and statistics.median(lat) >= 1.0
+            print(f"issue 13 item 4 (>= 1.5x RedisHuey's throughput at equal or better latency, median of "
+                  f"{len(pairs)} paired rounds): {'met' if met else 'NOT met'}")
+
+
+def _cpu(r: dict) -> float:
+    """CPU microseconds per task, all processes of the run (client, consumer and its workers, redis-server)."""
+    return sum(v for k, v in r.items() if k.startswith("cpu_us_"))
 
 
 def best_of(rounds: list[dict]) -> dict:

@@ -3,9 +3,12 @@
 Each worker has its own lease-holder id (the backend's id plus ``/<handler><n>``), its own Redis connections,
 and serves its handler type alone: while idle it blocks on the channel's wake tokens and claims one job
 (:meth:`RedisChannel.wait_and_claim`), runs it, writes the result (into the store for a calculation), and
-finishes the job and claims the next one in one round trip. A thread renews the lease on its current job.
+then, in one round trip (:meth:`RedisChannel.end_many_and_claim`), records the outcome, waits for the next job
+if none is queued, and claims it. While its jobs are short (under BATCH_JOB_S each) it claims up to BATCH_MAX at
+once, never more than its share of the queue, and records them together; a job that runs longer sends the rest
+of its batch back to the queue. A thread renews the leases on the jobs it holds.
 Jobs never pass through the backend process; the worker tells it only which job it runs (one message per
-job), so that the backend can enforce the timeout, see a worker die (and give its jobs back), and report
+batch), so that the backend can enforce the timeout, see a worker die (and give its jobs back), and report
 running jobs. On ``drain`` (a graceful stop) it claims nothing more; on ``None`` or end-of-file it exits.
 """
 from __future__ import annotations
@@ -16,79 +19,183 @@ import time
 from ..errors import ChannelError
 from ..store import store_dir
 from .execution import Outcome, run_job, vet_claimed
-from .pool import WorkerContext, _explain_memory_error, _record_and_claim, _recv, _send
+from .pool import WorkerContext, _explain_memory_error, _ready, _recv, _send
 
 #: how long an idle worker blocks on the channel before it looks at its pipe from the backend (drain, stop)
 #: and claims anyway (jobs whose wake token went astray, and leases that expired elsewhere)
 IDLE_WAIT_S = 0.5
 _OUTAGE_RETRY_S = 1.0
+#: a worker whose jobs each ran under BATCH_JOB_S claims up to BATCH_MAX at once (never more than its share of the
+#: queue) and records them in one round trip; a job that runs longer sends the rest of its batch back
+BATCH_MAX = 8
+BATCH_JOB_S = 0.002
+
+
+#: a job of a batch other than its first is named to the backend once it has run this long (by the lease
+#: thread, so that short jobs cost no message each): the backend's timeout then runs against that job
+REPORT_AFTER_S = 0.05
+
+
+class _Pipe:
+    """The worker's end of its pipe to the backend, written by the main thread and the lease thread."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.lock = threading.Lock()
+        self.current: tuple | None = None  # (job, monotonic start) of a batch job the backend does not know yet
+
+    def tell(self, message) -> None:
+        with self.lock:
+            self.current = None
+            _send(self.conn, message)
+
+    def starting(self, job) -> None:
+        """A job of a batch other than its first starts (the backend hears of it if it runs long)."""
+        with self.lock:
+            self.current = (job, time.monotonic())
+
+    def ran(self) -> None:
+        """The batch has run: nothing of it needs naming any more."""
+        with self.lock:
+            self.current = None
+
+    def report_long_job(self) -> None:
+        with self.lock:
+            if self.current is None or time.monotonic() - self.current[1] < REPORT_AFTER_S:
+                return
+            job, self.current = self.current[0], None
+            try:
+                _send(self.conn, ("done", [], job))
+            except OSError:
+                pass  # the backend is gone; the main thread finds out at its next report
 
 
 class _Lease(threading.Thread):
-    """Renews the lease on the worker's current job every ``lease_s / 3``, on a connection of its own."""
+    """Renews the leases on the worker's current jobs every ``lease_s / 3``, on a connection of its own, and names
+    a long-running job of a batch to the backend (see REPORT_AFTER_S)."""
 
-    def __init__(self, ctx: WorkerContext):
+    def __init__(self, ctx: WorkerContext, pipe: _Pipe):
         super().__init__(name="lease", daemon=True)
         from .channel.redis_channel import RedisChannel
 
         self.ctx = ctx
+        self.pipe = pipe
         self.channel = RedisChannel(ctx.channel_url, ctx.channel)  # not the cached one: its own connections
-        self.job_id: str | None = None
-        self.wake = threading.Event()
+        self.job_ids: list[str] = []
 
     def run(self) -> None:
+        next_beat = time.monotonic() + self.ctx.lease_s / 3
         while True:
-            self.wake.wait(self.ctx.lease_s / 3)
-            self.wake.clear()
-            job_id = self.job_id
-            if job_id is None:
+            time.sleep(min(REPORT_AFTER_S, self.ctx.lease_s / 3))
+            self.pipe.report_long_job()
+            job_ids = self.job_ids
+            if not job_ids or time.monotonic() < next_beat:
                 continue
+            next_beat = time.monotonic() + self.ctx.lease_s / 3
             try:
-                self.channel.heartbeat(self.ctx.worker_id, [job_id], lease_s=self.ctx.lease_s)
+                self.channel.heartbeat(self.ctx.worker_id, job_ids, lease_s=self.ctx.lease_s)
             except Exception:  # noqa: BLE001  (an outage: the next beat tries again; the lease may run out)
                 pass
 
 
 def serve(conn, channel, ctx: WorkerContext) -> None:
     """The worker's loop: jobs the backend hands over, and jobs it claims itself, until told to stop."""
-    lease = _Lease(ctx)
+    pipe = _Pipe(conn)
+    lease = _Lease(ctx, pipe)
     lease.start()
     draining = False
-    job = None
+    jobs: list = []  # claimed and not yet run (a batch when the last ones were short and the queue deep)
+    queued = 0  # jobs of this handler left queued at the last claim: while some are, claim without waiting
     while True:
         try:
-            while job is None and (draining or conn.poll()):  # while draining, only a stop can come
+            while not jobs and (draining or _ready(conn.fileno())):  # while draining, only a stop can come
                 message = _recv(conn)
                 if message is None:
                     return
                 if message == "drain":
                     draining = True
                 else:  # the job the backend claimed when it started this worker: its clock starts now
-                    job = message
-                    _send(conn, ("done", [], job))
+                    jobs = [message]
+                    pipe.tell(("done", [], message))
         except (EOFError, OSError):
             return
-        if job is None:
-            job = _claim(conn, channel, ctx)
+        if not jobs:
+            job = _claim(pipe, channel, ctx)
             if job is None:
                 continue
-        lease.job_id = job.job_id
-        outcome = run_job(job.job_id, job.task_name, job.task_input, job.task_type, store_dir())
-        stop = _explain_memory_error(outcome, ctx)  # after a MemoryError: report, then make way for a new worker
+            jobs = [job]
+        lease.job_ids = [j.job_id for j in jobs]
+        outcomes, stop = _run_batch(pipe, jobs, ctx)
+        pipe.ran()
+        released = [j.job_id for j in jobs[len(outcomes):]]  # not run (a job ran long, or out of memory)
         try:
-            while conn.poll():  # only "drain" or None arrive while busy
+            while _ready(conn.fileno()):  # only "drain" or None arrive while busy
                 stop = _recv(conn) is None or stop
                 draining = True
-            job, reports = _record_and_claim(channel, ctx, outcome, claim=not (draining or stop))
-            lease.job_id = None if job is None else job.job_id
-            _send(conn, ("retire" if stop else "done", reports, job))
+            n = BATCH_MAX if all(o.seconds < BATCH_JOB_S for o in outcomes) else 1
+            jobs, reports, queued = _record_batch(pipe, channel, ctx, outcomes, released,
+                                                  0 if draining or stop else n, wait=0.0 if queued else IDLE_WAIT_S)
+            lease.job_ids = [j.job_id for j in jobs]
+            if jobs or reports or stop:
+                pipe.tell(("retire" if stop else "done", reports, jobs[0] if jobs else None))
         except (EOFError, OSError):
-            return  # the backend is gone; a job claimed just now goes back when its lease runs out
+            return  # the backend is gone; jobs claimed just now go back when their leases run out
         if stop:
             return
 
 
-def _claim(conn, channel, ctx: WorkerContext):
+def _run_batch(pipe: _Pipe, jobs: list, ctx: WorkerContext) -> tuple[list[Outcome], bool]:
+    """Run ``jobs`` in order until one runs long or out of memory; their outcomes, and whether to stop."""
+    outcomes: list[Outcome] = []
+    directory = store_dir()
+    for k, job in enumerate(jobs):
+        if k:
+            pipe.starting(job)
+        outcome = run_job(job.job_id, job.task_name, job.task_input, job.task_type, directory)
+        outcomes.append(outcome)
+        if _explain_memory_error(outcome, ctx):  # report, then make way for a new worker
+            return outcomes, True
+        if outcome.seconds >= BATCH_JOB_S:  # the rest go back to the queue, for idle workers
+            break
+    return outcomes, False
+
+
+def _record_batch(pipe: _Pipe, channel, ctx: WorkerContext, outcomes: list[Outcome], released: list[str],
+                  n: int, wait: float) -> tuple[list, list[Outcome], int]:
+    """Record the outcomes, give back ``released`` and claim up to ``n`` jobs (waiting for one up to ``wait``
+    seconds), in one round trip. The backend hears of the outcomes as soon as they are recorded when no job
+    comes at once; returns the jobs to run next, what the backend has not heard yet, and the jobs still
+    queued."""
+    pending: list[Outcome] = list(outcomes)
+
+    def tell(accepted: list[bool]) -> None:  # before a wait: the backend must not think the job still runs
+        _mark(outcomes, accepted)
+        pipe.tell(("done", outcomes, None))
+        pending.clear()
+
+    ended = [(o.job_id, o.result, None if o.ok else o.error or "", o.traceback) for o in outcomes]
+    accepted, claimed, queued = channel.end_many_and_claim(
+        ctx.worker_id, ended, released, ctx.handler, n, share=ctx.share, backend_id=ctx.backend_id,
+        lease_s=ctx.lease_s, wait=wait if n else 0.0, on_ended=tell)
+    if pending:
+        _mark(outcomes, accepted)
+    jobs = []
+    for job in claimed:
+        settled = vet_claimed(channel, ctx.worker_id, job, ctx.max_attempts)
+        if settled is None:
+            jobs.append(job)
+        else:
+            pending.append(settled)
+    return jobs, pending, queued
+
+
+def _mark(outcomes: list[Outcome], accepted: list[bool]) -> None:
+    for o, ok in zip(outcomes, accepted, strict=True):
+        o.accepted, o.recorded = ok, True
+        o.result = o.traceback = None  # in the channel now: the backend's report needs neither
+
+
+def _claim(pipe: _Pipe, channel, ctx: WorkerContext):
     """Wait for a job of this worker's handler and claim it; tell the backend (None: nothing came)."""
     try:
         job = channel.wait_and_claim(ctx.worker_id, ctx.handler, backend_id=ctx.backend_id, lease_s=ctx.lease_s,
@@ -105,5 +212,5 @@ def _claim(conn, channel, ctx: WorkerContext):
         jobs = channel.claim(ctx.worker_id, {ctx.handler: 1}, backend_id=ctx.backend_id, lease_s=ctx.lease_s)
         job = jobs[0] if jobs else None
     if job is not None or reports:
-        _send(conn, ("done", reports, job))
+        pipe.tell(("done", reports, job))
     return job

@@ -70,7 +70,8 @@ class Backend:
             # on Redis, parallel workers claim their own jobs; on SQLite the backend claims for them
             context = WorkerContext(name, self.channel.name, url, self.worker_id, self.config.backend_id or "",
                                     self.config.lease_s, cfg.max_attempts, cfg.memory_limit_gb,
-                                    self_claim=url is not None and cfg.type == "parallel")
+                                    self_claim=url is not None and cfg.type == "parallel",
+                                    share=max(1, cfg.num_workers))
             h = self.handlers[name] = make_handler(cfg, self.config.task_modules, context)
         return h
 

@@ -68,7 +68,7 @@ def run_job(job_id: str, task_name: str, task_input: dict, task_type: str,
     from ..tasks import execute_task, store_result
 
     t0 = time.perf_counter()
-    where = f"{socket.gethostname()} pid {os.getpid()}"
+    where = _where()
     try:
         with _store_at(store_directory):
             encoded = execute_task(task_name, task_input)
@@ -81,6 +81,17 @@ def run_job(job_id: str, task_name: str, task_input: dict, task_type: str,
         return Outcome(job_id, False, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
                        seconds=time.perf_counter() - t0, where=where, task_name=task_name)
     return Outcome(job_id, True, result=result, seconds=time.perf_counter() - t0, where=where, task_name=task_name)
+
+
+_here: tuple[int, str] = (0, "")
+
+
+def _where() -> str:
+    """``<host> pid <pid>`` of this process (asked of the system once per process, not once per job)."""
+    global _here
+    if _here[0] != os.getpid():
+        _here = (os.getpid(), f"{socket.gethostname()} pid {os.getpid()}")
+    return _here[1]
 
 
 class _store_at:

@@ -78,6 +78,8 @@ class WorkerContext:
     memory_limit_gb: float = 0.0  # the worker's address-space limit (RLIMIT_AS); 0: none
     #: the worker claims its own jobs, as the lease holder ``worker_id`` (Redis); else the backend feeds it
     self_claim: bool = False
+    #: how many workers of this handler split its queue (a self-claiming worker takes at most its share at once)
+    share: int = 1
 
 
 def _limit_memory(ctx: WorkerContext) -> None:
@@ -216,6 +218,8 @@ class _Worker:
         life_r.close()
         self.job: JobRecord | None = None
         self.t0 = 0.0
+        #: jobs the worker said it started whose outcomes have not come yet (more than one within a batch)
+        self.started: set[str] = set()
 
     @property
     def where(self) -> str:
@@ -307,6 +311,7 @@ class ParallelHandler(JobHandler):
                 kind, reports, next_job = _recv(w.conn)
                 for o in reports:
                     o.where = o.where or w.where
+                    w.started.discard(o.job_id)
                 out += reports
                 if kind == "retire":  # it stops after this (out of memory, or told to): never hand it a job
                     self._drop(w)
@@ -314,6 +319,7 @@ class ParallelHandler(JobHandler):
                 w.job, w.t0 = next_job, time.monotonic()
                 if next_job is not None:
                     self._adopted.append(next_job)
+                    w.started.add(next_job.job_id)
                 if not self.context.self_claim:
                     return out
         except (EOFError, OSError):
@@ -324,7 +330,7 @@ class ParallelHandler(JobHandler):
             if w.job is not None and time.monotonic() - w.t0 > self.config.timeout_s:
                 job = w.job
                 self._drop(w)
-                return [self.timeout_outcome(job, time.monotonic() - w.t0, w.where)]
+                return [self.timeout_outcome(job, time.monotonic() - w.t0, w.where), *self._batch_left(w, job)]
             return []
         return self._lost(w)
 
@@ -342,6 +348,16 @@ class ParallelHandler(JobHandler):
             f"WorkerLostError: the {self.name} worker process ({w.where}) died ({how}) while running "
             f"{job.task_name}; it may have run out of memory"), seconds=time.monotonic() - w.t0,
             where=w.where, lost=True, task_name=job.task_name)]
+
+    def _batch_left(self, w: _Worker, overran: JobRecord) -> list[Outcome]:
+        """A self-claiming worker stopped for ``overran``: the other jobs of its batch go back to the channel. Those
+        it said it started (run, their outcomes not yet recorded) come back as lost, for the backend to release
+        (an attempt each); the rest it held, never started, are released here as not tried."""
+        started = w.started - {overran.job_id}
+        self._release_held([w], known=started | {overran.job_id}, count_attempt=False)
+        why = (f"WorkerLostError: its {self.name} worker ({w.where}) was stopped when {overran.task_name} (job "
+               f"{overran.job_id[:10]}) of the same batch ran longer than timeout_s={self.config.timeout_s:g} s")
+        return [Outcome(i, False, error=why, where=w.where, lost=True) for i in sorted(started)]
 
     def _release_held(self, workers: list[_Worker], known: set[str], count_attempt: bool) -> None:
         """Give back the jobs that self-claiming ``workers`` hold in the channel but never reported (a worker

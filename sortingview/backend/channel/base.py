@@ -106,6 +106,11 @@ class Channel(abc.ABC):
         result cache; an error is retried on a new request).
         """
 
+    def submit_nowait(self, request: TaskRequest) -> None:
+        """Submit without waiting for the channel's answer where the channel can (Redis reads it with the next
+        call, and raises a failure there); here, :meth:`submit`."""
+        self.submit(request)
+
     @abc.abstractmethod
     def claim(self, worker: str, limits: dict[str, int], *, backend_id: str = "",
               lease_s: float = 30.0) -> list[JobRecord]:

@@ -14,24 +14,32 @@ from __future__ import annotations
 import functools
 import json
 import time
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ...errors import ChannelError
 from .base import Channel, JobRecord, TaskRequest, clip, encode_input
-from .redis_scripts import CLAIM, END, END_CLAIM, EXPIRE, HAND_OVER, HEARTBEAT, SUBMIT
+from .redis_scripts import CLAIM, END, END_CLAIM, END_MANY, EXPIRE, HAND_OVER, HEARTBEAT, SUBMIT
 from .redis_wire import Wire, script_sha
 
 _FLOATS = ("lease_until", "submitted", "started", "finished")
 
 
+#: methods whose commands read the replies of deferred submissions in their own round trip (or defer one)
+_MERGING = frozenset({"wait", "get", "submit_nowait"})
+
+
 def _wrap_errors(method):
     """Turn Redis connection problems into a ChannelError that names the URL."""
+
+    settle = method.__name__ not in _MERGING
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         import redis
 
         try:
+            if settle:  # deferred submissions first, so that this call sees them
+                self.wire.settle()
             return method(self, *args, **kwargs)
         except redis.exceptions.ConnectionError as exc:
             raise ChannelError(f"cannot reach the Redis channel at {self.url}: {exc}; start redis-server there "
@@ -92,6 +100,13 @@ class RedisChannel(Channel):
         return JobRecord(request.job_id, request.task_name, request.task_type, request.handler, request.task_input,
                          request.backend_id, status=status.decode(), attempts=int(attempts),
                          worker=worker.decode() if worker else None)
+
+    @_wrap_errors
+    def submit_nowait(self, request: TaskRequest) -> None:
+        """As :meth:`submit`, without waiting for Redis's answer: it is read by this thread's next call on the
+        channel (waiting for the job reads it in the same round trip), and a failure is raised there."""
+        self.wire.defer(("EVALSHA", script_sha(SUBMIT), 0, self.prefix, request.job_id, request.task_name,
+                         request.task_type, request.handler, encode_input(request.task_input), request.backend_id))
 
     @_wrap_errors
     def claim(self, worker: str, limits: dict[str, int], *, backend_id: str = "",
@@ -168,8 +183,65 @@ class RedisChannel(Channel):
         return bool(accepted), [_record(_pairs(flat)) for flat in claimed]
 
     @_wrap_errors
+    def end_many_and_claim(self, worker: str, ended: list[tuple[str, str | None, str | None, str | None]],
+                           released: list[str], handler: str, n: int, *, share: int = 1, backend_id: str = "",
+                           lease_s: float = 30.0, wait: float = 0.0,
+                           on_ended: Callable[[list[bool]], None] | None = None
+                           ) -> tuple[list[bool], list[JobRecord], int]:
+        """Record several outcomes and give back jobs not run, then claim up to ``n`` jobs of ``handler``: what a
+        worker that claims its own jobs does after a batch of them.
+
+        ``ended`` holds (job id, result, error, traceback), error None for a success. The claim takes at most
+        ``1 / share`` of the queue (at least one job), so that ``share`` workers of one handler split a burst
+        instead of one taking it all. With ``wait`` > 0 the claim first blocks up to ``wait`` seconds on the
+        handler's wake tokens (as :meth:`wait_and_claim`), in the same round trip as the outcomes, which are
+        recorded before the wait; ``on_ended(accepted)`` is then called as soon as they are, when the claim does
+        not answer at once. Returns whether each ended job was accepted (this worker still held it), the
+        claimed records, and how many jobs of ``handler`` are still queued (a worker that knows more are
+        queued need not wait).
+        """
+        import redis
+
+        head: list = [self.prefix, worker, lease_s, backend_id, handler]
+        ends: list = []
+        for job_id, result, error, tb in ended:
+            if error is None:
+                ends += [job_id, "finish", result or "", "", "1" if result is not None else "0"]
+            else:
+                ends += [job_id, "fail", clip(error), clip(tb) or "", "1"]
+        for job_id in released:
+            ends += [job_id, "release", "", "", "0"]
+        count = len(ended) + len(released)
+        if wait <= 0:
+            accepted, claimed, queued = self.wire.evalsha(END_MANY, [*head, max(0, n), max(1, share), 0, count, *ends])
+            return [bool(a) for a in accepted[:len(ended)]], [_record(_pairs(flat)) for flat in claimed], queued
+        sha = script_sha(END_MANY)
+        self.wire.settle()
+        commands = (("EVALSHA", sha, 0, *head, 0, 1, 0, count, *ends),
+                    ("BLPOP", f"{self.prefix}w:{backend_id}:{handler}", wait),
+                    ("EVALSHA", sha, 0, *head, max(0, n), max(1, share), 1, 0))
+        try:
+            conn = self.wire.send(commands)
+            try:
+                [(accepted, _, _)] = self.wire.read(conn, 1)
+            except redis.exceptions.NoScriptError:
+                try:  # the wait and the claim answer too: read them, so the connection stays in step
+                    self.wire.read(conn, 2)
+                except redis.exceptions.NoScriptError:
+                    pass
+                raise
+            if on_ended is not None and not conn.can_read(timeout=0.002):
+                on_ended([bool(a) for a in accepted[:len(ended)]])
+            _, (_, claimed, queued) = self.wire.read(conn, 2)
+        except redis.exceptions.NoScriptError:  # a new or restarted server: nothing ran; load it, then no wait
+            self.r.script_load(END_MANY)
+            return self.end_many_and_claim(worker, ended, released, handler, n, share=share, backend_id=backend_id,
+                                           lease_s=lease_s)
+        return [bool(a) for a in accepted[:len(ended)]], [_record(_pairs(flat)) for flat in claimed], queued
+
+    @_wrap_errors
     def get(self, job_id: str) -> JobRecord | None:
-        [flat] = self.wire.call(("HGETALL", self.prefix + "job:" + job_id))
+        [flat] = self.wire.call(("HGETALL", self.prefix + "job:" + job_id), merge=True)
         return _record(_pairs(flat))
 
     @_wrap_errors
@@ -205,7 +277,8 @@ class RedisChannel(Channel):
         while True:
             left = turn if deadline is None else min(turn, deadline - time.monotonic())
             turn = 1.0
-            _, flat = self.wire.call(("BLMOVE", token, token, "RIGHT", "LEFT", max(left, 0.01)), ("HGETALL", job))
+            _, flat = self.wire.call(("BLMOVE", token, token, "RIGHT", "LEFT", max(left, 0.01)), ("HGETALL", job),
+                                     merge=True)  # a submission's deferred reply is read in the same round trip
             rec = self._judge(_record(_pairs(flat)), job_id, timeout, deadline)
             if rec is not None:
                 return rec

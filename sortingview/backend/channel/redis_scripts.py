@@ -44,11 +44,15 @@ end
 return {'queued', false, '0'}
 """
 
-# claim(prefix, worker, lease seconds, backend id, wake tokens already popped, index of the first (handler, n) pair)
+# wants(index of the first (handler, n) pair in ARGV): handler -> n;
+# claim(prefix, worker, lease seconds, backend id, wake tokens already popped, handler -> n)
 CLAIM_FN = """
-local function claim(P, worker, lease, backend, credit, first)
+local function wants(first)
   local want = {}
   for i = first, #ARGV, 2 do want[ARGV[i]] = tonumber(ARGV[i + 1]) end
+  return want
+end
+local function claim(P, worker, lease, backend, credit, want)
   local out = {}
   local function take(id)
     local job = P .. 'job:' .. id
@@ -81,7 +85,7 @@ local function claim(P, worker, lease, backend, credit, first)
 end
 """
 
-CLAIM = NOW + CLAIM_FN + "return claim(ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), 6)\n"
+CLAIM = NOW + CLAIM_FN + "return claim(ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), wants(6))\n"
 
 HEARTBEAT = NOW + """
 local P, worker, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -142,7 +146,29 @@ END = NOW + WAKE_FN + END_FN + "return end_job(unpack(ARGV, 1, 7))\n"
 # one script, so that a server that lost its scripts (NoScriptError) ran none of it and a retry is safe:
 # ARGV as END's, then lease seconds, backend id and the (handler, n) pairs
 END_CLAIM = (NOW + WAKE_FN + END_FN + CLAIM_FN + "return {end_job(unpack(ARGV, 1, 7)), "
-              "claim(ARGV[1], ARGV[2], tonumber(ARGV[8]), ARGV[9], 0, 10)}\n")
+              "claim(ARGV[1], ARGV[2], tonumber(ARGV[8]), ARGV[9], 0, wants(10))}\n")
+
+# end_many(prefix, worker, lease seconds, backend id, handler, n wanted, workers sharing the queue, wake tokens
+# already popped, jobs ended, then per ended job its END arguments (id, action, a, b, has_a)): ends every one,
+# then claims up to n jobs of handler but no more than its share of the queue (queued / sharing workers, at
+# least one), so a worker taking several short jobs at once never leaves the others idle. Returns
+# {accepted per ended job, claimed records, jobs of handler still queued}.
+END_MANY = NOW + WAKE_FN + END_FN + CLAIM_FN + """
+local P, worker, lease, backend, handler = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local n, ended = tonumber(ARGV[6]), tonumber(ARGV[9])
+local accepted = {}
+for i = 0, ended - 1 do
+  local j = 10 + 5 * i
+  accepted[#accepted + 1] = end_job(P, worker, ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], ARGV[j + 4])
+end
+if n > 1 then
+  local share = math.ceil(redis.call('LLEN', P .. 'q:' .. backend .. ':' .. handler) / tonumber(ARGV[7]))
+  n = math.max(1, math.min(n, share))
+end
+local claimed = {}
+if n > 0 then claimed = claim(P, worker, lease, backend, tonumber(ARGV[8]), {[handler] = n}) end
+return {accepted, claimed, redis.call('LLEN', P .. 'q:' .. backend .. ':' .. handler)}
+"""
 
 # expire(prefix, id, error): fail a job that is still queued; 1 when it was
 EXPIRE = NOW + """
