@@ -129,11 +129,17 @@ def block_workers(source: TraceSource) -> int:
     """How many threads a pass may read and add blocks on: NUMBA_NUM_THREADS (the jobs a user gave the
     kernels), when the samples are 8- or 16-bit integers, so that sums in float64 are exact in any order and
     the result does not depend on how blocks were shared out; else 1."""
-    import numba
 
     dtype = np.dtype(source.recording.get_dtype())
     if dtype.kind not in "iu" or dtype.itemsize > 2:
         return 1
+    return kernel_threads()
+
+
+def kernel_threads() -> int:
+    """NUMBA_NUM_THREADS (the jobs a user gave the kernels), at most the machine's cores."""
+    import numba
+
     return max(1, min(int(numba.config.NUMBA_NUM_THREADS), os.cpu_count() or 1))
 
 

@@ -26,7 +26,7 @@ from ..compute.waveforms import mean_and_std, peak_channel_index, peak_frame_ind
 from ..errors import TaskInputError
 from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
 from ._packing import channel_index_table
-from ._reading import TraceSource, block_workers, iter_blocks, map_blocks, trace_source
+from ._reading import TraceSource, block_workers, kernel_threads, map_blocks, trace_source
 from .registry import register_task
 from .spike_pass import spike_pass
 
@@ -152,8 +152,12 @@ def read_snippets(source: TraceSource, frames_per_unit: list[np.ndarray], channe
     rank = np.empty(len(frames), np.int64)
     rank[np.argsort(groups, kind="stable")] = np.arange(len(frames))
     out = np.empty((len(frames), before + after, width), np.float32)
-    for i0, i1, block, start in iter_blocks(source, frames, before, after):
+
+    def gather(i0: int, i1: int, block: np.ndarray, start: int, _worker: int) -> None:
         gather_snippets(block, frames[i0:i1] - start, groups[i0:i1], table, before, out, rank[i0:i1])
+
+    # a copy into rows of its own per spike: the same on any number of threads (the kernel releases the GIL)
+    map_blocks(source, frames, before, after, gather, kernel_threads())
     return [source.scale_in_place(out[first[g]:first[g + 1], :, :len(c)], c)
             for g, c in enumerate(channels_per_unit)]
 
