@@ -109,15 +109,17 @@ def test_a_deferred_submission_is_answered_with_the_next_call_and_survives_lost_
 
     channel = open_channel("deferred", redis_url)
     admin = redis.Redis.from_url(redis_url)
+    channel.submit_nowait(req("first"))  # a script's first command on a connection runs at once (loads it)
+    assert not channel.wire._local.deferred and channel.queue_length("misc") == 1
     channel.submit_nowait(req("a"))
     assert len(channel.wire._local.deferred) == 1  # sent, its answer not read yet
     assert channel.get("a").status == "queued" and not channel.wire._local.deferred  # read with the get
     channel.submit_nowait(req("b"))
-    assert channel.stats()["queued"] == {"misc": 2}  # other calls read the answers first, so they see the job
+    assert channel.stats()["queued"] == {"misc": 3}  # other calls read the answers first, so they see the job
     admin.script_flush()  # as after a server restart: the deferred submission meets NOSCRIPT
     channel.submit_nowait(req("c"))
     assert channel.get("c").status == "queued"  # loaded and submitted again, then read
-    assert [r.job_id for r in channel.claim("w", {"misc": 5})] == ["a", "b", "c"]  # each queued once
+    assert [r.job_id for r in channel.claim("w", {"misc": 5})] == ["first", "a", "b", "c"]  # each queued once
     with pytest.raises(ChannelError, match="cannot reach the Redis channel"):  # an outage is told at once
         open_channel("deferred", "redis://127.0.0.1:1/0").submit_nowait(req("d"))
 

@@ -14,9 +14,12 @@ forgotten, the deferred commands are sent again.
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import sys
 import threading
+import weakref
 
 #: at most this many deferred replies wait on a connection; the next deferral first reads them all
 MAX_DEFERRED = 1000
@@ -30,24 +33,35 @@ class Wire:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._conns: list = []
+        self._pending: list[tuple[int, object, list]] = []  # (pid, connection, its thread's deferred commands)
+        _WIRES.add(self)
 
     def _conn(self):
         local = self._local
         if getattr(local, "pid", None) != os.getpid():  # first use in this thread, or a forked child
             pool = self.client.connection_pool
             local.conn, local.pid = pool.connection_class(**pool.connection_kwargs), os.getpid()
-            local.deferred, local.resend = [], False
+            local.deferred, local.resend, local.scripts = [], False, set()
             with self._lock:
                 self._conns.append(local.conn)
+                self._pending.append((local.pid, local.conn, local.deferred))
         return local.conn
 
     def defer(self, command: tuple) -> None:
         """Send ``command`` now and read its reply with this thread's next call (an error in it is raised
-        there). Only for commands that are safe to send twice."""
+        there), or when the process exits (:func:`_settle_at_exit`). Only for commands that are safe to send
+        twice. A script's first command on a connection is not deferred: run at once, it loads the script if
+        the server lacks it, so a deferred one never waits for a next call to be retried."""
         import redis
 
         local = self._local
-        self._conn()
+        conn = self._conn()
+        if getattr(conn, "_sock", None) is None:  # a new or re-made connection: perhaps a restarted server
+            local.scripts.clear()
+        if command[0] == "EVALSHA" and command[1] not in local.scripts:
+            self._run_script_command(command)
+            local.scripts.add(command[1])
+            return
         if len(local.deferred) >= MAX_DEFERRED:
             self.call()
         try:
@@ -160,11 +174,61 @@ class Wire:
             self.client.script_load(text)
             return self.call(command)[0]
 
+    def _run_script_command(self, command: tuple) -> list:
+        """``command`` (an EVALSHA) in a round trip of its own, loading its script if the server lacks it."""
+        import redis
+
+        try:
+            return self.call(command)
+        except redis.exceptions.NoScriptError:
+            self.client.script_load(_texts[command[1]])
+            return self.call(command)
+
+    def settle_at_exit(self) -> None:
+        """Read every deferred reply of this process's connections (any thread's): a submission whose reply
+        was never read must still be queued after the process ends. A command the server refused for a
+        missing script runs again with it loaded; on a broken connection the unanswered ones are sent again."""
+        import redis
+
+        with self._lock:
+            pending = [(conn, deferred) for pid, conn, deferred in self._pending if pid == os.getpid() and deferred]
+        for conn, deferred in pending:
+            commands, deferred[:] = list(deferred), []
+            retry = []
+            try:
+                for i, command in enumerate(commands):
+                    try:
+                        conn.read_response()
+                    except redis.exceptions.NoScriptError:
+                        retry.append(command)
+                    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+                        retry += commands[i:]
+                        break
+            except redis.exceptions.RedisError as exc:
+                print(f"sortingview: a submission to Redis failed at exit: {exc}", file=sys.stderr)
+            for command in retry:
+                try:
+                    if command[0] == "EVALSHA" and command[1] in _texts:
+                        self.client.script_load(_texts[command[1]])
+                    self.client.execute_command(*command)
+                except redis.exceptions.RedisError as exc:
+                    print(f"sortingview: a submission to Redis was lost at exit: {exc}", file=sys.stderr)
+
     def close(self) -> None:
         with self._lock:
             for conn in self._conns:
                 conn.disconnect()
             self._conns.clear()
+            self._pending.clear()
+
+
+_WIRES: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _settle_at_exit() -> None:
+    for wire in list(_WIRES):
+        wire.settle_at_exit()
 
 
 _shas: dict[str, str] = {}
