@@ -338,3 +338,33 @@ def test_viewer_runs_under_a_strict_csp(env, browser):
         # the policy is in force: an inline script added to the page does not run, and is reported
         assert page.evaluate(INLINE_SCRIPT_RUNS) is False
         page.wait_for_function("() => window.__cspViolations.some((v) => v.startsWith('script-src'))")
+
+
+def test_the_status_bar_shows_a_running_sorter_and_its_log(env, page):
+    """A sorting job held by a worker (claimed here as a sorting worker would) shows in the status bar with the
+    last line of its log, read by the real server from the log file the sorter writes; log text is escaped."""
+    import os
+
+    from sortingview.backend.channel import TaskRequest, open_channel
+    from sortingview.serialize import task_job_id
+    from sortingview.tasks.sorting import TASK_NAME, sorting_log_path, sorting_task_input
+
+    chan = open_channel()
+    task_input = sorting_task_input(env["W"].get_recording_record(env["rid"])["recordingUri"], "simple")
+    job_id = task_job_id(TASK_NAME, task_input)
+    chan.submit(TaskRequest(job_id, TASK_NAME, "calculation", "sorting", task_input))
+    [job] = chan.claim("test/sorting1", {"sorting": 1})
+    log = sorting_log_path(task_input)
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    with open(log, "w") as f:
+        f.write("detect peaks\nclustering <b>42%</b>\n")
+    try:
+        open_view(page, env["link"])
+        page.wait_for_selector("#statusbar .sorters", timeout=15_000)
+        text = page.inner_text("#statusbar .sorters")
+        assert text.startswith("1 sorter running") and text.endswith("clustering <b>42%</b>"), text
+        assert page.eval_on_selector("#statusbar .sorters", "e => e.querySelector('b') === null")  # shown as text
+        assert "detect peaks" in page.get_attribute("#statusbar .sorters", "title")
+    finally:
+        chan.fail(job.worker, job.job_id, "test over")
+        os.remove(log)

@@ -1,4 +1,5 @@
-// The status bar: backend state (polled), pending tasks, signed-in user, channel and backend id.
+// The status bar: backend state (polled), running spike sorters with their log's last line, pending tasks,
+// signed-in user, channel and backend id.
 import { getJson } from "./api.js";
 import { state, subscribe, update } from "./store.js";
 import { escapeHtml } from "./views/common.js";
@@ -38,15 +39,29 @@ function backendText(b) {
   return { cls: mine.length ? "up" : "down", text };
 }
 
+// running spike sorters with the last line of their log (the backend reads the log's tail for sorting jobs)
+function sortersText(b) {
+  const sorters = ((b && b.running) || []).filter((r) => r.handler === "sorting");
+  if (!sorters.length) return null;
+  const tails = sorters.map((r) => String(r.logTail || "").trim());
+  const last = (tail) => tail.split("\n").pop().slice(-160);
+  const first = sorters[0];
+  const secs = Number.isFinite(first.runningSec) ? ` ${Math.round(first.runningSec)} s` : "";
+  const text = `${sorters.length} sorter${sorters.length > 1 ? "s" : ""} running${secs}${tails[0] ? `: ${last(tails[0])}` : ""}`;
+  return { text, title: tails.filter(Boolean).join("\n\n") };
+}
+
 function render() {
   if (!root) return;
   const b = backendText(state.backend);
+  const sorting = sortersText(state.backend);
   const pending = [...state.pending.values()];
   const names = [...new Set(pending.map((p) => p.label))].join(", ");
   const nErr = Object.keys(state.errors).length;
   root.innerHTML = `
     <span class="dot ${b.cls}"></span><span class="backend-state">${escapeHtml(b.text)}</span>
     <span class="sep">|</span>
+    ${sorting ? `<span class="sorters" title="${escapeHtml(sorting.title)}">${escapeHtml(sorting.text)}</span><span class="sep">|</span>` : ""}
     <span class="pending" data-count="${pending.length}">${pending.length ? `${pending.length} task${pending.length > 1 ? "s" : ""} pending: ${escapeHtml(names)}` : "no pending tasks"}</span>
     ${nErr ? `<span class="sep">|</span><span class="error">${nErr} view${nErr > 1 ? "s" : ""} failed</span>` : ""}
     <span class="spacer"></span>
