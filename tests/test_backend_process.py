@@ -1,16 +1,14 @@
 """The backend as a real process: SIGKILLed workers and backends, SIGTERM, two backends sharing Redis."""
 from __future__ import annotations
 
-import os
 import signal
 
-import psutil
 import pytest
 from backend_tasks import backend_alive, start_backend_process, wait_until, write_config
+from kill_scenarios import backend_killed_mid_task, worker_killed_mid_task
 
 from sortingview.backend.channel import open_channel
 from sortingview.backend.client import get_task_status, submit_task
-from sortingview.tasks import cached_result
 
 pytestmark = pytest.mark.slow
 
@@ -31,45 +29,13 @@ def _finished(handles) -> bool:
 
 def test_a_worker_killed_mid_task_is_replaced_and_the_task_finishes(store_dir, tmp_path, procs):
     cfg = write_config(tmp_path / "b.yaml", job_handlers={"misc": {"type": "parallel", "params": {"num_workers": 2}}})
-    pid_file = tmp_path / "pids"
-    victim = submit_task("svtest.pid_then_sleep.1", {"pidFile": str(pid_file), "seconds": 1.0})
-    others = [submit_task("svtest.add.1", {"a": i, "b": 1}) for i in range(200)]
-    procs.append(start_backend_process(cfg, log_path=tmp_path / "log"))
-    first_pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text().split(), what="the task")[0])
-    os.kill(first_pid, signal.SIGKILL)
-    assert victim.wait(timeout=60)["pid"] != first_pid
-    assert [h.wait(timeout=60)["sum"] for h in others] == [i + 1 for i in range(200)]
-    rec = open_channel().get(victim.job_id)
-    assert (rec.status, rec.attempts) == ("finished", 2)
-    log = (tmp_path / "log").read_text()
-    assert f"pid {first_pid}) died (killed by signal 9)" in log and "giving it back to the channel" in log
+    worker_killed_mid_task(open_channel(), cfg, tmp_path, procs)
 
 
 def test_a_backend_killed_with_tasks_queued_and_running_finishes_them_after_restart(store_dir, tmp_path, procs):
     cfg = write_config(tmp_path / "b.yaml", lease_s=1,
                        job_handlers={"misc": {"type": "parallel", "params": {"num_workers": 2}}})
-    quick = [{"a": i, "b": 2, "sleepSec": 0.01} for i in range(200)]
-    handles = [submit_task("svtest.add.1", inp) for inp in quick[:100]]
-    pid_files = [tmp_path / f"slow{i}.pids" for i in range(2)]
-    slow = [submit_task("svtest.pid_then_sleep.1", {"pidFile": str(f), "seconds": 1.5}) for f in pid_files]
-    handles += [submit_task("svtest.add.1", inp) for inp in quick[100:]]
-    chan = open_channel()
-    first = start_backend_process(cfg, log_path=tmp_path / "log1")
-    procs.append(first)
-    wait_until(lambda: all(f.exists() for f in pid_files), what="both slow tasks to start in their workers")
-    stats = chan.stats()
-    assert stats["queued"].get("misc", 0) >= 50 and stats["running"].get("misc", 0) == 2
-    workers = [psutil.Process(int(f.read_text().split()[0])) for f in pid_files]
-    first.send_signal(signal.SIGKILL)
-    first.wait(10)
-    gone, alive = psutil.wait_procs(workers, timeout=10)
-    assert not [w for w in alive if w.status() != psutil.STATUS_ZOMBIE], "workers must die with their backend"
-    assert [h.status().status for h in slow] == ["running", "running"], "killed mid-task, not finished"
-    procs.append(start_backend_process(cfg, log_path=tmp_path / "log2"))
-    assert [h.wait(timeout=90)["sum"] for h in handles] == [i + 2 for i in range(200)]
-    assert all(h.wait(timeout=90)["pid"] not in {w.pid for w in workers} for h in slow)
-    assert all(cached_result("svtest.add.1", inp) for inp in quick)
-    assert [chan.get(h.job_id).attempts for h in slow] == [2, 2]
+    backend_killed_mid_task(open_channel(), cfg, tmp_path, procs, check_stats=True)
 
 
 def test_sigterm_lets_running_tasks_finish_and_leaves_the_queue_alone(store_dir, tmp_path, procs):
