@@ -387,3 +387,26 @@ def test_the_chunks_route_checks_its_range_and_codec(site_a):
                     (encode(b"x") + b"trailing", 1)):
         with pytest.raises(CodecError):
             decode(body, n)
+
+
+def test_a_copied_remote_file_has_its_own_descriptor_and_lock():
+    """Two objects must never close one descriptor number (the second close would hit whatever the process
+    opened under that number in between): a copy opens its own cache descriptor."""
+    import copy
+    import os
+    import threading
+
+    from sortingview.store.remote_binary import RemoteFile
+
+    original = RemoteFile.__new__(RemoteFile)  # the fields that matter here; no peer is needed
+    r, w = os.pipe()
+    original.__dict__.update(sha1="0" * 40, _fd=r, _lock=threading.Lock())
+    duplicate = copy.copy(original)
+    assert duplicate._fd is None and duplicate._lock is not original._lock
+    duplicate.close()
+    os.fstat(r)  # still open: the copy did not close it
+    original.close()
+    original.close()  # closing twice closes once
+    with pytest.raises(OSError):  # closed now
+        os.fstat(r)
+    os.close(w)

@@ -92,12 +92,24 @@ class RemoteFile:
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        with self._lock:
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
     def __del__(self) -> None:
         self.close()
+
+    def __getstate__(self) -> dict:
+        """A copy (``copy.copy``, pickling) opens its own cache descriptor and has its own lock: two objects
+        closing one descriptor number would close whatever the process had opened under it in between."""
+        state = dict(self.__dict__)
+        state.update(_fd=None, _lock=None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     @property
     def manifest(self) -> ChunkManifest:
