@@ -63,15 +63,36 @@ def _wait_up(proc: subprocess.Popen, url: str, log_path: str, timeout: float = 6
     raise AssertionError(f"no server at {url} after {timeout} s: {open(log_path).read()[-3000:]}")
 
 
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A request handler of the tests' own servers: HTTP/1.1 keep-alive, no request log."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve_in_thread(handler: type) -> Iterator[str]:
+    """A threading HTTP server of ``handler`` on a free loopback port; yields its URL, then stops and joins."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(10)
+
+
 @contextlib.contextmanager
 def relay_peer(upstream: str, body_filter: Callable[[str, bytes], bytes] | None = None,
                drop_after: int | None = None) -> Iterator[str]:
     """A peer that relays GETs to ``upstream`` (Range included); ``body_filter(path, body)`` changes the bytes,
     ``drop_after`` closes the connection after that many body bytes of a file."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_GET(self):  # noqa: N802 (the http.server naming)
             hdrs = {k: v for k, v in self.headers.items() if k.lower() in ("range", "authorization")}
             req = urllib.request.Request(upstream + self.path, headers=hdrs)
@@ -96,20 +117,11 @@ def relay_peer(upstream: str, body_filter: Callable[[str, bytes], bytes] | None 
                 return
             self.wfile.write(body)
 
-        def log_message(self, *args):
-            pass
 
     import urllib.error  # noqa: F401 (used in the handler)
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(10)
+    with serve_in_thread(Handler) as url:
+        yield url
 
 
 @contextlib.contextmanager
@@ -120,9 +132,7 @@ def lying_peer(upstream: str) -> Iterator[str]:
     import re
     import urllib.parse
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_GET(self):  # noqa: N802 (the http.server naming)
             url = urllib.parse.urlsplit(self.path)
             sha1 = url.path.rsplit("/", 1)[-1]
@@ -144,18 +154,9 @@ def lying_peer(upstream: str) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args):
-            pass
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(10)
+    with serve_in_thread(Handler) as url:
+        yield url
 
 
 def flip_bytes(path: str, body: bytes) -> bytes:

@@ -9,7 +9,15 @@ import time
 
 import numpy as np
 import pytest
-from sharing_support import flip_bytes, lying_peer, received_bytes, relay_peer, server_process
+from sharing_support import (
+    QuietHandler,
+    flip_bytes,
+    lying_peer,
+    received_bytes,
+    relay_peer,
+    serve_in_thread,
+    server_process,
+)
 from test_server_support import http
 
 from sortingview import store
@@ -304,16 +312,12 @@ def test_an_object_naming_the_manifest_of_another_file_is_refused(store_b, site_
 def compressing_liar(site_a):
     """A peer that serves /api/chunks well-formed (zlib, with the codec header) but of other bytes, or, with
     ``mode["bomb"]``, a body that inflates to more than was asked for."""
-    import http.server
-    import threading
     import urllib.parse
     import zlib
 
     mode = {"bomb": False}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_GET(self):  # noqa: N802 (the http.server naming)
             url = urllib.parse.urlsplit(self.path)
             q = urllib.parse.parse_qs(url.query)
@@ -325,18 +329,8 @@ def compressing_liar(site_a):
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args):
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}", mode
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(10)
+    with serve_in_thread(Handler) as url:
+        yield url, mode
 
 
 def test_compressed_chunks_are_verified_after_decompression(store_b, site_a, compressing_liar):

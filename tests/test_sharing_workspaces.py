@@ -10,7 +10,7 @@ import urllib.parse
 
 import numpy as np
 import pytest
-from sharing_support import server_process
+from sharing_support import QuietHandler, serve_in_thread, server_process
 from test_server_support import http
 
 import sortingview as sv
@@ -325,16 +325,12 @@ def test_a_curator_on_b_curates_in_bs_own_viewer_and_a_sees_it(home_a, store_b, 
 
 def test_a_home_that_answers_misnumbered_or_oversized_feeds_is_refused(store_b, monkeypatch):
     """A misbehaving home (a tiny server of the test's own): records must continue the feed, answers are bounded."""
-    import http.server
-
     from sortingview.store.peer_http import Peer, PeerError
     from sortingview.workspace import remote_feed as RF
 
     answers = {"records": [{"messageNumber": 5, "timestamp": 0, "message": {"action": {"type": "X"}}}]}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_GET(self):  # noqa: N802 (the http.server naming)
             body = json.dumps(answers).encode()
             self.send_response(200)
@@ -343,14 +339,8 @@ def test_a_home_that_answers_misnumbered_or_oversized_feeds_is_refused(store_b, 
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args):
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        feed = RF.RemoteFeed(Peer(f"http://127.0.0.1:{srv.server_address[1]}"), "ef" * 20)
+    with serve_in_thread(Handler) as url:
+        feed = RF.RemoteFeed(Peer(url), "ef" * 20)
         with pytest.raises(PeerError, match="not numbered from 0"):
             feed.get_records()
         answers["records"] = [{"messageNumber": 0, "timestamp": 0, "message": {"pad": "x" * 2000}}]
@@ -361,7 +351,3 @@ def test_a_home_that_answers_misnumbered_or_oversized_feeds_is_refused(store_b, 
         assert feed.get_records(fresh=True)[0]["message"]["pad"] == "x" * 2000
         with pytest.raises(WorkspaceError, match="only it writes the feed"):
             feed.append_message({"action": {}})
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(10)
