@@ -8,13 +8,12 @@ ink on its canvas, the units table with one row per unit.
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from urllib.parse import quote
 
 import pytest
-from conftest import CHROMIUM, skip_or_fail
-from test_browser_support import CANVAS_INK, backend_process, checked_page, chromium_browser, screenshot
+from conftest import CHROMIUM
+from test_browser_support import CANVAS_INK, checked_page, chromium_browser, module_backend, screenshot
 
 si = pytest.importorskip("spikeinterface.core")
 sw = pytest.importorskip("spikeinterface.widgets")
@@ -40,15 +39,8 @@ WIDGET_IDS = ["plot_sorting_summary", "plot_autocorrelograms", "plot_crosscorrel
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        skip_or_fail(f"Chromium not found at {CHROMIUM}; install it with `apt-get install -y chromium`")
-    tmp = tmp_path_factory.mktemp("si-widgets")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
-        (tmp / "store").mkdir()
-        with backend_process(str(tmp)) as url:
-            mp.setenv("SORTINGVIEW_URL", url)
-            yield url
+    with module_backend(tmp_path_factory.mktemp("si-widgets"), set_url=True) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -70,6 +70,25 @@ def _wait_alive(proc: subprocess.Popen, url: str, log_path: str, timeout: float 
 
 
 @contextlib.contextmanager
+def module_backend(tmp, *, set_url: bool = False) -> Iterator[str]:
+    """For a module of browser tests: Chromium must be there (else skip, or fail with SORTINGVIEW_REQUIRE_ALL);
+    a fresh store in ``tmp`` as $KACHERY_CLOUD_DIR and a real backend on it. Yields the server URL, also set as
+    $SORTINGVIEW_URL with ``set_url`` (where the code under test prints links)."""
+    import pytest
+    from conftest import CHROMIUM, skip_or_fail
+
+    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        skip_or_fail(f"Chromium not found at {CHROMIUM}; install it with `apt-get install -y chromium`")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
+        (tmp / "store").mkdir()
+        with backend_process(str(tmp)) as url:
+            if set_url:
+                mp.setenv("SORTINGVIEW_URL", url)
+            yield url
+
+
+@contextlib.contextmanager
 def seeded_view(tmp, *, workspace_label: str, label: str, seed: int, num_units: int, num_channels: int = 8,
                 authorized: tuple[str, ...] = (), users: tuple[str, ...] = ()) -> Iterator[dict]:
     """A store in ``tmp`` with one seeded recording + sorting, the given viewer users (their tokens under

@@ -11,8 +11,8 @@ import runpy
 import sys
 
 import pytest
-from conftest import CHROMIUM, skip_or_fail
-from test_browser_support import CANVAS_INK, backend_process, checked_page, chromium_browser, screenshot
+from conftest import CHROMIUM
+from test_browser_support import CANVAS_INK, checked_page, chromium_browser, module_backend, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "views")
@@ -27,17 +27,10 @@ SCRIPTS = ["raster_plot.py", "unit_locations.py", "spike_locations.py", "unit_si
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        skip_or_fail(f"Chromium not found at {CHROMIUM}; install it with `apt-get install -y chromium`")
     if not os.path.isdir(EXAMPLES):
         pytest.skip("examples/views is not in this checkout")
-    tmp = tmp_path_factory.mktemp("view-examples")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
-        (tmp / "store").mkdir()
-        with backend_process(str(tmp)) as url:
-            mp.setenv("SORTINGVIEW_URL", url)
-            yield url
+    with module_backend(tmp_path_factory.mktemp("view-examples"), set_url=True) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

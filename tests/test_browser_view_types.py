@@ -10,12 +10,11 @@ unit selection); malformed data shows the in-page message that names the bad fie
 from __future__ import annotations
 
 import json
-import os
 from urllib.parse import quote
 
 import pytest
-from conftest import CHROMIUM, skip_or_fail
-from test_browser_support import CANVAS_INK, backend_process, checked_page, chromium_browser, screenshot, serve_with_csp
+from conftest import CHROMIUM
+from test_browser_support import CANVAS_INK, checked_page, chromium_browser, module_backend, screenshot, serve_with_csp
 from view_figures import BUILDERS, UNIT_IDS, store_figure
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -24,14 +23,8 @@ TIMEOUT = 30_000
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        skip_or_fail(f"Chromium not found at {CHROMIUM}; install it with `apt-get install -y chromium`")
-    tmp = tmp_path_factory.mktemp("view-types")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
-        (tmp / "store").mkdir()
-        with backend_process(str(tmp)) as url:
-            yield url
+    with module_backend(tmp_path_factory.mktemp("view-types")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
