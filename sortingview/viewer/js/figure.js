@@ -1,9 +1,9 @@
 // Entry point of a views figure (/f?v=sortingview-views-1&d=sha1://<root>): load the MainLayout root and each
 // view's data, render the layout with the registered views, share selection and curation between them.
-import { decodeValue, postJson } from "./api.js";
+import { decodeValue } from "./api.js";
 import { figureData } from "./figdata.js";
 import { renderLayout } from "./layout.js";
-import { wireSignIn } from "./signin.js";
+import { checkToken, wireSignIn } from "./signin.js";
 import { displayedOrder, moveSelection, restrictTo, selectKeys } from "./selection.js";
 import { readUrlState, setUrlStateWriter, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
 import { curateLocally, loadViewsCuration, saveViewsCuration } from "./viewcuration.js";
@@ -128,16 +128,6 @@ function installKeys(data) {
     ["shift+1 … shift+0", "toggle label choice 1 … 10 on the selected units"], ["click", "select a unit"],
     ["shift+click", "select a range of units"], ["ctrl+click", "add or remove a unit"]];
   $("#help-list").replaceChildren(...keys.map(([a, b]) => el("tr", {}, el("td", {}, el("kbd", {}, a)), el("td", {}, b))));
-}
-
-async function checkToken() {
-  try {
-    const r = await postJson("/api/signin", { token: state.token });
-    update({ userId: r.userId });
-  } catch (e) {
-    localStorage.removeItem("sortingview.token");
-    update({ token: null, userId: null });
-  }
 }
 
 function wireHeader() {

@@ -1,10 +1,10 @@
 // Entry point of the workspace viewer (spikesortingview-1): read the figURL, load the figure data, start the
 // tasks, and mount the views: each is a registered view module (js/views/) fed with task results.
-import { getJson, postJson, runTask, toList } from "./api.js";
+import { getJson, runTask, toList } from "./api.js";
 import { mountAcg } from "./acg.js";
 import { followCurationFeed, loadCuration, mountCuration } from "./curation.js";
 import { installKeys } from "./keys.js";
-import { wireSignIn } from "./signin.js";
+import { checkToken, wireSignIn } from "./signin.js";
 import { mountStatusBar } from "./statusbar.js";
 import { readUrlState, setError, state, subscribe, unitKey, update, writeUrlState } from "./store.js";
 import { mountTable } from "./table.js";
@@ -125,16 +125,6 @@ function loadData(f) {
       .then((r) => update(unpackAverageWaveforms(r)))
       .catch((e) => setError("waveforms", e));
   });
-}
-
-async function checkToken() {
-  try {
-    const r = await postJson("/api/signin", { token: state.token });
-    update({ userId: r.userId });
-  } catch (e) {
-    localStorage.removeItem("sortingview.token");
-    update({ token: null, userId: null });
-  }
 }
 
 function wireHeader() {

@@ -9,6 +9,17 @@ function showUser() {
   $("#signin-btn").textContent = state.userId ? `Sign out ${state.userId}` : "Sign in";
 }
 
+// at page start: the token kept from an earlier visit names a user, or is dropped (revoked, or another server's)
+export async function checkToken() {
+  try {
+    const r = await postJson("/api/signin", { token: state.token });
+    update({ userId: r.userId });
+  } catch (e) {
+    localStorage.removeItem("sortingview.token");
+    update({ token: null, userId: null });
+  }
+}
+
 export function wireSignIn({ afterSignIn, afterSignOut }) {
   subscribe((keys) => { if (keys.has("userId")) showUser(); });
   showUser();
