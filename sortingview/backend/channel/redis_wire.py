@@ -165,17 +165,11 @@ class Wire:
         """Run one Lua script by its SHA, loading it when the server lacks it (one script per round trip: had
         a second one been sent with it, it might have run while the first was missing, and a retry would
         run it twice)."""
-        import redis
-
-        command = ("EVALSHA", script_sha(text), 0, *args)
-        try:
-            return self.call(command)[0]
-        except redis.exceptions.NoScriptError:  # a new or restarted server: nothing ran; load it, run once more
-            self.client.script_load(text)
-            return self.call(command)[0]
+        return self._run_script_command(("EVALSHA", script_sha(text), 0, *args))[0]
 
     def _run_script_command(self, command: tuple) -> list:
-        """``command`` (an EVALSHA) in a round trip of its own, loading its script if the server lacks it."""
+        """``command`` (an EVALSHA of a script :func:`script_sha` has seen) in a round trip of its own, loading
+        the script if the server lacks it (a new or restarted server: nothing ran; load it, run once more)."""
         import redis
 
         try:
