@@ -16,8 +16,10 @@ For each case, in one round and one after the other (so load hits them alike):
 Before every timed run the stored result is deleted, so every run computes (the input never changes), and
 ``SORTINGVIEW_REUSE_TEMPLATES=0`` stops a task from reusing the templates of the one before (the backend
 process runs them all). A peer shared by two cases (.1 and .2) runs once per round.
-"encode+decode" is measured on the compute result in this process: ``encode_value`` + ``store_json_bytes``
-then ``json.loads`` + ``decode_value``; its share is of the run_task time (target < 20 %). Ratios are
+"encode+decode" is measured on the compute result in this process, as the backend and ``sv.run_task`` do it:
+``encode_value`` + ``pack_result`` (a bundle when the result holds large arrays, else JSON), then
+``unpack_result`` + ``decode_value``; its share is of the run_task time (target < 20 %). HTTP asks for what the
+viewer asks for: a bundle when the result holds large arrays. Ratios are
 peer / ours of the same round; the table gives the median over rounds and the load average of each round.
 Data: ``bench/_datasets.py`` ("stress": 400 units, 2.7 M spikes; "large": 64 channels, 600 s, 100 units).
 """
@@ -108,12 +110,13 @@ def time_compute(case: Case) -> tuple[float, Any]:
 
 
 def time_codec(result: Any) -> tuple[float, float, int]:
-    from sortingview.serialize import decode_value, encode_value, store_json_bytes
+    from sortingview.bundle import BLOBS_FROM, pack_result, unpack_result
+    from sortingview.serialize import decode_value, encode_value
 
     t0 = time.perf_counter()
-    data = store_json_bytes(encode_value(result))
+    data = pack_result(encode_value(result, blobs_from=BLOBS_FROM))  # what a worker stores
     t1 = time.perf_counter()
-    decode_value(json.loads(data))
+    decode_value(unpack_result(bytearray(data)))  # what sv.run_task reads back
     return t1 - t0, time.perf_counter() - t1, len(data)
 
 
@@ -126,20 +129,32 @@ def time_run_task(case: Case) -> float:
     return time.perf_counter() - t
 
 
+#: what the viewer asks for (viewer/js/api.js): a bundle when the result holds large arrays, else JSON
+ACCEPT = "application/x-sortingview-bundle, application/json"
+
+
+def answer(conn) -> tuple[bytes, dict]:
+    """The body of the response and its parse (header only for a bundle: the arrays stay bytes, as in the
+    browser, which makes typed arrays over them)."""
+    from sortingview.bundle import unpack_result
+
+    resp = conn.getresponse()
+    data = resp.read()
+    return data, unpack_result(data)
+
+
 def time_http(case: Case, port: int) -> tuple[float, int]:
     forget(case)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1900)
     t = time.perf_counter()
     body = json.dumps({"taskName": case.task, "taskInput": case.task_input, "waitSec": 25})
-    conn.request("POST", "/api/task", body=body, headers={"Content-Type": "application/json"})
-    data = conn.getresponse().read()
-    status = json.loads(data)
+    conn.request("POST", "/api/task", body=body, headers={"Content-Type": "application/json", "Accept": ACCEPT})
+    data, status = answer(conn)
     if "jobId" not in status:  # refused (a bound of the server): say what it said
         raise RuntimeError(f"{case.task}: the server answered {status}")
     while status.get("status") not in ("finished", "error"):
-        conn.request("GET", f"/api/task/{status['jobId']}?wait=20")
-        data = conn.getresponse().read()
-        status = json.loads(data)
+        conn.request("GET", f"/api/task/{status['jobId']}?wait=20", headers={"Accept": ACCEPT})
+        data, status = answer(conn)
     elapsed = time.perf_counter() - t
     conn.close()
     if status["status"] != "finished":

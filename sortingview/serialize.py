@@ -10,6 +10,12 @@ Three byte-exact rules live here and nowhere else:
 * :func:`encode_value` / :func:`decode_value` turn numpy arrays into
   ``{"_type": "ndarray", "shape", "dtype", "data_gzip_b64" | "data_b64"}`` and back.
 
+A large array's bytes may stay a :class:`Blob` (the raw or zlib bytes, not yet base64 text) in the encoded value:
+``encode_value(obj, blobs_from=n)`` leaves arrays of ``n`` bytes or more so. A task result is encoded that way
+and written as a bundle (:mod:`sortingview.bundle`: a JSON header and the bytes after it) that is read back
+without base64 or a JSON scan of megabytes; written as JSON (``store_json_bytes``, the HTTP answer) a Blob
+becomes its base64 text, so the JSON form never changes.
+
 Job ids (:func:`task_job_id`) hash the task input with every ``sha1://`` URI reduced to ``sha1://<hash>``
 (labels and other query parameters dropped), so one object under two labels is one cache entry.
 
@@ -69,9 +75,40 @@ def _check_finite(obj: Any, where: str = "$") -> None:
             _check_finite(v, f"{where}[{i}]")
 
 
+class Blob:
+    """The bytes of an encoded array not yet written as base64 text (the field it sits in says whether they are
+    zlib-compressed): any buffer, e.g. a memoryview of the array itself or of a bundle read from disk."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = memoryview(data).cast("B")
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Blob) and self.data == other.data
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Blob({len(self.data)} bytes)"
+
+    def text(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+
+def _blob_text(obj: Any) -> str:
+    if isinstance(obj, Blob):
+        return obj.text()
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
 def _dumps(obj: Any) -> str:
     try:
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False,
+                          default=_blob_text)
     except ValueError as exc:
         if "ircular" not in str(exc):  # walking a structure that contains itself would never end
             _check_finite(obj)
@@ -110,6 +147,8 @@ def _set_blobs_aside(obj: Any, blobs: list[str], token: str) -> Any:
         if isinstance(value, dict) and value.get("_type") == "ndarray":
             for field in ("data_b64", "data_gzip_b64"):
                 data = value.get(field)
+                if isinstance(data, Blob):
+                    data = data.text()
                 if isinstance(data, str) and len(data) >= _SPLICE_MIN_CHARS and data.isascii():
                     out[key] = {**value, field: f"{token}{len(blobs)}"}
                     blobs.append(data)
@@ -171,8 +210,11 @@ def task_job_id(task_name: str, task_input: dict) -> str:
 
 
 # --- ndarray encoding -----------------------------------------------------------------------------------
-def encode_array(array: np.ndarray, *, compress: bool | None = None) -> dict:
-    """Encode one numpy array; compress when it is large enough to be worth it (or when told)."""
+def encode_array(array: np.ndarray, *, compress: bool | None = None, blob: bool = False) -> dict:
+    """Encode one numpy array; compress when it is large enough to be worth it (or when told).
+
+    ``blob``: leave the (raw or compressed) bytes as a :class:`Blob` instead of base64 text.
+    """
     a = np.asarray(array)
     name = a.dtype.name
     if name not in SUPPORTED_DTYPES:
@@ -186,10 +228,12 @@ def encode_array(array: np.ndarray, *, compress: bool | None = None) -> dict:
         compress = len(raw) >= _COMPRESS_MIN_BYTES
         if len(raw) >= _LARGE_BYTES:
             compress = len(zlib.compress(raw[:_SAMPLE_BYTES], 1)) <= _LARGE_MAX_RATIO * _SAMPLE_BYTES
-    if compress:
-        out["data_gzip_b64"] = base64.b64encode(zlib.compress(raw, 1)).decode("ascii")
+    data = zlib.compress(raw, 1) if compress else raw
+    if blob:
+        # the array's own buffer when no copy was needed: the caller must not change it while encoded
+        out["data_gzip_b64" if compress else "data_b64"] = Blob(data)
     else:
-        out["data_b64"] = base64.b64encode(raw).decode("ascii")
+        out["data_gzip_b64" if compress else "data_b64"] = base64.b64encode(data).decode("ascii")
     return out
 
 
@@ -201,9 +245,13 @@ def decode_array(obj: dict) -> np.ndarray:
         if dtype not in SUPPORTED_DTYPES:
             raise SerializationError(f"unsupported ndarray dtype {dtype!r}")
         if "data_gzip_b64" in obj:
-            raw = zlib.decompress(base64.b64decode(obj["data_gzip_b64"]))
+            data = obj["data_gzip_b64"]
+            raw = zlib.decompress(data.data if isinstance(data, Blob) else base64.b64decode(data))
         elif "data_b64" in obj:
-            raw = binascii.a2b_base64(obj["data_b64"])  # reads an ASCII str in place (b64decode copies it first)
+            data = obj["data_b64"]
+            if isinstance(data, Blob):
+                return _blob_array(data.data, dtype, shape)
+            raw = binascii.a2b_base64(data)  # reads an ASCII str in place (b64decode copies it first)
         else:
             raise SerializationError("encoded ndarray has neither data_gzip_b64 nor data_b64")
         a = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
@@ -214,24 +262,40 @@ def decode_array(obj: dict) -> np.ndarray:
         raise SerializationError(f"malformed encoded ndarray: {exc}") from exc
 
 
+def _blob_array(data: memoryview, dtype: str, shape: tuple) -> np.ndarray:
+    """The array over a Blob's raw bytes without a copy when they are writable (a read-only buffer is copied:
+    decoded arrays are always the caller's to change)."""
+    little = np.dtype(dtype).newbyteorder("<")
+    if len(data) != little.itemsize * math.prod(shape):
+        raise SerializationError(f"encoded ndarray of shape {list(shape)} and dtype {dtype} has {len(data)} bytes; "
+                                 f"it needs {little.itemsize * math.prod(shape)}")
+    a = np.frombuffer(data, dtype=little).reshape(shape)
+    if a.dtype != np.dtype(dtype) or not a.flags.writeable:
+        a = a.astype(np.dtype(dtype), copy=True)
+    return a
+
+
 #: element types a list may hold to be passed through as it is (floats are not: NaN must become None)
 _PLAIN = frozenset((int, str, bool, type(None)))
 
 
-def encode_value(obj: Any) -> Any:
-    """Make ``obj`` JSON-able: arrays encoded, numpy scalars to Python numbers, non-finite scalars to None."""
+def encode_value(obj: Any, blobs_from: int | None = None) -> Any:
+    """Make ``obj`` JSON-able: arrays encoded, numpy scalars to Python numbers, non-finite scalars to None.
+
+    ``blobs_from``: arrays of at least this many bytes keep their bytes as a :class:`Blob` (see the module text).
+    """
     if isinstance(obj, np.ndarray):
-        return encode_array(obj)
+        return encode_array(obj, blob=blobs_from is not None and obj.nbytes >= blobs_from)
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {str(k): encode_value(v) for k, v in obj.items()}
+        return {str(k): encode_value(v, blobs_from) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         if all(type(v) in _PLAIN for v in obj):  # e.g. the 160,000 unit ids of a packed result: no walk needed
             return list(obj)
-        return [encode_value(v) for v in obj]
+        return [encode_value(v, blobs_from) for v in obj]
     return obj
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 import time
 
-from flask import Blueprint, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
+from ..bundle import BUNDLE_MIMETYPE, has_blobs, pack_result
 from ..errors import InvalidUriError, NotFoundError
 from ..store import get_store, load_feed, load_json
 from ..store.uri import check_sha1, parse_uri
@@ -80,8 +81,15 @@ def task_status(job_id: str):
 
 
 def _answer(status: dict):
-    if "result" in status:
-        status = {**status, "result": for_browser(status["result"])}
+    """The status as JSON, or as a bundle (large arrays as bytes) to a client that accepts one and when the
+    result holds large arrays (sortingview/bundle.py)."""
+    if "result" not in status:
+        return jsonify(status)
+    # named explicitly: "*/*" (what fetch and curl send) keeps the JSON every client reads
+    binary = any(kind == BUNDLE_MIMETYPE and q > 0 for kind, q in request.accept_mimetypes)
+    status = {**status, "result": for_browser(status["result"], keep_blobs=binary)}
+    if binary and has_blobs(status["result"]):
+        return Response(pack_result(status), mimetype=BUNDLE_MIMETYPE)
     return jsonify(status)
 
 

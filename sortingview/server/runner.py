@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import threading
 import time
 import zlib
@@ -22,7 +23,7 @@ from ..backend.channel import Channel
 from ..backend.channel.base import UNSERVED_EXPIRY_S
 from ..backend.channel.sqlite_channel import SqliteChannel
 from ..backend.jobstatus import DONE, JobStatus
-from ..serialize import encode_value
+from ..serialize import Blob, encode_value
 from .http import redact_store
 
 log = logging.getLogger("sortingview.server")
@@ -45,20 +46,33 @@ class TaskRunner(Protocol):
 SMALL_ARRAY_BYTES = 4096
 
 
-def for_browser(value: Any) -> Any:
-    """Re-encode small zlib-compressed arrays of a result as plain base64 (same meaning, faster to decode)."""
+def for_browser(value: Any, keep_blobs: bool = False) -> Any:
+    """Re-encode small zlib-compressed arrays of a result as plain base64 (same meaning, faster to decode), and
+    write a bundle's arrays (:class:`~sortingview.serialize.Blob`) as the base64 text of the JSON form (unless
+    ``keep_blobs``: the answer is a bundle)."""
+    if isinstance(value, Blob):
+        return value if keep_blobs else value.text()
     if isinstance(value, list):
-        return [for_browser(v) for v in value]
+        return [for_browser(v, keep_blobs) for v in value]
     if not isinstance(value, dict):
         return value
-    if value.get("_type") == "ndarray" and "data_gzip_b64" in value:
-        raw = zlib.decompress(base64.b64decode(value["data_gzip_b64"]))
+    if value.get("_type") == "ndarray" and "data_gzip_b64" in value and _small(value):
+        data = value["data_gzip_b64"]
+        packed = data.data if isinstance(data, Blob) else base64.b64decode(data)
+        raw = zlib.decompressobj().decompress(packed, SMALL_ARRAY_BYTES + 1)
         if len(raw) <= SMALL_ARRAY_BYTES:
             out = {k: v for k, v in value.items() if k != "data_gzip_b64"}
             out["data_b64"] = base64.b64encode(raw).decode("ascii")
             return out
-        return value
-    return {k: for_browser(v) for k, v in value.items()}
+    return {k: for_browser(v, keep_blobs) for k, v in value.items()}
+
+
+def _small(array: dict) -> bool:
+    """Whether an encoded array's shape says it holds at most SMALL_ARRAY_BYTES (8 bytes an item at most)."""
+    try:
+        return math.prod(int(s) for s in array.get("shape", ())) * 8 <= SMALL_ARRAY_BYTES
+    except (TypeError, ValueError):
+        return False
 
 
 class BackendRunner:

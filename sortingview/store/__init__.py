@@ -206,7 +206,8 @@ MISSING = object()
 
 
 def load_task_result(task_name: str, job_id: str) -> Any:
-    """The parsed JSON result stored for a job, or :data:`MISSING`.
+    """The encoded result stored for a job (parsed JSON or a bundle's, see :mod:`sortingview.bundle`), or
+    :data:`MISSING`.
 
     A result that does not parse (empty, truncated by a crash or a full disk, damaged) is deleted and reported
     MISSING, so it is computed again instead of failing every request for ever. A stored ``null`` is None.
@@ -219,14 +220,16 @@ def load_task_result(task_name: str, job_id: str) -> Any:
         return MISSING
     if data is None:
         return MISSING
+    from ..bundle import unpack_result
+
     try:
-        return json.loads(data)
+        return unpack_result(data)
     except ValueError:
         import logging
 
         logging.getLogger("sortingview.store").warning(
-            "the stored result of %s (job %s) is damaged (%d bytes that are not JSON); deleted, it will be "
-            "computed again", task_name, job_id, len(data))
+            "the stored result of %s (job %s) is damaged (%d bytes that are neither JSON nor a whole bundle); "
+            "deleted, it will be computed again", task_name, job_id, len(data))
         st.delete_task_result(task_name, job_id)
         return MISSING
 

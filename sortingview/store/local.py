@@ -293,7 +293,7 @@ class LocalStore(Store):
         atomic_write(self._task_result_path(task_name, job_id), bytes(data), fsync=True)
 
     def get_task_result(self, task_name: str, job_id: str) -> bytes | None:
-        return _read_nofollow(self._task_result_path(task_name, job_id))
+        return _read_nofollow(self._task_result_path(task_name, job_id), writable=True)
 
     def delete_task_result(self, task_name: str, job_id: str) -> bool:
         try:
@@ -303,8 +303,11 @@ class LocalStore(Store):
             return False
 
 
-def _read_nofollow(path: str) -> bytes | None:
-    """The bytes of ``path`` (None when absent); a symbolic link there is refused, never read through."""
+def _read_nofollow(path: str, writable: bool = False) -> bytes | bytearray | None:
+    """The bytes of ``path`` (None when absent); a symbolic link there is refused, never read through.
+
+    ``writable``: a bytearray, so arrays read from a result bundle are the caller's without a copy.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -315,7 +318,11 @@ def _read_nofollow(path: str) -> bytes | None:
                                  "with write access to the store may have planted it). Remove it") from None
         raise
     with os.fdopen(fd, "rb") as f:
-        return f.read()
+        if not writable:
+            return f.read()
+        buf = bytearray(os.fstat(f.fileno()).st_size)
+        got = f.readinto(buf)  # a result is replaced by rename, never written in place: the size holds
+        return buf if got == len(buf) else buf[:got]
 
 
 def _file_record(path: str, st: os.stat_result, sha1: str) -> str:

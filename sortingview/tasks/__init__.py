@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..serialize import decode_value, encode_value, store_json_bytes, task_job_id
+from ..bundle import BLOBS_FROM, pack_result
+from ..serialize import decode_value, encode_value, task_job_id
 from .registry import HANDLER_TYPES, TASK_TYPES, TaskSpec, get_task, list_tasks, register_task, validate_input
 
 
 def execute_task(task_name: str, task_input: dict) -> Any:
-    """Validate the input, run the task here, and return its encoded (JSON-able) result."""
+    """Validate the input, run the task here, and return its encoded result (JSON-able once its large arrays'
+    :class:`~sortingview.serialize.Blob` s are written as text, as ``store_json_bytes`` does)."""
     spec = get_task(task_name)
     kwargs = validate_input(spec, task_input)
-    return encode_value(spec.func(**kwargs))
+    return encode_value(spec.func(**kwargs), blobs_from=BLOBS_FROM)
 
 
 def cached_result(task_name: str, task_input: dict) -> Any | None:
@@ -28,10 +30,10 @@ def cached_result(task_name: str, task_input: dict) -> Any | None:
 
 
 def store_result(task_name: str, task_input: dict, encoded_result: Any) -> bytes:
-    """Write an encoded result to ``task_results/`` and return the bytes written."""
+    """Write an encoded result to ``task_results/`` (a bundle when it holds Blobs) and return the bytes written."""
     from ..store import get_store
 
-    data = store_json_bytes(encoded_result)
+    data = pack_result(encoded_result)
     get_store().put_task_result(task_name, task_job_id(task_name, task_input), data)
     return data
 

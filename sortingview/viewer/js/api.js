@@ -48,12 +48,17 @@ export async function runTask(taskName, taskInput, { label } = {}) {
     const body = { taskName, taskInput, waitSec: 20 };
     if (state.backendId !== null) body.backendId = state.backendId;
     if (state.channel) body.channel = state.channel;
-    let st = await postJson("/api/task", body);
+    let st = await readAnswer(await fetch("/api/task", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: ANSWER_TYPES, ...authHeaders() },
+      body: JSON.stringify(body),
+    }));
     while (st.status !== "finished" && st.status !== "error") {
       setPending(pid, { taskName, label: label || taskName, status: st.status });
       const q = new URLSearchParams({ wait: "20" });
       if (state.channel) q.set("channel", state.channel);
-      st = await getJson(`/api/task/${st.jobId}?${q}`);
+      st = await readAnswer(await fetch(`/api/task/${st.jobId}?${q}`,
+        { headers: { Accept: ANSWER_TYPES, ...authHeaders() } }));
     }
     if (st.status === "error") throw new TaskFailure(st.error || "task failed", st.traceback);
     performance.mark(`sv:result:${label || taskName}`);
@@ -61,6 +66,48 @@ export async function runTask(taskName, taskInput, { label } = {}) {
   } finally {
     setPending(pid, null);
   }
+}
+
+// A task answer whose result holds large arrays may come as a bundle (sortingview/bundle.py): the JSON header,
+// then the arrays' bytes, each from a multiple of 64 bytes; the header names them as [offset, length].
+const BUNDLE_TYPE = "application/x-sortingview-bundle";
+const ANSWER_TYPES = `${BUNDLE_TYPE}, application/json`;
+const MAGIC = "sortingview-bundle-1\n";
+
+async function readAnswer(resp) {
+  if (!resp.ok || !(resp.headers.get("Content-Type") || "").startsWith(BUNDLE_TYPE)) return readJson(resp);
+  return parseBundle(await resp.arrayBuffer());
+}
+
+export function parseBundle(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const magic = new TextDecoder().decode(bytes.subarray(0, MAGIC.length));
+  if (magic !== MAGIC) throw new Error("the server's answer is not a sortingview bundle");
+  const headAt = MAGIC.length + 8;
+  const length = Number(new DataView(buffer).getBigUint64(MAGIC.length, true));
+  if (length > bytes.length - headAt) throw new Error("the server's bundle is cut short (header)");
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(headAt, headAt + length)));
+  const base = headAt + length + ((64 - ((headAt + length) % 64)) % 64);
+  const place = (where) => {
+    if (typeof where === "string") return where;  // a small array, base64 text in the header
+    const [offset, size] = where;
+    if (base + offset + size > bytes.length) throw new Error("the server's bundle is cut short (arrays)");
+    return new Uint8Array(buffer, base + offset, size);
+  };
+  const walk = (v) => {
+    if (Array.isArray(v)) return v.some((x) => x && typeof x === "object") ? v.map(walk) : v;
+    if (!v || typeof v !== "object") return v;
+    if (v._type === "ndarray") {
+      const out = { ...v };
+      if (out.data_b64 !== undefined) out.data_b64 = place(out.data_b64);
+      if (out.data_gzip_b64 !== undefined) out.data_gzip_b64 = place(out.data_gzip_b64);
+      return out;
+    }
+    const out = {};
+    for (const k of Object.keys(v)) out[k] = walk(v[k]);
+    return out;
+  };
+  return walk(header);
 }
 
 function setPending(pid, entry) {
@@ -92,8 +139,9 @@ async function inflate(bytes) {
 export async function decodeArray(obj) {
   const Ctor = CTORS[obj.dtype];
   if (!Ctor) throw new Error(`unsupported array dtype ${obj.dtype}`);
-  let bytes = obj.data_gzip_b64 !== undefined ? await inflate(base64Bytes(obj.data_gzip_b64))
-    : base64Bytes(obj.data_b64);
+  // bytes already (a bundle's array) or base64 text (a JSON answer)
+  const asBytes = (d) => (d instanceof Uint8Array ? d : base64Bytes(d));
+  let bytes = obj.data_gzip_b64 !== undefined ? await inflate(asBytes(obj.data_gzip_b64)) : asBytes(obj.data_b64);
   let data = new Ctor(bytes.buffer, bytes.byteOffset, bytes.byteLength / Ctor.BYTES_PER_ELEMENT);
   if (obj.dtype === "int64" || obj.dtype === "uint64") data = Float64Array.from(data, Number);
   return new NDArray(obj.shape, obj.dtype, data);
