@@ -19,11 +19,12 @@ becomes its base64 text, so the JSON form never changes.
 Job ids (:func:`task_job_id`) hash the task input with every ``sha1://`` URI reduced to ``sha1://<hash>``
 (labels and other query parameters dropped), so one object under two labels is one cache entry.
 
-Compression: arrays under 256 bytes are sent as plain base64; arrays up to 1 MiB are zlib-compressed
+Compression: arrays under 256 bytes are sent as plain base64; arrays under 64 KiB are zlib-compressed
 (level 1: about twice as fast as level 3 for 5-10 % more bytes). Larger arrays (the packed results of the
-``.2`` tasks) are compressed only when a 64 KiB sample shrinks to at most a quarter (mostly zeros, say);
-otherwise they go as plain base64: zlib runs at 30-200 MB/s here, so on counts, times and snippets it cost
-more time than its 40-60 % fewer bytes saved (measured in doc/benchmarks.md, "Encoding").
+``.2`` tasks, a traces window) are compressed only when a 16 KiB sample shrinks to at most a quarter (mostly
+zeros, say); otherwise they go uncompressed: zlib runs at 30-200 MB/s here, so on counts, times, traces and
+snippets it cost more time than its 40-60 % fewer bytes saved (measured in doc/benchmarks.md, "Encoding"; a
+10 s traces window of 110 kB spent 2 of its 7 ms compressing).
 
 NaN and infinity: JSON has no spelling for them, so ``store_json_bytes`` and ``canonical_json`` refuse them
 with a :class:`SerializationError` that names where they were. Inside numpy arrays they are fine (the bytes
@@ -55,8 +56,8 @@ _COMPRESS_MIN_BYTES = 256
 #: base64 texts from this length on are spliced into the JSON bytes instead of passing through json.dumps
 _SPLICE_MIN_CHARS = 1 << 20
 #: from this size on, compress (at level 1) only when a sample says it pays
-_LARGE_BYTES = 1 << 20
-_SAMPLE_BYTES = 1 << 16
+_LARGE_BYTES = 1 << 16
+_SAMPLE_BYTES = 1 << 14
 _LARGE_MAX_RATIO = 0.25
 
 
