@@ -1,13 +1,17 @@
 """One-at-a-time round trips through sortingview's Redis channel and RedisHuey, paired in one run.
 
 Both consumers (sortingview's backend with 4 self-claiming ``parallel`` workers; huey's consumer with 4 process
-workers, RedisHuey with ``notify_result=True``) and one redis-server run for the whole measurement, so that
-both are idle alike while the other is measured; the round trips then alternate in short blocks (ours, huey,
-huey, ours, ...), so that load from elsewhere on the machine falls on both alike. Each side makes ``--trips``
-round trips of a trivial task (submit, wait for the result); the script prints p50 / p90 / p99 / p99.9 of each
-side and the ratios huey / ours (> 1: ours faster).
+workers, RedisHuey with ``notify_result=True``) and one redis-server are started once; the round trips then
+alternate in short blocks (ours, huey, huey, ours, ...), so that load from elsewhere on the machine falls on
+both alike, and while one side is measured the other consumer's processes are stopped (SIGSTOP; resumed with
+SIGCONT, and two untimed round trips let them settle), so that neither measures the other's idle work
+(``--together`` keeps both running). Each side makes ``--trips`` round trips of a trivial task (submit, wait
+for the result); the script prints p50 / p90 / p99 / p99.9 of each side, the client's garbage collections, and
+the ratios huey / ours (> 1: ours faster). A tail figure needs thousands of round trips: the p99 of 300 is
+their third slowest, which moves by 2x between runs on a shared machine.
 
-huey's client is measured two ways, and the better of the two at each percentile is the one compared:
+huey's client is measured two ways, and the better of the two at each percentile is the one compared (the
+stricter test for ours):
 ``poll`` (``result.get(blocking=False)`` from 0.2 ms growing by 1.5x to at most 20 ms, one round trip per look)
 and ``block`` (huey's own ``result.get(blocking=True)``, a BLPOP on the result's notification key).
 
@@ -194,7 +198,7 @@ def measure_paired(sides: dict, trees: dict[str, list[int]], last: list[str], ar
     """Each side's round trips in alternating blocks, the other consumer stopped unless ``args.together``;
     returns the seconds of each side's round trips, and ours as (seconds, job id, wall clock at submit)."""
     lat: dict[str, list[float]] = {name: [] for name in sides}
-    slow: list[tuple[float, str, float]] = []  # our round trips: (seconds, job id, wall clock at submit)
+    slow: list[tuple[float, str, float, int]] = []  # our round trips: (seconds, job id, wall clock at submit)
     names = list(sides)
     for b in range(0, args.trips, args.block):
         order = names if (b // args.block) % 2 == 0 else names[::-1]
@@ -204,29 +208,32 @@ def measure_paired(sides: dict, trees: dict[str, list[int]], last: list[str], ar
             if not args.together:  # the other consumer stopped, as if it were not there
                 pause(trees[idle], signal.SIGSTOP)
                 pause(trees[name.split()[0]], signal.SIGCONT)
+                for _ in range(2):  # untimed: the resumed processes settle (both sides alike)
+                    trip(b)
             for i in range(b, min(b + args.block, args.trips)):
                 w0, t0 = time.time(), time.perf_counter()
                 trip(10**7 + i)
                 dt = time.perf_counter() - t0
                 lat[name].append(dt)
                 if name == "ours":
-                    slow.append((dt, last[0], w0))
+                    slow.append((dt, last[0], w0, i - b))
     for pids in trees.values():
         pause(pids, signal.SIGCONT)
     return lat, slow
 
 
-def breakdown(chan, slow: list[tuple[float, str, float]]) -> None:
+def breakdown(chan, slow: list[tuple[float, str, float, int]]) -> None:
     """Where the slowest round trips spent their time, from the job records' server-side timestamps."""
-    print("slowest round trips of ours, ms: submit->queued, ->claimed, ->ended, ->seen (total)")
-    for dt, job_id, w0 in slow:
+    print("slowest round trips of ours, ms: submit->queued, ->claimed, ->ended, ->seen (total; the worker)")
+    for dt, job_id, w0, k in slow:
         rec = chan.get(job_id)
         if rec is None or rec.finished is None:
             print(f"  {1000 * dt:.2f}: record gone")
             continue
         steps = [rec.submitted - w0, rec.started - rec.submitted, rec.finished - rec.started,
                  w0 + dt - rec.finished]
-        print(f"  {1000 * dt:7.2f}: " + " ".join(f"{1000 * s:6.2f}" for s in steps) + f"  ({rec.worker})")
+        print(f"  {1000 * dt:7.2f}: " + " ".join(f"{1000 * s:6.2f}" for s in steps)
+              + f"  ({rec.worker}, #{k} of its block)")
 
 
 if __name__ == "__main__":
