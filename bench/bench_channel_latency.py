@@ -19,7 +19,7 @@ With ``--breakdown`` the slowest of our round trips are split at the channel's o
 clock, the same host's): submit -> queued (the SUBMIT script ran) -> claimed (a worker's claim ran) ->
 ended (the worker's END ran) -> seen by the client.
 
-Run: ``python bench/bench_channel_latency.py [--trips 3000] [--block 50] [--breakdown]``.
+Run: ``python bench/bench_channel_latency.py [--trips 10000] [--block 50] [--breakdown]``.
 """
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def start_huey(work: str, url: str):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--trips", type=int, default=3000, help="round trips of each side")
+    ap.add_argument("--trips", type=int, default=10_000, help="round trips of each side")
     ap.add_argument("--block", type=int, default=50, help="round trips in a row of one side")
     ap.add_argument("--together", action="store_true",
                     help="keep both consumers running (by default the one not measured is stopped, SIGSTOP)")
