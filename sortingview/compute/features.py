@@ -3,11 +3,14 @@
 Snippets arrive as (n, frames, channels) arrays and are flattened to n x (frames * channels) rows.
 
 The principal components are the leading eigenvectors of the centred rows' covariance. For small problems
-they come from a dense decomposition; for the usual 500 x 630 problem from subspace iteration (in float32,
-half the memory traffic) with a float64 Rayleigh-Ritz step, accepted only when every wanted eigenpair's
-relative residual is below ``tol`` (so the result is the exact decomposition to that tolerance, not a
-randomized approximation; when float32 cannot get there, a dense float64 decomposition finishes the job).
-Only a handful of components are wanted, so this is several times faster than a full decomposition.
+they come from a dense decomposition; for the usual 500 x 630 problem from subspace iteration on ``x^T x`` in
+float32 (half the memory traffic). Every step gives the Rayleigh-Ritz vectors of the current subspace and their
+residuals for the cost of a few q x q products, so the iteration stops at the first step whose residuals are
+all below ``tol`` (relative to the largest eigenvalue); a float64 Rayleigh-Ritz step on that subspace then
+confirms them, so the result is the exact decomposition to that tolerance, not a randomized approximation.
+Where float32 rounding stalls above the tolerance the iteration goes on in float64, and if it does not
+converge a dense float64 decomposition finishes the job. Only a handful of components are wanted, so this is
+several times faster than a full decomposition.
 
 Signs are fixed so results are reproducible: each component is flipped so its largest-magnitude loading is
 positive.
@@ -20,6 +23,7 @@ import threading
 import numpy as np
 
 _DENSE_LIMIT = 64  # below this many rows or columns a dense decomposition is cheapest
+_STALL_BELOW = 1e-4  # a float32 residual that no longer halves per step below this has met float32's rounding
 
 
 class _SingleThreadBlas:
@@ -89,29 +93,39 @@ def _principal_components(x: np.ndarray, k: int, tol: float, max_iter: int, seed
     if min(n, d) <= _DENSE_LIMIT:
         return _flip_signs(_dense_components(x, k))
     q = min(k + 8, n, d)
-    x32 = x.astype(np.float32)  # the iteration runs in float32 (half the memory traffic); the check in float64
-    basis, _ = np.linalg.qr(x32.T @ np.random.default_rng(seed).standard_normal((n, q)).astype(np.float32))
-    previous = None
+    a = x.astype(np.float32)  # the iteration runs in float32 (half the memory traffic) while float32 suffices
+    basis, _ = np.linalg.qr(a.T @ np.random.default_rng(seed).standard_normal((n, q)).astype(np.float32))
+    previous = np.inf
     for _ in range(max_iter):
-        y = x32 @ basis
-        s = np.linalg.svd(y, compute_uv=False)
-        if previous is not None and np.all(np.abs(s[:k] - previous) <= 1e-5 * s[0]):
-            v, ok = _ritz_vectors(x, basis, k, tol)
-            if ok:
+        image = a.T @ (a @ basis)  # (x^T x) basis: one step of the iteration
+        residual = _ritz(basis, image, k)[1]
+        if residual <= tol:  # the float32 Ritz vectors look converged: confirm (and refine) in float64
+            v, residual64 = _ritz(*_orthonormal_image(x, basis), k)
+            if residual64 <= tol:
                 return _flip_signs(v)
-        previous = s[:k]
-        basis, _ = np.linalg.qr(x32.T @ y)
-    # float32 could not reach the tolerance (a nearly degenerate spectrum): finish densely in float64
+        if a.dtype == np.float32 and _STALL_BELOW > residual > previous / 2:  # float32 rounding: go on in float64
+            a, image = x, x.T @ (x @ basis.astype(np.float64))
+        previous = residual
+        basis, _ = np.linalg.qr(image)
+    # no convergence (a nearly degenerate spectrum): finish densely in float64
     return _flip_signs(_dense_components(x, k))
 
 
-def _ritz_vectors(x: np.ndarray, basis: np.ndarray, k: int, tol: float) -> tuple[np.ndarray, bool]:
-    """Rayleigh-Ritz in float64 on span(basis); True when every vector's residual is below tolerance."""
+def _orthonormal_image(x: np.ndarray, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``basis`` made orthonormal in float64, and ``x^T x`` times it."""
     basis, _ = np.linalg.qr(basis.astype(np.float64))
-    _, s, wt = np.linalg.svd(x @ basis, full_matrices=False)
-    v = basis @ wt[:k].T
-    residual = x.T @ (x @ v) - v * s[:k] ** 2
-    return v, bool(np.all(np.linalg.norm(residual, axis=0) <= tol * s[0] ** 2))
+    return basis, x.T @ (x @ basis)
+
+
+def _ritz(basis: np.ndarray, image: np.ndarray, k: int) -> tuple[np.ndarray, float]:
+    """Rayleigh-Ritz on span(basis) (orthonormal columns) from ``image = x^T x basis``: the ``k`` leading Ritz
+    vectors, and the largest of their residuals ``|x^T x v - lambda v|`` relative to the largest Ritz value."""
+    h = basis.T @ image
+    values, w = np.linalg.eigh((h + h.T) / 2)
+    values, w = values[::-1][:k], w[:, ::-1][:, :k]
+    v = basis @ w
+    residual = np.linalg.norm(image @ w - v * values, axis=0)
+    return v, float(residual.max() / values[0]) if values[0] > 0 else 0.0
 
 
 def pca_features(snippets: np.ndarray, num_components: int) -> np.ndarray:
