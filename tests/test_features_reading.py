@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from spikeinterface.core import BinaryRecordingExtractor
 
-from sortingview.tasks._reading import _pread_windows, map_blocks, trace_source
+from sortingview.tasks._reading import map_blocks, trace_source
 
 NUM_FRAMES, NUM_CHANNELS, BEFORE, AFTER = 20_000, 5, 7, 11
 
@@ -34,7 +34,7 @@ def _spikes() -> np.ndarray:
 def test_every_snippet_read_from_a_binary_file_is_the_file(recording, workers, max_block_bytes):
     rec, samples = recording
     source = trace_source(rec)
-    assert source.raw_file is not None and _pread_windows() is not None  # the pread path is the one tested
+    assert source.raw_file is not None  # the pread path is the one tested
     frames = _spikes()
     got = np.full((len(frames), BEFORE + AFTER, NUM_CHANNELS), -1, np.int32)
     seen = []

@@ -19,7 +19,6 @@ that turn them into microvolts (1 and 0 when the recording has no gains).
 """
 from __future__ import annotations
 
-import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import numba
 import numpy as np
 
 from ..errors import TaskInputError
@@ -144,8 +144,6 @@ def block_workers(source: TraceSource) -> int:
 
 def kernel_threads() -> int:
     """NUMBA_NUM_THREADS (the jobs a user gave the kernels), at most the machine's cores."""
-    import numba
-
     return max(1, min(int(numba.config.NUMBA_NUM_THREADS), os.cpu_count() or 1))
 
 
@@ -155,7 +153,7 @@ def map_blocks(source: TraceSource, frames: np.ndarray, before: int, after: int,
     """Call ``func(i0, i1, block, block_start, worker)`` for every block :func:`iter_blocks` yields, on
     ``workers`` threads (``worker`` is the thread's index, for per-thread accumulators; the numba kernels
     release the GIL). With one worker the blocks come in time order in this thread."""
-    if source.raw_file is not None and _pread_windows() is not None:
+    if source.raw_file is not None:
         _map_raw_blocks(source, frames, before, after, func, workers, max_block_bytes or DEFAULT_BLOCK_BYTES)
         return
     blocks = iter_blocks(source, frames, before, after, max_block_bytes or DEFAULT_BLOCK_BYTES)
@@ -208,7 +206,7 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
             if buffer is None:
                 buffer = np.empty((max_frames, source.num_channels), raw.dtype)
             block = buffer[:int(frames[i1 - 1]) + after - start]
-            failed = _pread_windows()(fd, block.ctypes.data, raw.offset + start * row, frames[i0:i1] - start - before,
+            failed = _pread_windows(fd, block.ctypes.data, raw.offset + start * row, frames[i0:i1] - start - before,
                                       before + after, row)
             if failed:
                 raise OSError(f"reading {raw.path} failed (frames {start} to {start + len(block)})")
@@ -225,39 +223,31 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
         os.close(fd)
 
 
-@functools.lru_cache(maxsize=1)
-def _pread_windows():
-    """A numba kernel that reads snippet windows of a file with libc's ``pread`` (None where there is none):
-    ``(fd, address, file_offset, window_starts, window_rows, row_bytes) -> 0, or 1 on a read error``."""
-    try:
-        import ctypes
+# libc's pread, bound by name when the kernel is compiled (so the compiled kernel can be cached); the buffer
+# address is passed as an integer (the same register as a pointer)
+_pread = numba.types.ExternalFunction("pread", numba.types.intp(numba.types.intc, numba.types.intp,
+                                                                 numba.types.uintp, numba.types.intp))
 
-        import numba
 
-        pread = ctypes.CDLL(None, use_errno=True).pread
-        pread.argtypes = [ctypes.c_int, ctypes.c_ssize_t, ctypes.c_size_t, ctypes.c_ssize_t]
-        pread.restype = ctypes.c_ssize_t
-    except (OSError, AttributeError):  # pragma: no cover - every Linux and macOS libc has pread
-        return None
-
-    @numba.njit(nogil=True)
-    def read_windows(fd, address, file_offset, starts, rows, row_bytes):
-        s, n = 0, starts.shape[0]
-        while s < n:
-            first, last = starts[s], starts[s] + rows
+@numba.njit(nogil=True, cache=True)
+def _pread_windows(fd, address, file_offset, starts, rows, row_bytes):
+    """Read the windows ``[starts[i], starts[i] + rows)`` (rows of ``row_bytes``; sorted starts) of the file
+    ``fd`` from ``file_offset`` into the buffer at ``address``, each row to its place; touching or overlapping
+    windows in one ``pread``. 0, or 1 on a read error."""
+    s, n = 0, starts.shape[0]
+    while s < n:
+        first, last = starts[s], starts[s] + rows
+        s += 1
+        while s < n and starts[s] <= last:
+            last = max(last, starts[s] + rows)
             s += 1
-            while s < n and starts[s] <= last:  # overlapping or touching windows: one read
-                last = max(last, starts[s] + rows)
-                s += 1
-            done, size = 0, (last - first) * row_bytes
-            while done < size:
-                got = pread(fd, address + first * row_bytes + done, size - done, file_offset + first * row_bytes + done)
-                if got <= 0:
-                    return 1
-                done += got
-        return 0
-
-    return read_windows
+        done, size = 0, (last - first) * row_bytes
+        while done < size:
+            got = _pread(fd, address + first * row_bytes + done, size - done, file_offset + first * row_bytes + done)
+            if got <= 0:
+                return 1
+            done += got
+    return 0
 
 
 def _groups(frames: np.ndarray, before: int, after: int, max_frames: int, gap: int | None):
