@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import numba
 import numpy as np
 
 from ..errors import TaskInputError
@@ -144,6 +143,8 @@ def block_workers(source: TraceSource) -> int:
 
 def kernel_threads() -> int:
     """NUMBA_NUM_THREADS (the jobs a user gave the kernels), at most the machine's cores."""
+    import numba
+
     return max(1, min(int(numba.config.NUMBA_NUM_THREADS), os.cpu_count() or 1))
 
 
@@ -182,6 +183,8 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
     with ``pread`` into a buffer of its own, reused for every block it takes; rows between snippets are left
     as they are (the kernels read only inside snippets). Copying the bytes costs less than mapping the pages of
     the file into the process (one page fault every few snippets), which was most of a pass's time."""
+    from ._pread import pread_windows  # numba: imported when first needed, as the kernels are
+
     frames = np.asarray(frames, np.int64)
     if len(frames) and (frames[0] - before < 0 or frames[-1] + after > source.num_frames):
         raise ValueError("map_blocks needs snippets inside the recording; filter with inside_recording first")
@@ -206,7 +209,7 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
             if buffer is None:
                 buffer = np.empty((max_frames, source.num_channels), raw.dtype)
             block = buffer[:int(frames[i1 - 1]) + after - start]
-            failed = _pread_windows(fd, block.ctypes.data, raw.offset + start * row, frames[i0:i1] - start - before,
+            failed = pread_windows(fd, block.ctypes.data, raw.offset + start * row, frames[i0:i1] - start - before,
                                       before + after, row)
             if failed:
                 raise OSError(f"reading {raw.path} failed (frames {start} to {start + len(block)})")
@@ -221,33 +224,6 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
                 future.result()
     finally:
         os.close(fd)
-
-
-# libc's pread, bound by name when the kernel is compiled (so the compiled kernel can be cached); the buffer
-# address is passed as an integer (the same register as a pointer)
-_pread = numba.types.ExternalFunction("pread", numba.types.intp(numba.types.intc, numba.types.intp,
-                                                                 numba.types.uintp, numba.types.intp))
-
-
-@numba.njit(nogil=True, cache=True)
-def _pread_windows(fd, address, file_offset, starts, rows, row_bytes):
-    """Read the windows ``[starts[i], starts[i] + rows)`` (rows of ``row_bytes``; sorted starts) of the file
-    ``fd`` from ``file_offset`` into the buffer at ``address``, each row to its place; touching or overlapping
-    windows in one ``pread``. 0, or 1 on a read error."""
-    s, n = 0, starts.shape[0]
-    while s < n:
-        first, last = starts[s], starts[s] + rows
-        s += 1
-        while s < n and starts[s] <= last:
-            last = max(last, starts[s] + rows)
-            s += 1
-        done, size = 0, (last - first) * row_bytes
-        while done < size:
-            got = _pread(fd, address + first * row_bytes + done, size - done, file_offset + first * row_bytes + done)
-            if got <= 0:
-                return 1
-            done += got
-    return 0
 
 
 def _groups(frames: np.ndarray, before: int, after: int, max_frames: int, gap: int | None):
