@@ -33,6 +33,9 @@ from ..errors import TaskInputError
 DEFAULT_BLOCK_BYTES = 64 * 1024 * 1024
 # binary files: the buffer each thread reads snippets into (it stays in the process for the whole pass)
 PREAD_BLOCK_BYTES = 8 * 1024 * 1024
+# ... when the snippets cover at most this share of the block's frames; denser blocks are memory-mapped (the
+# snippets then touch most pages, and mapping them costs less than copying every snippet's bytes)
+PREAD_SHARE = 0.5
 # generic path only: a gap longer than this (in frames) between two snippets starts a new get_traces call
 GAP_FRAMES = 3000
 
@@ -182,7 +185,8 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
     """:func:`map_blocks` of a binary file: each thread reads the snippets of its block (and only those rows)
     with ``pread`` into a buffer of its own, reused for every block it takes; rows between snippets are left
     as they are (the kernels read only inside snippets). Copying the bytes costs less than mapping the pages of
-    the file into the process (one page fault every few snippets), which was most of a pass's time."""
+    the file into the process (one page fault every few snippets), which was most of a pass's time. Blocks
+    where the snippets cover more than ``PREAD_SHARE`` of the frames are memory-mapped as before."""
     from ._pread import pread_windows  # numba: imported when first needed, as the kernels are
 
     frames = np.asarray(frames, np.int64)
@@ -205,10 +209,13 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
             if item is None:
                 return
             i0, i1 = item
-            start = int(frames[i0]) - before
+            start, end = int(frames[i0]) - before, int(frames[i1 - 1]) + after
+            if (i1 - i0) * (before + after) > PREAD_SHARE * (end - start):  # dense: most pages are read anyway
+                func(i0, i1, _read(source, start, end), start, worker)
+                continue
             if buffer is None:
                 buffer = np.empty((max_frames, source.num_channels), raw.dtype)
-            block = buffer[:int(frames[i1 - 1]) + after - start]
+            block = buffer[:end - start]
             failed = pread_windows(fd, block.ctypes.data, raw.offset + start * row, frames[i0:i1] - start - before,
                                       before + after, row)
             if failed:
