@@ -76,3 +76,14 @@ def test_no_convergence_within_max_iter_still_returns_the_exact_axes():
     _, _, vt = np.linalg.svd(x, full_matrices=False)
     axes = principal_components(x, 3, max_iter=1)  # stops before converging: the dense decomposition answers
     np.testing.assert_allclose(np.abs(np.sum(axes * vt[:3].T, axis=0)), 1, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [20, 60])
+def test_many_components_equal_a_dense_svd(k):
+    rng = np.random.default_rng(k)
+    x = rng.standard_normal((300, 70)) * np.linspace(10, 1, 70)
+    x -= x.mean(axis=0)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    axes = principal_components(x, k)
+    assert axes.shape == (70, k)
+    np.testing.assert_allclose(np.abs(np.sum(axes * vt[:k].T, axis=0)), 1, atol=1e-6)

@@ -96,7 +96,7 @@ def _principal_components(x: np.ndarray, k: int, tol: float, max_iter: int,
     k = min(k, n, d)
     if k == 0:
         return np.zeros((d, 0)), np.zeros((n, 0))
-    if min(n, d) > _DENSE_LIMIT:
+    if min(n, d) > max(_DENSE_LIMIT, 2 * (k + _EXTRA)):  # (a Krylov space needs room for two blocks)
         found = _iterate(x, k, tol, max_iter, seed)
         if found is not None:
             axes, projections = found
