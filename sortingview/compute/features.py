@@ -3,11 +3,15 @@
 Snippets arrive as (n, frames, channels) arrays and are flattened to n x (frames * channels) rows.
 
 The principal components are the leading eigenvectors of the centred rows' covariance. For small problems
-they come from a dense decomposition; for the usual 500 x 630 problem from subspace iteration (in float32,
-half the memory traffic) with a float64 Rayleigh-Ritz step, accepted only when every wanted eigenpair's
-relative residual is below ``tol`` (so the result is the exact decomposition to that tolerance, not a
-randomized approximation; when float32 cannot get there, a dense float64 decomposition finishes the job).
-Only a handful of components are wanted, so this is several times faster than a full decomposition.
+they come from a dense decomposition; for the usual 500 x 630 problem from a block Krylov iteration on
+``x^T x`` in float32 (half the memory traffic): each step multiplies one block of 8 columns by ``x^T x``, and a
+Rayleigh-Ritz step over the whole Krylov space (at most 40 columns, then it restarts from its leading Ritz
+vectors) gives the Ritz vectors and their residuals from products already made. The iteration stops at the
+first step whose residuals are all below ``tol`` (relative to the largest eigenvalue); a float64 Rayleigh-Ritz
+step on those vectors then confirms them, so the result is the exact decomposition to that tolerance, not a
+randomized approximation. Where float32 rounding stalls above the tolerance the iteration goes on in
+float64, and if it does not converge a dense float64 decomposition finishes the job. Only a handful of
+components are wanted, so this is several times faster than a full decomposition.
 
 Signs are fixed so results are reproducible: each component is flipped so its largest-magnitude loading is
 positive.
@@ -20,6 +24,9 @@ import threading
 import numpy as np
 
 _DENSE_LIMIT = 64  # below this many rows or columns a dense decomposition is cheapest
+_EXTRA = 5  # the block has this many columns more than the wanted components (3 + 5: 8, a fast width for BLAS)
+_KRYLOV_COLUMNS = 40  # the Krylov space restarts from its leading Ritz vectors beyond this many columns
+_STALL_BELOW = 1e-4  # a float32 residual that no longer halves per step below this has met float32's rounding
 
 
 class _SingleThreadBlas:
@@ -62,11 +69,12 @@ def _blas_controller():
 single_thread_blas = _SingleThreadBlas()
 
 
-def _flip_signs(components: np.ndarray) -> np.ndarray:
+def _signs(components: np.ndarray) -> np.ndarray:
+    """+-1 per column, so that each column's largest-magnitude loading is positive."""
     idx = np.argmax(np.abs(components), axis=0)
     signs = np.sign(components[idx, np.arange(components.shape[1])])
     signs[signs == 0] = 1.0
-    return components * signs
+    return signs
 
 
 def _dense_components(x: np.ndarray, k: int) -> np.ndarray:
@@ -78,52 +86,85 @@ def principal_components(x: np.ndarray, k: int, *, tol: float = 1e-6, max_iter: 
                          seed: int = 0) -> np.ndarray:
     """The ``k`` leading principal axes (columns, d x k) of the rows of ``x`` (n x d), which must be centred."""
     with single_thread_blas:
-        return _principal_components(np.asarray(x, dtype=np.float64), k, tol, max_iter, seed)
+        return _principal_components(np.asarray(x, dtype=np.float64), k, tol, max_iter, seed)[0]
 
 
-def _principal_components(x: np.ndarray, k: int, tol: float, max_iter: int, seed: int) -> np.ndarray:
+def _principal_components(x: np.ndarray, k: int, tol: float, max_iter: int,
+                          seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The axes (d x k, signs fixed) and the rows' projections on them (n x k, float64)."""
     n, d = x.shape
     k = min(k, n, d)
     if k == 0:
-        return np.zeros((d, 0))
-    if min(n, d) <= _DENSE_LIMIT:
-        return _flip_signs(_dense_components(x, k))
-    q = min(k + 8, n, d)
-    x32 = x.astype(np.float32)  # the iteration runs in float32 (half the memory traffic); the check in float64
-    basis, _ = np.linalg.qr(x32.T @ np.random.default_rng(seed).standard_normal((n, q)).astype(np.float32))
-    previous = None
+        return np.zeros((d, 0)), np.zeros((n, 0))
+    if min(n, d) > max(_DENSE_LIMIT, 2 * (k + _EXTRA)):  # (a Krylov space needs room for two blocks)
+        found = _iterate(x, k, tol, max_iter, seed)
+        if found is not None:
+            axes, projections = found
+            signs = _signs(axes)
+            return axes * signs, projections * signs
+    # small, or no convergence (a nearly degenerate spectrum): a dense decomposition in float64
+    axes = _dense_components(x, k)
+    axes *= _signs(axes)
+    return axes, x @ axes
+
+
+def _iterate(x: np.ndarray, k: int, tol: float, max_iter: int, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Block Krylov iteration on ``x^T x``: the axes and projections once the residuals are below ``tol``."""
+    n, d = x.shape
+    q = min(k + _EXTRA, n, d)
+    a = x.astype(np.float32)  # the iteration runs in float32 (half the memory traffic) while float32 suffices
+    block, _ = np.linalg.qr(a.T @ np.random.default_rng(seed).standard_normal((n, q)).astype(np.float32))
+    space, images, previous = [], [], np.inf
     for _ in range(max_iter):
-        y = x32 @ basis
-        s = np.linalg.svd(y, compute_uv=False)
-        if previous is not None and np.all(np.abs(s[:k] - previous) <= 1e-5 * s[0]):
-            v, ok = _ritz_vectors(x, basis, k, tol)
-            if ok:
-                return _flip_signs(v)
-        previous = s[:k]
-        basis, _ = np.linalg.qr(x32.T @ y)
-    # float32 could not reach the tolerance (a nearly degenerate spectrum): finish densely in float64
-    return _flip_signs(_dense_components(x, k))
+        space.append(block)
+        images.append(a.T @ (a @ block))  # (x^T x) block: the one product of a step
+        basis, image = np.hstack(space), np.hstack(images)
+        w, residual = _ritz(basis, image, k)
+        if residual <= tol:  # the Ritz vectors look converged: confirm (and refine) them in float64
+            v, _ = np.linalg.qr((basis @ w[:, :k]).astype(np.float64))
+            projections = x @ v
+            w64, residual64 = _ritz(v, x.T @ projections, k)
+            if residual64 <= tol:
+                return v @ w64, projections @ w64
+        stalled = a.dtype == np.float32 and _STALL_BELOW > residual > previous / 2
+        previous = residual
+        if stalled:  # float32 rounding: go on in float64 from the leading Ritz vectors
+            a = x
+            block, _ = np.linalg.qr((basis @ w[:, :q]).astype(np.float64))
+            space, images = [], []
+            continue
+        if basis.shape[1] + q > min(_KRYLOV_COLUMNS, n, d):  # restart from the leading Ritz vectors
+            space, images = [basis @ w[:, :q]], [image @ w[:, :q]]
+            basis, image = space[0], images[0]
+        block = images[-1]
+        for _ in range(2):  # orthogonal to the space (twice: one pass loses orthogonality in float32)
+            block = block - basis @ (basis.T @ block)
+        block, _ = np.linalg.qr(block)
+    return None
 
 
-def _ritz_vectors(x: np.ndarray, basis: np.ndarray, k: int, tol: float) -> tuple[np.ndarray, bool]:
-    """Rayleigh-Ritz in float64 on span(basis); True when every vector's residual is below tolerance."""
-    basis, _ = np.linalg.qr(basis.astype(np.float64))
-    _, s, wt = np.linalg.svd(x @ basis, full_matrices=False)
-    v = basis @ wt[:k].T
-    residual = x.T @ (x @ v) - v * s[:k] ** 2
-    return v, bool(np.all(np.linalg.norm(residual, axis=0) <= tol * s[0] ** 2))
+def _ritz(basis: np.ndarray, image: np.ndarray, k: int) -> tuple[np.ndarray, float]:
+    """Rayleigh-Ritz on span(basis) (orthonormal columns) from ``image = x^T x basis``: the rotation ``w`` from
+    ``basis`` to all Ritz vectors ``basis @ w`` (leading first), and the largest residual
+    ``|x^T x v - lambda v|`` of the ``k`` leading ones, relative to the largest Ritz value."""
+    h = basis.T @ image
+    values, w = np.linalg.eigh((h + h.T) / 2)
+    values, w = values[::-1], w[:, ::-1]
+    residual = np.linalg.norm(image @ w[:, :k] - basis @ w[:, :k] * values[:k], axis=0)
+    return w, float(residual.max() / values[0]) if values[0] > 0 else 0.0
 
 
 def pca_features(snippets: np.ndarray, num_components: int) -> np.ndarray:
     """Projections (n x num_components) of each snippet on the leading principal axes of the snippets."""
     n = snippets.shape[0]
-    x = snippets.reshape(n, -1).astype(np.float64)
-    if n == 0:
-        return np.zeros((0, num_components), np.float32)
-    x -= x.mean(axis=0)
-    axes = principal_components(x, num_components)
     out = np.zeros((n, num_components), np.float32)
-    out[:, :axes.shape[1]] = x @ axes
+    if n == 0:
+        return out
+    rows = snippets.reshape(n, -1)
+    x = np.subtract(rows, rows.mean(axis=0, dtype=np.float64), dtype=np.float64)
+    with single_thread_blas:
+        projections = _principal_components(x, num_components, 1e-6, 200, 0)[1]
+    out[:, :projections.shape[1]] = projections
     return out
 
 

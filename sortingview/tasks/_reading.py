@@ -5,11 +5,14 @@ that cover the snippets of consecutive spikes, each block at most ``max_block_by
 reads each byte of the recording at most once, in time order, and memory does not grow with its length
 (tasks that need a unit's peak channel first make two passes; see doc/tasks.md).
 
-Binary int16/float recordings (``BinaryRecordingExtractor``, one segment, time axis 0) are read through a
-memory map of just the block's byte range, which is unmapped before the next block: only the pages the
-snippets touch are read, and they leave the process when the block is done. Every other recording is read
-through ``get_traces`` of the block's frame range; there a long gap between spikes starts a new block so
-the samples between far-apart spikes are not read.
+Binary int16/float recordings (``BinaryRecordingExtractor``, one segment, time axis 0) are read by
+:func:`iter_blocks` through a memory map of just the block's byte range, which is unmapped before the next
+block, and by :func:`map_blocks` (what the tasks use) with ``pread`` of just the snippets' bytes into a buffer
+per thread of at most ``PREAD_BLOCK_BYTES``: mapping the file's pages into the process cost a page fault every
+few snippets, most of a pass's time; copying the same bytes costs less. Either way only the bytes the
+snippets need are read, and memory does not grow with the recording. Every other recording is read through
+``get_traces`` of the block's frame range; there a long gap between spikes starts a new block so the samples
+between far-apart spikes are not read.
 
 Samples stay raw (the file's dtype); :class:`TraceSource` carries the per-channel ``gains``/``offsets``
 that turn them into microvolts (1 and 0 when the recording has no gains).
@@ -28,6 +31,11 @@ import numpy as np
 from ..errors import TaskInputError
 
 DEFAULT_BLOCK_BYTES = 64 * 1024 * 1024
+# binary files: the buffer each thread reads snippets into (it stays in the process for the whole pass)
+PREAD_BLOCK_BYTES = 8 * 1024 * 1024
+# ... when the snippets cover at most this share of the block's frames; denser blocks are memory-mapped (the
+# snippets then touch most pages, and mapping them costs less than copying every snippet's bytes)
+PREAD_SHARE = 0.5
 # generic path only: a gap longer than this (in frames) between two snippets starts a new get_traces call
 GAP_FRAMES = 3000
 
@@ -149,6 +157,9 @@ def map_blocks(source: TraceSource, frames: np.ndarray, before: int, after: int,
     """Call ``func(i0, i1, block, block_start, worker)`` for every block :func:`iter_blocks` yields, on
     ``workers`` threads (``worker`` is the thread's index, for per-thread accumulators; the numba kernels
     release the GIL). With one worker the blocks come in time order in this thread."""
+    if source.raw_file is not None:
+        _map_raw_blocks(source, frames, before, after, func, workers, max_block_bytes or DEFAULT_BLOCK_BYTES)
+        return
     blocks = iter_blocks(source, frames, before, after, max_block_bytes or DEFAULT_BLOCK_BYTES)
     if workers <= 1:
         for i0, i1, block, start in blocks:
@@ -167,6 +178,59 @@ def map_blocks(source: TraceSource, frames: np.ndarray, before: int, after: int,
     with ThreadPoolExecutor(workers) as pool:
         for future in [pool.submit(work, w) for w in range(workers)]:
             future.result()
+
+
+def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after: int,
+                    func: Callable[[int, int, np.ndarray, int, int], None], workers: int, max_block_bytes: int) -> None:
+    """:func:`map_blocks` of a binary file: each thread reads the snippets of its block (and only those rows)
+    with ``pread`` into a buffer of its own, reused for every block it takes; rows between snippets are left
+    as they are (the kernels read only inside snippets). Copying the bytes costs less than mapping the pages of
+    the file into the process (one page fault every few snippets), which was most of a pass's time. Blocks
+    where the snippets cover more than ``PREAD_SHARE`` of the frames are memory-mapped as before."""
+    from ._pread import pread_windows  # numba: imported when first needed, as the kernels are
+
+    frames = np.asarray(frames, np.int64)
+    if len(frames) and (frames[0] - before < 0 or frames[-1] + after > source.num_frames):
+        raise ValueError("map_blocks needs snippets inside the recording; filter with inside_recording first")
+    if len(frames) > 1 and np.any(np.diff(frames) < 0):
+        raise ValueError("map_blocks needs time-sorted frames")
+    raw = source.raw_file
+    row = source.num_channels * raw.dtype.itemsize
+    max_frames = max(before + after, min(max_block_bytes, PREAD_BLOCK_BYTES) // row)
+    groups = _groups(frames, before, after, max_frames, None)
+    lock = threading.Lock()
+    fd = os.open(raw.path, os.O_RDONLY)
+
+    def work(worker: int) -> None:
+        buffer = None
+        while True:
+            with lock:
+                item = next(groups, None)
+            if item is None:
+                return
+            i0, i1 = item
+            start, end = int(frames[i0]) - before, int(frames[i1 - 1]) + after
+            if (i1 - i0) * (before + after) > PREAD_SHARE * (end - start):  # dense: most pages are read anyway
+                func(i0, i1, _read(source, start, end), start, worker)
+                continue
+            if buffer is None:
+                buffer = np.empty((max_frames, source.num_channels), raw.dtype)
+            block = buffer[:end - start]
+            failed = pread_windows(fd, block.ctypes.data, raw.offset + start * row, frames[i0:i1] - start - before,
+                                      before + after, row)
+            if failed:
+                raise OSError(f"reading {raw.path} failed (frames {start} to {start + len(block)})")
+            func(i0, i1, block, start, worker)
+
+    try:
+        if workers <= 1:
+            work(0)
+            return
+        with ThreadPoolExecutor(workers) as pool:
+            for future in [pool.submit(work, w) for w in range(workers)]:
+                future.result()
+    finally:
+        os.close(fd)
 
 
 def _groups(frames: np.ndarray, before: int, after: int, max_frames: int, gap: int | None):
