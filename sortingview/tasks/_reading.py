@@ -213,6 +213,8 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
             if (i1 - i0) * (before + after) > PREAD_SHARE * (end - start):  # dense: most pages are read anyway
                 func(i0, i1, _read(source, start, end), start, worker)
                 continue
+            if end - start > max_frames:  # pread writes through an address: never past the buffer
+                raise ValueError(f"a block of {end - start} frames does not fit the {max_frames}-frame buffer")
             if buffer is None:
                 buffer = np.empty((max_frames, source.num_channels), raw.dtype)
             block = buffer[:end - start]
