@@ -106,15 +106,21 @@ def hash_in_chunks(path: str, chunk_size: int) -> ChunkManifest:
     """The manifest of ``path`` and its whole-file sha1, from one read of the file.
 
     Each block read is hashed whole in a second thread while this one hashes its chunks (hashlib releases the
-    GIL), so with two free cores the pass costs about one sha1 of the file.
+    GIL), and the next block is read meanwhile into a second buffer, so with two free cores the pass costs
+    about the longer of one read and one sha1 of the file, not their sum (41.5 GB: 39 s before the read
+    overlapped the hashing).
     """
     whole, digests, size = hashlib.sha1(), bytearray(), 0
-    buf = bytearray(max(1, _READ_BLOCK // chunk_size) * chunk_size)  # whole chunks, read into one buffer
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f, ThreadPoolExecutor(1, thread_name_prefix="sha1-whole") as pool:
-        while n := _fill(f, view):
-            done = pool.submit(whole.update, view[:n])
-            sha1 = hashlib.sha1
+    block = max(1, _READ_BLOCK // chunk_size) * chunk_size  # whole chunks, read into one buffer
+    views = [memoryview(bytearray(block)), memoryview(bytearray(block))]
+    sha1 = hashlib.sha1
+    with open(path, "rb", buffering=0) as f, ThreadPoolExecutor(2, thread_name_prefix="sha1-pass") as pool:
+        reading, k = pool.submit(_fill, f, views[0]), 0
+        while n := reading.result():
+            view = views[k][:n]
+            k ^= 1
+            reading = pool.submit(_fill, f, views[k])  # the other buffer: never the one being hashed
+            done = pool.submit(whole.update, view)
             digests += b"".join([sha1(view[i:min(i + chunk_size, n)]).digest() for i in range(0, n, chunk_size)])
             done.result()
             size += n
