@@ -352,8 +352,11 @@ def test_the_status_bar_shows_a_running_sorter_and_its_log(env, page):
     chan = open_channel()
     task_input = sorting_task_input(env["W"].get_recording_record(env["rid"])["recordingUri"], "simple")
     job_id = task_job_id(TASK_NAME, task_input)
-    chan.submit(TaskRequest(job_id, TASK_NAME, "calculation", "sorting", task_input))
-    [job] = chan.claim("test/sorting1", {"sorting": 1})
+    # for a backend id no running backend serves: the module's backend (every handler inline) would otherwise
+    # claim it first now and then
+    holder = "status-bar-test"
+    chan.submit(TaskRequest(job_id, TASK_NAME, "calculation", "sorting", task_input, backend_id=holder))
+    [job] = chan.claim("test/sorting1", {"sorting": 1}, backend_id=holder)
     log = sorting_log_path(task_input)
     os.makedirs(os.path.dirname(log), exist_ok=True)
     with open(log, "w") as f:
