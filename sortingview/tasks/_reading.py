@@ -119,10 +119,7 @@ def iter_blocks(source: TraceSource, frames: np.ndarray, before: int, after: int
     ``frames`` must be sorted and every snippet ``[t - before, t + after)`` inside the recording. ``block`` is
     raw (frames x channels) and only valid until the next iteration.
     """
-    if len(frames) and (frames[0] - before < 0 or frames[-1] + after > source.num_frames):
-        raise ValueError("iter_blocks needs snippets inside the recording; filter with inside_recording first")
-    if len(frames) > 1 and np.any(np.diff(frames) < 0):
-        raise ValueError("iter_blocks needs time-sorted frames")
+    _check_frames(source, frames, before, after, "iter_blocks")
     itemsize = source.raw_file.dtype.itemsize if source.raw_file else 4
     max_frames = max(before + after, max_block_bytes // (source.num_channels * itemsize))
     gap = None if source.raw_file else getattr(source.recording, "read_gap_frames", GAP_FRAMES) + before + after
@@ -161,23 +158,36 @@ def map_blocks(source: TraceSource, frames: np.ndarray, before: int, after: int,
         _map_raw_blocks(source, frames, before, after, func, workers, max_block_bytes or DEFAULT_BLOCK_BYTES)
         return
     blocks = iter_blocks(source, frames, before, after, max_block_bytes or DEFAULT_BLOCK_BYTES)
+    _share(blocks, workers, lambda item, worker: func(*item, worker))
+
+
+def _share(items: Iterator, workers: int, handle: Callable[[Any, int], None]) -> None:
+    """``handle(item, worker)`` for every item: in order in this thread with one worker, else on ``workers``
+    threads that take the next item in turn (the iterator runs under a lock; ``handle`` outside it)."""
     if workers <= 1:
-        for i0, i1, block, start in blocks:
-            func(i0, i1, block, start, 0)
+        for item in items:
+            handle(item, 0)
         return
     lock = threading.Lock()
 
     def work(worker: int) -> None:
         while True:
-            with lock:  # reading a block only maps it: the pages are read by func, outside the lock
-                item = next(blocks, None)
+            with lock:
+                item = next(items, None)
             if item is None:
                 return
-            func(*item, worker)
+            handle(item, worker)
 
     with ThreadPoolExecutor(workers) as pool:
         for future in [pool.submit(work, w) for w in range(workers)]:
             future.result()
+
+
+def _check_frames(source: TraceSource, frames: np.ndarray, before: int, after: int, who: str) -> None:
+    if len(frames) and (frames[0] - before < 0 or frames[-1] + after > source.num_frames):
+        raise ValueError(f"{who} needs snippets inside the recording; filter with inside_recording first")
+    if len(frames) > 1 and np.any(np.diff(frames) < 0):
+        raise ValueError(f"{who} needs time-sorted frames")
 
 
 def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after: int,
@@ -190,47 +200,32 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
     from ._pread import pread_windows  # numba: imported when first needed, as the kernels are
 
     frames = np.asarray(frames, np.int64)
-    if len(frames) and (frames[0] - before < 0 or frames[-1] + after > source.num_frames):
-        raise ValueError("map_blocks needs snippets inside the recording; filter with inside_recording first")
-    if len(frames) > 1 and np.any(np.diff(frames) < 0):
-        raise ValueError("map_blocks needs time-sorted frames")
+    _check_frames(source, frames, before, after, "map_blocks")
     raw = source.raw_file
     row = source.num_channels * raw.dtype.itemsize
     max_frames = max(before + after, min(max_block_bytes, PREAD_BLOCK_BYTES) // row)
-    groups = _groups(frames, before, after, max_frames, None)
-    lock = threading.Lock()
+    buffers: list[np.ndarray | None] = [None] * max(1, workers)  # one per thread, made when first needed
     fd = os.open(raw.path, os.O_RDONLY)
 
-    def work(worker: int) -> None:
-        buffer = None
-        while True:
-            with lock:
-                item = next(groups, None)
-            if item is None:
-                return
-            i0, i1 = item
-            start, end = int(frames[i0]) - before, int(frames[i1 - 1]) + after
-            if (i1 - i0) * (before + after) > PREAD_SHARE * (end - start):  # dense: most pages are read anyway
-                func(i0, i1, _read(source, start, end), start, worker)
-                continue
-            if end - start > max_frames:  # pread writes through an address: never past the buffer
-                raise ValueError(f"a block of {end - start} frames does not fit the {max_frames}-frame buffer")
-            if buffer is None:
-                buffer = np.empty((max_frames, source.num_channels), raw.dtype)
-            block = buffer[:end - start]
-            failed = pread_windows(fd, block.ctypes.data, raw.offset + start * row, frames[i0:i1] - start - before,
-                                      before + after, row)
-            if failed:
-                raise OSError(f"reading {raw.path} failed (frames {start} to {start + len(block)})")
-            func(i0, i1, block, start, worker)
+    def handle(group: tuple[int, int], worker: int) -> None:
+        i0, i1 = group
+        start, end = int(frames[i0]) - before, int(frames[i1 - 1]) + after
+        if (i1 - i0) * (before + after) > PREAD_SHARE * (end - start):  # dense: most pages are read anyway
+            func(i0, i1, _read(source, start, end), start, worker)
+            return
+        if end - start > max_frames:  # pread writes through an address: never past the buffer
+            raise ValueError(f"a block of {end - start} frames does not fit the {max_frames}-frame buffer")
+        if buffers[worker] is None:
+            buffers[worker] = np.empty((max_frames, source.num_channels), raw.dtype)
+        block = buffers[worker][:end - start]
+        failed = pread_windows(fd, block.ctypes.data, raw.offset + start * row, frames[i0:i1] - start - before,
+                                  before + after, row)
+        if failed:
+            raise OSError(f"reading {raw.path} failed (frames {start} to {start + len(block)})")
+        func(i0, i1, block, start, worker)
 
     try:
-        if workers <= 1:
-            work(0)
-            return
-        with ThreadPoolExecutor(workers) as pool:
-            for future in [pool.submit(work, w) for w in range(workers)]:
-                future.result()
+        _share(_groups(frames, before, after, max_frames, None), workers, handle)
     finally:
         os.close(fd)
 
