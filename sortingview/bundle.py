@@ -23,7 +23,7 @@ import json
 from typing import Any, Callable
 
 from .errors import SerializationError
-from .serialize import Blob, store_json_bytes
+from .serialize import _PLAIN, Blob, store_json_bytes
 
 MAGIC = b"sortingview-bundle-1\n"
 #: the HTTP type of a bundle: a client that sends it in ``Accept`` gets task answers with large arrays as one
@@ -48,16 +48,10 @@ def _swap(obj: Any, swap: Callable[[Any], Any]) -> Any:
             return {k: swap(v) if k in _FIELDS else v for k, v in obj.items()}
         return {k: _swap(v, swap) for k, v in obj.items()}
     if isinstance(obj, list):
-        if all(type(v) in (int, str, bool, float, type(None)) for v in obj):
+        if all(type(v) in _PLAIN for v in obj):  # as encode_value and decode_value skip them
             return obj
         return [_swap(v, swap) for v in obj]
     return obj
-
-
-def has_blobs(obj: Any) -> bool:
-    found = []
-    _swap(obj, lambda v: found.append(v) if isinstance(v, Blob) else None)
-    return bool(found)
 
 
 def pack_result(encoded: Any) -> bytes:
@@ -114,4 +108,4 @@ def unpack_result(data: bytes | bytearray) -> Any:
     return _swap(header, blob)
 
 
-__all__ = ["MAGIC", "BUNDLE_MIMETYPE", "BLOBS_FROM", "pack_result", "unpack_result", "has_blobs"]
+__all__ = ["MAGIC", "BUNDLE_MIMETYPE", "BLOBS_FROM", "pack_result", "unpack_result"]

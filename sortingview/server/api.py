@@ -6,7 +6,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
-from ..bundle import BUNDLE_MIMETYPE, has_blobs, pack_result
+from ..bundle import BUNDLE_MIMETYPE, MAGIC, pack_result
 from ..errors import InvalidUriError, NotFoundError
 from ..store import get_store, load_feed, load_json
 from ..store.uri import check_sha1, parse_uri
@@ -88,9 +88,10 @@ def _answer(status: dict):
     # named explicitly: "*/*" (what fetch and curl send) keeps the JSON every client reads
     binary = any(kind == BUNDLE_MIMETYPE and q > 0 for kind, q in request.accept_mimetypes)
     status = {**status, "result": for_browser(status["result"], keep_blobs=binary)}
-    if binary and has_blobs(status["result"]):
-        return Response(pack_result(status), mimetype=BUNDLE_MIMETYPE)
-    return jsonify(status)
+    if not binary:
+        return jsonify(status)
+    data = pack_result(status)  # the status's JSON when the result holds no large arrays
+    return Response(data, mimetype=BUNDLE_MIMETYPE if data.startswith(MAGIC) else "application/json")
 
 
 @bp.get("/backend-status")
