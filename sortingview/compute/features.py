@@ -85,8 +85,15 @@ def _dense_components(x: np.ndarray, k: int) -> np.ndarray:
 def principal_components(x: np.ndarray, k: int, *, tol: float = 1e-6, max_iter: int = 200,
                          seed: int = 0) -> np.ndarray:
     """The ``k`` leading principal axes (columns, d x k) of the rows of ``x`` (n x d), which must be centred."""
+    return principal_axes_and_projections(x, k, tol=tol, max_iter=max_iter, seed=seed)[0]
+
+
+def principal_axes_and_projections(x: np.ndarray, k: int, *, tol: float = 1e-6, max_iter: int = 200,
+                                   seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`principal_components` and the rows' projections on them (n x k, float64), which the iteration's
+    float64 confirmation has already computed."""
     with single_thread_blas:
-        return _principal_components(np.asarray(x, dtype=np.float64), k, tol, max_iter, seed)[0]
+        return _principal_components(np.asarray(x, dtype=np.float64), k, tol, max_iter, seed)
 
 
 def _principal_components(x: np.ndarray, k: int, tol: float, max_iter: int,
@@ -162,8 +169,7 @@ def pca_features(snippets: np.ndarray, num_components: int) -> np.ndarray:
         return out
     rows = snippets.reshape(n, -1)
     x = np.subtract(rows, rows.mean(axis=0, dtype=np.float64), dtype=np.float64)
-    with single_thread_blas:
-        projections = _principal_components(x, num_components, 1e-6, 200, 0)[1]
+    projections = principal_axes_and_projections(x, num_components)[1]
     out[:, :projections.shape[1]] = projections
     return out
 
