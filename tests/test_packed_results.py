@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 from datasets import make_dataset
+from test_waveforms import dataset_in_own_store
 
 import sortingview as sv
 from sortingview.errors import TaskInputError
@@ -21,11 +22,7 @@ from sortingview.tasks._packing import compact_counts
 
 @pytest.fixture(scope="module")
 def ds(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("packed")
-    with pytest.MonkeyPatch.context() as mp:
-        (tmp / "store").mkdir()
-        mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
-        yield make_dataset(tmp, seed=13, num_channels=12, durations=20.0, num_units=6)
+    yield from dataset_in_own_store(tmp_path_factory, "packed", seed=13, num_units=6)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import json
 
 import numpy as np
 import pytest
-from datasets import make_dataset
 from test_server_support import http, running_server
+from test_waveforms import dataset_in_own_store
 
 import sortingview as sv
 from sortingview.bundle import BLOBS_FROM, MAGIC, pack_result, unpack_result
@@ -85,11 +85,7 @@ def test_damaged_bundles_are_refused_with_a_reason():
 
 @pytest.fixture(scope="module")
 def ds(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("bundle")
-    with pytest.MonkeyPatch.context() as mp:
-        (tmp / "store").mkdir()
-        mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
-        yield make_dataset(tmp, seed=21, num_channels=8, durations=20.0, num_units=5)
+    yield from dataset_in_own_store(tmp_path_factory, "bundle", seed=21, num_channels=8, num_units=5)
 
 
 SNIPPETS = "sortingview.unit_snippets.2"

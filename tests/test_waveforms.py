@@ -14,13 +14,14 @@ from sortingview.tasks.waveforms import read_snippets, selected_frames, unit_mom
 BEFORE, AFTER = 30, 60
 
 
-def dataset_in_own_store(tmp_path_factory, name: str):
-    """One seeded dataset (12 channels, 20 s, 8 units, int16 with a gain) in a store of its own."""
+def dataset_in_own_store(tmp_path_factory, name: str, *, seed: int = 11, num_channels: int = 12,
+                         num_units: int = 8):
+    """One seeded dataset (by default 12 channels, 20 s, 8 units, int16 with a gain) in a store of its own."""
     tmp = tmp_path_factory.mktemp(name)
     with pytest.MonkeyPatch.context() as mp:
         (tmp / "store").mkdir()
         mp.setenv("KACHERY_CLOUD_DIR", str(tmp / "store"))
-        yield make_dataset(tmp, seed=11, num_channels=12, durations=20.0, num_units=8)
+        yield make_dataset(tmp, seed=seed, num_channels=num_channels, durations=20.0, num_units=num_units)
 
 
 @pytest.fixture(scope="module")
