@@ -38,17 +38,12 @@ def peak_page_share(data: str) -> float:
 def sequential_read(path: str, block: int = 8 << 20) -> tuple[float, int]:
     buf = bytearray(block)
     total = 0
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+    with open(path, "rb", buffering=0) as f:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         t = time.perf_counter()
-        with os.fdopen(fd, "rb", buffering=0) as f:
-            while n := f.readinto(buf):
-                total += n
+        while n := f.readinto(buf):
+            total += n
         return time.perf_counter() - t, total
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def sha1_speed(size: int = 1 << 30) -> float:
