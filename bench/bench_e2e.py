@@ -129,10 +129,6 @@ def time_run_task(case: Case) -> float:
     return time.perf_counter() - t
 
 
-#: what the viewer asks for (viewer/js/api.js): a bundle when the result holds large arrays, else JSON
-ACCEPT = "application/x-sortingview-bundle, application/json"
-
-
 def answer(conn) -> tuple[bytes, dict]:
     """The body of the response and its parse (header only for a bundle: the arrays stay bytes, as in the
     browser, which makes typed arrays over them)."""
@@ -144,16 +140,19 @@ def answer(conn) -> tuple[bytes, dict]:
 
 
 def time_http(case: Case, port: int) -> tuple[float, int]:
+    from sortingview.bundle import BUNDLE_MIMETYPE
+
     forget(case)
+    accept = f"{BUNDLE_MIMETYPE}, application/json"  # as the viewer asks (viewer/js/api.js)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1900)
     t = time.perf_counter()
     body = json.dumps({"taskName": case.task, "taskInput": case.task_input, "waitSec": 25})
-    conn.request("POST", "/api/task", body=body, headers={"Content-Type": "application/json", "Accept": ACCEPT})
+    conn.request("POST", "/api/task", body=body, headers={"Content-Type": "application/json", "Accept": accept})
     data, status = answer(conn)
     if "jobId" not in status:  # refused (a bound of the server): say what it said
         raise RuntimeError(f"{case.task}: the server answered {status}")
     while status.get("status") not in ("finished", "error"):
-        conn.request("GET", f"/api/task/{status['jobId']}?wait=20", headers={"Accept": ACCEPT})
+        conn.request("GET", f"/api/task/{status['jobId']}?wait=20", headers={"Accept": accept})
         data, status = answer(conn)
     elapsed = time.perf_counter() - t
     conn.close()
