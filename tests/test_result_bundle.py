@@ -78,9 +78,11 @@ def damaged_bundles(data: bytes) -> dict[str, bytes]:
 def test_damaged_bundles_are_refused_with_a_reason():
     data = pack_result(encode_value(mixed_result(), blobs_from=BLOBS_FROM))
     for what, bad in damaged_bundles(data).items():
-        with pytest.raises(SerializationError):
+        try:
             decode_value(unpack_result(bad))
-        assert what
+        except SerializationError:
+            continue
+        pytest.fail(f"a bundle with {what} was read without an error")
 
 
 @pytest.fixture(scope="module")
