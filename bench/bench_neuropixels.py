@@ -128,11 +128,25 @@ def _code_version() -> str:
     return f"{root} {commit or '(not a git checkout)'}"
 
 
+def drop_caches() -> None:
+    """Empty the page cache (what neither side wrote is read from the disk again); root only."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("1\n")
+    except OSError as exc:
+        sys.exit(f"--drop-caches: cannot write /proc/sys/vm/drop_caches ({exc}); run as root or leave it out")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="/work/data/np384")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--order", default="ours,si", help="which side runs first (it meets a colder page cache)")
+    ap.add_argument("--order", default="ours,si", help="which side runs first (it meets a colder page cache); "
+                    "one side alone: --order ours")
+    ap.add_argument("--drop-caches", action="store_true",
+                    help="empty the page cache before each side (sync; echo 1 > /proc/sys/vm/drop_caches: root), "
+                         "so that both start from the disk")
     args = ap.parse_args()
     with open(os.path.join(args.data, "meta.json")) as f:
         meta = json.load(f)
@@ -144,6 +158,8 @@ def main() -> None:
         os.makedirs(env["KACHERY_CLOUD_DIR"])
         env.pop("SORTINGVIEW_JOB_HANDLER_CONFIG", None)
         for side in args.order.split(","):
+            if args.drop_caches:
+                drop_caches()
             load = " ".join(f"{x:.2f}" for x in os.getloadavg())
             params = {"here": HERE, "jobs": args.jobs, "data": args.data, "gb": meta["bytes"] / 1e9,
                       "folder": os.path.join(tmp, "analyzer")}

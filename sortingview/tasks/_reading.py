@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from ..direct_io import direct_wanted
 from ..errors import TaskInputError
 
 DEFAULT_BLOCK_BYTES = 64 * 1024 * 1024
@@ -36,6 +37,10 @@ PREAD_BLOCK_BYTES = 8 * 1024 * 1024
 # ... when the snippets cover at most this share of the block's frames; denser blocks are memory-mapped (the
 # snippets then touch most pages, and mapping them costs less than copying every snippet's bytes)
 PREAD_SHARE = 0.5
+# binary files larger than the page cache (direct_io.direct_wanted): blocks read ahead, of at most this many
+# bytes; a block is read whole when its snippets touch at least DIRECT_SHARE of its pages
+DIRECT_BLOCK_BYTES = 32 * 1024 * 1024
+DIRECT_SHARE = 0.25
 # generic path only: a gap longer than this (in frames) between two snippets starts a new get_traces call
 GAP_FRAMES = 3000
 
@@ -203,6 +208,9 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
     _check_frames(source, frames, before, after, "map_blocks")
     raw = source.raw_file
     row = source.num_channels * raw.dtype.itemsize
+    if _direct(raw):
+        _map_direct(source, frames, before, after, func, workers, min(max_block_bytes, DIRECT_BLOCK_BYTES))
+        return
     max_frames = max(before + after, min(max_block_bytes, PREAD_BLOCK_BYTES) // row)
     buffers: list[np.ndarray | None] = [None] * max(1, workers)  # one per thread, made when first needed
     fd = os.open(raw.path, os.O_RDONLY)
@@ -228,6 +236,66 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
         _share(_groups(frames, before, after, max_frames, None), workers, handle)
     finally:
         os.close(fd)
+
+
+def reads_whole(source: TraceSource, num_snippets: int, length: int) -> bool:
+    """Whether a pass over ``num_snippets`` snippets of ``length`` frames, spread over the recording, reads its
+    blocks whole (a binary file read directly whose snippets touch at least ``DIRECT_SHARE`` of its pages):
+    then more items in the same pass (every spike's amplitude beside the template spikes') read nothing more."""
+    raw = source.raw_file
+    if raw is None or not _direct(raw):
+        return False
+    row = source.num_channels * raw.dtype.itemsize
+    return num_snippets * max(length * row, 4096) >= DIRECT_SHARE * source.num_frames * row
+
+
+def _direct(raw: RawFile) -> bool:
+    """Whether ``raw`` is read with :func:`_map_direct` (large, and its samples aligned in the file)."""
+    return raw.offset % raw.dtype.itemsize == 0 and direct_wanted(raw.path)
+
+
+def _map_direct(source: TraceSource, frames: np.ndarray, before: int, after: int,
+                func: Callable[[int, int, np.ndarray, int, int], None], workers: int, max_block_bytes: int) -> None:
+    """:func:`map_blocks` of a binary file larger than the page cache (``direct_io.direct_wanted``): blocks of
+    up to ``max_block_bytes`` are read ahead on reader threads, in time order, and handed to ``workers``
+    threads. A block whose snippets touch at least ``DIRECT_SHARE`` of its pages is read whole with
+    ``O_DIRECT`` (no copy through the cache: the disk writes into the buffer, and the cores are left to the
+    kernels); a sparser block's snippets are read with ``pread`` as in :func:`_map_raw_blocks`."""
+    from ..direct_io import File, buffer_bytes_for, prefetched, read_range
+    from ._pread import pread_windows
+
+    raw = source.raw_file
+    row = source.num_channels * raw.dtype.itemsize
+    length = before + after
+    max_frames = max(length, max_block_bytes // row)
+    touched = max(length * row, 4096)  # bytes of pages a snippet brings in, at least one page
+
+    def fill(group: tuple[int, int], buffer: np.ndarray) -> np.ndarray:
+        i0, i1 = group
+        start, end = int(frames[i0]) - before, int(frames[i1 - 1]) + after
+        if (i1 - i0) * touched >= DIRECT_SHARE * (end - start) * row:
+            data = read_range(f, buffer, raw.offset + start * row, raw.offset + end * row)
+            return data.view(raw.dtype).reshape(end - start, source.num_channels)
+        block = buffer[:(end - start) * row].view(raw.dtype).reshape(end - start, source.num_channels)
+        if pread_windows(f.fd, block.ctypes.data, raw.offset + start * row, frames[i0:i1] - start - before,
+                         length, row):
+            raise OSError(f"reading {raw.path} failed (frames {start} to {end})")
+        return block
+
+    def handle(held, worker: int) -> None:
+        (i0, i1), block = held.item, held.data
+        try:
+            func(i0, i1, block, int(frames[i0]) - before, worker)
+        finally:
+            held.release()
+
+    with File(raw.path) as f:
+        blocks = prefetched(_groups(frames, before, after, max_frames, None), fill,
+                            buffer_bytes_for(max_frames * row), holders=max(1, workers))
+        try:
+            _share(blocks, workers, handle)
+        finally:
+            blocks.close()
 
 
 def _groups(frames: np.ndarray, before: int, after: int, max_frames: int, gap: int | None):

@@ -10,7 +10,8 @@ samples per spike:
 
 :func:`spike_pass` reads all of them in one time-ordered pass and a process keeps its last result for the next
 task on the same templates (as it keeps the templates), so a precompute reads the recording twice: once for
-the templates, once here. Every spike is read only where that is nearly free (:func:`dense`) or asked for;
+the templates, once here. Every spike is read only where that is nearly free (:func:`dense`, or a file read in whole
+blocks: ``_reading.reads_whole``) or asked for;
 on sparse data a task's pass reads the spikes it needs (the template spikes, for ``unit_metrics``).
 The values are those of the separate passes it replaces: the deviations come from the same float64 sums and
 sums of squares, added in the same (time) order, on the same channels; the amplitudes are the same samples,
@@ -26,7 +27,7 @@ import numpy as np
 from ..compute.snippets import select_spread, spike_pass_block, unit_seed
 from ..compute.waveforms import mean_and_std
 from ._objects import unit_spike_train
-from ._reading import TraceSource, block_workers, map_blocks, trace_source
+from ._reading import TraceSource, block_workers, map_blocks, reads_whole, trace_source
 
 #: a pass result is kept for the next task only up to this many spikes (13 bytes a spike)
 _KEEP_SPIKES = 40_000_000
@@ -88,7 +89,8 @@ def spike_pass(rec, sort, templates: list, before: int, after: int = 0,
     if hit is not None:
         return hit
     source = trace_source(rec)
-    complete = frames_per_unit is None or dense(templates, source.num_frames)
+    complete = (frames_per_unit is None or dense(templates, source.num_frames)
+                or reads_whole(source, sum(len(f) for f in frames_per_unit), before + after))
     trains = ([unit_spike_train(sort, t.unit) for t in templates] if complete
               else [np.asarray(f, np.int64) for f in frames_per_unit])
     plan = _Plan(source, templates, trains, before, after, std_channels)
