@@ -17,6 +17,11 @@ and reports the peak of the sum (resident pages of memory-mapped trace files inc
   ``tasks/spike_pass.py``); unit_metrics and spike_amplitudes reuse both in the process, and the noise
   levels recording_info computed. Numba kernels use ``--jobs`` threads; the snippet passes run in one thread.
   ``PYTHONPATH`` chooses the code (e.g. a checkout of an older commit, to time a change on the same data).
+* **backend** (``--order backend,...``): ours as users run it: a ``sortingview-start-backend`` process (default
+  handlers, each task type in worker processes of its own) started first; the file linked and the sorting
+  stored; the five requests of ``W.precompute`` submitted at once and waited for; then spike_amplitudes.2
+  and cross_correlograms.2 as the viewer submits them. The workers share the templates and the spike pass
+  through the store (``tasks/_shared.py``).
 * **spikeinterface**: ``create_sorting_analyzer(format="binary_folder", sparse=True)`` with
   ``n_jobs=--jobs``, then random_spikes (500 per unit), waveforms (1 ms / 2 ms), templates (average, std),
   noise_levels, correlograms (+/-25 ms, 1 ms: all pairs), spike_amplitudes, unit_locations,
@@ -38,16 +43,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-OURS = textwrap.dedent("""
-    import json, os, sys, time
-    sys.path.insert(0, %(here)r)
-    t0 = time.perf_counter()
-    import numba
-    numba.set_num_threads(%(jobs)d)
+# both of ours: link the file and store the sorting into the child's store (its steps timed)
+STORE = textwrap.dedent("""
     from neuropixels_data import load
     from sortingview.extractors import store_recording, store_sorting
     from sortingview.backend.precompute import requests_for
-    from sortingview.tasks import run_task_inline
     rec, srt, meta = load(%(data)r)
     steps = {}
     t = time.perf_counter(); r = store_recording(rec)
@@ -57,11 +57,45 @@ OURS = textwrap.dedent("""
     first = requests_for(r, s)  # exactly what the viewer asks for first (and W.precompute submits)
     rest = [("sortingview.spike_amplitudes.2", {"recording": r, "sorting": s}),
             ("sortingview.cross_correlograms.2", {"sorting": s, "unitIds": units, "windowMs": 50})]
+""")
+
+OURS = textwrap.dedent("""
+    import json, os, sys, time
+    sys.path.insert(0, %(here)r)
+    t0 = time.perf_counter()
+    import numba
+    numba.set_num_threads(%(jobs)d)
+    from sortingview.tasks import run_task_inline
+""") + STORE + textwrap.dedent("""
     for name, inp in first + rest:
         t = time.perf_counter(); run_task_inline(name, inp); steps[name] = time.perf_counter() - t
         print(f"  ours {name}: {steps[name]:.2f} s", file=sys.stderr, flush=True)
         if name.startswith("sortingview.unit_metrics"):
             steps["first view ready (from the start)"] = time.perf_counter() - t0
+    steps["total"] = time.perf_counter() - t0
+    print(json.dumps(steps))
+""")
+
+BACKEND = textwrap.dedent("""
+    import atexit, json, os, subprocess, sys, time
+    sys.path.insert(0, %(here)r)
+    t0 = time.perf_counter()
+    # a backend as users run it (default handlers: waveforms, metrics, misc... in worker processes of their
+    # own), started first: users have theirs running before they add data
+    backend = subprocess.Popen([sys.executable, "-c", "from sortingview.cli.backend_cmds import start_backend; "
+                                "start_backend()", "--no-server"], stdout=subprocess.DEVNULL,
+                               stderr=open(%(folder)r + "-backend.log", "w"))  # its log, beside the analyzer
+    atexit.register(lambda: (backend.terminate(), backend.wait(30)))
+    from sortingview.backend.client import submit_task
+""") + STORE + textwrap.dedent("""
+    t = time.perf_counter()  # as W.precompute: every request submitted at once, then waited for
+    for h in [submit_task(name, inp) for name, inp in first]:
+        h.wait(3600)
+    steps["W.precompute's 5 tasks, submitted at once"] = time.perf_counter() - t
+    steps["first view ready (from the start)"] = time.perf_counter() - t0
+    for name, inp in rest:
+        t = time.perf_counter(); submit_task(name, inp).wait(3600); steps[name] = time.perf_counter() - t
+        print(f"  backend {name}: {steps[name]:.2f} s", file=sys.stderr, flush=True)
     steps["total"] = time.perf_counter() - t0
     print(json.dumps(steps))
 """)
@@ -143,7 +177,8 @@ def main() -> None:
     ap.add_argument("--data", default="/work/data/np384")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--order", default="ours,si", help="which side runs first (it meets a colder page cache); "
-                    "one side alone: --order ours")
+                    "one side alone: --order ours; 'backend' runs ours through a sortingview-start-backend "
+                    "process, the tasks submitted as W.precompute and the viewer submit them")
     ap.add_argument("--drop-caches", action="store_true",
                     help="empty the page cache before each side (sync; echo 1 > /proc/sys/vm/drop_caches: root), "
                          "so that both start from the disk")
@@ -163,14 +198,14 @@ def main() -> None:
             load = " ".join(f"{x:.2f}" for x in os.getloadavg())
             params = {"here": HERE, "jobs": args.jobs, "data": args.data, "gb": meta["bytes"] / 1e9,
                       "folder": os.path.join(tmp, "analyzer")}
-            steps, peak = run_child((OURS if side == "ours" else SI) % params, env)
+            steps, peak = run_child({"ours": OURS, "backend": BACKEND, "si": SI}[side] % params, env)
             end = " ".join(f"{x:.2f}" for x in os.getloadavg())
             results[side] = {"steps": steps, "peak_mb": peak, "load_at_start": load, "load_at_end": end}
             print(f"{side} (load average at start {load}, at end {end}): total {steps['total']:.1f} s, "
                   f"peak memory {peak:.0f} MB", flush=True)
             for k, v in steps.items():
                 print(f"    {k:45s} {v:8.2f} s")
-    ours, si_ = results.get("ours"), results.get("si")
+    ours, si_ = results.get("ours", results.get("backend")), results.get("si")
     if ours and si_:
         ratio = si_["steps"]["total"] / ours["steps"]["total"]
         link = next(v for k, v in ours["steps"].items() if k.startswith("link"))

@@ -18,8 +18,11 @@ from ..errors import TaskInputError
 def load_recording(uri: str):
     """The spikeinterface recording of the object at ``uri`` (cached per process)."""
     from ..extractors import load_recording as _load
+    from ._shared import remember_uri
 
-    return _load(uri)
+    rec = _load(uri)
+    remember_uri(rec, uri)  # so that passes over it can be shared between processes (tasks/_shared.py)
+    return rec
 
 
 @functools.lru_cache(maxsize=16)
@@ -30,8 +33,11 @@ def load_sorting(uri: str):
     train, count and the spike vector come from that one grouping pass.
     """
     from ..extractors import load_sorting as _load
+    from ._shared import remember_uri
 
-    return _load(uri)
+    sorting = _load(uri)
+    remember_uri(sorting, uri)
+    return sorting
 
 
 _ID_TABLES: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()

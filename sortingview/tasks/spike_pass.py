@@ -19,18 +19,24 @@ scaled in float32 as ``read_snippets`` scales them.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..compute.neighborhood import nearest_channels
 from ..compute.snippets import select_spread, spike_pass_block, unit_seed
 from ..compute.waveforms import mean_and_std
+from . import _shared
 from ._objects import unit_spike_train
 from ._reading import TraceSource, block_workers, map_blocks, reads_whole, trace_source
 
 #: a pass result is kept for the next task only up to this many spikes (13 bytes a spike)
 _KEEP_SPIKES = 40_000_000
+#: the deviations the pass shared between processes keeps: on each peak's this many nearest channels
+#: (``average_waveforms``' default neighborhoodSize)
+NEIGHBORHOOD = 7
 
 
 @dataclass
@@ -89,17 +95,103 @@ def spike_pass(rec, sort, templates: list, before: int, after: int = 0,
     if hit is not None:
         return hit
     source = trace_source(rec)
-    complete = (frames_per_unit is None or dense(templates, source.num_frames)
-                or reads_whole(source, sum(len(f) for f in frames_per_unit), before + after))
+    shared = _shared_pass(rec, sort, source, templates, before, after, std_channels, frames_per_unit)
+    if shared is not None:  # computed once for every process of the store (tasks/_shared.py)
+        shared_key, after, std_channels = shared
+        with _shared.once(_shared.PASS, shared_key) as slot:
+            result = None if slot.value is None else _from_stored(slot.value, sort, templates, before, after,
+                                                                   std_channels)
+            if result is None:
+                result = _read(source, sort, templates, before, after, std_channels, None)
+                slot.save(_for_storing(result))
+    else:
+        complete = (frames_per_unit is None or dense(templates, source.num_frames)
+                    or reads_whole(source, sum(len(f) for f in frames_per_unit), before + after))
+        result = _read(source, sort, templates, before, after, std_channels, None if complete else frames_per_unit)
+    if sum(len(t) for t in result.trains) <= _KEEP_SPIKES and os.environ.get("SORTINGVIEW_REUSE_TEMPLATES",
+                                                                             "1") != "0":
+        _LAST_PASS[:] = [result]
+    return result
+
+
+def _read(source: TraceSource, sort, templates: list, before: int, after: int, std_channels: list | None,
+          frames_per_unit: list[np.ndarray] | None) -> SpikePass:
+    """One pass: every spike of each unit (``frames_per_unit`` None), or those spikes."""
+    complete = frames_per_unit is None
     trains = ([unit_spike_train(sort, t.unit) for t in templates] if complete
               else [np.asarray(f, np.int64) for f in frames_per_unit])
     plan = _Plan(source, templates, trains, before, after, std_channels)
     plan.read()
-    result = SpikePass(templates, before, after, complete, trains, plan.inside, plan.unit_amplitudes(), key,
-                       plan.deviations() if std_channels is not None else None)
-    if sum(len(t) for t in trains) <= _KEEP_SPIKES and os.environ.get("SORTINGVIEW_REUSE_TEMPLATES", "1") != "0":
-        _LAST_PASS[:] = [result]
-    return result
+    return SpikePass(templates, before, after, complete, trains, plan.inside, plan.unit_amplitudes(),
+                     _channels_key(std_channels), plan.deviations() if std_channels is not None else None)
+
+
+def _shared_pass(rec, sort, source: TraceSource, templates: list, before: int, after: int,
+                 std_channels: list | None, frames_per_unit: list[np.ndarray] | None) -> tuple | None:
+    """(key, after, channels) of the pass every process of the store shares for these templates, when this
+    request is one it answers; else None. That pass reads every spike, with the deviations on each peak's
+    :data:`NEIGHBORHOOD` nearest channels over the templates' own snippet length (``average_waveforms``'
+    default), whichever task asks first: ``unit_metrics`` and ``spike_amplitudes`` take what they need of it."""
+    if not templates:
+        return None
+    length = templates[0].mean.shape[0]
+    width = min(NEIGHBORHOOD, source.num_channels)
+    locations = None
+    chans = []
+    for t in templates:
+        if t.peak_channel is None:
+            chans.append(None)
+            continue
+        if locations is None:
+            from .waveforms import channel_locations
+
+            locations = channel_locations(rec)
+        chans.append(nearest_channels(locations, t.peak_channel, width))
+    if std_channels is not None and (after != length - before or _channels_key(std_channels) != _channels_key(chans)):
+        return None
+    every = (frames_per_unit is None or dense(templates, source.num_frames)
+             or reads_whole(source, sum(len(t.frames) for t in templates), length))
+    if not every:
+        return None
+    frames = np.concatenate([np.asarray(t.frames, np.int64) for t in templates])
+    key = _shared.key_for(rec, sort, units=[_json_unit(t.unit) for t in templates], before=before,
+                          after=length - before, neighborhood=width,
+                          templateSpikes=[len(t.frames) for t in templates],
+                          templateSpikesSha1=hashlib.sha1(frames.tobytes()).hexdigest())
+    return None if key is None else (key, length - before, chans)
+
+
+def _json_unit(unit):
+    if isinstance(unit, (list, tuple)):
+        return [_json_unit(u) for u in unit]
+    return unit.item() if hasattr(unit, "item") else unit
+
+
+def _for_storing(p: SpikePass) -> dict:
+    length = p.before + p.after
+    width = max([len(c) for c in p.std_key if c is not None] or [1])
+    stds = np.full((len(p.templates), length, width), np.nan, np.float32)
+    for i, d in enumerate(p.stds):
+        if d is not None:
+            stds[i] = d
+    return {"counts": np.array([len(t) for t in p.trains], np.int64), "inside": np.concatenate(p.inside or [[]]),
+            "amplitudes": np.concatenate(p.amplitudes or [[]]).astype(np.float32),
+            "hasStd": np.array([d is not None for d in p.stds], bool), "stds": stds}
+
+
+def _from_stored(stored: dict, sort, templates: list, before: int, after: int,
+                 std_channels: list) -> SpikePass | None:
+    """The pass another process stored, for these templates; None if the sorting's trains do not match it."""
+    trains = [unit_spike_train(sort, t.unit) for t in templates]
+    counts = stored["counts"]
+    if [len(t) for t in trains] != [int(c) for c in counts]:
+        return None
+    ends = np.cumsum(counts)
+    inside = [stored["inside"][e - c:e].astype(bool) for e, c in zip(ends, counts, strict=True)]
+    amplitudes = [stored["amplitudes"][e - c:e] for e, c in zip(ends, counts, strict=True)]
+    stds = [stored["stds"][i, :, :len(c)] if has and c is not None else None
+            for i, (has, c) in enumerate(zip(stored["hasStd"], std_channels, strict=True))]
+    return SpikePass(templates, before, after, True, trains, inside, amplitudes, _channels_key(std_channels), stds)
 
 
 _LAST_PASS: list[SpikePass] = []

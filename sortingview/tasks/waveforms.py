@@ -24,6 +24,7 @@ from ..compute.snippets import (
 )
 from ..compute.waveforms import mean_and_std, peak_channel_index, peak_frame_index, scale_waveforms
 from ..errors import TaskInputError
+from . import _shared
 from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
 from ._packing import channel_index_table
 from ._reading import TraceSource, block_workers, kernel_threads, map_blocks, trace_source
@@ -183,6 +184,28 @@ def unit_templates(recording, sorting, units: list[Any], before: int, after: int
         return hit
     source = trace_source(recording)
     _check_same_rate(recording, sorting)
+    shared = None if with_std else _shared.key_for(recording, sorting, units=as_json_unit(list(units)),
+                                                    before=before, after=after, maxSpikes=max_spikes)
+    if shared is None:
+        out, mean = _templates(source, sorting, units, before, after, max_spikes, with_std)
+    else:  # computed once for every process of the store (tasks/_shared.py)
+        with _shared.once(_shared.TEMPLATES, shared) as slot:
+            if slot.value is not None:
+                out, mean = _templates_from_stored(units, slot.value)
+            else:
+                out, mean = _templates(source, sorting, units, before, after, max_spikes, with_std)
+                slot.save({"counts": np.array([len(t.frames) for t in out], np.int64),
+                           "frames": np.concatenate([t.frames for t in out] or [np.zeros(0, np.int64)]),
+                           "means": mean, "peaks": np.array([[-1, -1] if t.peak_channel is None else
+                                                             [t.peak_channel, t.peak_frame] for t in out], np.int64)})
+    if mean.nbytes * (2 if with_std else 1) <= _KEEP_TEMPLATE_BYTES:
+        _LAST_TEMPLATES[:] = [(recording, sorting, key, with_std, out)]
+    return out
+
+
+def _templates(source: TraceSource, sorting, units: list[Any], before: int, after: int, max_spikes: int | None,
+               with_std: bool) -> tuple[list[UnitTemplate], np.ndarray]:
+    """The templates of ``units`` and their means (units x frames x channels) from one pass."""
     frames = [selected_frames(sorting, u, source, before, after, max_spikes) for u in units]
     mean, std = unit_moments(source, frames, before, after, with_std)
     out = []
@@ -193,9 +216,19 @@ def unit_templates(recording, sorting, units: list[Any], before: int, after: int
             continue
         pc = peak_channel_index(mean[i])
         out.append(UnitTemplate(u, frames[i], mean[i], unit_std, pc, peak_frame_index(mean[i][:, pc])))
-    if mean.nbytes * (2 if with_std else 1) <= _KEEP_TEMPLATE_BYTES:
-        _LAST_TEMPLATES[:] = [(recording, sorting, key, with_std, out)]
-    return out
+    return out, mean
+
+
+def _templates_from_stored(units: list[Any], stored: dict) -> tuple[list[UnitTemplate], np.ndarray]:
+    """The templates another process stored (``_templates`` and the peaks it found)."""
+    mean = stored["means"]
+    ends = np.cumsum(stored["counts"])
+    out = []
+    for i, u in enumerate(units):
+        frames = stored["frames"][ends[i] - stored["counts"][i]:ends[i]]
+        pc, pf = (int(x) for x in stored["peaks"][i])
+        out.append(UnitTemplate(u, frames, mean[i], None, None if pc < 0 else pc, None if pc < 0 else pf))
+    return out, mean
 
 
 #: the last templates computed in this process: (recording, sorting, key, with_std, templates). The templates
