@@ -5,7 +5,10 @@
 
 Each side runs in a fresh child process on the same files (the page cache is shared; the order alternates
 with ``--order``); the parent samples the resident memory of the child and all its descendants every 0.2 s
-and reports the peak of the sum (resident pages of memory-mapped trace files included, on both sides).
+and reports the peak of the sum (resident pages of memory-mapped trace files included, on both sides), and the
+peak of the sum of their proportional set sizes (PSS: a page shared by n processes, such as the pages forked
+worker processes share with the process they were forked from, counts 1/n in each), the memory the tree
+uses; the RSS sum counts shared pages once per process.
 
 * **ours**: a temporary store; the recording file is linked (hashed once) and the sorting stored, then, in
   one process through the task registry (results encoded and written to ``task_results/`` as a backend
@@ -130,23 +133,37 @@ SI = textwrap.dedent("""
 
 
 def run_child(code: str, env: dict) -> tuple[dict, float]:
-    """Run ``code`` in a child; return its JSON steps and the peak RSS (MB) of the child and its descendants."""
+    """Run ``code`` in a child; return its JSON steps and the peak sums of the RSS and of the PSS (MB) of the
+    child and its descendants."""
     import psutil
 
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env, text=True)
-    peak = 0.0
+    peak = peak_pss = 0.0
     ps = psutil.Process(proc.pid)
     while proc.poll() is None:
         try:
-            tree = [ps] + ps.children(recursive=True)
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()) / 2**20)
+            tree = [p for p in [ps] + ps.children(recursive=True) if p.is_running()]
+            peak = max(peak, sum(p.memory_info().rss for p in tree) / 2**20)
+            peak_pss = max(peak_pss, sum(_pss(p) for p in tree) / 2**20)
         except psutil.Error:
             pass
         time.sleep(0.2)
     out = proc.stdout.read()
     if proc.returncode != 0:
         raise RuntimeError(f"child failed ({proc.returncode})")
-    return json.loads(out.strip().splitlines()[-1]), peak
+    return json.loads(out.strip().splitlines()[-1]), peak, peak_pss
+
+
+def _pss(p) -> int:
+    """A process's proportional set size (bytes), from /proc/<pid>/smaps_rollup; 0 if it ended."""
+    try:
+        with open(f"/proc/{p.pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _code_version() -> str:
@@ -198,11 +215,12 @@ def main() -> None:
             load = " ".join(f"{x:.2f}" for x in os.getloadavg())
             params = {"here": HERE, "jobs": args.jobs, "data": args.data, "gb": meta["bytes"] / 1e9,
                       "folder": os.path.join(tmp, "analyzer")}
-            steps, peak = run_child({"ours": OURS, "backend": BACKEND, "si": SI}[side] % params, env)
+            steps, peak, pss = run_child({"ours": OURS, "backend": BACKEND, "si": SI}[side] % params, env)
             end = " ".join(f"{x:.2f}" for x in os.getloadavg())
-            results[side] = {"steps": steps, "peak_mb": peak, "load_at_start": load, "load_at_end": end}
+            results[side] = {"steps": steps, "peak_mb": peak, "peak_pss_mb": pss, "load_at_start": load,
+                             "load_at_end": end}
             print(f"{side} (load average at start {load}, at end {end}): total {steps['total']:.1f} s, "
-                  f"peak memory {peak:.0f} MB", flush=True)
+                  f"peak memory {pss:.0f} MB PSS ({peak:.0f} MB RSS)", flush=True)
             for k, v in steps.items():
                 print(f"    {k:45s} {v:8.2f} s")
     ours, si_ = results.get("ours", results.get("backend")), results.get("si")
@@ -212,8 +230,9 @@ def main() -> None:
         print(f"\nspikeinterface / ours, end to end: {ratio:.1f}x (target >= 5x: "
               f"{'met' if ratio >= 5 else 'NOT met'}); ours without linking the recording: "
               f"{si_['steps']['total'] / (ours['steps']['total'] - link):.1f}x")
-        print(f"peak memory: ours {ours['peak_mb']:.0f} MB (target < 2048 MB: "
-              f"{'met' if ours['peak_mb'] < 2048 else 'NOT met'}), spikeinterface {si_['peak_mb']:.0f} MB")
+        print(f"peak memory (PSS): ours {ours['peak_pss_mb']:.0f} MB (target < 2048 MB: "
+              f"{'met' if ours['peak_pss_mb'] < 2048 else 'NOT met'}; RSS {ours['peak_mb']:.0f} MB), "
+              f"spikeinterface {si_['peak_pss_mb']:.0f} MB (RSS {si_['peak_mb']:.0f} MB)")
     print(json.dumps(results))
 
 
