@@ -80,14 +80,15 @@ OURS = textwrap.dedent("""
 """)
 
 BACKEND = textwrap.dedent("""
-    import atexit, json, os, subprocess, sys, time
+    import atexit, ctypes, json, os, signal, subprocess, sys, time
     sys.path.insert(0, %(here)r)
     t0 = time.perf_counter()
     # a backend as users run it (default handlers: waveforms, metrics, misc... in worker processes of their
-    # own), started first: users have theirs running before they add data
+    # own), started first: users have theirs running before they add data; it ends with this process
     backend = subprocess.Popen([sys.executable, "-c", "from sortingview.cli.backend_cmds import start_backend; "
                                 "start_backend()", "--no-server"], stdout=subprocess.DEVNULL,
-                               stderr=open(%(folder)r + "-backend.log", "w"))  # its log, beside the analyzer
+                               stderr=open(%(folder)r + "-backend.log", "w"),  # its log, beside the analyzer
+                               preexec_fn=lambda: ctypes.CDLL(None).prctl(1, signal.SIGTERM))  # PR_SET_PDEATHSIG
     atexit.register(lambda: (backend.terminate(), backend.wait(30)))
     from sortingview.backend.client import submit_task
 """) + STORE + textwrap.dedent("""
@@ -206,10 +207,11 @@ def main() -> None:
     print(f"code: {_code_version()}; {os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
     results = {}
     with tempfile.TemporaryDirectory(prefix="sv-bench-np-", dir=os.path.dirname(os.path.abspath(args.data))) as tmp:
-        env = {**os.environ, "KACHERY_CLOUD_DIR": os.path.join(tmp, "store"), "NUMBA_NUM_THREADS": str(args.jobs)}
-        os.makedirs(env["KACHERY_CLOUD_DIR"])
+        env = {**os.environ, "NUMBA_NUM_THREADS": str(args.jobs)}
         env.pop("SORTINGVIEW_JOB_HANDLER_CONFIG", None)
         for side in args.order.split(","):
+            env["KACHERY_CLOUD_DIR"] = os.path.join(tmp, f"store-{side}")  # a store of its own: nothing cached
+            os.makedirs(env["KACHERY_CLOUD_DIR"])
             if args.drop_caches:
                 drop_caches()
             load = " ".join(f"{x:.2f}" for x in os.getloadavg())
