@@ -19,7 +19,8 @@ uses; the RSS sum counts shared pages once per process.
   sums on all channels; then one pass for every spike's amplitude and the deviations around each peak,
   ``tasks/spike_pass.py``); unit_metrics and spike_amplitudes reuse both in the process, and the noise
   levels recording_info computed. Numba kernels use ``--jobs`` threads; the snippet passes run in one thread.
-  ``PYTHONPATH`` chooses the code (e.g. a checkout of an older commit, to time a change on the same data).
+  ``PYTHONPATH`` chooses the code (e.g. a checkout of an older commit, to time a change on the same data)
+  when the script is run from outside a checkout (the children's current folder comes first on their path).
 * **backend** (``--order backend,...``): ours as users run it: a ``sortingview-start-backend`` process (default
   handlers, each task type in worker processes of its own) started first; the file linked and the sorting
   stored; the five requests of ``W.precompute`` submitted at once and waited for; then spike_amplitudes.2
