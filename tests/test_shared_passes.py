@@ -147,3 +147,17 @@ def test_a_wait_for_another_process_is_bounded(ds, monkeypatch):
         slot.save({"x": np.arange(3)})
     with _shared.once(_shared.TEMPLATES, key) as slot:
         np.testing.assert_array_equal(slot.value["x"], np.arange(3))
+
+
+def test_without_a_lock_file_the_process_computes_for_itself(ds, monkeypatch):
+    """A store this process cannot make lock files in (read-only for it): no waiting, no failure."""
+    def refuse(name, key):
+        raise PermissionError("read-only store")
+
+    monkeypatch.setattr(_shared, "_lock", refuse)
+    key = {"recording": "sha1://x", "sorting": "sha1://y", "n": 2}
+    with _shared.once(_shared.PASS, key) as slot:
+        assert slot.value is None
+        slot.save({"x": np.arange(4)})
+    with _shared.once(_shared.PASS, key) as slot:
+        np.testing.assert_array_equal(slot.value["x"], np.arange(4))

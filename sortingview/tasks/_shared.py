@@ -77,7 +77,10 @@ def once(name: str, key: dict) -> Iterator[Slot]:
     if hit is not None:
         yield Slot(name, key, hit)
         return
-    fd = _lock(name, key)
+    try:
+        fd = _lock(name, key)
+    except OSError:  # no lock file can be made here (a read-only store): compute without waiting for others
+        fd = None
     try:
         yield Slot(name, key, _load(name, key))  # another process may have stored it while this one waited
     finally:
@@ -95,12 +98,13 @@ def _load(name: str, key: dict) -> Any:
 def _lock(name: str, key: dict) -> int | None:
     """An exclusive lock on the key's lock file (its descriptor), or None when the wait ran out."""
     from ..store import get_store
-    from ..store._fs import open_folder
+    from ..store._fs import file_mode, open_folder
 
     folder = open_folder(os.path.join(get_store().directory, "sortingview", "locks"))  # no linked folder followed
     try:
-        fd = os.open(f"{name}-{task_job_id(name, key)}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o660, dir_fd=folder)
+        # read-only is enough for flock, so another user of a shared store can lock a file this one created
+        fd = os.open(f"{name}-{task_job_id(name, key)}.lock", os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     file_mode(), dir_fd=folder)
     finally:
         os.close(folder)
     deadline = time.monotonic() + WAIT_S
