@@ -73,8 +73,8 @@ def test_jobs_survive_restarts_and_queued_ones_cancel(store_dir, tmp_path, chrom
         assert status == 200, body
         simple, tdc2, sc2 = (j["jobId"] for j in body["jobs"])
         assert {j["status"] for j in _jobs(url, alice).values()} == {"queued"}
-    files = [f for f in os.listdir(store_dir / "sortingview") if f.startswith("import_jobs-")]
-    assert len(files) == 1
+    files = sorted(f for f in os.listdir(store_dir / "sortingview") if f.startswith("import_jobs-"))
+    assert files[0].endswith(".json") and files[1:] == [files[0] + ".lock"]  # the list, and its lock file
 
     with server_only(str(tmp_path), *opts) as url:  # a new server process: the list is back
         jobs = _jobs(url, alice)
@@ -160,3 +160,48 @@ def test_only_signed_in_importers_start_a_sorter_through_the_task_api(store_dir,
     with running_server(inline=True) as srv:  # no import folder: nobody starts sorters over HTTP
         status, body = http(f"{srv.url}/api/task", body=task, headers={"Authorization": f"Bearer {alice}"})
         assert status == 403 and "no import folder" in body["error"]
+
+
+TWO_SERVERS = """
+import sys, time
+from sortingview.server.import_jobs import JobBook
+path, me, ends = sys.argv[1:4]
+book = JobBook(path)
+for i in range(40):  # jobs of its own, added while the other server adds its own
+    book.add({"jobId": f"{me}-{i}", "status": "queued"})
+shared = [book.find(f"both-{i}") for i in range(15)]
+for job in shared:  # both watch the same jobs and see them end: each end is recorded by one of them only
+    def end(job=job):
+        with open(ends, "a") as f:
+            f.write(job["jobId"] + "\\n")
+        return {"status": "done", "sortingId": me}
+    book.finish(job, end)
+    book.update(job, status="running")  # too late: an ended job stays as it ended
+print(sum(1 for j in shared if j["status"] == "done"))
+"""
+
+
+def test_two_servers_on_one_job_list_lose_nothing_and_end_each_job_once(tmp_path):
+    import subprocess
+    import sys
+
+    from sortingview.server.import_jobs import JobBook
+
+    path, ends = str(tmp_path / "sv" / "import_jobs-x.json"), str(tmp_path / "ends.txt")
+    book = JobBook(path)
+    for i in range(15):
+        book.add({"jobId": f"both-{i}", "status": "queued"})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
+    procs = [subprocess.Popen([sys.executable, "-c", TWO_SERVERS, path, me, ends], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for me in ("a", "b")]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
+    assert [int(o[0]) for o in outs] == [15, 15]  # each saw every shared job done, by whichever ended it
+    with open(ends) as f:
+        ended = f.read().split()
+    assert sorted(ended) == sorted(f"both-{i}" for i in range(15))  # each end ran once, not twice
+    jobs = {j["jobId"]: j for j in JobBook(path).jobs}
+    assert set(jobs) == {f"both-{i}" for i in range(15)} | {f"{me}-{i}" for me in "ab" for i in range(40)}
+    assert all(jobs[f"both-{i}"]["status"] == "done" and jobs[f"both-{i}"]["sortingId"] in "ab" for i in range(15))
+    book.update(book.find("a-3"), status="running")  # this process's book sees the others' changes too
+    assert JobBook(path).find("a-3")["status"] == "running" and book.find("b-39")["status"] == "queued"

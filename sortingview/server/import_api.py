@@ -255,12 +255,15 @@ def _watch(book: JobBook, job: dict, W, handle, stopping: threading.Event) -> No
         cancelled = (st.error or "").startswith(CANCELLED_ERROR.split("{", 1)[0])
         book.update(job, status="cancelled" if cancelled else "failed", error=st.error)
         return
-    try:
+    def end() -> dict:  # under the job list's lock: another server watching the same job does not add it again
         sid = W._add_sorting_run(job["recordingId"], job["sorter"], job["params"], handle.wait(1.0))
         label = f"{W.label} / {W.get_sorting_record(sid)['sortingLabel']}"
         url = spikesortingview_url(W, recording_id=job["recordingId"], sorting_id=sid, label=label,
                                    base_url=job.get("baseUrl"))
-        book.update(job, sortingId=sid, url=url, status="done")
+        return {"sortingId": sid, "url": url, "status": "done"}
+
+    try:
+        book.finish(job, end)
     except Exception as exc:  # noqa: BLE001  shown on the page; the job itself finished
         book.update(job, status="failed", error=f"the sorting could not be added to the workspace: {exc}")
 
