@@ -10,7 +10,9 @@ Binary int16/float recordings (``BinaryRecordingExtractor``, one segment, time a
 block, and by :func:`map_blocks` (what the tasks use) with ``pread`` of just the snippets' bytes into a buffer
 per thread of at most ``PREAD_BLOCK_BYTES``: mapping the file's pages into the process cost a page fault every
 few snippets, most of a pass's time; copying the same bytes costs less. Either way only the bytes the
-snippets need are read, and memory does not grow with the recording. Every other recording is read through
+snippets need are read, and memory does not grow with the recording. A binary file too large for the page cache
+(``direct_io.direct_wanted``) is read by :func:`_map_direct` instead: blocks read ahead on reader threads, whole
+with ``O_DIRECT`` where the snippets touch a quarter of their pages or more. Every other recording is read through
 ``get_traces`` of the block's frame range; there a long gap between spikes starts a new block so the samples
 between far-apart spikes are not read.
 

@@ -132,7 +132,7 @@ def _shared_pass(rec, sort, source: TraceSource, templates: list, before: int, a
     request is one it answers; else None. That pass reads every spike, with the deviations on each peak's
     :data:`NEIGHBORHOOD` nearest channels over the templates' own snippet length (``average_waveforms``'
     default), whichever task asks first: ``unit_metrics`` and ``spike_amplitudes`` take what they need of it."""
-    if not templates:
+    if not templates or _shared.key_for(rec, sort) is None:  # not shared: no need to work out the rest
         return None
     length = templates[0].mean.shape[0]
     width = min(NEIGHBORHOOD, source.num_channels)
