@@ -50,14 +50,12 @@ def sequential_read(path: str, block: int = 8 << 20) -> tuple[float, int]:
 def direct_read(path: str, block: int = 32 << 20) -> tuple[float, float, int]:
     """One read of the whole file as the passes read a file larger than the page cache (``direct_io``:
     ``O_DIRECT``, three reads in flight): (seconds, CPU seconds of the process, bytes)."""
-    from sortingview.direct_io import File, buffer_bytes_for, prefetched, read_range
+    from sortingview.direct_io import File, file_blocks
 
     total = 0
     with File(path, direct=True) as f:
-        size = os.fstat(f.fd).st_size
         cpu, t = time.process_time(), time.perf_counter()
-        for held in prefetched(((o, min(o + block, size)) for o in range(0, size, block)),
-                               lambda r, buf: read_range(f, buf, *r), buffer_bytes_for(block)):
+        for held in file_blocks(f, block):
             total += len(held.data)
             held.release()
         return time.perf_counter() - t, time.process_time() - cpu, total

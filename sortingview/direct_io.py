@@ -10,7 +10,8 @@ sequential read runs at the disk's speed (2.0-2.2 GB/s on the benchmark machine,
 default a file of at least half the machine's memory is read directly when its file system accepts
 ``O_DIRECT`` (a smaller file may be read again from the cache, which direct reads would bypass).
 :func:`prefetched` reads the items of a pass ahead, each into an aligned buffer from a bounded pool, and
-hands them on in order; :func:`read_range` reads one byte range of a file into such a buffer.
+hands them on in order; :func:`read_range` reads one byte range of a file into such a buffer, and
+:func:`file_blocks` a whole file block after block (for hashing it).
 """
 from __future__ import annotations
 
@@ -194,3 +195,10 @@ def prefetched(items: Iterable, fill: Callable[[Any, np.ndarray], Any], buffer_b
 
 
 _END = object()
+
+
+def file_blocks(f: File, block: int) -> Iterator[Held]:
+    """All of ``f`` in consecutive blocks of ``block`` bytes (the last one shorter), read ahead by
+    :func:`prefetched`, each a :class:`Held` to release; a file that shrank meanwhile gives shorter blocks."""
+    return prefetched(((o, o + block) for o in range(0, os.fstat(f.fd).st_size, block)),
+                      lambda r, buffer: read_range(f, buffer, *r, short_ok=True), buffer_bytes_for(block))

@@ -268,14 +268,12 @@ _DIRECT_BLOCK = 32 * 1024 * 1024
 def sha1_of_file(path: str) -> str:
     """sha1 of a file's bytes, read in large chunks into one reused buffer; a file larger than the page cache
     is read ahead on reader threads, with ``O_DIRECT`` (``direct_io``), while this thread hashes."""
-    from ..direct_io import File, buffer_bytes_for, direct_wanted, prefetched, read_range
+    from ..direct_io import File, direct_wanted, file_blocks
 
     h = hashlib.sha1()
     if direct_wanted(path):
         with File(path, direct=True) as f:
-            ranges = ((o, o + _DIRECT_BLOCK) for o in range(0, os.fstat(f.fd).st_size, _DIRECT_BLOCK))
-            for held in prefetched(ranges, lambda r, buf: read_range(f, buf, *r, short_ok=True),
-                                   buffer_bytes_for(_DIRECT_BLOCK)):
+            for held in file_blocks(f, _DIRECT_BLOCK):
                 h.update(memoryview(held.data))
                 held.release()
         return h.hexdigest()

@@ -111,14 +111,13 @@ def hash_in_chunks(path: str, chunk_size: int) -> ChunkManifest:
     pass costs about the longer of one read and one sha1 of the file (41.5 GB: 39 s when the blocks were
     read one at a time through the page cache, whose copying took a core of its own).
     """
-    from ..direct_io import File, buffer_bytes_for, prefetched, read_range
+    from ..direct_io import File, file_blocks
 
     whole, digests, size = hashlib.sha1(), bytearray(), 0
     block = max(1, _READ_BLOCK // chunk_size) * chunk_size  # whole chunks, read into one buffer
     sha1 = hashlib.sha1
     with File(path) as f, ThreadPoolExecutor(1, thread_name_prefix="sha1-pass") as pool:
-        ranges = ((o, o + block) for o in range(0, os.fstat(f.fd).st_size, block))
-        blocks = prefetched(ranges, lambda r, buf: read_range(f, buf, *r, short_ok=True), buffer_bytes_for(block))
+        blocks = file_blocks(f, block)
         for held in blocks:
             view = memoryview(held.data)
             n = len(view)
