@@ -204,8 +204,6 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
     as they are (the kernels read only inside snippets). Copying the bytes costs less than mapping the pages of
     the file into the process (one page fault every few snippets), which was most of a pass's time. Blocks
     where the snippets cover more than ``PREAD_SHARE`` of the frames are memory-mapped as before."""
-    from ._pread import pread_windows  # numba: imported when first needed, as the kernels are
-
     frames = np.asarray(frames, np.int64)
     _check_frames(source, frames, before, after, "map_blocks")
     raw = source.raw_file
@@ -228,16 +226,24 @@ def _map_raw_blocks(source: TraceSource, frames: np.ndarray, before: int, after:
         if buffers[worker] is None:
             buffers[worker] = np.empty((max_frames, source.num_channels), raw.dtype)
         block = buffers[worker][:end - start]
-        failed = pread_windows(fd, block.ctypes.data, raw.offset + start * row, frames[i0:i1] - start - before,
-                                  before + after, row)
-        if failed:
-            raise OSError(f"reading {raw.path} failed (frames {start} to {start + len(block)})")
+        _pread_snippets(fd, raw, block, start, frames[i0:i1] - before, before + after)
         func(i0, i1, block, start, worker)
 
     try:
         _share(_groups(frames, before, after, max_frames, None), workers, handle)
     finally:
         os.close(fd)
+
+
+def _pread_snippets(fd: int, raw: RawFile, block: np.ndarray, start: int, window_starts: np.ndarray,
+                    length: int) -> None:
+    """Read the windows ``[w, w + length)`` (frames, sorted) of the file into ``block``, a contiguous frames x
+    channels buffer whose first row is frame ``start``; the rows between windows are left as they are."""
+    from ._pread import pread_windows  # numba: imported when first needed, as the kernels are
+
+    row = block.shape[1] * raw.dtype.itemsize
+    if pread_windows(fd, block.ctypes.data, raw.offset + start * row, window_starts - start, length, row):
+        raise OSError(f"reading {raw.path} failed (frames {start} to {start + len(block)})")
 
 
 def reads_whole(source: TraceSource, num_snippets: int, length: int) -> bool:
@@ -264,7 +270,6 @@ def _map_direct(source: TraceSource, frames: np.ndarray, before: int, after: int
     ``O_DIRECT`` (no copy through the cache: the disk writes into the buffer, and the cores are left to the
     kernels); a sparser block's snippets are read with ``pread`` as in :func:`_map_raw_blocks`."""
     from ..direct_io import File, buffer_bytes_for, prefetched, read_range
-    from ._pread import pread_windows
 
     raw = source.raw_file
     row = source.num_channels * raw.dtype.itemsize
@@ -279,9 +284,7 @@ def _map_direct(source: TraceSource, frames: np.ndarray, before: int, after: int
             data = read_range(f, buffer, raw.offset + start * row, raw.offset + end * row)
             return data.view(raw.dtype).reshape(end - start, source.num_channels)
         block = buffer[:(end - start) * row].view(raw.dtype).reshape(end - start, source.num_channels)
-        if pread_windows(f.fd, block.ctypes.data, raw.offset + start * row, frames[i0:i1] - start - before,
-                         length, row):
-            raise OSError(f"reading {raw.path} failed (frames {start} to {end})")
+        _pread_snippets(f.fd, raw, block, start, frames[i0:i1] - before, length)
         return block
 
     def handle(held, worker: int) -> None:
