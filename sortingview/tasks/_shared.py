@@ -36,6 +36,12 @@ _POLL_S = 0.05
 _URIS: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 
 
+def reusing() -> bool:
+    """Whether templates and passes are kept and shared for the next task (``SORTINGVIEW_REUSE_TEMPLATES=0``:
+    not, for benchmarks timing each task on its own)."""
+    return os.environ.get("SORTINGVIEW_REUSE_TEMPLATES", "1") != "0"
+
+
 def remember_uri(obj: Any, uri: str) -> None:
     """Record that the extractor ``obj`` was loaded from the object at ``uri`` (``_objects.load_*``)."""
     _URIS[obj] = uri
@@ -46,7 +52,7 @@ def key_for(recording, sorting, **arguments) -> dict | None:
     loaded from the store, a small recording, no store directory, reuse switched off)."""
     from ..store import get_store
 
-    if os.environ.get("SORTINGVIEW_REUSE_TEMPLATES", "1") == "0" or get_store().directory is None:
+    if not reusing() or get_store().directory is None:
         return None
     r, s = _URIS.get(recording), _URIS.get(sorting)
     if r is None or s is None:

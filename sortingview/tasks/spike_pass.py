@@ -20,7 +20,6 @@ scaled in float32 as ``read_snippets`` scales them.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +29,7 @@ from ..compute.snippets import select_spread, spike_pass_block, unit_seed
 from ..compute.waveforms import mean_and_std
 from . import _shared
 from ._objects import unit_spike_train
+from ._packing import concatenated, spike_offsets
 from ._reading import TraceSource, block_workers, map_blocks, reads_whole, trace_source
 
 #: a pass result is kept for the next task only up to this many spikes (13 bytes a spike)
@@ -108,8 +108,7 @@ def spike_pass(rec, sort, templates: list, before: int, after: int = 0,
         complete = (frames_per_unit is None or dense(templates, source.num_frames)
                     or reads_whole(source, sum(len(f) for f in frames_per_unit), before + after))
         result = _read(source, sort, templates, before, after, std_channels, None if complete else frames_per_unit)
-    if sum(len(t) for t in result.trains) <= _KEEP_SPIKES and os.environ.get("SORTINGVIEW_REUSE_TEMPLATES",
-                                                                             "1") != "0":
+    if sum(len(t) for t in result.trains) <= _KEEP_SPIKES and _shared.reusing():
         _LAST_PASS[:] = [result]
     return result
 
@@ -134,6 +133,8 @@ def _shared_pass(rec, sort, source: TraceSource, templates: list, before: int, a
     default), whichever task asks first: ``unit_metrics`` and ``spike_amplitudes`` take what they need of it."""
     if not templates or _shared.key_for(rec, sort) is None:  # not shared: no need to work out the rest
         return None
+    from .waveforms import as_json_unit, channel_locations  # (waveforms imports this module)
+
     length = templates[0].mean.shape[0]
     width = min(NEIGHBORHOOD, source.num_channels)
     locations = None
@@ -143,8 +144,6 @@ def _shared_pass(rec, sort, source: TraceSource, templates: list, before: int, a
             chans.append(None)
             continue
         if locations is None:
-            from .waveforms import channel_locations
-
             locations = channel_locations(rec)
         chans.append(nearest_channels(locations, t.peak_channel, width))
     if std_channels is not None and (after != length - before or _channels_key(std_channels) != _channels_key(chans)):
@@ -154,17 +153,11 @@ def _shared_pass(rec, sort, source: TraceSource, templates: list, before: int, a
     if not every:
         return None
     frames = np.concatenate([np.asarray(t.frames, np.int64) for t in templates])
-    key = _shared.key_for(rec, sort, units=[_json_unit(t.unit) for t in templates], before=before,
+    key = _shared.key_for(rec, sort, units=[as_json_unit(t.unit) for t in templates], before=before,
                           after=length - before, neighborhood=width,
                           templateSpikes=[len(t.frames) for t in templates],
                           templateSpikesSha1=hashlib.sha1(frames.tobytes()).hexdigest())
     return None if key is None else (key, length - before, chans)
-
-
-def _json_unit(unit):
-    if isinstance(unit, (list, tuple)):
-        return [_json_unit(u) for u in unit]
-    return unit.item() if hasattr(unit, "item") else unit
 
 
 def _for_storing(p: SpikePass) -> dict:
@@ -174,8 +167,8 @@ def _for_storing(p: SpikePass) -> dict:
     for i, d in enumerate(p.stds):
         if d is not None:
             stds[i] = d
-    return {"counts": np.array([len(t) for t in p.trains], np.int64), "inside": np.concatenate(p.inside or [[]]),
-            "amplitudes": np.concatenate(p.amplitudes or [[]]).astype(np.float32),
+    return {"counts": np.array([len(t) for t in p.trains], np.int64), "inside": concatenated(p.inside, bool),
+            "amplitudes": concatenated(p.amplitudes, np.float32),
             "hasStd": np.array([d is not None for d in p.stds], bool), "stds": stds}
 
 
@@ -186,9 +179,9 @@ def _from_stored(stored: dict, sort, templates: list, before: int, after: int,
     counts = stored["counts"]
     if [len(t) for t in trains] != [int(c) for c in counts]:
         return None
-    ends = np.cumsum(counts)
-    inside = [stored["inside"][e - c:e].astype(bool) for e, c in zip(ends, counts, strict=True)]
-    amplitudes = [stored["amplitudes"][e - c:e] for e, c in zip(ends, counts, strict=True)]
+    at = spike_offsets(counts)
+    inside = [stored["inside"][at[i]:at[i + 1]].astype(bool) for i in range(len(counts))]
+    amplitudes = [stored["amplitudes"][at[i]:at[i + 1]] for i in range(len(counts))]
     stds = [stored["stds"][i, :, :len(c)] if has and c is not None else None
             for i, (has, c) in enumerate(zip(stored["hasStd"], std_channels, strict=True))]
     return SpikePass(templates, before, after, True, trains, inside, amplitudes, _channels_key(std_channels), stds)
@@ -199,7 +192,7 @@ _LAST_PASS: list[SpikePass] = []
 
 def _last_pass(templates: list, before: int, after: int, key: tuple | None,
                frames_per_unit: list[np.ndarray] | None) -> SpikePass | None:
-    if os.environ.get("SORTINGVIEW_REUSE_TEMPLATES", "1") == "0":  # benchmarks time each task on its own
+    if not _shared.reusing():
         _LAST_PASS.clear()
         return None
     for p in _LAST_PASS:

@@ -7,7 +7,6 @@ whose snippet would cross the start or end of the recording are left out (see ``
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,7 @@ from ..compute.waveforms import mean_and_std, peak_channel_index, peak_frame_ind
 from ..errors import TaskInputError
 from . import _shared
 from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
-from ._packing import channel_index_table
+from ._packing import channel_index_table, concatenated, spike_offsets
 from ._reading import TraceSource, block_workers, kernel_threads, map_blocks, trace_source
 from .registry import register_task
 from .spike_pass import spike_pass
@@ -195,7 +194,7 @@ def unit_templates(recording, sorting, units: list[Any], before: int, after: int
             else:
                 out, mean = _templates(source, sorting, units, before, after, max_spikes, with_std)
                 slot.save({"counts": np.array([len(t.frames) for t in out], np.int64),
-                           "frames": np.concatenate([t.frames for t in out] or [np.zeros(0, np.int64)]),
+                           "frames": concatenated([t.frames for t in out], np.int64),
                            "means": mean, "peaks": np.array([[-1, -1] if t.peak_channel is None else
                                                              [t.peak_channel, t.peak_frame] for t in out], np.int64)})
     if mean.nbytes * (2 if with_std else 1) <= _KEEP_TEMPLATE_BYTES:
@@ -222,10 +221,10 @@ def _templates(source: TraceSource, sorting, units: list[Any], before: int, afte
 def _templates_from_stored(units: list[Any], stored: dict) -> tuple[list[UnitTemplate], np.ndarray]:
     """The templates another process stored (``_templates`` and the peaks it found)."""
     mean = stored["means"]
-    ends = np.cumsum(stored["counts"])
+    at = spike_offsets(stored["counts"])
     out = []
     for i, u in enumerate(units):
-        frames = stored["frames"][ends[i] - stored["counts"][i]:ends[i]]
+        frames = stored["frames"][at[i]:at[i + 1]]
         pc, pf = (int(x) for x in stored["peaks"][i])
         out.append(UnitTemplate(u, frames, mean[i], None, None if pc < 0 else pc, None if pc < 0 else pf))
     return out, mean
@@ -240,7 +239,7 @@ _KEEP_TEMPLATE_BYTES = 512 * 1024 * 1024
 
 
 def _last_templates(recording, sorting, key: tuple, with_std: bool) -> list[UnitTemplate] | None:
-    if os.environ.get("SORTINGVIEW_REUSE_TEMPLATES", "1") == "0":  # benchmarks time each task on its own
+    if not _shared.reusing():
         _LAST_TEMPLATES.clear()
         return None
     for rec, srt, k, has_std, out in _LAST_TEMPLATES:
