@@ -98,8 +98,17 @@ class JobBook:
         except OSError as exc:  # a full disk must not break the page: the list is still in memory
             log.warning("could not save the import page's job list to %s: %s", self.path, exc)
 
-    def _current(self, job: dict) -> dict | None:
-        return next((j for j in reversed(self.jobs) if j["jobId"] == job["jobId"]), None)
+    def _by_id(self, job_id: str) -> dict | None:
+        return next((j for j in reversed(self.jobs) if j["jobId"] == job_id), None)
+
+    def _synced(self, job: dict) -> dict:
+        """The list's own dict of ``job``, its fields copied into ``job`` (``job`` itself when the list no
+        longer holds it: forgotten, more than MAX_JOBS since, or from another list)."""
+        current = self._by_id(job["jobId"])
+        if current is None:
+            return job
+        job.update(current)
+        return current
 
     def add(self, job: dict) -> None:
         with self._changing():
@@ -115,11 +124,7 @@ class JobBook:
         if isinstance(fields.get("error"), str):
             fields["error"] = fields["error"][:MAX_ERROR_CHARS]
         with self._changing():
-            current = self._current(job)
-            if current is None:  # forgotten (more than MAX_JOBS since) or from another list: this dict alone
-                current = job
-            else:
-                job.update(current)
+            current = self._synced(job)
             if current["status"] in ENDED or all(current.get(k) == v for k, v in fields.items()):
                 return False
             current.update(fields)
@@ -131,13 +136,11 @@ class JobBook:
         """Record the end of a job once: unless it has ended already (another server recorded it, or it was
         cancelled), ``end()`` runs under the locks and its fields are saved into the job; whether it ran."""
         with self._changing():
-            current = self._current(job)
-            if current is not None:
-                job.update(current)
-            if job["status"] in ENDED:
+            current = self._synced(job)
+            if current["status"] in ENDED:
                 return False
             fields = end()
-            (current if current is not None else job).update(fields)
+            current.update(fields)
             job.update(fields)
             self._save()
             return True
@@ -145,7 +148,7 @@ class JobBook:
     def find(self, job_id: str) -> dict | None:
         with self.lock:
             self._refresh()
-            return next((j for j in reversed(self.jobs) if j["jobId"] == job_id), None)
+            return self._by_id(job_id)
 
     def unfinished(self) -> list[dict]:
         with self.lock:
