@@ -105,6 +105,27 @@ def test_on_redis_errors_timeouts_and_dying_tasks_are_bounded_as_before(store_di
     assert chan.stats()["running"] == {} and chan.stats()["queued"] == {}
 
 
+def test_short_jobs_reach_the_backend_as_counts_and_long_ones_by_name(store_dir, redis_url, caplog):
+    """A stream of short jobs costs the backend a message a second per worker, not one per job: their
+    outcomes come as counts per task name. A job that runs past REPORT_AFTER_S is named to it (timeouts and
+    status apply) and logged on its own line, as a failure is."""
+    chan = open_channel("default", redis_url)
+    quick = [submit_task("svtest.add.1", {"a": i, "b": 1}, channel=chan) for i in range(60)]
+    slow = submit_task("svtest.add.1", {"a": -1, "b": 1, "sleepSec": 0.3}, channel=chan)
+    bad = submit_task("svtest.fail.1", {"message": "no spikes in unit 7"}, channel=chan)
+    caplog.set_level("INFO", logger="sortingview.backend")
+    backend = run_backend(channel_url=redis_url, job_handlers={"misc": {"num_workers": 2}})
+    assert [h.wait(1)["sum"] for h in quick] == [i + 1 for i in range(60)] and slow.wait(1)["sum"] == 0
+    lines = [r.getMessage() for r in caplog.records if r.name == "sortingview.backend"]
+    counted = [int(m.split()[1]) for m in lines if m.startswith("done ") and " x svtest.add.1 on misc " in m]
+    named = [m for m in lines if m.startswith("done ") and " x " not in m.split(" on ")[0]]
+    # named: the slow one, and the first job of each worker (the backend claimed it when it started the worker)
+    assert sum(f"done {slow.job_id[:10]} svtest.add.1" in m for m in named) == 1, named
+    assert len(named) <= 3 and sum(counted) + len(named) == 61 and 1 <= len(counted) <= 4, lines
+    assert sum(m.startswith(f"error {bad.job_id[:10]}") for m in lines) == 1, lines
+    assert backend.completed == 62
+
+
 def test_a_burst_on_redis_ends_when_its_own_queue_is_empty_not_another_backend_ids(store_dir, redis_url):
     chan = open_channel("default", redis_url)
     theirs = submit_task("svtest.add.1", {"a": 100, "b": 1}, backend_id="someone-else", channel=chan)

@@ -7,9 +7,13 @@ then, in one round trip (:meth:`RedisChannel.end_many_and_claim`), records the o
 if none is queued, and claims it. While its jobs are short (under BATCH_JOB_S each) it claims up to BATCH_MAX at
 once, never more than its share of the queue, and records them together; a job that runs longer sends the rest
 of its batch back to the queue. A thread renews the leases on the jobs it holds.
-Jobs never pass through the backend process; the worker tells it only which job it runs (one message per
-batch), so that the backend can enforce the timeout, see a worker die (and give its jobs back), and report
-running jobs. On ``drain`` (a graceful stop) it claims nothing more; on ``None`` or end-of-file it exits.
+Jobs never pass through the backend process. A job is named to the backend only once it has run
+REPORT_AFTER_S (by the lease thread), so that the backend can enforce the timeout and report running jobs; the
+outcomes of jobs it was never told of reach it as a count per task name every SUMMARY_EVERY_S (errors at once),
+so that a stream of short jobs costs the backend one message a second, not one per job: its work, and the
+wakings it caused, fell in the middle of other jobs' round trips on a small machine. A worker that dies
+holding jobs the backend does not know is seen by its sentinel, and the backend gives back what it held in the
+channel. On ``drain`` (a graceful stop) it claims nothing more; on ``None`` or end-of-file it exits.
 """
 from __future__ import annotations
 
@@ -31,9 +35,11 @@ BATCH_MAX = 8
 BATCH_JOB_S = 0.002
 
 
-#: a job of a batch other than its first is named to the backend once it has run this long (by the lease
-#: thread, so that short jobs cost no message each): the backend's timeout then runs against that job
+#: a job is named to the backend once it has run this long (by the lease thread, so that short jobs cost no
+#: message each): the backend's timeout then runs against that job, from the job's start
 REPORT_AFTER_S = 0.05
+#: how often the outcomes of jobs the backend was never told of reach it, counted per task name
+SUMMARY_EVERY_S = 1.0
 
 
 class _Pipe:
@@ -42,15 +48,26 @@ class _Pipe:
     def __init__(self, conn):
         self.conn = conn
         self.lock = threading.Lock()
-        self.current: tuple | None = None  # (job, monotonic start) of a batch job the backend does not know yet
+        self.current: tuple | None = None  # (job, monotonic start) of a job the backend does not know yet
+        self.named: set[str] = set()  # jobs the backend was told of whose outcomes it has not had
+        self.counts: dict[str, list] = {}  # task name -> [jobs, seconds, longest] of outcomes it was not told
+        self.where = ""  # as the outcomes say where they ran
+        self.next_summary = time.monotonic() + SUMMARY_EVERY_S
 
     def tell(self, message) -> None:
         with self.lock:
             self.current = None
             _send(self.conn, message)
 
+    def name(self, job, started: float) -> None:
+        """Tell the backend that ``job`` runs, since ``started`` (monotonic, the same clock as the backend's)."""
+        with self.lock:
+            self.current = None
+            self.named.add(job.job_id)
+            _send(self.conn, ("done", [], job, started))
+
     def starting(self, job) -> None:
-        """A job of a batch other than its first starts (the backend hears of it if it runs long)."""
+        """A job starts (the backend hears of it if it runs long)."""
         with self.lock:
             self.current = (job, time.monotonic())
 
@@ -63,11 +80,41 @@ class _Pipe:
         with self.lock:
             if self.current is None or time.monotonic() - self.current[1] < REPORT_AFTER_S:
                 return
-            job, self.current = self.current[0], None
+            (job, started), self.current = self.current, None
+            self.named.add(job.job_id)
             try:
-                _send(self.conn, ("done", [], job))
+                _send(self.conn, ("done", [], job, started))
             except OSError:
                 pass  # the backend is gone; the main thread finds out at its next report
+
+    def to_tell(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """Of ``outcomes`` (recorded in the channel), those the backend must hear of now: of jobs it was told of,
+        and failures; the others are counted for the next summary."""
+        out = []
+        with self.lock:
+            for o in outcomes:
+                if o.job_id in self.named or not (o.ok and o.accepted and o.recorded):
+                    self.named.discard(o.job_id)
+                    out.append(o)
+                else:
+                    self.where = o.where
+                    c = self.counts.setdefault(o.task_name, [0, 0.0, 0.0])
+                    c[0] += 1
+                    c[1] += o.seconds
+                    c[2] = max(c[2], o.seconds)
+        return out
+
+    def summarize(self, *, now: bool = False) -> None:
+        """Send the counts of outcomes the backend was not told of, every SUMMARY_EVERY_S (or ``now``)."""
+        with self.lock:
+            if not self.counts or not (now or time.monotonic() >= self.next_summary):
+                return
+            counts, self.counts = self.counts, {}
+            self.next_summary = time.monotonic() + SUMMARY_EVERY_S
+            try:
+                _send(self.conn, ("ran", counts, self.where))
+            except OSError:
+                pass  # the backend is gone
 
 
 class _Lease(threading.Thread):
@@ -88,6 +135,7 @@ class _Lease(threading.Thread):
         while True:
             time.sleep(min(REPORT_AFTER_S, self.ctx.lease_s / 3))
             self.pipe.report_long_job()
+            self.pipe.summarize()
             job_ids = self.job_ids
             if not job_ids or time.monotonic() < next_beat:
                 continue
@@ -111,12 +159,14 @@ def serve(conn, channel, ctx: WorkerContext) -> None:
             while not jobs and (draining or _ready(conn.fileno())):  # while draining, only a stop can come
                 message = _recv(conn)
                 if message is None:
+                    pipe.summarize(now=True)
                     return
                 if message == "drain":
                     draining = True
+                    pipe.summarize(now=True)
                 else:  # the job the backend claimed when it started this worker: its clock starts now
                     jobs = [message]
-                    pipe.tell(("done", [], message))
+                    pipe.name(message, time.monotonic())
         except (EOFError, OSError):
             return
         if not jobs:
@@ -136,8 +186,11 @@ def serve(conn, channel, ctx: WorkerContext) -> None:
             jobs, reports, queued = _record_batch(pipe, channel, ctx, outcomes, released,
                                                   0 if draining or stop else n, wait=0.0 if queued else IDLE_WAIT_S)
             lease.job_ids = [j.job_id for j in jobs]
-            if jobs or reports or stop:
-                pipe.tell(("retire" if stop else "done", reports, jobs[0] if jobs else None))
+            if stop:
+                pipe.summarize(now=True)
+                pipe.tell(("retire", reports, None))
+            elif reports:
+                pipe.tell(("done", reports, None))
         except (EOFError, OSError):
             return  # the backend is gone; jobs claimed just now go back when their leases run out
         if stop:
@@ -148,8 +201,8 @@ def _run_batch(pipe: _Pipe, jobs: list, ctx: WorkerContext) -> tuple[list[Outcom
     """Run ``jobs`` in order until one runs long or out of memory; their outcomes, and whether to stop."""
     outcomes: list[Outcome] = []
     directory = store_dir()
-    for k, job in enumerate(jobs):
-        if k:
+    for job in jobs:
+        if job.job_id not in pipe.named:  # (the backend's own first job is named already)
             pipe.starting(job)
         outcome = run_job(job.job_id, job.task_name, job.task_input, job.task_type, directory)
         outcomes.append(outcome)
@@ -170,7 +223,9 @@ def _record_batch(pipe: _Pipe, channel, ctx: WorkerContext, outcomes: list[Outco
 
     def tell(accepted: list[bool]) -> None:  # before a wait: the backend must not think the job still runs
         _mark(outcomes, accepted)
-        pipe.tell(("done", outcomes, None))
+        told = pipe.to_tell(outcomes)
+        if told:
+            pipe.tell(("done", told, None))
         pending.clear()
 
     ended = [(o.job_id, o.result, None if o.ok else o.error or "", o.traceback) for o in outcomes]
@@ -179,6 +234,7 @@ def _record_batch(pipe: _Pipe, channel, ctx: WorkerContext, outcomes: list[Outco
         lease_s=ctx.lease_s, wait=wait if n else 0.0, on_ended=tell)
     if pending:
         _mark(outcomes, accepted)
+        pending[:] = pipe.to_tell(outcomes)
     jobs = []
     for job in claimed:
         settled = vet_claimed(channel, ctx.worker_id, job, ctx.max_attempts)
@@ -196,7 +252,8 @@ def _mark(outcomes: list[Outcome], accepted: list[bool]) -> None:
 
 
 def _claim(pipe: _Pipe, channel, ctx: WorkerContext):
-    """Wait for a job of this worker's handler and claim it; tell the backend (None: nothing came)."""
+    """Wait for a job of this worker's handler and claim it (None: nothing came); the backend hears of it if it
+    runs long (see REPORT_AFTER_S), and at once of jobs the claim settled without running them."""
     try:
         job = channel.wait_and_claim(ctx.worker_id, ctx.handler, backend_id=ctx.backend_id, lease_s=ctx.lease_s,
                                      timeout=IDLE_WAIT_S)
@@ -211,6 +268,6 @@ def _claim(pipe: _Pipe, channel, ctx: WorkerContext):
         reports.append(settled)
         jobs = channel.claim(ctx.worker_id, {ctx.handler: 1}, backend_id=ctx.backend_id, lease_s=ctx.lease_s)
         job = jobs[0] if jobs else None
-    if job is not None or reports:
-        pipe.tell(("done", reports, job))
+    if reports:
+        pipe.tell(("done", reports, None))
     return job

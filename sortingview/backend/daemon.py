@@ -181,7 +181,16 @@ class Backend:
                 n += 1
                 if not (h.claims_itself and outcome.recorded):  # a freed slot no worker refills: claim now
                     self._next_claim = 0.0
+            self._log_counts(h)
         return n
+
+    def _log_counts(self, h: JobHandler) -> None:
+        """One line per task name for the short jobs a handler's workers ran and recorded on their own."""
+        for where, counts in h.ran():
+            for task_name, (jobs, seconds, longest) in sorted(counts.items()):
+                log.info("done %d x %s on %s (%s) in %.2f ms each on average, the longest %.2f ms", jobs, task_name,
+                         h.name, where, 1000 * seconds / jobs, 1000 * longest)
+                self.completed += jobs
 
     def _record(self, o: Outcome, handler: str) -> None:
         entry = self.jobs.pop(o.job_id, None)
@@ -278,6 +287,7 @@ class Backend:
                 if job_id in self.jobs:
                     self.channel.release(self.jobs[job_id][0].worker or self.worker_id, job_id)
                     log.info("released %s back to the channel", job_id[:10])
+            self._log_counts(h)  # the last counts, read as the workers stopped
         self.jobs.clear()
         from .dask_handler import close_dask_clients
 

@@ -57,6 +57,11 @@ class JobHandler(abc.ABC):
         """Jobs its workers claimed by themselves since the last call (the backend then holds their lease)."""
         return []
 
+    def ran(self) -> list[tuple[str, dict]]:
+        """Counts of jobs its workers ran and recorded that the backend was never told of, since the last call:
+        (where, {task name: [jobs, seconds, longest]}) each."""
+        return []
+
     def drain(self) -> None:  # noqa: B027  (only handlers whose workers claim work override it)
         """The backend is stopping: take no more work of your own accord."""
 

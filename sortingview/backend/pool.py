@@ -247,6 +247,7 @@ class ParallelHandler(JobHandler):
         self.supervises_only = context.self_claim
         self.workers: list[_Worker] = []
         self._adopted: list[JobRecord] = []
+        self._ran: list[tuple[str, dict]] = []
         self._started = 0
 
     def free_slots(self) -> int:
@@ -259,9 +260,7 @@ class ParallelHandler(JobHandler):
         if worker is None or self.context.self_claim:
             worker = self._new_worker()
             if self.context.self_claim:  # the backend claimed the job: its lease passes to the worker
-                from .channel import open_channel
-
-                if not open_channel(self.context.channel, self.context.channel_url).hand_over(
+                if not self._channel().hand_over(
                         job.job_id, job.worker or self.context.worker_id, worker.ctx.worker_id,
                         lease_s=self.context.lease_s):
                     return  # its lease was lost meanwhile: the worker claims work of its own instead
@@ -291,6 +290,12 @@ class ParallelHandler(JobHandler):
         jobs, self._adopted = self._adopted, []
         return jobs
 
+    def ran(self) -> list[tuple[str, dict]]:
+        """What self-claiming workers ran that the backend was never told of, since the last call: (where,
+        {task name: [jobs, seconds, longest]}) per summary."""
+        out, self._ran = self._ran, []
+        return out
+
     def drain(self) -> None:
         for w in self.workers:
             try:
@@ -308,7 +313,10 @@ class ParallelHandler(JobHandler):
             # every report waiting (a self-claiming worker also writes when it claims a job while idle, and the
             # backend reads its reports in batches)
             while _ready(w.conn.fileno()):
-                kind, reports, next_job = _recv(w.conn)
+                kind, reports, next_job, *started = _recv(w.conn)
+                if kind == "ran":  # counts of short jobs it recorded that the backend was never told of
+                    self._ran.append((next_job or w.where, reports))  # (next_job: where they ran)
+                    continue
                 for o in reports:
                     o.where = o.where or w.where
                     w.started.discard(o.job_id)
@@ -316,7 +324,7 @@ class ParallelHandler(JobHandler):
                 if kind == "retire":  # it stops after this (out of memory, or told to): never hand it a job
                     self._drop(w)
                     return out
-                w.job, w.t0 = next_job, time.monotonic()
+                w.job, w.t0 = next_job, started[0] if started else time.monotonic()
                 if next_job is not None:
                     self._adopted.append(next_job)
                     w.started.add(next_job.job_id)
@@ -340,14 +348,15 @@ class ParallelHandler(JobHandler):
         code = w.proc.exitcode
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         self._drop(w)
-        job = w.job
-        self._release_held([w], known={job.job_id} if job else set(), count_attempt=True)
-        if job is None:
-            return []
+        running = [(w.job, time.monotonic() - w.t0)] if w.job else []
+        # jobs it claimed itself and had not named yet (short so far): the backend takes them on, to give back
+        for rec in self._held([w], known={w.job.job_id} if w.job else set()):
+            self._adopted.append(rec)
+            running.append((rec, max(0.0, time.time() - rec.started) if rec.started else 0.0))
         return [Outcome(job.job_id, False, error=(
             f"WorkerLostError: the {self.name} worker process ({w.where}) died ({how}) while running "
-            f"{job.task_name}; it may have run out of memory"), seconds=time.monotonic() - w.t0,
-            where=w.where, lost=True, task_name=job.task_name)]
+            f"{job.task_name}; it may have run out of memory"), seconds=seconds,
+            where=w.where, lost=True, task_name=job.task_name) for job, seconds in running]
 
     def _batch_left(self, w: _Worker, overran: JobRecord) -> list[Outcome]:
         """A self-claiming worker stopped for ``overran``: the other jobs of its batch go back to the channel. Those
@@ -359,18 +368,23 @@ class ParallelHandler(JobHandler):
                f"{overran.job_id[:10]}) of the same batch ran longer than timeout_s={self.config.timeout_s:g} s")
         return [Outcome(i, False, error=why, where=w.where, lost=True) for i in sorted(started)]
 
-    def _release_held(self, workers: list[_Worker], known: set[str], count_attempt: bool) -> None:
-        """Give back the jobs that self-claiming ``workers`` hold in the channel but never reported (a worker
-        that died, or was stopped, between its claim and its message); ``known`` ones the backend handles."""
+    def _held(self, workers: list[_Worker], known: set[str]) -> list[JobRecord]:
+        """The jobs that self-claiming ``workers`` hold in the channel and never named to the backend (short so
+        far, or claimed just before the worker died or was stopped), but ``known`` ones."""
         ids = {w.ctx.worker_id for w in workers}
         if not (self.context.self_claim and ids):
-            return
+            return []
+        return [rec for rec in self._channel().running_jobs() if rec.worker in ids and rec.job_id not in known]
+
+    def _release_held(self, workers: list[_Worker], known: set[str], count_attempt: bool) -> None:
+        """Give back the jobs of :meth:`_held`; ``known`` ones the backend handles."""
+        for rec in self._held(workers, known):
+            self._channel().release(rec.worker, rec.job_id, count_attempt=count_attempt)
+
+    def _channel(self):
         from .channel import open_channel
 
-        channel = open_channel(self.context.channel, self.context.channel_url)
-        for rec in channel.running_jobs():
-            if rec.worker in ids and rec.job_id not in known:
-                channel.release(rec.worker, rec.job_id, count_attempt=count_attempt)
+        return open_channel(self.context.channel, self.context.channel_url)
 
     def _drop(self, w: _Worker) -> None:
         w.kill()
@@ -399,6 +413,13 @@ class ParallelHandler(JobHandler):
         for w in list(self.workers):
             if w.job is None:
                 w.proc.join(2)
+                try:  # the last counts of a worker that claimed its own jobs
+                    while _ready(w.conn.fileno()):
+                        kind, counts, where, *_ = _recv(w.conn)
+                        if kind == "ran":
+                            self._ran.append((where or w.where, counts))
+                except (EOFError, OSError):
+                    pass
             w.kill()
         self._release_held(self.workers, known=set(busy), count_attempt=False)
         self.workers.clear()
