@@ -110,6 +110,23 @@ def start_backend_process(config: str, *args: str, log_path=None):
     return subprocess.Popen(cmd, env=backend_env(), stdout=out, stderr=subprocess.STDOUT)
 
 
+def kill_tree(proc) -> None:
+    """Kill a backend process started by a test and its workers, and wait for them (a worker that outlived its
+    backend by a moment could claim the next test's jobs: they have the same ids)."""
+    import psutil
+
+    children = psutil.Process(proc.pid).children(recursive=True) if proc.poll() is None else []
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+    for c in children:
+        try:
+            c.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(children, timeout=10)
+
+
 def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
     """Poll ``predicate`` until it returns something truthy (and return that), or fail after ``timeout``."""
     deadline = time.monotonic() + timeout

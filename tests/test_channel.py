@@ -321,3 +321,18 @@ def test_redis_wait_needs_no_token_and_prune_removes_it(redis_url):
     assert admin.exists(channel.prefix + "done:k")
     assert channel.prune(-1) == 2
     assert not admin.exists(channel.prefix + "done:k", channel.prefix + "job:k", channel.prefix + "job:j")
+
+
+def test_a_stop_is_requested_of_running_jobs_only_and_read_by_their_holder(channel):
+    channel.submit(req("queued"))
+    assert not channel.request_stop("queued", "CancelledError: no"), "a queued job is expired, not stopped"
+    [running] = channel.claim("w1", {"misc": 1})
+    channel.submit(req("other"))
+    channel.claim("w2", {"misc": 1})
+    assert channel.stop_requests(["queued", "other", "unknown"]) == {}
+    assert channel.request_stop(running.job_id, "CancelledError: by alice")
+    assert channel.stop_requests([running.job_id, "other", "unknown"]) == {running.job_id: "CancelledError: by alice"}
+    assert channel.stop_requests([]) == {}
+    assert channel.fail("w1", running.job_id, "CancelledError: by alice")
+    assert channel.stop_requests([running.job_id]) == {}, "an ended job is not asked again"
+    assert not channel.request_stop(running.job_id, "x") and not channel.request_stop("never-submitted", "x")

@@ -1,6 +1,7 @@
 """The import page's sorter jobs survive a server restart (real ``sortingview-start-backend`` processes), a
-queued job can be cancelled by a signed-in importer (API and the page's button in Chromium), a running or ended
-one cannot, and a job queued before a restart is watched again and added to its workspace when it ends."""
+queued job can be cancelled by a signed-in importer (API and the page's button in Chromium), a running one is
+stopped by its backend, an ended one cannot be cancelled, and a job queued before a restart is watched again
+and added to its workspace when it ends."""
 from __future__ import annotations
 
 import contextlib
@@ -17,11 +18,13 @@ from test_server_support import http
 
 
 @contextlib.contextmanager
-def server_only(workdir: str, *extra: str):
-    """``sortingview-start-backend --no-workers`` (the HTTP server, nobody claims jobs); yields its URL."""
+def server_only(workdir: str, *extra: str, config: str | None = None):
+    """``sortingview-start-backend --no-workers`` (the HTTP server, nobody claims jobs), or with workers as
+    ``config`` says; yields its URL."""
     port = free_port()
     log = open(os.path.join(workdir, f"server-{port}.log"), "w")
-    proc = subprocess.Popen([shutil.which("sortingview-start-backend"), "--port", str(port), "--no-workers", *extra],
+    workers = ("--config", config) if config else ("--no-workers",)
+    proc = subprocess.Popen([shutil.which("sortingview-start-backend"), "--port", str(port), *workers, *extra],
                             stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
     url = f"http://127.0.0.1:{port}"
     try:
@@ -114,6 +117,51 @@ def test_jobs_survive_restarts_and_queued_ones_cancel(store_dir, tmp_path, chrom
     assert labels == ["simple default"] and jobs[simple]["sortingId"] in W.get_sorting_ids_for_recording(rid)
     with open(store_dir / "sortingview" / files[0]) as f:
         assert {j["jobId"]: j["status"] for j in json.load(f)} == {simple: "done", tdc2: "cancelled", sc2: "cancelled"}
+
+
+def test_a_running_sorter_job_is_stopped_from_the_page(store_dir, tmp_path, chromium_path):
+    """The page's cancel button on a running job: the backend kills the sorter's worker within seconds and the
+    job shows as cancelled, not failed; the sorting handler then takes the next job."""
+    from spikeinterface.core import generate_ground_truth_recording
+
+    from sortingview.backend.client import get_task_status
+    from sortingview.server.auth import UserStore, users_file
+
+    root = tmp_path / "import"
+    root.mkdir()
+    # long enough that tridesclous2 runs for about 30 s: the button is pressed while it runs
+    rec, _ = generate_ground_truth_recording(durations=[150.0], num_channels=32, num_units=20, seed=3)
+    rec.save(folder=str(root / "long"), verbose=False)
+    alice = UserStore(users_file()).add_user("alice")
+    auth = {"Authorization": f"Bearer {alice}"}
+    config = tmp_path / "handlers.yaml"
+    config.write_text("job_handlers:\n  sorting: {type: parallel, params: {num_workers: 1}}\n")
+    with server_only(str(tmp_path), "--import-folder", str(root), "--importers", "alice", config=str(config)) as url:
+        ws = http(f"{url}/api/import/workspace", body={"label": "stop"}, headers=auth)[1]["workspaceUri"]
+        rid = http(f"{url}/api/import/recording", body={"workspaceUri": ws, "path": "long"},
+                   headers=auth)[1]["recordingId"]
+        status, body = http(f"{url}/api/import/sort", headers=auth, body={
+            "workspaceUri": ws, "recordingIds": [rid], "sorters": {"tridesclous2": {}}})
+        assert status == 200, body
+        [job] = body["jobs"]
+        deadline = time.monotonic() + 120
+        while _jobs(url, alice)[job["jobId"]]["status"] != "running":
+            assert time.monotonic() < deadline, _jobs(url, alice)
+            time.sleep(0.2)  # the page polls the same way
+        with chromium_browser(chromium_path) as browser, checked_page(browser) as pg:
+            pg.goto(f"{url}/import")
+            pg.fill("#im-token", alice)
+            pg.click("#im-signin-btn")
+            row = f"tr.im-job[data-job-id='{job['jobId']}']"
+            pg.click(f"{row}[data-status=running] button.im-cancel")
+            t0 = time.monotonic()
+            pg.wait_for_selector(f"{row}[data-status=cancelled]", timeout=30_000)
+            assert time.monotonic() - t0 < 20 and pg.text_content("#im-message") == ""
+        st = get_task_status(job["jobId"], channel=_jobs(url, alice)[job["jobId"]]["channel"])
+        assert st.status == "error" and "cancelled from the import page by alice" in st.error
+        assert _jobs(url, alice)[job["jobId"]]["stopRequestedBy"] == "alice"
+        status, body = http(f"{url}/api/import/cancel", body={"jobId": job["jobId"]}, headers=auth)
+        assert status == 409 and "already ended (cancelled)" in body["error"]
 
 
 def test_the_job_file_is_bounded_and_a_damaged_one_starts_empty(tmp_path):

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import signal
 
-import psutil
 import pytest
-from backend_tasks import backend_alive, start_backend_process, wait_until, write_config
+from backend_tasks import backend_alive, kill_tree, start_backend_process, wait_until, write_config
 from kill_scenarios import backend_killed_mid_task, worker_killed_mid_task
 from test_handlers import run_backend
 
@@ -22,21 +21,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def procs():
-    """Backends started by the test; at the end they and their workers are killed and waited for (a worker
-    that outlived its backend by a moment could claim the next test's jobs: they have the same ids)."""
+    """Backends started by the test; at the end they and their workers are killed and waited for."""
     started = []
     yield started
     for p in started:
-        children = psutil.Process(p.pid).children(recursive=True) if p.poll() is None else []
-        if p.poll() is None:
-            p.kill()
-            p.wait(10)
-        for c in children:
-            try:
-                c.kill()
-            except psutil.NoSuchProcess:
-                pass
-        psutil.wait_procs(children, timeout=10)
+        kill_tree(p)
 
 
 def _config(tmp_path, redis_url, **top):
@@ -124,6 +113,22 @@ def test_short_jobs_reach_the_backend_as_counts_and_long_ones_by_name(store_dir,
     assert len(named) <= 3 and sum(counted) + len(named) == 61 and 1 <= len(counted) <= 4, lines
     assert sum(m.startswith(f"error {bad.job_id[:10]}") for m in lines) == 1, lines
     assert backend.completed == 62
+
+
+def test_a_worker_dying_mid_batch_charges_an_attempt_to_the_job_it_was_running_only(store_dir, redis_url):
+    """Short jobs are never named to the backend; the worker writes the id of the one it runs in shared memory,
+    so when it dies the backend charges that job (it fails after max_attempts saying the worker died) and gives
+    the rest of the batch back uncharged: they then run once."""
+    chan = open_channel("default", redis_url)
+    before = [submit_task("svtest.add.1", {"a": i, "b": 0}, channel=chan) for i in range(10)]
+    dying = submit_task("svtest.always_die.1", {}, channel=chan)
+    after = [submit_task("svtest.add.1", {"a": i, "b": 100}, channel=chan) for i in range(10)]
+    run_backend(channel_url=redis_url, job_handlers={"misc": {"num_workers": 1, "max_attempts": 2}})
+    st = dying.status()
+    assert st.status == "error" and "died (killed by signal 9) while running svtest.always_die.1" in st.error
+    assert chan.get(dying.job_id).attempts == 2
+    assert [h.wait(1)["sum"] for h in before + after] == list(range(10)) + [i + 100 for i in range(10)]
+    assert [chan.get(h.job_id).attempts for h in before + after] == [1] * 20
 
 
 def test_a_burst_on_redis_ends_when_its_own_queue_is_empty_not_another_backend_ids(store_dir, redis_url):

@@ -53,6 +53,7 @@ class _Pipe:
         self.counts: dict[str, list] = {}  # task name -> [jobs, seconds, longest] of outcomes it was not told
         self.where = ""  # as the outcomes say where they ran
         self.next_summary = time.monotonic() + SUMMARY_EVERY_S
+        self.running = None  # shared memory: the id of the job this worker runs (see serve)
 
     def tell(self, message) -> None:
         with self.lock:
@@ -146,9 +147,11 @@ class _Lease(threading.Thread):
                 pass
 
 
-def serve(conn, channel, ctx: WorkerContext) -> None:
-    """The worker's loop: jobs the backend hands over, and jobs it claims itself, until told to stop."""
+def serve(conn, channel, ctx: WorkerContext, running=None) -> None:
+    """The worker's loop: jobs the backend hands over, and jobs it claims itself, until told to stop.
+    ``running`` (shared memory) holds the id of the job it runs, for the backend to read if it dies."""
     pipe = _Pipe(conn)
+    pipe.running = running
     lease = _Lease(ctx, pipe)
     lease.start()
     draining = False
@@ -204,6 +207,8 @@ def _run_batch(pipe: _Pipe, jobs: list, ctx: WorkerContext) -> tuple[list[Outcom
     for job in jobs:
         if job.job_id not in pipe.named:  # (the backend's own first job is named already)
             pipe.starting(job)
+        if pipe.running is not None:
+            pipe.running.value = job.job_id.encode("ascii")
         outcome = run_job(job.job_id, job.task_name, job.task_input, job.task_type, directory)
         outcomes.append(outcome)
         if _explain_memory_error(outcome, ctx):  # report, then make way for a new worker

@@ -129,6 +129,14 @@ class TaskHandle:
                               RuntimeWarning, stacklevel=3)
                 warned = True
 
+    def cancel(self, why: str = "cancelled by its client") -> bool:
+        """Take the job out of the queue, or ask the backend running it to stop it (within about a second; its
+        worker process is killed); it then fails with ``CancelledError: <why>``. Whether it was queued or
+        running (False: it had ended). A task on an ``inline`` or ``dask`` handler cannot be stopped: it runs
+        until it ends or reaches its timeout, and the backend logs a warning."""
+        error = f"CancelledError: {why}"
+        return self.channel.expire(self.job_id, error) or self.channel.request_stop(self.job_id, error)
+
     def wait(self, timeout: float | None = None) -> Any:
         """The decoded result; TaskError (with the remote traceback) or TaskTimeoutError otherwise."""
         st = self.wait_status(timeout)

@@ -32,6 +32,7 @@ _MIN_IDLE_S = 0.0005
 _MAX_IDLE_S = 0.01
 _IDLE_WAIT_S = 0.1
 _RECLAIM_EVERY_S = 0.05
+_STOPS_EVERY_S = 1.0  # how often a backend running jobs looks for requests to stop one (Channel.request_stop)
 _KEEP_ENDED_S = 7 * 24 * 3600  # finished and failed jobs stay visible to `status` and clients this long
 _EXPIRE_EVERY_S = 60.0  # how often a backend fails jobs queued for a backend id that nobody serves
 _OUTAGE_RETRY_S = 1.0  # a channel that cannot be reached or written (disk full) is tried again this often
@@ -51,6 +52,8 @@ class Backend:
         self._stop = threading.Event()
         self._hard_stop = threading.Event()
         self._next_lease = self._next_status = self._next_prune = self._next_claim = self._next_expire = 0.0
+        self._next_stops = 0.0
+        self._unstoppable: set[str] = set()  # jobs asked to stop whose handler cannot (told once in the log)
         self._burst = False
         self._poller = select.poll()
         self._polled: set[int] = set()
@@ -194,6 +197,7 @@ class Backend:
 
     def _record(self, o: Outcome, handler: str) -> None:
         entry = self.jobs.pop(o.job_id, None)
+        self._unstoppable.discard(o.job_id)
         if o.recorded:  # the worker wrote it to the channel itself
             self._log(o, handler)
             return
@@ -231,6 +235,10 @@ class Backend:
                 log.warning("lease on %s was lost (this backend was too slow to renew it); another backend may "
                             "run it", job_id[:10])
             self._next_lease = now + self.config.lease_s / 3
+        if self.jobs and now >= self._next_stops:
+            self._next_stops = now + _STOPS_EVERY_S
+            for job_id, error in self.channel.stop_requests(list(self.jobs)).items():
+                self._stop_job(job_id, error)
         if now >= self._next_status:
             self.channel.put_backend(self.worker_id, self.describe())
             self._next_status = now + min(_STATUS_EVERY_S, self.config.lease_s / 3)
@@ -245,6 +253,22 @@ class Backend:
             if pruned:
                 log.info("forgot %d job(s) that ended more than %d h ago", pruned, _KEEP_ENDED_S // 3600)
             self._next_prune = now + 3600
+
+    def _stop_job(self, job_id: str, error: str) -> None:
+        """Someone asked (through the channel) to stop a job this backend runs: kill it and record ``error``."""
+        job = self.jobs[job_id][0]
+        h = self.handlers.get(job.handler)
+        outcomes = h.stop(job_id, error) if h is not None else []
+        if not outcomes:
+            if job_id not in self._unstoppable:
+                self._unstoppable.add(job_id)
+                log.warning("asked to stop %s %s, but could not (a %s handler cannot stop a running task, or the "
+                            "task was ending); it runs until it ends or reaches timeout_s", job_id[:10],
+                            job.task_name, self.config.handler(job.handler).type)
+            return
+        log.info("stopping %s %s on %s, as asked", job_id[:10], job.task_name, job.handler)
+        for o in outcomes:
+            self._record(o, job.handler)
 
     def _sleep(self, seconds: float, *, news: bool = False) -> None:
         """Wait until a running job ends, or ``seconds`` pass (with ``news``: or the channel has news)."""

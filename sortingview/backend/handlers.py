@@ -57,6 +57,11 @@ class JobHandler(abc.ABC):
         """Jobs its workers claimed by themselves since the last call (the backend then holds their lease)."""
         return []
 
+    def stop(self, job_id: str, error: str) -> list[Outcome]:
+        """Stop a running job now, as asked through the channel (:meth:`Channel.request_stop`): its outcome
+        (failed with ``error``) and those of jobs stopped with it; [] when this handler cannot stop a job."""
+        return []
+
     def ran(self) -> list[tuple[str, dict]]:
         """Counts of jobs its workers ran and recorded that the backend was never told of, since the last call:
         (where, {task name: [jobs, seconds, longest]}) each."""

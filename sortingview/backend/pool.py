@@ -107,7 +107,7 @@ def _explain_memory_error(outcome: Outcome, ctx: WorkerContext) -> bool:
 
 
 def _worker_main(conn, lifeline, task_modules: tuple[str, ...], environ: dict[str, str],
-                 ctx: WorkerContext) -> None:
+                 ctx: WorkerContext, running=None) -> None:
     """A worker process: run jobs from ``conn`` (and the ones it claims next) until the pipe closes."""
     threading.Thread(target=_watch_backend, args=(lifeline,), name="lifeline", daemon=True).start()
     # the forkserver's environment is that of the backend when the first worker started; take today's
@@ -125,7 +125,7 @@ def _worker_main(conn, lifeline, task_modules: tuple[str, ...], environ: dict[st
     if ctx.self_claim:
         from .claiming import serve
 
-        serve(conn, channel, ctx)
+        serve(conn, channel, ctx, running)
         return
     draining = False
     while True:
@@ -205,14 +205,20 @@ def warm_up(task_modules: tuple[str, ...]) -> None:
         p.join()
 
 
+RUNNING_ID_BYTES = 128  # job ids are 40 hex digits
+
+
 class _Worker:
     def __init__(self, task_modules: tuple[str, ...], ctx: WorkerContext):
         self.ctx = ctx
         mp = _mp_context(task_modules)
         self.conn, child = mp.Pipe()
         life_r, self.lifeline = mp.Pipe(duplex=False)
-        self.proc = mp.Process(target=_worker_main, args=(child, life_r, task_modules, dict(os.environ), ctx),
-                               name=f"sortingview-{ctx.handler}")
+        #: the id of the job a self-claiming worker runs, written by it in shared memory (no message, no waking
+        #: of the backend): if it dies, that job is the one charged an attempt
+        self.running = mp.RawArray("c", RUNNING_ID_BYTES) if ctx.self_claim else None
+        self.proc = mp.Process(target=_worker_main, name=f"sortingview-{ctx.handler}",
+                               args=(child, life_r, task_modules, dict(os.environ), ctx, self.running))
         self.proc.start()
         child.close()
         life_r.close()
@@ -349,8 +355,16 @@ class ParallelHandler(JobHandler):
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         self._drop(w)
         running = [(w.job, time.monotonic() - w.t0)] if w.job else []
-        # jobs it claimed itself and had not named yet (short so far): the backend takes them on, to give back
-        for rec in self._held([w], known={w.job.job_id} if w.job else set()):
+        # jobs it claimed itself and had not named yet (short so far): the one it was running (it said so in
+        # shared memory) is lost, an attempt charged, as a named one would be; the others of its batch go back
+        # uncharged. When it cannot be told, all of them are charged, so that a job killing its workers ends.
+        held = self._held([w], known={w.job.job_id} if w.job else set())
+        current = w.running.value.decode("ascii", "replace") if w.running is not None else ""
+        culprit = [rec for rec in held if rec.job_id == current] if not w.job else []
+        for rec in held:
+            if w.job or (culprit and rec is not culprit[0]):
+                self._channel().release(rec.worker, rec.job_id, count_attempt=False)
+                continue
             self._adopted.append(rec)
             running.append((rec, max(0.0, time.time() - rec.started) if rec.started else 0.0))
         return [Outcome(job.job_id, False, error=(
@@ -358,14 +372,24 @@ class ParallelHandler(JobHandler):
             f"{job.task_name}; it may have run out of memory"), seconds=seconds,
             where=w.where, lost=True, task_name=job.task_name) for job, seconds in running]
 
-    def _batch_left(self, w: _Worker, overran: JobRecord) -> list[Outcome]:
+    def stop(self, job_id: str, error: str) -> list[Outcome]:
+        w = next((w for w in self.workers if w.job is not None and w.job.job_id == job_id), None)
+        if w is None:
+            return []
+        job = w.job
+        self._drop(w)
+        return [Outcome(job_id, False, error=error, seconds=time.monotonic() - w.t0, where=w.where,
+                        task_name=job.task_name), *self._batch_left(w, job, "was asked to stop")]
+
+    def _batch_left(self, w: _Worker, overran: JobRecord, what: str = "") -> list[Outcome]:
         """A self-claiming worker stopped for ``overran``: the other jobs of its batch go back to the channel. Those
         it said it started (run, their outcomes not yet recorded) come back as lost, for the backend to release
         (an attempt each); the rest it held, never started, are released here as not tried."""
         started = w.started - {overran.job_id}
         self._release_held([w], known=started | {overran.job_id}, count_attempt=False)
+        what = what or f"ran longer than timeout_s={self.config.timeout_s:g} s"
         why = (f"WorkerLostError: its {self.name} worker ({w.where}) was stopped when {overran.task_name} (job "
-               f"{overran.job_id[:10]}) of the same batch ran longer than timeout_s={self.config.timeout_s:g} s")
+               f"{overran.job_id[:10]}) of the same batch {what}")
         return [Outcome(i, False, error=why, where=w.where, lost=True) for i in sorted(started)]
 
     def _held(self, workers: list[_Worker], known: set[str]) -> list[JobRecord]:

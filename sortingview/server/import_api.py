@@ -270,7 +270,8 @@ def _watch(book: JobBook, job: dict, W, handle, stopping: threading.Event) -> No
 
 @bp.post("/api/import/cancel")
 def cancel_job():
-    """``{jobId}``: cancel a queued sorter job started here (409 when it runs or has ended)."""
+    """``{jobId}``: cancel a sorter job started here: a queued one at once, a running one as soon as its backend
+    stops it (``stopRequestedBy`` is set meanwhile); 409 when it has ended."""
     s, user = _importer()
     job_id = field(json_body("jobId"), "jobId", str)
     job = s.book.find(job_id)

@@ -1,5 +1,5 @@
 """The import page's sorter jobs: kept in a small JSON file so the list survives a server restart, watched
-until they end, and cancelled while still queued (doc/sorting.md, "Import and sort from the browser").
+until they end, and cancelled, queued or running (doc/sorting.md, "Import and sort from the browser").
 
 The file is ``<store>/sortingview/import_jobs-<hash of the import folder>.json``: a server restarted with the
 same store and import folder finds its list again, and starts watching the jobs that had not ended (a job
@@ -162,16 +162,21 @@ class JobBook:
 
 
 def cancel(book: JobBook, job: dict, user: str) -> tuple[bool, str]:
-    """Cancel a queued job through its channel: (done, why not)."""
+    """Cancel a job through its channel: (done, why not). A queued job is cancelled at once; for a running one
+    the backend is asked to stop it (it kills the sorter's worker within about a second), and the job's watcher
+    marks it cancelled when the channel says it ended so."""
     from ..backend.channel import resolve_channel
 
     if job["status"] in ENDED:
         return False, f"job {job['jobId']} has already ended ({job['status']})"
     chan = resolve_channel(job.get("channel"))
-    if not chan.expire(job["jobId"], CANCELLED_ERROR.format(user=user)):
-        rec = chan.get(job["jobId"])
-        state = "gone from the channel" if rec is None else str(getattr(rec.status, "value", rec.status))
-        return False, (f"job {job['jobId']} is {state}: only a queued job can be cancelled (the channel cannot "
-                       "stop a worker that holds the job; it ends at the sorting handler's time limit)")
-    book.update(job, status="cancelled", error=f"cancelled by {user}", cancelledBy=user)
-    return True, ""
+    error = CANCELLED_ERROR.format(user=user)
+    if chan.expire(job["jobId"], error):
+        book.update(job, status="cancelled", error=f"cancelled by {user}", cancelledBy=user)
+        return True, ""
+    if chan.request_stop(job["jobId"], error):
+        book.update(job, status="running", stopRequestedBy=user)
+        return True, ""
+    rec = chan.get(job["jobId"])
+    state = "gone from the channel" if rec is None else str(getattr(rec.status, "value", rec.status))
+    return False, f"job {job['jobId']} is {state}: only a queued or running job can be cancelled"

@@ -167,6 +167,18 @@ class Channel(abc.ABC):
     def expire(self, job_id: str, error: str) -> bool:
         """Fail a job that is still queued (no worker holds it) with ``error``; return whether it was queued."""
 
+    @abc.abstractmethod
+    def request_stop(self, job_id: str, error: str) -> bool:
+        """Ask the backend running ``job_id`` to stop it and fail it with ``error``; whether the job is running.
+
+        The backend that holds the job looks for requests about once a second (:meth:`stop_requests`), kills
+        the worker process running it and records the error; a job that ends first keeps its own outcome.
+        """
+
+    @abc.abstractmethod
+    def stop_requests(self, job_ids: list[str]) -> dict[str, str]:
+        """Of ``job_ids``, the running ones someone asked to stop: job id -> the error to fail them with."""
+
     def close(self) -> None:  # noqa: B027  (optional: only channels holding connections override it)
         """Release connections (the channel may not be used afterwards)."""
 

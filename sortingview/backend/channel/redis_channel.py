@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 
 from ...errors import ChannelError
 from .base import Channel, JobRecord, TaskRequest, clip, encode_input
-from .redis_scripts import CLAIM, END, END_CLAIM, END_MANY, EXPIRE, HAND_OVER, HEARTBEAT, SUBMIT
+from .redis_scripts import CLAIM, END, END_CLAIM, END_MANY, EXPIRE, HAND_OVER, HEARTBEAT, STOP, SUBMIT
 from .redis_wire import Wire, script_sha
 
 _FLOATS = ("lease_until", "submitted", "started", "finished")
@@ -89,6 +89,7 @@ class RedisChannel(Channel):
         self._heartbeat = self.r.register_script(HEARTBEAT)
         self._end_script = self.r.register_script(END)
         self._expire_script = self.r.register_script(EXPIRE)
+        self._stop_script = self.r.register_script(STOP)
         self._events = None
         self._listen: set[str] | None = None
 
@@ -388,6 +389,20 @@ class RedisChannel(Channel):
     @_wrap_errors
     def expire(self, job_id: str, error: str) -> bool:
         return bool(self._expire_script(args=[self.prefix, job_id, clip(error)]))
+
+    @_wrap_errors
+    def request_stop(self, job_id: str, error: str) -> bool:
+        return bool(self._stop_script(args=[self.prefix, job_id, clip(error)]))
+
+    @_wrap_errors
+    def stop_requests(self, job_ids: list[str]) -> dict[str, str]:
+        if not job_ids:
+            return {}
+        pipe = self.r.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hmget(self.prefix + "job:" + job_id, "status", "stop")
+        return {job_id: stop.decode() for job_id, (status, stop) in zip(job_ids, pipe.execute(), strict=True)
+                if status == b"running" and stop is not None}
 
     @_wrap_errors
     def prune(self, older_than_s: float) -> int:

@@ -183,6 +183,14 @@ redis.call('RPUSH', P .. 'done:' .. id, '1')
 return 1
 """
 
+# request_stop(prefix, id, error): ask the holder of a running job to stop it; 1 when it was running
+STOP = """
+local job = ARGV[1] .. 'job:' .. ARGV[2]
+if redis.call('HGET', job, 'status') ~= 'running' then return 0 end
+redis.call('HSET', job, 'stop', ARGV[3])
+return 1
+"""
+
 # hand_over(prefix, id, from, to, lease seconds): a running job's unexpired lease passes from one holder to
 # another, renewed; 1 when it did (an expired lease may have been claimed by someone else already)
 HAND_OVER = NOW + """

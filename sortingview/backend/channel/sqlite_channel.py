@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (status, backend_id, handler, seq);
 CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (status, lease_until);
 CREATE TABLE IF NOT EXISTS backends (worker TEXT PRIMARY KEY, heartbeat REAL NOT NULL, info TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stops (job_id TEXT PRIMARY KEY, error TEXT NOT NULL);
 """
 _COLUMNS = ("job_id", "task_name", "task_type", "handler", "task_input", "backend_id", "status", "attempts",
             "worker", "lease_until", "error", "traceback", "result", "submitted", "started", "finished")
@@ -279,8 +280,25 @@ class SqliteChannel(Channel):
                              (JobStatus.ERROR.value, clip(error), time.time(), job_id, JobStatus.QUEUED.value))
             return cur.rowcount == 1
 
+    def request_stop(self, job_id: str, error: str) -> bool:
+        with self._tx() as db:
+            if not db.execute("SELECT 1 FROM jobs WHERE job_id = ? AND status = ?",
+                              (job_id, JobStatus.RUNNING.value)).fetchall():
+                return False
+            db.execute("INSERT OR REPLACE INTO stops (job_id, error) VALUES (?, ?)", (job_id, clip(error)))
+            return True
+
+    def stop_requests(self, job_ids: list[str]) -> dict[str, str]:
+        if not job_ids:
+            return {}
+        marks = ",".join("?" * len(job_ids))
+        rows = self._read(f"SELECT s.job_id, s.error FROM stops s JOIN jobs j ON j.job_id = s.job_id "
+                          f"WHERE j.status = 'running' AND s.job_id IN ({marks})", tuple(job_ids))
+        return dict(rows)
+
     def prune(self, older_than_s: float) -> int:
         with self._tx() as db:
+            db.execute("DELETE FROM stops WHERE job_id NOT IN (SELECT job_id FROM jobs WHERE status = 'running')")
             cur = db.execute("DELETE FROM jobs WHERE status IN ('finished', 'error') AND finished < ?",
                              (time.time() - older_than_s,))
             return cur.rowcount

@@ -116,8 +116,13 @@ async function refreshJobs() {
     tr.dataset.jobId = j.jobId;
     tr.dataset.status = j.status;
     const status = el("td", j.status, { class: `name status-${j.status}` });
-    if (j.status === "queued") {  // the channel can take back a job no worker holds yet, not a running one
-      const cancel = el("button", "cancel", { class: "im-cancel", title: "Take this job out of the queue" });
+    if (j.stopRequestedBy) {
+      status.append(" ", el("span", "(stopping)", { class: "im-stopping" }));
+    } else if (j.status === "queued" || j.status === "running") {
+      const cancel = el("button", "cancel", {
+        class: "im-cancel",
+        title: j.status === "queued" ? "Take this job out of the queue" : "Stop the sorter (its worker process is killed)",
+      });
       cancel.addEventListener("click", () => guarded(async () => {
         await call("/api/import/cancel", { jobId: j.jobId });
         await refreshJobs();
