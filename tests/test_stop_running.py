@@ -67,3 +67,31 @@ def test_a_queued_task_is_cancelled_at_once_and_an_inline_one_runs_on_with_a_war
         wait_until(lambda: "cannot stop a running task" in log.read_text(), 10, "the warning in the log")
     finally:
         kill_tree(proc)
+
+
+def test_sortingview_cancel_takes_a_queued_task_or_the_id_prefix_status_shows_of_a_running_one(tmp_path, store_dir):
+    from click.testing import CliRunner
+
+    from sortingview.cli import main
+
+    chan = open_channel("default")
+    queued = submit_task("svtest.add.1", {"a": 7}, channel=chan)
+    out = CliRunner().invoke(main, ["cancel", queued.job_id])
+    assert out.exit_code == 0 and "it was queued" in out.output, out.output
+    with pytest.raises(TaskError, match="CancelledError: cancelled with `sortingview cancel` by "):
+        queued.wait(1)
+    out = CliRunner().invoke(main, ["cancel", queued.job_id])
+    assert out.exit_code == 1 and "has already ended (error)" in out.output, out.output
+    out = CliRunner().invoke(main, ["cancel", "abc"])
+    assert out.exit_code == 1 and "no task of channel 'default' has a job id starting with 'abc'" in out.output
+    proc, _ = _backend(tmp_path, None, {"type": "parallel", "params": {"num_workers": 1}})
+    try:
+        pid_file = tmp_path / "worker.pid"
+        long = submit_task("svtest.pid_then_sleep.1", {"pidFile": str(pid_file), "seconds": 120}, channel=chan)
+        wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), 60, "the task to start")
+        out = CliRunner().invoke(main, ["cancel", long.job_id[:10]])
+        assert out.exit_code == 0 and f"asked the backend running {long.job_id} to stop it" in out.output
+        with pytest.raises(TaskError, match="CancelledError: cancelled with `sortingview cancel`"):
+            long.wait(30)
+    finally:
+        kill_tree(proc)

@@ -152,6 +152,38 @@ def status(channel: str | None, channel_url: str | None, as_json: bool) -> None:
         click.echo(line)
 
 
+@main.command("cancel")
+@click.argument("job_id")
+@click.option("--channel", default=None, help="Channel of the task [env SORTINGVIEW_CHANNEL; default: default].")
+@click.option("--channel-url", default=None, help="redis://host:port/db [env SORTINGVIEW_CHANNEL_URL].")
+@friendly_errors
+def cancel(job_id: str, channel: str | None, channel_url: str | None) -> None:
+    """Cancel a task: a queued one leaves the queue, a running one is stopped by its backend (its worker process
+    is killed, about a second later). JOB_ID is the job's id, or the start of it that `sortingview status`
+    shows for a running task."""
+    import getpass
+    import socket
+
+    from ..backend.channel import resolve_channel
+
+    chan = resolve_channel(channel, channel_url)
+    if chan.get(job_id) is None:
+        found = sorted({r.job_id for r in chan.running_jobs() if r.job_id.startswith(job_id)}) if job_id else []
+        if len(found) != 1:
+            what = "no task" if not found else f"{len(found)} running tasks"
+            raise click.ClickException(f"{what} of channel {chan.name!r} has a job id starting with {job_id!r}; "
+                                       "give the whole id (`sortingview status --json` lists them)")
+        job_id = found[0]
+    why = f"cancelled with `sortingview cancel` by {getpass.getuser()}@{socket.gethostname()}"
+    error = f"CancelledError: {why}"
+    if chan.expire(job_id, error):
+        click.echo(f"cancelled {job_id} (it was queued)")
+    elif chan.request_stop(job_id, error):
+        click.echo(f"asked the backend running {job_id} to stop it; it fails with: {error}")
+    else:
+        raise click.ClickException(f"job {job_id} has already ended ({chan.get(job_id).status}): nothing to cancel")
+
+
 def format_status(st: dict) -> list[str]:
     lines = [f"channel {st['channel']!r} at {st['channelUrl']}"]
     if not st["backends"]:
