@@ -11,9 +11,10 @@ Jobs never pass through the backend process. A job is named to the backend only 
 REPORT_AFTER_S (by the lease thread), so that the backend can enforce the timeout and report running jobs; the
 outcomes of jobs it was never told of reach it as a count per task name every SUMMARY_EVERY_S (errors at once),
 so that a stream of short jobs costs the backend one message a second, not one per job: its work, and the
-wakings it caused, fell in the middle of other jobs' round trips on a small machine. A worker that dies
-holding jobs the backend does not know is seen by its sentinel, and the backend gives back what it held in the
-channel. On ``drain`` (a graceful stop) it claims nothing more; on ``None`` or end-of-file it exits.
+wakings it caused, fell in the middle of other jobs' round trips on a small machine. The worker writes the id
+of the job it runs in memory it shares with the backend (no message): when it dies, the backend charges that
+job an attempt and gives back the rest of what it held in the channel uncharged. On ``drain`` (a graceful stop)
+it claims nothing more; on ``None`` or end-of-file it exits.
 """
 from __future__ import annotations
 
@@ -45,15 +46,15 @@ SUMMARY_EVERY_S = 1.0
 class _Pipe:
     """The worker's end of its pipe to the backend, written by the main thread and the lease thread."""
 
-    def __init__(self, conn):
+    def __init__(self, conn, running=None):
         self.conn = conn
+        self.running = running  # shared memory: the id of the job this worker runs (see serve)
         self.lock = threading.Lock()
         self.current: tuple | None = None  # (job, monotonic start) of a job the backend does not know yet
         self.named: set[str] = set()  # jobs the backend was told of whose outcomes it has not had
         self.counts: dict[str, list] = {}  # task name -> [jobs, seconds, longest] of outcomes it was not told
         self.where = ""  # as the outcomes say where they ran
         self.next_summary = time.monotonic() + SUMMARY_EVERY_S
-        self.running = None  # shared memory: the id of the job this worker runs (see serve)
 
     def tell(self, message) -> None:
         with self.lock:
@@ -150,8 +151,7 @@ class _Lease(threading.Thread):
 def serve(conn, channel, ctx: WorkerContext, running=None) -> None:
     """The worker's loop: jobs the backend hands over, and jobs it claims itself, until told to stop.
     ``running`` (shared memory) holds the id of the job it runs, for the backend to read if it dies."""
-    pipe = _Pipe(conn)
-    pipe.running = running
+    pipe = _Pipe(conn, running)
     lease = _Lease(ctx, pipe)
     lease.start()
     draining = False

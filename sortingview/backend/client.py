@@ -134,8 +134,7 @@ class TaskHandle:
         worker process is killed); it then fails with ``CancelledError: <why>``. Whether it was queued or
         running (False: it had ended). A task on an ``inline`` or ``dask`` handler cannot be stopped: it runs
         until it ends or reaches its timeout, and the backend logs a warning."""
-        error = f"CancelledError: {why}"
-        return self.channel.expire(self.job_id, error) or self.channel.request_stop(self.job_id, error)
+        return cancel_job(self.channel, self.job_id, f"CancelledError: {why}") is not None
 
     def wait(self, timeout: float | None = None) -> Any:
         """The decoded result; TaskError (with the remote traceback) or TaskTimeoutError otherwise."""
@@ -146,6 +145,14 @@ class TaskHandle:
             raise TaskError(f"task {self.task_name} failed: {st.error}", traceback=st.traceback)
         raise TaskTimeoutError(f"task {self.task_name} (job {self.job_id[:10]}) is still {st.status} after "
                                f"{timeout:g} s on channel {self.channel.name!r}; see `sortingview status`")
+
+
+def cancel_job(channel: Channel, job_id: str, error: str) -> str | None:
+    """Fail a queued job with ``error`` at once, or ask the backend running it to stop it and fail it so;
+    ``"queued"`` or ``"running"`` for what it was, None when it had ended (or is unknown)."""
+    if channel.expire(job_id, error):
+        return "queued"
+    return "running" if channel.request_stop(job_id, error) else None
 
 
 def check_timeout(timeout: float | None) -> None:

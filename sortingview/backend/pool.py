@@ -316,8 +316,8 @@ class ParallelHandler(JobHandler):
             return []
         out: list[Outcome] = []
         try:
-            # every report waiting (a self-claiming worker also writes when it claims a job while idle, and the
-            # backend reads its reports in batches)
+            # every report waiting (a self-claiming worker writes when a job has run 50 ms, when one fails, and a
+            # count of the others each second; the backend reads its reports in batches)
             while _ready(w.conn.fileno()):
                 kind, reports, next_job, *started = _recv(w.conn)
                 if kind == "ran":  # counts of short jobs it recorded that the backend was never told of

@@ -165,6 +165,7 @@ def cancel(job_id: str, channel: str | None, channel_url: str | None) -> None:
     import socket
 
     from ..backend.channel import resolve_channel
+    from ..backend.client import cancel_job
 
     chan = resolve_channel(channel, channel_url)
     if chan.get(job_id) is None:
@@ -174,14 +175,16 @@ def cancel(job_id: str, channel: str | None, channel_url: str | None) -> None:
             raise click.ClickException(f"{what} of channel {chan.name!r} has a job id starting with {job_id!r}; "
                                        "give the whole id (`sortingview status --json` lists them)")
         job_id = found[0]
-    why = f"cancelled with `sortingview cancel` by {getpass.getuser()}@{socket.gethostname()}"
-    error = f"CancelledError: {why}"
-    if chan.expire(job_id, error):
+    error = f"CancelledError: cancelled with `sortingview cancel` by {getpass.getuser()}@{socket.gethostname()}"
+    was = cancel_job(chan, job_id, error)
+    if was == "queued":
         click.echo(f"cancelled {job_id} (it was queued)")
-    elif chan.request_stop(job_id, error):
+    elif was == "running":
         click.echo(f"asked the backend running {job_id} to stop it; it fails with: {error}")
     else:
-        raise click.ClickException(f"job {job_id} has already ended ({chan.get(job_id).status}): nothing to cancel")
+        rec = chan.get(job_id)
+        raise click.ClickException(f"job {job_id} has already ended ({rec.status if rec else 'gone'}): nothing to "
+                                   "cancel")
 
 
 def format_status(st: dict) -> list[str]:

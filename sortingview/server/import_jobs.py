@@ -166,15 +166,16 @@ def cancel(book: JobBook, job: dict, user: str) -> tuple[bool, str]:
     the backend is asked to stop it (it kills the sorter's worker within about a second), and the job's watcher
     marks it cancelled when the channel says it ended so."""
     from ..backend.channel import resolve_channel
+    from ..backend.client import cancel_job
 
     if job["status"] in ENDED:
         return False, f"job {job['jobId']} has already ended ({job['status']})"
     chan = resolve_channel(job.get("channel"))
-    error = CANCELLED_ERROR.format(user=user)
-    if chan.expire(job["jobId"], error):
+    was = cancel_job(chan, job["jobId"], CANCELLED_ERROR.format(user=user))
+    if was == "queued":
         book.update(job, status="cancelled", error=f"cancelled by {user}", cancelledBy=user)
         return True, ""
-    if chan.request_stop(job["jobId"], error):
+    if was == "running":
         book.update(job, status="running", stopRequestedBy=user)
         return True, ""
     rec = chan.get(job["jobId"])
