@@ -336,3 +336,6 @@ def test_a_stop_is_requested_of_running_jobs_only_and_read_by_their_holder(chann
     assert channel.fail("w1", running.job_id, "CancelledError: by alice")
     assert channel.stop_requests([running.job_id]) == {}, "an ended job is not asked again"
     assert not channel.request_stop(running.job_id, "x") and not channel.request_stop("never-submitted", "x")
+    channel.submit(req(running.job_id))  # asked for again (the same sort, say): a new run, not stopped
+    channel.claim("w3", {"misc": 1})
+    assert channel.get(running.job_id).status == "running" and channel.stop_requests([running.job_id]) == {}

@@ -148,8 +148,9 @@ class SqliteChannel(Channel):
             row = db.execute(f"{_SELECT} WHERE job_id = ?", (request.job_id,)).fetchone()
             if row is not None and row[_COLUMNS.index("status")] in ACTIVE:
                 return _record(row)
-            if row is not None:
+            if row is not None:  # ended before: forget that run, and a request to stop it
                 db.execute("DELETE FROM jobs WHERE job_id = ?", (request.job_id,))
+                db.execute("DELETE FROM stops WHERE job_id = ?", (request.job_id,))
             db.execute(
                 "INSERT INTO jobs (job_id, task_name, task_type, handler, task_input, backend_id, status, "
                 "submitted) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
