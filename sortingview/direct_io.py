@@ -197,8 +197,10 @@ def prefetched(items: Iterable, fill: Callable[[Any, np.ndarray], Any], buffer_b
 _END = object()
 
 
-def file_blocks(f: File, block: int) -> Iterator[Held]:
+def file_blocks(f: File, block: int, *, holders: int = 1) -> Iterator[Held]:
     """All of ``f`` in consecutive blocks of ``block`` bytes (the last one shorter), read ahead by
-    :func:`prefetched`, each a :class:`Held` to release; a file that shrank meanwhile gives shorter blocks."""
+    :func:`prefetched`, each a :class:`Held` to release (at most ``holders`` held at once); a file that shrank
+    meanwhile gives shorter blocks."""
     return prefetched(((o, o + block) for o in range(0, os.fstat(f.fd).st_size, block)),
-                      lambda r, buffer: read_range(f, buffer, *r, short_ok=True), buffer_bytes_for(block))
+                      lambda r, buffer: read_range(f, buffer, *r, short_ok=True), buffer_bytes_for(block),
+                      holders=holders)
