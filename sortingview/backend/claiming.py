@@ -64,9 +64,12 @@ class _Pipe:
     def name(self, job, started: float) -> None:
         """Tell the backend that ``job`` runs, since ``started`` (monotonic, the same clock as the backend's)."""
         with self.lock:
-            self.current = None
-            self.named.add(job.job_id)
-            _send(self.conn, ("done", [], job, started))
+            self._name(job, started)
+
+    def _name(self, job, started: float) -> None:  # (holding the lock)
+        self.current = None
+        self.named.add(job.job_id)
+        _send(self.conn, ("done", [], job, started))
 
     def starting(self, job) -> None:
         """A job starts (the backend hears of it if it runs long)."""
@@ -82,10 +85,8 @@ class _Pipe:
         with self.lock:
             if self.current is None or time.monotonic() - self.current[1] < REPORT_AFTER_S:
                 return
-            (job, started), self.current = self.current, None
-            self.named.add(job.job_id)
             try:
-                _send(self.conn, ("done", [], job, started))
+                self._name(*self.current)
             except OSError:
                 pass  # the backend is gone; the main thread finds out at its next report
 

@@ -359,10 +359,12 @@ class ParallelHandler(JobHandler):
         # shared memory) is lost, an attempt charged, as a named one would be; the others of its batch go back
         # uncharged. When it cannot be told, all of them are charged, so that a job killing its workers ends.
         held = self._held([w], known={w.job.job_id} if w.job else set())
-        current = w.running.value.decode("ascii", "replace") if w.running is not None else ""
-        culprit = [rec for rec in held if rec.job_id == current] if not w.job else []
+        charged = []
+        if w.job is None:
+            current = w.running.value.decode("ascii", "replace") if w.running is not None else ""
+            charged = [rec for rec in held if rec.job_id == current] or held
         for rec in held:
-            if w.job or (culprit and rec is not culprit[0]):
+            if rec not in charged:
                 self._channel().release(rec.worker, rec.job_id, count_attempt=False)
                 continue
             self._adopted.append(rec)
