@@ -108,9 +108,30 @@ def spike_pass(rec, sort, templates: list, before: int, after: int = 0,
         complete = (frames_per_unit is None or dense(templates, source.num_frames)
                     or reads_whole(source, sum(len(f) for f in frames_per_unit), before + after))
         result = _read(source, sort, templates, before, after, std_channels, None if complete else frames_per_unit)
+    _keep_here(result)
+    return result
+
+
+def _keep_here(result: SpikePass) -> None:
+    """Keep ``result`` for this process's next task on the same templates (unless too large or reuse is off)."""
     if sum(len(t) for t in result.trains) <= _KEEP_SPIKES and _shared.reusing():
         _LAST_PASS[:] = [result]
-    return result
+
+
+def keep(rec, sort, source: TraceSource, result: SpikePass) -> None:
+    """Keep a complete pass computed elsewhere (``fused_pass``, with the templates) as if :func:`spike_pass`
+    had read it: for this process's next task, and for the store's other processes when the pass is one they
+    share (:func:`_shared_pass`: every spike, deviations on each peak's :data:`NEIGHBORHOOD` channels)."""
+    _keep_here(result)
+    shared = _shared_pass(rec, sort, source, result.templates, result.before, result.after, None, None)
+    if shared is None or not result.complete:
+        return
+    key, after, chans = shared
+    if after != result.after or _channels_key(chans) != result.std_key:
+        return
+    with _shared.once(_shared.PASS, key) as slot:
+        if slot.value is None:
+            slot.save(_for_storing(result))
 
 
 def _read(source: TraceSource, sort, templates: list, before: int, after: int, std_channels: list | None,

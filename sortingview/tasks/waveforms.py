@@ -23,11 +23,12 @@ from ..compute.snippets import (
 )
 from ..compute.waveforms import mean_and_std, peak_channel_index, peak_frame_index, scale_waveforms
 from ..errors import TaskInputError
-from . import _shared
+from . import _shared, fused_pass
 from ._objects import load_recording, load_sorting, resolve_units, unit_spike_train
 from ._packing import channel_index_table, concatenated, spike_offsets
 from ._reading import TraceSource, block_workers, kernel_threads, map_blocks, trace_source
 from .registry import register_task
+from .spike_pass import keep as keep_pass
 from .spike_pass import spike_pass
 
 # the moment accumulators (2 or one per thread x groups x frames x channels float64) are kept under this many
@@ -87,11 +88,12 @@ def merged_spikes(frames_per_unit: list[np.ndarray]) -> tuple[np.ndarray, np.nda
 
 
 def unit_moments(source: TraceSource, frames_per_unit: list[np.ndarray], before: int,
-                 after: int, with_std: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+                 after: int, with_std: bool = True,
+                 max_block_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Mean and std (microvolts; units x frames x channels) of each unit's snippets on every channel.
 
     Without ``with_std`` the std is None and the pass does a quarter of the work (the means are identical),
-    on :func:`block_workers` threads.
+    on :func:`block_workers` threads. ``max_block_bytes`` bounds the blocks read (``map_blocks``).
     """
     n_units, length = len(frames_per_unit), before + after
     workers = 1 if with_std else block_workers(source)
@@ -100,14 +102,10 @@ def unit_moments(source: TraceSource, frames_per_unit: list[np.ndarray], before:
     means, stds = [], []
     for b0 in range(0, max(n_units, 1), batch):
         part = frames_per_unit[b0:b0 + batch]
-        sums, sumsq = _unit_sums(source, part, before, length, with_std, workers)
+        sums, sumsq = _unit_sums(source, part, before, length, with_std, workers, max_block_bytes)
         counts = np.array([len(f) for f in part])
         if sumsq is None:
-            with np.errstate(invalid="ignore", divide="ignore"):  # in place, as mean_and_std and the scaling do
-                sums /= counts.astype(np.float64)[:, None, None]
-            sums *= source.gains
-            sums += source.offsets
-            means.append(sums.astype(np.float32))
+            means.append(means_of_sums(source, sums, counts))
             continue
         mean, std = scale_waveforms(*mean_and_std(sums, sumsq, counts), source.gains, source.offsets)
         means.append(mean.astype(np.float32))
@@ -116,8 +114,17 @@ def unit_moments(source: TraceSource, frames_per_unit: list[np.ndarray], before:
     return np.concatenate(means)[:n_units], std
 
 
+def means_of_sums(source: TraceSource, sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Means in microvolts (float32) of raw float64 ``sums`` (units x frames x channels; divided in place)."""
+    with np.errstate(invalid="ignore", divide="ignore"):  # in place, as mean_and_std and the scaling do
+        sums /= np.asarray(counts).astype(np.float64)[:, None, None]
+    sums *= source.gains
+    sums += source.offsets
+    return sums.astype(np.float32)
+
+
 def _unit_sums(source: TraceSource, part: list[np.ndarray], before: int, length: int, with_std: bool,
-               workers: int) -> tuple[np.ndarray, np.ndarray | None]:
+               workers: int, max_block_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Sums (and sums of squares) of each unit's snippets, float64; each worker thread adds into its own.
 
     Sums alone of 8/16-bit samples are added in float32 when that is exact (at most 512 int16 spikes a unit:
@@ -133,7 +140,7 @@ def _unit_sums(source: TraceSource, part: list[np.ndarray], before: int, length:
     def add(i0: int, i1: int, block: np.ndarray, start: int, worker: int) -> None:
         accumulate_moments(block, frames[i0:i1] - start, groups[i0:i1], before, sums[worker], sumsq)
 
-    map_blocks(source, frames, before, length - before, add, workers)
+    map_blocks(source, frames, before, length - before, add, workers, max_block_bytes)
     for other in sums[1:]:  # exact: sums of 8/16-bit integers (block_workers), in any order
         sums[0] += other
     return sums[0].astype(np.float64, copy=False), sumsq
@@ -206,7 +213,15 @@ def _templates(source: TraceSource, sorting, units: list[Any], before: int, afte
                with_std: bool) -> tuple[list[UnitTemplate], np.ndarray]:
     """The templates of ``units`` and their means (units x frames x channels) from one pass."""
     frames = [selected_frames(sorting, u, source, before, after, max_spikes) for u in units]
-    mean, std = unit_moments(source, frames, before, after, with_std)
+    fused = None
+    if not with_std and _shared.reusing() and fused_pass.wanted(source, frames, before, after):
+        # one read for these templates and the spike pass the next tasks ask for (tasks/fused_pass.py)
+        fused = fused_pass.templates_and_pass(source, sorting, units, frames, before, after,
+                                              channel_locations(source.recording), _MOMENT_BYTES)
+    if fused is not None:
+        mean, std = means_of_sums(source, fused[0], np.array([len(f) for f in frames])), None
+    else:
+        mean, std = unit_moments(source, frames, before, after, with_std)
     out = []
     for i, u in enumerate(units):
         unit_std = None if std is None else std[i]
@@ -215,6 +230,8 @@ def _templates(source: TraceSource, sorting, units: list[Any], before: int, afte
             continue
         pc = peak_channel_index(mean[i])
         out.append(UnitTemplate(u, frames[i], mean[i], unit_std, pc, peak_frame_index(mean[i][:, pc])))
+    if fused is not None:
+        keep_pass(source.recording, sorting, source, fused[1](out)[0])
     return out, mean
 
 

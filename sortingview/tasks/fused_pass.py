@@ -1,0 +1,253 @@
+"""The templates and the spike pass from one read, for files read in whole blocks.
+
+A precompute reads the recording for the templates (``waveforms.unit_templates``: the template spikes'
+snippets summed on all channels) and then once more for what depends on each template's peak
+(``spike_pass``: every spike's amplitude on the peak channel at the peak frame, and the template spikes'
+deviations on the channels around the peak). When the file is read in whole blocks anyway (a file larger
+than the page cache, read directly: ``_reading.reads_whole``), the second read is the cost of a whole pass
+(41.5 GB: 15 s) for a few samples per spike.
+
+Here both come from one read. The peak is not known while the file is read, so a first look at a few
+spikes of each unit (:data:`LOOK_SPIKES`, read snippet by snippet with ``O_DIRECT``: about 1 % of the file)
+names **candidates**: the :data:`CANDIDATE_CHANNELS` channels where that estimate is largest, each with the
+:data:`CANDIDATE_FRAMES` frames around its own peak. A unit the look cannot judge (its estimate's peak less
+than :data:`CLEAR_RATIO` times the median channel's: units near the noise, about a fifth of a generated
+Neuropixels sorting) has its template spikes read first, the same way, so its peak is known exactly before
+the pass. The one pass then adds the template spikes' snippets on all channels (the templates, exactly as
+``unit_templates`` adds them), their sums and squares on the channels around every candidate, and keeps
+every spike's samples at the candidate (channel, frame) pairs. Once the templates are known, a unit whose
+peak channel and frame are among its candidates, and whose neighbourhood lies in the channels kept, takes
+its amplitudes and deviations from what was kept: the same raw samples, and the same integer sums, as the
+separate pass would read and add. The other units, if any, get a pass of their own (``spike_pass._Plan``),
+so the result is the separate passes' result bit for bit (tests/test_fused_pass.py), whichever units the
+estimate misses.
+
+Random reads ahead of a long sequential one cost more than their own time on some disks (a virtual disk
+here read the 41.5 GB file in 16 s, and in 31-33 s after 12,000 snippets were read through the page cache
+with its read-ahead; 19-21 s after the same snippets read directly): the look reads directly for that.
+
+The result is handed to ``spike_pass`` as its kept pass for the neighbourhood ``average_waveforms`` shows by
+default (:data:`NEIGHBORHOOD` channels); tasks asking for other channels make their own pass as before.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ..compute.neighborhood import nearest_channels
+from ..compute.snippets import exact_in_float32, select_spread, unit_seed
+from ..compute.waveforms import mean_and_std
+from ._objects import unit_spike_train
+from ._reading import TraceSource, block_workers, map_blocks, reads_whole
+
+#: spikes per unit in the first look that names the candidates
+LOOK_SPIKES = 24
+#: channels, and frames around each one's peak, whose samples every spike keeps
+CANDIDATE_CHANNELS = 4
+CANDIDATE_FRAMES = 5
+#: a unit whose estimated peak is less than this many times the median channel's is read first (its template
+#: spikes), so that its peak is exact: the look names the peak of every unit above it on the generated
+#: Neuropixels data (500 units; 91 below it, 41 of which the look alone would miss)
+CLEAR_RATIO = 4.0
+#: the look's reads: blocks of at most this many bytes (one snippet or a few, each read directly)
+LOOK_BLOCK_BYTES = 1 << 20
+#: the neighbourhood of the deviations kept (average_waveforms' default neighborhoodSize)
+NEIGHBORHOOD = 7
+#: every spike's candidate samples are kept in memory: at most this many spikes (2 bytes x 20 a spike: 800 MB)
+MAX_SPIKES = 20_000_000
+
+
+def wanted(source: TraceSource, frames: list[np.ndarray], before: int, after: int) -> bool:
+    """Whether to fuse: a file read in whole blocks, with 8/16-bit integer samples (whose sums are exact in any
+    order, as the separate passes rely on)."""
+    dtype = np.dtype(source.recording.get_dtype())
+    return dtype.kind in "iu" and dtype.itemsize <= 2 and reads_whole(source, sum(len(f) for f in frames),
+                                                                      before + after)
+
+
+def templates_and_pass(source: TraceSource, sorting, units: list, frames: list[np.ndarray], before: int,
+                       after: int, locations: np.ndarray, max_sum_bytes: int):
+    """(the template spikes' raw sums on all channels, float64 units x frames x channels, and a
+    ``finish(templates) -> (SpikePass, units read again)``) from one read of the recording; None, having
+    read nothing, when the sums would take more than ``max_sum_bytes`` or the sorting has more than
+    :data:`MAX_SPIKES` spikes."""
+    length = before + after
+    n = len(units)
+    workers = block_workers(source)
+    if n * length * source.num_channels * 8 * workers > max_sum_bytes:
+        return None
+    trains = [unit_spike_train(sorting, u) for u in units]
+    if sum(len(t) for t in trains) > MAX_SPIKES:
+        return None
+    estimate = _first_look(source, units, frames, before, after)
+    cand_chan, cand_first = _candidates(estimate, [len(f) for f in frames], length)
+    width = min(NEIGHBORHOOD, source.num_channels)
+    kept = [np.unique(np.concatenate([nearest_channels(locations, int(c), width) for c in cand_chan[i]]))
+            if len(frames[i]) else np.zeros(1, np.int64) for i in range(n)]
+    table = np.zeros((n, max(len(k) for k in kept) if n else 1), np.int64)
+    for i, k in enumerate(kept):
+        table[i, :len(k)] = k
+        table[i, len(k):] = k[0]  # padding: added, never read
+    frames_per = CANDIDATE_FRAMES if length >= CANDIDATE_FRAMES else length
+    pick_chan = np.repeat(cand_chan, frames_per, axis=1)
+    pick_frame = (cand_first[:, :, None] + np.arange(frames_per)).reshape(n, -1)
+
+    counts = np.array([len(t) for t in trains], np.int64)
+    first_row = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    last_start = source.num_frames - length
+    starts, offsets, groups, rows = [], [], [], []
+    for i in range(n):
+        if len(frames[i]) == 0:
+            continue
+        starts.append(np.asarray(frames[i], np.int64) - before)  # template snippets: inside by selection
+        offsets.append(np.zeros(len(frames[i]), np.int64))
+        groups.append(np.full(len(frames[i]), i, np.int64))
+        rows.append(np.full(len(frames[i]), -1, np.int64))
+        at = trains[i] - before
+        window = np.clip(at, 0, last_start)
+        starts.append(window)
+        offsets.append(at - window)
+        groups.append(np.full(len(at), i, np.int64))
+        rows.append(first_row[i] + np.arange(len(at), dtype=np.int64))
+    cat = [np.concatenate(x) if x else np.zeros(0, np.int64) for x in (starts, offsets, groups, rows)]
+    order = np.argsort(cat[0], kind="stable")
+    starts, offsets, groups, rows = (x[order] for x in cat)
+
+    dtype = np.dtype(source.recording.get_dtype())
+    exact32 = exact_in_float32(dtype, max([len(f) for f in frames] or [0]))
+    sums = [np.zeros((n, length, source.num_channels), np.float32 if exact32 else np.float64)
+            for _ in range(workers)]
+    near = [np.zeros((n, length, table.shape[1])) for _ in range(workers)]
+    near_sq = [np.zeros_like(near[0]) for _ in range(workers)]
+    picks = np.zeros((int(first_row[-1]), pick_chan.shape[1]), dtype)
+
+    def add(i0: int, i1: int, block: np.ndarray, start: int, worker: int) -> None:
+        _fused_block(block, starts[i0:i1] - start, offsets[i0:i1], groups[i0:i1], rows[i0:i1], length,
+                     sums[worker], table, near[worker], near_sq[worker], pick_chan, pick_frame, picks)
+
+    map_blocks(source, starts, 0, length, add, workers)
+    for w in range(1, workers):  # integer sums: exact in any order
+        sums[0] += sums[w]
+        near[0] += near[w]
+        near_sq[0] += near_sq[w]
+    total = sums[0].astype(np.float64, copy=False)
+
+    def finish(templates: list):
+        return _spike_pass_of(source, sorting, templates, before, after, width, locations, trains, first_row,
+                              picks, pick_chan, pick_frame, kept, near[0], near_sq[0])
+
+    return total, finish
+
+
+def _first_look(source: TraceSource, units: list, frames: list[np.ndarray], before: int,
+                after: int) -> np.ndarray:
+    """Estimated means (units x frames x channels): of :data:`LOOK_SPIKES` template spikes per unit, and of all
+    of them (the exact template) for a unit whose estimate is not clear (:func:`unclear`)."""
+    from .waveforms import unit_moments  # (waveforms imports this module)
+
+    look = [f[select_spread(len(f), LOOK_SPIKES, unit_seed(u))] for u, f in zip(units, frames, strict=True)]
+    estimate, _ = unit_moments(source, look, before, after, with_std=False, max_block_bytes=LOOK_BLOCK_BYTES)
+    again = [i for i in range(len(units)) if len(frames[i]) > len(look[i]) and unclear(estimate[i])]
+    if again:
+        exact, _ = unit_moments(source, [frames[i] for i in again], before, after, with_std=False,
+                                max_block_bytes=LOOK_BLOCK_BYTES)
+        estimate[again] = exact
+    return estimate
+
+
+def unclear(estimate: np.ndarray) -> bool:
+    """Whether a unit's estimated mean (frames x channels) leaves its peak in doubt: its largest value is less
+    than :data:`CLEAR_RATIO` times the median of the channels' largest values (or it is not finite)."""
+    peaks = np.max(np.abs(estimate), axis=0)
+    if not np.all(np.isfinite(peaks)):
+        return True
+    return not peaks.max() >= CLEAR_RATIO * np.median(peaks)
+
+
+def _candidates(estimate: np.ndarray, counts: list[int], length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, the channels where the estimated template is largest and the first frame of each one's window
+    of :data:`CANDIDATE_FRAMES` frames around its own peak (units x channels)."""
+    n = estimate.shape[0]
+    k = min(CANDIDATE_CHANNELS, estimate.shape[2])
+    frames_per = min(CANDIDATE_FRAMES, length)
+    chans = np.zeros((n, k), np.int64)
+    first = np.zeros((n, k), np.int64)
+    for i in range(n):
+        if counts[i] == 0 or not np.all(np.isfinite(estimate[i])):
+            continue
+        peak = np.max(np.abs(estimate[i]), axis=0)
+        chans[i] = np.argsort(-peak, kind="stable")[:k]
+        for j, c in enumerate(chans[i]):
+            centre = int(np.argmax(np.abs(estimate[i][:, c])))
+            first[i, j] = min(max(centre - frames_per // 2, 0), length - frames_per)
+    return chans, first
+
+
+@numba.njit(cache=True, nogil=True)
+def _fused_block(block, positions, offsets, groups, rows, length, sums, table, near, near_sq, pick_chan,
+                 pick_frame, picks):
+    for s in range(positions.shape[0]):
+        g = groups[s]
+        p = positions[s]
+        r = rows[s]
+        if r < 0:  # a template spike: its snippet on every channel, and around every candidate
+            chans = table[g]
+            for t in range(length):
+                row = block[p + t]
+                for c in range(row.shape[0]):
+                    sums[g, t, c] += row[c]
+                for k in range(chans.shape[0]):
+                    v = np.float64(row[chans[k]])
+                    near[g, t, k] += v
+                    near_sq[g, t, k] += v * v
+            continue
+        for j in range(pick_chan.shape[1]):  # a spike: its samples at the candidates (inside its window)
+            f = offsets[s] + pick_frame[g, j]
+            if 0 <= f < length:
+                picks[r, j] = block[p + f, pick_chan[g, j]]
+
+
+def _spike_pass_of(source: TraceSource, sorting, templates: list, before: int, after: int, width: int,
+                   locations: np.ndarray, trains: list[np.ndarray], first_row: np.ndarray, picks: np.ndarray,
+                   pick_chan: np.ndarray, pick_frame: np.ndarray, kept: list[np.ndarray], near: np.ndarray,
+                   near_sq: np.ndarray):
+    """The ``SpikePass`` of ``templates`` (every spike; deviations on each peak's ``width`` nearest channels)
+    from what the fused pass kept, with a pass of their own for the units whose peak it did not keep."""
+    from .spike_pass import SpikePass, _channels_key, _Plan
+
+    n = len(templates)
+    chans: list = [None if t.peak_channel is None else nearest_channels(locations, t.peak_channel, width)
+                   for t in templates]
+    inside: list = [None] * n
+    amplitudes: list = [None] * n
+    stds: list = [None] * n
+    missed = []
+    for i, t in enumerate(templates):
+        train = trains[i]
+        if t.peak_channel is None:
+            inside[i] = np.zeros(len(train), bool)
+            amplitudes[i] = np.full(len(train), np.nan, np.float32)
+            continue
+        hit = np.nonzero((pick_chan[i] == t.peak_channel) & (pick_frame[i] == t.peak_frame))[0]
+        if not len(hit) or not np.all(np.isin(chans[i], kept[i])):
+            missed.append(i)
+            continue
+        columns = np.searchsorted(kept[i], chans[i])
+        at = train + (t.peak_frame - before)
+        inside[i] = (at >= 0) & (at < source.num_frames)
+        amps = np.full(len(train), np.nan, np.float32)
+        amps[inside[i]] = picks[first_row[i]:first_row[i + 1], hit[0]][inside[i]]
+        amplitudes[i] = source.scale_in_place(amps[:, None], np.array([t.peak_channel]))[:, 0]
+        _, std = mean_and_std(near[i:i + 1][:, :, columns], near_sq[i:i + 1][:, :, columns],
+                              np.array([len(t.frames)]))
+        stds[i] = (std[0] * np.abs(source.gains[chans[i]])).astype(np.float32)
+    if missed:  # the first look did not name their peak: read them as the separate pass would
+        plan = _Plan(source, [templates[i] for i in missed], [trains[i] for i in missed], before, after,
+                     [chans[i] for i in missed])
+        plan.read()
+        for j, i in enumerate(missed):
+            inside[i] = plan.inside[j]
+        for j, (amps, std) in enumerate(zip(plan.unit_amplitudes(), plan.deviations(), strict=True)):
+            amplitudes[missed[j]], stds[missed[j]] = amps, std
+    result = SpikePass(templates, before, after, True, trains, inside, amplitudes, _channels_key(chans), stds)
+    return result, len(missed)

@@ -1,0 +1,190 @@
+"""The templates and the spike pass from one read (tasks/fused_pass.py) give the separate passes' results bit
+for bit: the tasks' answers, the kept pass, and the units whose peak the first look missed."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_waveforms import dataset_in_own_store
+
+from sortingview.tasks import _reading, fused_pass, run_task_inline
+from sortingview.tasks import spike_pass as sp
+from sortingview.tasks import waveforms as wf
+
+TASKS = ("sortingview.average_waveforms.2", "sortingview.unit_metrics.2", "sortingview.spike_amplitudes.2",
+         "sortingview.average_waveforms.1")
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    yield from dataset_in_own_store(tmp_path_factory, "fused", seed=23, num_channels=16, num_units=10)
+
+
+def _forget():
+    wf._LAST_TEMPLATES.clear()
+    sp.clear()
+
+
+def _answers(ds, monkeypatch, fuse: bool) -> dict:
+    """Each task's answer computed in one process, in the order a precompute asks (templates and passes
+    reused from task to task), with or without the fused pass."""
+    monkeypatch.setenv("SORTINGVIEW_DIRECT_IO", "1" if fuse else "0")
+    monkeypatch.setattr(_reading, "_direct", lambda raw: fuse)  # whole blocks even where O_DIRECT is refused
+    monkeypatch.setattr(_reading, "direct_wanted", lambda path: fuse)
+    monkeypatch.setattr(_reading, "DIRECT_SHARE", 0.0)  # this small recording is read whole when fused
+    _forget()
+    out = {}
+    for name in TASKS:
+        out[name] = run_task_inline(name, {"recording": ds.recording_uri, "sorting": ds.sorting_uri},
+                                    use_cache=False)
+    _forget()
+    return out
+
+
+def _same(a, b, where="") -> None:
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{where}[{i}]")
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=where)  # NaN equals NaN here; values bit for bit
+        assert a.dtype == b.dtype, where
+    elif isinstance(a, float) and np.isnan(a):
+        assert isinstance(b, float) and np.isnan(b), where
+    else:
+        assert a == b, where
+
+
+def test_the_tasks_answer_the_same_with_one_read(ds, monkeypatch):
+    calls = []
+    real = fused_pass.templates_and_pass
+    monkeypatch.setattr(fused_pass, "templates_and_pass", lambda *a: calls.append(1) or real(*a))
+    fused = _answers(ds, monkeypatch, True)
+    assert len(calls) == 1  # one fused read served the templates and every pass after them
+    separate = _answers(ds, monkeypatch, False)
+    assert len(calls) == 1
+    _same(fused, separate)
+    amps = fused["sortingview.spike_amplitudes.2"]
+    assert np.isfinite(np.asarray(amps["amplitudes"])).sum() > 1000  # real values compared, not empty arrays
+
+
+@pytest.mark.parametrize("wrong", ["channels", "frames"])
+def test_units_whose_peak_the_first_look_missed_are_read_again(ds, monkeypatch, wrong):
+    """Candidates that never hold the peak: every unit is read again, with the same result."""
+    monkeypatch.setattr(_reading, "direct_wanted", lambda path: True)
+    monkeypatch.setattr(_reading, "_direct", lambda raw: True)
+    monkeypatch.setattr(_reading, "DIRECT_SHARE", 0.0)
+    rec, srt = ds.recording, ds.sorting
+    units = list(srt.get_unit_ids())
+    source = _reading.trace_source(rec)
+    frames = [wf.selected_frames(srt, u, source, 30, 60, 500) for u in units]
+    _forget()
+    separate = wf.unit_templates(rec, srt, units, 30, 60, 500)
+    chans = [wf.nearest_channels(wf.channel_locations(rec), t.peak_channel, 7) for t in separate]
+    expected = sp.spike_pass(rec, srt, separate, 30, 60, chans, None)
+    real = fused_pass._candidates
+
+    def off(estimate, counts, length):
+        c, f = real(estimate, counts, length)
+        peaks = [t.peak_channel for t in separate]
+        if wrong == "channels":  # channels that are not the peak
+            others = [np.array([x for x in range(source.num_channels) if x != p][:c.shape[1]]) for p in peaks]
+            return np.stack(others), f
+        return c, np.where(f == 0, length - fused_pass.CANDIDATE_FRAMES, 0)  # frames away from the peak
+
+    monkeypatch.setattr(fused_pass, "_candidates", off)
+    sums, finish = fused_pass.templates_and_pass(source, srt, units, frames, 30, 60, wf.channel_locations(rec),
+                                                 1 << 30)
+    means = wf.means_of_sums(source, sums, np.array([len(f) for f in frames]))
+    for t, m in zip(separate, means, strict=True):
+        np.testing.assert_array_equal(t.mean, m)
+    result, missed = finish(separate)
+    assert missed >= (len(units) - 1 if wrong == "frames" else len(units))
+    assert result.complete and expected.complete
+    for a, b in zip(result.amplitudes, expected.amplitudes, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(result.inside, expected.inside, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(result.stds, expected.stds, strict=True):
+        np.testing.assert_array_equal(a, b)
+    _forget()
+
+
+def test_a_good_first_look_misses_no_unit(ds, monkeypatch):
+    monkeypatch.setattr(_reading, "direct_wanted", lambda path: True)
+    monkeypatch.setattr(_reading, "_direct", lambda raw: True)
+    monkeypatch.setattr(_reading, "DIRECT_SHARE", 0.0)
+    rec, srt = ds.recording, ds.sorting
+    units = list(srt.get_unit_ids())
+    source = _reading.trace_source(rec)
+    frames = [wf.selected_frames(srt, u, source, 30, 60, 500) for u in units]
+    _forget()
+    templates = wf.unit_templates(rec, srt, units, 30, 60, 500)
+    _, finish = fused_pass.templates_and_pass(source, srt, units, frames, 30, 60, wf.channel_locations(rec),
+                                              1 << 30)
+    assert finish(templates)[1] == 0
+    assert fused_pass.templates_and_pass(source, srt, units, frames, 30, 60, wf.channel_locations(rec), 1) is None
+    _forget()
+
+
+def _forced_direct(monkeypatch) -> None:
+    monkeypatch.setattr(_reading, "direct_wanted", lambda path: True)
+    monkeypatch.setattr(_reading, "_direct", lambda raw: True)
+    monkeypatch.setattr(_reading, "DIRECT_SHARE", 0.0)
+
+
+@pytest.mark.parametrize("clear_ratio", [0.0, float("inf")])
+def test_units_the_look_cannot_judge_are_read_first_and_then_missed_by_none(ds, monkeypatch, clear_ratio):
+    """CLEAR_RATIO 0: the look alone names every candidate; infinite: every unit's template spikes are read
+    before the pass (its exact peak), and no unit needs a pass of its own."""
+    _forced_direct(monkeypatch)
+    monkeypatch.setattr(fused_pass, "CLEAR_RATIO", clear_ratio)
+    rec, srt = ds.recording, ds.sorting
+    units = list(srt.get_unit_ids())
+    source = _reading.trace_source(rec)
+    frames = [wf.selected_frames(srt, u, source, 30, 60, 500) for u in units]
+    _forget()
+    separate = wf.unit_templates(rec, srt, units, 30, 60, 500)
+    chans = [wf.nearest_channels(wf.channel_locations(rec), t.peak_channel, 7) for t in separate]
+    expected = sp.spike_pass(rec, srt, separate, 30, 60, chans, None)
+    looks = []
+    real = wf.unit_moments
+    monkeypatch.setattr(wf, "unit_moments", lambda s, f, *a, **k: looks.append(len(f)) or real(s, f, *a, **k))
+    _, finish = fused_pass.templates_and_pass(source, srt, units, frames, 30, 60, wf.channel_locations(rec), 1 << 30)
+    assert looks == ([len(units)] if clear_ratio == 0 else [len(units), len(units)])
+    result, missed = finish(separate)
+    assert missed == 0
+    for a, b in zip(result.amplitudes, expected.amplitudes, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(result.stds, expected.stds, strict=True):
+        np.testing.assert_array_equal(a, b)
+    _forget()
+
+
+def test_the_one_read_is_shared_with_the_stores_other_processes(ds, monkeypatch):
+    """The fused pass is stored as the pass every process of the store shares (tasks/_shared.py): a process
+    that kept nothing answers spike_amplitudes without reading the recording, with the separate passes'
+    values."""
+    from sortingview.tasks import _shared
+
+    expected = _answers(ds, monkeypatch, False)["sortingview.spike_amplitudes.2"]
+    _forced_direct(monkeypatch)
+    monkeypatch.setattr(_shared, "SHARE_FROM_BYTES", 0)
+    calls = []
+    real = fused_pass.templates_and_pass
+    monkeypatch.setattr(fused_pass, "templates_and_pass", lambda *a: calls.append(1) or real(*a))
+    _forget()
+    inputs = {"recording": ds.recording_uri, "sorting": ds.sorting_uri}
+    run_task_inline("sortingview.average_waveforms.2", inputs, use_cache=False)
+    assert calls == [1]
+    _forget()  # as another worker process: nothing kept in memory
+    reads = []
+    monkeypatch.setattr(sp._Plan, "read", lambda self: reads.append(1))
+    monkeypatch.setattr(wf, "unit_moments", lambda *a, **k: reads.append(2))
+    got = run_task_inline("sortingview.spike_amplitudes.2", inputs, use_cache=False)
+    assert reads == [] and calls == [1]
+    _same(got, expected)
+    _forget()
