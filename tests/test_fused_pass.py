@@ -151,8 +151,8 @@ def test_units_the_look_cannot_judge_are_read_first_and_then_missed_by_none(ds, 
     chans = [wf.nearest_channels(wf.channel_locations(rec), t.peak_channel, 7) for t in separate]
     expected = sp.spike_pass(rec, srt, separate, 30, 60, chans, None)
     looks = []
-    real = wf.unit_moments
-    monkeypatch.setattr(wf, "unit_moments", lambda s, f, *a, **k: looks.append(len(f)) or real(s, f, *a, **k))
+    real = fused_pass._direct_sums
+    monkeypatch.setattr(fused_pass, "_direct_sums", lambda s, f, *a: looks.append(len(f)) or real(s, f, *a))
     _, finish = fused_pass.templates_and_pass(source, srt, units, frames, 30, 60, wf.channel_locations(rec), 1 << 30)
     assert looks == ([len(units)] if clear_ratio == 0 else [len(units), len(units)])
     result, missed = finish(separate)
@@ -188,3 +188,19 @@ def test_the_one_read_is_shared_with_the_stores_other_processes(ds, monkeypatch)
     assert reads == [] and calls == [1]
     _same(got, expected)
     _forget()
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_the_looks_direct_reads_add_what_the_template_pass_adds(ds, monkeypatch, threads):
+    """The snippets the look reads one by one (pages around each, O_DIRECT where allowed) sum to the template
+    pass's sums: a unit read first has its exact template, and so its exact peak."""
+    monkeypatch.setattr(fused_pass, "LOOK_THREADS", threads)
+    rec, srt = ds.recording, ds.sorting
+    units = list(srt.get_unit_ids())
+    source = _reading.trace_source(rec)
+    frames = [wf.selected_frames(srt, u, source, 30, 60, 500) for u in units]
+    _forget()
+    expected = wf.unit_moments(source, frames, 30, 60, with_std=False)[0]
+    got = wf.means_of_sums(source, fused_pass._direct_sums(source, frames, 30, 60), np.array([len(f) for f in frames]))
+    np.testing.assert_array_equal(got, expected)
+    assert np.abs(expected).max() > 10  # real snippets, not zeros

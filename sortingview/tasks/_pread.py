@@ -29,3 +29,32 @@ def pread_windows(fd, address, file_offset, starts, rows, row_bytes):
                 return 1
             done += got
     return 0
+
+
+@numba.njit(nogil=True, cache=True)
+def direct_window_sums(fd, buffer, address, file_offset, row_bytes, starts, groups, length, sums):
+    """Add the windows ``[starts[i], starts[i] + length)`` (frames) of a file opened with ``O_DIRECT`` into
+    ``sums[groups[i]]`` (frames x channels), each window read on its own into ``buffer`` (page-aligned, at
+    ``address``; the samples' dtype; room for a window and two pages): the aligned pages around it, no copy
+    through the cache. 0, or 1 on a read error (a short read included)."""
+    channels = sums.shape[2]
+    itemsize = row_bytes // channels
+    for i in range(starts.shape[0]):
+        begin = file_offset + starts[i] * row_bytes
+        first = begin - begin % 4096
+        last = begin + length * row_bytes
+        last = (last + 4095) // 4096 * 4096
+        done = 0
+        while done < last - first:
+            got = _pread(fd, address + done, last - first - done, first + done)
+            if got <= 0:
+                break
+            done += got
+        if done < begin + length * row_bytes - first:
+            return 1
+        at = (begin - first) // itemsize
+        g = groups[i]
+        for t in range(length):
+            for c in range(channels):
+                sums[g, t, c] += buffer[at + t * channels + c]
+    return 0

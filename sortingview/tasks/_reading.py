@@ -45,8 +45,6 @@ DIRECT_BLOCK_BYTES = 32 * 1024 * 1024
 DIRECT_SHARE = 0.25
 # generic path only: a gap longer than this (in frames) between two snippets starts a new get_traces call
 GAP_FRAMES = 3000
-#: reads in flight at most when a pass reads small blocks directly (``_map_direct``)
-MAX_DEPTH = 16
 
 
 @dataclass(frozen=True)
@@ -271,7 +269,7 @@ def _map_direct(source: TraceSource, frames: np.ndarray, before: int, after: int
     threads. A block whose snippets touch at least ``DIRECT_SHARE`` of its pages is read whole with
     ``O_DIRECT`` (no copy through the cache: the disk writes into the buffer, and the cores are left to the
     kernels); a sparser block's snippets are read with ``pread`` as in :func:`_map_raw_blocks`."""
-    from ..direct_io import DEPTH, File, buffer_bytes_for, prefetched, read_range
+    from ..direct_io import File, buffer_bytes_for, prefetched, read_range
 
     raw = source.raw_file
     row = source.num_channels * raw.dtype.itemsize
@@ -297,10 +295,8 @@ def _map_direct(source: TraceSource, frames: np.ndarray, before: int, after: int
             held.release()
 
     with File(raw.path) as f:
-        # small blocks (a few snippets each: a first look) are many short reads: more of them in flight
-        depth = max(DEPTH, min(MAX_DEPTH, DEPTH * DIRECT_BLOCK_BYTES // (max_frames * row)))
         blocks = prefetched(_groups(frames, before, after, max_frames, None), fill,
-                            buffer_bytes_for(max_frames * row), holders=max(1, workers), depth=depth)
+                            buffer_bytes_for(max_frames * row), holders=max(1, workers))
         try:
             _share(blocks, workers, handle)
         finally:

@@ -31,6 +31,8 @@ default (:data:`NEIGHBORHOOD` channels); tasks asking for other channels make th
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
@@ -49,8 +51,8 @@ CANDIDATE_FRAMES = 5
 #: spikes), so that its peak is exact: the look names the peak of every unit above it on the generated
 #: Neuropixels data (500 units; 91 below it, 41 of which the look alone would miss)
 CLEAR_RATIO = 4.0
-#: the look's reads: blocks of at most this many bytes (one snippet or a few, each read directly)
-LOOK_BLOCK_BYTES = 1 << 20
+#: the look's snippets are read on this many threads, one read in flight each
+LOOK_THREADS = 16
 #: the neighbourhood of the deviations kept (average_waveforms' default neighborhoodSize)
 NEIGHBORHOOD = 7
 #: every spike's candidate samples are kept in memory: at most this many spikes (2 bytes x 20 a spike: 800 MB)
@@ -143,16 +145,49 @@ def _first_look(source: TraceSource, units: list, frames: list[np.ndarray], befo
                 after: int) -> np.ndarray:
     """Estimated means (units x frames x channels): of :data:`LOOK_SPIKES` template spikes per unit, and of all
     of them (the exact template) for a unit whose estimate is not clear (:func:`unclear`)."""
-    from .waveforms import unit_moments  # (waveforms imports this module)
+    from .waveforms import means_of_sums  # (waveforms imports this module)
 
     look = [f[select_spread(len(f), LOOK_SPIKES, unit_seed(u))] for u, f in zip(units, frames, strict=True)]
-    estimate, _ = unit_moments(source, look, before, after, with_std=False, max_block_bytes=LOOK_BLOCK_BYTES)
+    estimate = means_of_sums(source, _direct_sums(source, look, before, after), np.array([len(f) for f in look]))
     again = [i for i in range(len(units)) if len(frames[i]) > len(look[i]) and unclear(estimate[i])]
     if again:
-        exact, _ = unit_moments(source, [frames[i] for i in again], before, after, with_std=False,
-                                max_block_bytes=LOOK_BLOCK_BYTES)
-        estimate[again] = exact
+        part = [frames[i] for i in again]
+        estimate[again] = means_of_sums(source, _direct_sums(source, part, before, after),
+                                        np.array([len(f) for f in part]))
     return estimate
+
+
+def _direct_sums(source: TraceSource, frames_per_unit: list[np.ndarray], before: int, after: int) -> np.ndarray:
+    """Sums (float64; added in float32, exact for these samples and counts: :func:`wanted`) of each unit's
+    snippets, each read on its own (``O_DIRECT`` where the file system allows it) in a numba kernel on
+    :data:`LOOK_THREADS` threads, one read in flight each; a thread adds the units of its own."""
+    from ..direct_io import File, aligned_buffer
+    from ._pread import direct_window_sums
+
+    raw = source.raw_file
+    length = before + after
+    row = source.num_channels * raw.dtype.itemsize
+    threads = max(1, min(LOOK_THREADS, len(frames_per_unit)))
+    sums = np.zeros((len(frames_per_unit), length, source.num_channels), np.float32)
+    work = []
+    for k in range(threads):
+        mine = range(k, len(frames_per_unit), threads)
+        starts = np.concatenate([np.asarray(frames_per_unit[i], np.int64) - before for i in mine] or [[]])
+        groups = np.concatenate([np.full(len(frames_per_unit[i]), i, np.int64) for i in mine] or [[]])
+        order = np.argsort(starts, kind="stable")
+        work.append((starts[order].astype(np.int64), groups[order].astype(np.int64)))
+    with File(raw.path) as f:
+        fd = f.direct_fd if f.direct else f.fd  # aligned reads: right for either
+
+        def read(k: int) -> int:
+            buffer = aligned_buffer(length * row + 2 * 4096).view(raw.dtype)
+            return direct_window_sums(fd, buffer, buffer.ctypes.data, raw.offset, row, *work[k], length, sums)
+
+        with ThreadPoolExecutor(threads) as pool:
+            failed = any(list(pool.map(read, range(threads))))
+    if failed:
+        raise OSError(f"reading {raw.path} failed (a snippet of the first look): was the file truncated?")
+    return sums.astype(np.float64)
 
 
 def unclear(estimate: np.ndarray) -> bool:

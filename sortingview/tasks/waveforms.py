@@ -88,12 +88,11 @@ def merged_spikes(frames_per_unit: list[np.ndarray]) -> tuple[np.ndarray, np.nda
 
 
 def unit_moments(source: TraceSource, frames_per_unit: list[np.ndarray], before: int,
-                 after: int, with_std: bool = True,
-                 max_block_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                 after: int, with_std: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Mean and std (microvolts; units x frames x channels) of each unit's snippets on every channel.
 
     Without ``with_std`` the std is None and the pass does a quarter of the work (the means are identical),
-    on :func:`block_workers` threads. ``max_block_bytes`` bounds the blocks read (``map_blocks``).
+    on :func:`block_workers` threads.
     """
     n_units, length = len(frames_per_unit), before + after
     workers = 1 if with_std else block_workers(source)
@@ -102,7 +101,7 @@ def unit_moments(source: TraceSource, frames_per_unit: list[np.ndarray], before:
     means, stds = [], []
     for b0 in range(0, max(n_units, 1), batch):
         part = frames_per_unit[b0:b0 + batch]
-        sums, sumsq = _unit_sums(source, part, before, length, with_std, workers, max_block_bytes)
+        sums, sumsq = _unit_sums(source, part, before, length, with_std, workers)
         counts = np.array([len(f) for f in part])
         if sumsq is None:
             means.append(means_of_sums(source, sums, counts))
@@ -124,7 +123,7 @@ def means_of_sums(source: TraceSource, sums: np.ndarray, counts: np.ndarray) -> 
 
 
 def _unit_sums(source: TraceSource, part: list[np.ndarray], before: int, length: int, with_std: bool,
-               workers: int, max_block_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+               workers: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Sums (and sums of squares) of each unit's snippets, float64; each worker thread adds into its own.
 
     Sums alone of 8/16-bit samples are added in float32 when that is exact (at most 512 int16 spikes a unit:
@@ -140,7 +139,7 @@ def _unit_sums(source: TraceSource, part: list[np.ndarray], before: int, length:
     def add(i0: int, i1: int, block: np.ndarray, start: int, worker: int) -> None:
         accumulate_moments(block, frames[i0:i1] - start, groups[i0:i1], before, sums[worker], sumsq)
 
-    map_blocks(source, frames, before, length - before, add, workers, max_block_bytes)
+    map_blocks(source, frames, before, length - before, add, workers)
     for other in sums[1:]:  # exact: sums of 8/16-bit integers (block_workers), in any order
         sums[0] += other
     return sums[0].astype(np.float64, copy=False), sumsq
