@@ -253,3 +253,44 @@ def test_two_servers_on_one_job_list_lose_nothing_and_end_each_job_once(tmp_path
     assert all(jobs[f"both-{i}"]["status"] == "done" and jobs[f"both-{i}"]["sortingId"] in "ab" for i in range(15))
     book.update(book.find("a-3"), status="running")  # this process's book sees the others' changes too
     assert JobBook(path).find("a-3")["status"] == "running" and book.find("b-39")["status"] == "queued"
+
+
+def test_a_stop_asked_of_a_handler_that_cannot_stop_still_keeps_the_sorting_out(store_dir, tmp_path):
+    """An inline sorting handler cannot interrupt a running sorter: it runs to its end, and the job still ends
+    cancelled, with nothing added to the workspace, as the importer asked."""
+    from spikeinterface.core import generate_ground_truth_recording
+
+    from sortingview.server.auth import UserStore, users_file
+    from sortingview.workspace import load_workspace
+
+    root = tmp_path / "import"
+    root.mkdir()
+    rec, _ = generate_ground_truth_recording(durations=[60.0], num_channels=16, num_units=10, seed=5)
+    rec.save(folder=str(root / "s"), verbose=False)
+    alice = UserStore(users_file()).add_user("alice")
+    auth = {"Authorization": f"Bearer {alice}"}
+    config = tmp_path / "handlers.yaml"
+    config.write_text("job_handlers:\n  sorting: {type: inline}\n")
+    with server_only(str(tmp_path), "--import-folder", str(root), "--importers", "alice", config=str(config)) as url:
+        ws = http(f"{url}/api/import/workspace", body={"label": "inline"}, headers=auth)[1]["workspaceUri"]
+        rid = http(f"{url}/api/import/recording", body={"workspaceUri": ws, "path": "s"},
+                   headers=auth)[1]["recordingId"]
+        status, body = http(f"{url}/api/import/sort", headers=auth, body={
+            "workspaceUri": ws, "recordingIds": [rid], "sorters": {"tridesclous2": {}}})
+        assert status == 200, body
+        [job] = body["jobs"]
+        deadline = time.monotonic() + 120
+        while _jobs(url, alice)[job["jobId"]]["status"] != "running":
+            assert time.monotonic() < deadline, _jobs(url, alice)
+            time.sleep(0.2)  # the page polls the same way
+        status, body = http(f"{url}/api/import/cancel", body={"jobId": job["jobId"]}, headers=auth)
+        assert status == 200 and body["job"]["stopRequestedBy"] == "alice", body
+        assert body["job"]["status"] == "running"  # asked, not stopped: the inline handler cannot
+        deadline = time.monotonic() + 300
+        while (ended := _jobs(url, alice)[job["jobId"]])["status"] == "running":
+            assert time.monotonic() < deadline, ended
+            time.sleep(0.5)
+    assert ended["status"] == "cancelled" and ended["cancelledBy"] == "alice", ended
+    assert "ran to its end" in ended["error"] and "not added" in ended["error"]
+    assert ended.get("sortingId") is None and ended.get("url") is None
+    assert load_workspace(ws).get_sorting_ids_for_recording(rid) == []

@@ -256,6 +256,11 @@ def _watch(book: JobBook, job: dict, W, handle, stopping: threading.Event) -> No
         book.update(job, status="cancelled" if cancelled else "failed", error=st.error)
         return
     def end() -> dict:  # under the job list's lock: another server watching the same job does not add it again
+        if job.get("stopRequestedBy"):  # its handler could not interrupt it (inline, dask): it ran to its end
+            who = job["stopRequestedBy"]
+            return {"status": "cancelled", "cancelledBy": who,
+                    "error": f"cancelled by {who}; the sorter's handler cannot stop a running task, so it ran to "
+                             "its end, and the sorting was not added to the workspace, as asked"}
         sid = W._add_sorting_run(job["recordingId"], job["sorter"], job["params"], handle.wait(1.0))
         label = f"{W.label} / {W.get_sorting_record(sid)['sortingLabel']}"
         url = spikesortingview_url(W, recording_id=job["recordingId"], sorting_id=sid, label=label,
