@@ -15,10 +15,10 @@ uses; the RSS sum counts shared pages once per process.
   would): the viewer's first requests, as ``W.precompute`` submits them (``precompute.requests_for``:
   recording_info.1, sorting_info.1, autocorrelograms.2, average_waveforms.2, unit_metrics.2, all units),
   then every spike's amplitude (``spike_amplitudes.2``) and all-pairs cross-correlograms
-  (``cross_correlograms.2``, +/-25 ms, 1 ms). average_waveforms reads the recording twice (the templates'
-  sums on all channels; then one pass for every spike's amplitude and the deviations around each peak,
-  ``tasks/spike_pass.py``); unit_metrics and spike_amplitudes reuse both in the process, and the noise
-  levels recording_info computed. Numba kernels use ``--jobs`` threads; the snippet passes run in one thread.
+  (``cross_correlograms.2``, +/-25 ms, 1 ms). average_waveforms reads the recording once (a first look at a
+  few snippets per unit, then one read for the templates' sums on all channels, every spike's amplitude and
+  the deviations around each peak: ``tasks/fused_pass.py``); unit_metrics and spike_amplitudes reuse it in
+  the process, and the noise levels recording_info computed. Numba kernels use ``--jobs`` threads; the snippet passes run in one thread.
   ``PYTHONPATH`` chooses the code (e.g. a checkout of an older commit, to time a change on the same data)
   when the script is run from outside a checkout (the children's current folder comes first on their path).
 * **backend** (``--order backend,...``): ours as users run it: a ``sortingview-start-backend`` process (default
