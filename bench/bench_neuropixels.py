@@ -18,7 +18,8 @@ uses; the RSS sum counts shared pages once per process.
   (``cross_correlograms.2``, +/-25 ms, 1 ms). average_waveforms reads the recording once (a first look at a
   few snippets per unit, then one read for the templates' sums on all channels, every spike's amplitude and
   the deviations around each peak: ``tasks/fused_pass.py``); unit_metrics and spike_amplitudes reuse it in
-  the process, and the noise levels recording_info computed. Numba kernels use ``--jobs`` threads; the snippet passes run in one thread.
+  the process, and the noise levels recording_info computed. Numba kernels and the passes use ``--jobs``
+  threads.
   ``PYTHONPATH`` chooses the code (e.g. a checkout of an older commit, to time a change on the same data)
   when the script is run from outside a checkout (the children's current folder comes first on their path).
 * **backend** (``--order backend,...``): ours as users run it: a ``sortingview-start-backend`` process (default

@@ -2,6 +2,8 @@
 for bit: the tasks' answers, the kept pass, and the units whose peak the first look missed."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from test_waveforms import dataset_in_own_store
@@ -71,96 +73,89 @@ def test_the_tasks_answer_the_same_with_one_read(ds, monkeypatch):
     assert np.isfinite(np.asarray(amps["amplitudes"])).sum() > 1000  # real values compared, not empty arrays
 
 
-@pytest.mark.parametrize("wrong", ["channels", "frames"])
-def test_units_whose_peak_the_first_look_missed_are_read_again(ds, monkeypatch, wrong):
-    """Candidates that never hold the peak: every unit is read again, with the same result."""
-    monkeypatch.setattr(_reading, "direct_wanted", lambda path: True)
-    monkeypatch.setattr(_reading, "_direct", lambda raw: True)
-    monkeypatch.setattr(_reading, "DIRECT_SHARE", 0.0)
-    rec, srt = ds.recording, ds.sorting
-    units = list(srt.get_unit_ids())
-    source = _reading.trace_source(rec)
-    frames = [wf.selected_frames(srt, u, source, 30, 60, 500) for u in units]
-    _forget()
-    separate = wf.unit_templates(rec, srt, units, 30, 60, 500)
-    chans = [wf.nearest_channels(wf.channel_locations(rec), t.peak_channel, 7) for t in separate]
-    expected = sp.spike_pass(rec, srt, separate, 30, 60, chans, None)
-    real = fused_pass._candidates
-
-    def off(estimate, counts, length):
-        c, f = real(estimate, counts, length)
-        peaks = [t.peak_channel for t in separate]
-        if wrong == "channels":  # channels that are not the peak
-            others = [np.array([x for x in range(source.num_channels) if x != p][:c.shape[1]]) for p in peaks]
-            return np.stack(others), f
-        return c, np.where(f == 0, length - fused_pass.CANDIDATE_FRAMES, 0)  # frames away from the peak
-
-    monkeypatch.setattr(fused_pass, "_candidates", off)
-    sums, finish = fused_pass.templates_and_pass(source, srt, units, frames, 30, 60, wf.channel_locations(rec),
-                                                 1 << 30)
-    means = wf.means_of_sums(source, sums, np.array([len(f) for f in frames]))
-    for t, m in zip(separate, means, strict=True):
-        np.testing.assert_array_equal(t.mean, m)
-    result, missed = finish(separate)
-    assert missed >= (len(units) - 1 if wrong == "frames" else len(units))
-    assert result.complete and expected.complete
-    for a, b in zip(result.amplitudes, expected.amplitudes, strict=True):
-        np.testing.assert_array_equal(a, b)
-    for a, b in zip(result.inside, expected.inside, strict=True):
-        np.testing.assert_array_equal(a, b)
-    for a, b in zip(result.stds, expected.stds, strict=True):
-        np.testing.assert_array_equal(a, b)
-    _forget()
-
-
-def test_a_good_first_look_misses_no_unit(ds, monkeypatch):
-    monkeypatch.setattr(_reading, "direct_wanted", lambda path: True)
-    monkeypatch.setattr(_reading, "_direct", lambda raw: True)
-    monkeypatch.setattr(_reading, "DIRECT_SHARE", 0.0)
-    rec, srt = ds.recording, ds.sorting
-    units = list(srt.get_unit_ids())
-    source = _reading.trace_source(rec)
-    frames = [wf.selected_frames(srt, u, source, 30, 60, 500) for u in units]
-    _forget()
-    templates = wf.unit_templates(rec, srt, units, 30, 60, 500)
-    _, finish = fused_pass.templates_and_pass(source, srt, units, frames, 30, 60, wf.channel_locations(rec),
-                                              1 << 30)
-    assert finish(templates)[1] == 0
-    assert fused_pass.templates_and_pass(source, srt, units, frames, 30, 60, wf.channel_locations(rec), 1) is None
-    _forget()
-
-
 def _forced_direct(monkeypatch) -> None:
     monkeypatch.setattr(_reading, "direct_wanted", lambda path: True)
     monkeypatch.setattr(_reading, "_direct", lambda raw: True)
     monkeypatch.setattr(_reading, "DIRECT_SHARE", 0.0)
 
 
-@pytest.mark.parametrize("clear_ratio", [0.0, float("inf")])
-def test_units_the_look_cannot_judge_are_read_first_and_then_missed_by_none(ds, monkeypatch, clear_ratio):
-    """CLEAR_RATIO 0: the look alone names every candidate; infinite: every unit's template spikes are read
-    before the pass (its exact peak), and no unit needs a pass of its own."""
+def _separately(ds, monkeypatch) -> SimpleNamespace:
+    """The file read whole (forced), the units' template frames, and the templates and the every-spike pass
+    computed by the separate passes: what the one read must reproduce."""
     _forced_direct(monkeypatch)
-    monkeypatch.setattr(fused_pass, "CLEAR_RATIO", clear_ratio)
     rec, srt = ds.recording, ds.sorting
     units = list(srt.get_unit_ids())
     source = _reading.trace_source(rec)
     frames = [wf.selected_frames(srt, u, source, 30, 60, 500) for u in units]
     _forget()
-    separate = wf.unit_templates(rec, srt, units, 30, 60, 500)
-    chans = [wf.nearest_channels(wf.channel_locations(rec), t.peak_channel, 7) for t in separate]
-    expected = sp.spike_pass(rec, srt, separate, 30, 60, chans, None)
+    templates = wf.unit_templates(rec, srt, units, 30, 60, 500)
+    chans = [wf.nearest_channels(wf.channel_locations(rec), t.peak_channel, 7) for t in templates]
+    expected = sp.spike_pass(rec, srt, templates, 30, 60, chans, None)
+    return SimpleNamespace(rec=rec, srt=srt, units=units, source=source, frames=frames, templates=templates,
+                           expected=expected)
+
+
+def _one_read(s: SimpleNamespace, max_bytes: int = 1 << 30):
+    return fused_pass.templates_and_pass(s.source, s.srt, s.units, s.frames, 30, 60, wf.channel_locations(s.rec),
+                                         max_bytes)
+
+
+def _assert_same_pass(result, expected) -> None:
+    assert result.complete and expected.complete
+    for field in ("amplitudes", "inside", "stds"):
+        for a, b in zip(getattr(result, field), getattr(expected, field), strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=field)
+
+
+@pytest.mark.parametrize("wrong", ["channels", "frames"])
+def test_units_whose_peak_the_first_look_missed_are_read_again(ds, monkeypatch, wrong):
+    """Candidates that never hold the peak: every unit is read again, with the same result."""
+    s = _separately(ds, monkeypatch)
+    real = fused_pass._candidates
+
+    def off(estimate, counts, length):
+        c, f = real(estimate, counts, length)
+        peaks = [t.peak_channel for t in s.templates]
+        if wrong == "channels":  # channels that are not the peak
+            others = [np.array([x for x in range(s.source.num_channels) if x != p][:c.shape[1]]) for p in peaks]
+            return np.stack(others), f
+        return c, np.where(f == 0, length - fused_pass.CANDIDATE_FRAMES, 0)  # frames away from the peak
+
+    monkeypatch.setattr(fused_pass, "_candidates", off)
+    sums, finish = _one_read(s)
+    means = wf.means_of_sums(s.source, sums, np.array([len(f) for f in s.frames]))
+    for t, m in zip(s.templates, means, strict=True):
+        np.testing.assert_array_equal(t.mean, m)
+    result, missed = finish(s.templates)
+    assert missed >= (len(s.units) - 1 if wrong == "frames" else len(s.units))
+    _assert_same_pass(result, s.expected)
+    _forget()
+
+
+def test_a_good_first_look_misses_no_unit(ds, monkeypatch):
+    s = _separately(ds, monkeypatch)
+    _, finish = _one_read(s)
+    result, missed = finish(s.templates)
+    assert missed == 0
+    _assert_same_pass(result, s.expected)
+    assert _one_read(s, max_bytes=1) is None
+    _forget()
+
+
+@pytest.mark.parametrize("clear_ratio", [0.0, float("inf")])
+def test_units_the_look_cannot_judge_are_read_first_and_then_missed_by_none(ds, monkeypatch, clear_ratio):
+    """CLEAR_RATIO 0: the look alone names every candidate; infinite: every unit's template spikes are read
+    before the pass (its exact peak), and no unit needs a pass of its own."""
+    s = _separately(ds, monkeypatch)
+    monkeypatch.setattr(fused_pass, "CLEAR_RATIO", clear_ratio)
     looks = []
     real = fused_pass._direct_sums
-    monkeypatch.setattr(fused_pass, "_direct_sums", lambda s, f, *a: looks.append(len(f)) or real(s, f, *a))
-    _, finish = fused_pass.templates_and_pass(source, srt, units, frames, 30, 60, wf.channel_locations(rec), 1 << 30)
-    assert looks == ([len(units)] if clear_ratio == 0 else [len(units), len(units)])
-    result, missed = finish(separate)
+    monkeypatch.setattr(fused_pass, "_direct_sums", lambda src, f, *a: looks.append(len(f)) or real(src, f, *a))
+    _, finish = _one_read(s)
+    assert looks == ([len(s.units)] if clear_ratio == 0 else [len(s.units), len(s.units)])
+    result, missed = finish(s.templates)
     assert missed == 0
-    for a, b in zip(result.amplitudes, expected.amplitudes, strict=True):
-        np.testing.assert_array_equal(a, b)
-    for a, b in zip(result.stds, expected.stds, strict=True):
-        np.testing.assert_array_equal(a, b)
+    _assert_same_pass(result, s.expected)
     _forget()
 
 

@@ -51,6 +51,24 @@ def _jobs(url: str, token: str) -> dict:
     return {j["jobId"]: j for j in body["jobs"]}
 
 
+def _running_sort(url: str, token: str, folder: str) -> tuple[str, str, dict]:
+    """A new workspace with the import folder's ``folder``, sorted by tridesclous2 from the import page's API;
+    (workspace URI, recording id, the job) once the job is running."""
+    auth = {"Authorization": f"Bearer {token}"}
+    ws = http(f"{url}/api/import/workspace", body={"label": folder}, headers=auth)[1]["workspaceUri"]
+    rid = http(f"{url}/api/import/recording", body={"workspaceUri": ws, "path": folder},
+               headers=auth)[1]["recordingId"]
+    status, body = http(f"{url}/api/import/sort", headers=auth, body={
+        "workspaceUri": ws, "recordingIds": [rid], "sorters": {"tridesclous2": {}}})
+    assert status == 200, body
+    [job] = body["jobs"]
+    deadline = time.monotonic() + 120
+    while _jobs(url, token)[job["jobId"]]["status"] != "running":
+        assert time.monotonic() < deadline, _jobs(url, token)
+        time.sleep(0.2)  # the page polls the same way
+    return ws, rid, job
+
+
 def test_jobs_survive_restarts_and_queued_ones_cancel(store_dir, tmp_path, chromium_path):
     from spikeinterface.core import generate_ground_truth_recording
 
@@ -137,17 +155,7 @@ def test_a_running_sorter_job_is_stopped_from_the_page(store_dir, tmp_path, chro
     config = tmp_path / "handlers.yaml"
     config.write_text("job_handlers:\n  sorting: {type: parallel, params: {num_workers: 1}}\n")
     with server_only(str(tmp_path), "--import-folder", str(root), "--importers", "alice", config=str(config)) as url:
-        ws = http(f"{url}/api/import/workspace", body={"label": "stop"}, headers=auth)[1]["workspaceUri"]
-        rid = http(f"{url}/api/import/recording", body={"workspaceUri": ws, "path": "long"},
-                   headers=auth)[1]["recordingId"]
-        status, body = http(f"{url}/api/import/sort", headers=auth, body={
-            "workspaceUri": ws, "recordingIds": [rid], "sorters": {"tridesclous2": {}}})
-        assert status == 200, body
-        [job] = body["jobs"]
-        deadline = time.monotonic() + 120
-        while _jobs(url, alice)[job["jobId"]]["status"] != "running":
-            assert time.monotonic() < deadline, _jobs(url, alice)
-            time.sleep(0.2)  # the page polls the same way
+        _, _, job = _running_sort(url, alice, "long")
         with chromium_browser(chromium_path) as browser, checked_page(browser) as pg:
             pg.goto(f"{url}/import")
             pg.fill("#im-token", alice)
@@ -272,17 +280,7 @@ def test_a_stop_asked_of_a_handler_that_cannot_stop_still_keeps_the_sorting_out(
     config = tmp_path / "handlers.yaml"
     config.write_text("job_handlers:\n  sorting: {type: inline}\n")
     with server_only(str(tmp_path), "--import-folder", str(root), "--importers", "alice", config=str(config)) as url:
-        ws = http(f"{url}/api/import/workspace", body={"label": "inline"}, headers=auth)[1]["workspaceUri"]
-        rid = http(f"{url}/api/import/recording", body={"workspaceUri": ws, "path": "s"},
-                   headers=auth)[1]["recordingId"]
-        status, body = http(f"{url}/api/import/sort", headers=auth, body={
-            "workspaceUri": ws, "recordingIds": [rid], "sorters": {"tridesclous2": {}}})
-        assert status == 200, body
-        [job] = body["jobs"]
-        deadline = time.monotonic() + 120
-        while _jobs(url, alice)[job["jobId"]]["status"] != "running":
-            assert time.monotonic() < deadline, _jobs(url, alice)
-            time.sleep(0.2)  # the page polls the same way
+        ws, rid, job = _running_sort(url, alice, "s")
         status, body = http(f"{url}/api/import/cancel", body={"jobId": job["jobId"]}, headers=auth)
         assert status == 200 and body["job"]["stopRequestedBy"] == "alice", body
         assert body["job"]["status"] == "running"  # asked, not stopped: the inline handler cannot
