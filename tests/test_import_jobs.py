@@ -156,6 +156,7 @@ def test_a_running_sorter_job_is_stopped_from_the_page(store_dir, tmp_path, chro
     config.write_text("job_handlers:\n  sorting: {type: parallel, params: {num_workers: 1}}\n")
     with server_only(str(tmp_path), "--import-folder", str(root), "--importers", "alice", config=str(config)) as url:
         _, _, job = _running_sort(url, alice, "long")
+        assert _jobs(url, alice)[job["jobId"]]["stoppable"] is True  # a parallel handler kills its worker
         with chromium_browser(chromium_path) as browser, checked_page(browser) as pg:
             pg.goto(f"{url}/import")
             pg.fill("#im-token", alice)
@@ -263,7 +264,7 @@ def test_two_servers_on_one_job_list_lose_nothing_and_end_each_job_once(tmp_path
     assert JobBook(path).find("a-3")["status"] == "running" and book.find("b-39")["status"] == "queued"
 
 
-def test_a_stop_asked_of_a_handler_that_cannot_stop_still_keeps_the_sorting_out(store_dir, tmp_path):
+def test_a_stop_asked_of_a_handler_that_cannot_stop_still_keeps_the_sorting_out(store_dir, tmp_path, chromium_path):
     """An inline sorting handler cannot interrupt a running sorter: it runs to its end, and the job still ends
     cancelled, with nothing added to the workspace, as the importer asked."""
     from spikeinterface.core import generate_ground_truth_recording
@@ -284,6 +285,16 @@ def test_a_stop_asked_of_a_handler_that_cannot_stop_still_keeps_the_sorting_out(
         status, body = http(f"{url}/api/import/cancel", body={"jobId": job["jobId"]}, headers=auth)
         assert status == 200 and body["job"]["stopRequestedBy"] == "alice", body
         assert body["job"]["status"] == "running"  # asked, not stopped: the inline handler cannot
+        listed = _jobs(url, alice)[job["jobId"]]
+        assert listed["status"] == "running" and listed["stoppable"] is False, listed
+        with chromium_browser(chromium_path) as browser, checked_page(browser) as pg:  # what the page says
+            pg.goto(f"{url}/import")
+            pg.fill("#im-token", alice)
+            pg.click("#im-signin-btn")
+            row = f"tr.im-job[data-job-id='{job['jobId']}'][data-status=running]"
+            pg.wait_for_selector(f"{row} .im-stopping")
+            assert "cannot be stopped" in pg.text_content(f"{row} .im-stopping")
+            assert not pg.query_selector(f"{row} button.im-cancel")
         deadline = time.monotonic() + 300
         while (ended := _jobs(url, alice)[job["jobId"]])["status"] == "running":
             assert time.monotonic() < deadline, ended

@@ -290,12 +290,18 @@ def cancel_job():
 
 @bp.get("/api/import/jobs")
 def list_jobs():
-    """The sorter jobs started here, newest first, with progress (running time, log tail) from the backend."""
+    """The sorter jobs started here, newest first, with progress (running time, log tail) from the backend and,
+    for a running one, whether its handler can stop it (``stoppable``; unknown when its backend is not seen)."""
     s, _ = _importer()
-    running = {r["jobId"]: r for r in current_app.config["SV"].backend_status(None).get("running", [])}
+    status = current_app.config["SV"].backend_status(None)
+    running = {r["jobId"]: r for r in status.get("running", [])}
+    handlers = {b.get("workerId"): b.get("handlers") or {} for b in status.get("backends", [])}
     jobs = s.book.newest_first()
     for j in jobs:
         r = running.get(j["jobId"])
         if r is not None and j["status"] in ("queued", "running"):
             j.update(status="running", runningSec=r.get("runningSec"), logTail=r.get("logTail"))
+            kind = handlers.get(r.get("worker"), {}).get(r.get("handler"))
+            if isinstance(kind, str):  # only a parallel handler can stop a running task (doc/backend.md)
+                j["stoppable"] = kind.startswith("parallel")
     return jsonify({"jobs": jobs})

@@ -116,9 +116,12 @@ async function refreshJobs() {
     tr.dataset.jobId = j.jobId;
     tr.dataset.status = j.status;
     const status = el("td", j.status, { class: `name status-${j.status}` });
-    if (j.stopRequestedBy) {
-      status.append(" ", el("span", "(stopping)", { class: "im-stopping" }));
-    } else if (j.status === "queued" || j.status === "running") {
+    const unended = j.status === "queued" || j.status === "running";
+    if (j.stopRequestedBy && unended) {
+      // a handler that cannot interrupt a task (inline, dask) runs it to its end; the server then drops it
+      const text = j.stoppable === false ? "(cannot be stopped: it runs to its end, then is not added)" : "(stopping)";
+      status.append(" ", el("span", text, { class: "im-stopping" }));
+    } else if (unended && !j.stopRequestedBy) {
       const cancel = el("button", "cancel", {
         class: "im-cancel",
         title: j.status === "queued" ? "Take this job out of the queue" : "Stop the sorter (its worker process is killed)",
