@@ -158,8 +158,9 @@ def _first_look(source: TraceSource, units: list, frames: list[np.ndarray], befo
 
 
 def _direct_sums(source: TraceSource, frames_per_unit: list[np.ndarray], before: int, after: int) -> np.ndarray:
-    """Sums (float64; added in float32, exact for these samples and counts: :func:`wanted`) of each unit's
-    snippets, each read on its own (``O_DIRECT`` where the file system allows it) in a numba kernel on
+    """Sums (float64; added in float32: exact for 8/16-bit samples up to ``exact_in_float32``'s count, 512
+    16-bit spikes a unit, as the template pass adds them; an estimate beyond, which only names candidates) of
+    each unit's snippets, each read on its own (``O_DIRECT`` where the file system allows it) in a numba kernel on
     :data:`LOOK_THREADS` threads, one read in flight each; a thread adds the units of its own."""
     from ..direct_io import File, aligned_buffer
     from ._pread import direct_window_sums
