@@ -164,6 +164,7 @@ def _direct_sums(source: TraceSource, frames_per_unit: list[np.ndarray], before:
     :data:`LOOK_THREADS` threads, one read in flight each; a thread adds the units of its own."""
     from ..direct_io import File, aligned_buffer
     from ._pread import direct_window_sums
+    from .waveforms import merged_spikes
 
     raw = source.raw_file
     length = before + after
@@ -172,11 +173,9 @@ def _direct_sums(source: TraceSource, frames_per_unit: list[np.ndarray], before:
     sums = np.zeros((len(frames_per_unit), length, source.num_channels), np.float32)
     work = []
     for k in range(threads):
-        mine = range(k, len(frames_per_unit), threads)
-        starts = np.concatenate([np.asarray(frames_per_unit[i], np.int64) - before for i in mine] or [[]])
-        groups = np.concatenate([np.full(len(frames_per_unit[i]), i, np.int64) for i in mine] or [[]])
-        order = np.argsort(starts, kind="stable")
-        work.append((starts[order].astype(np.int64), groups[order].astype(np.int64)))
+        mine = np.arange(k, len(frames_per_unit), threads)
+        frames, groups = merged_spikes([frames_per_unit[i] for i in mine])
+        work.append((frames - before, mine[groups]))
     with File(raw.path) as f:
         fd = f.direct_fd if f.direct else f.fd  # aligned reads: right for either
 
