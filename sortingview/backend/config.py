@@ -39,6 +39,12 @@ class HandlerConfig:
     max_attempts: int = 3
     memory_limit_gb: float = DEFAULT_MEMORY_LIMIT_GB  # per parallel worker process; 0: none
 
+    @property
+    def stops_running_tasks(self) -> bool:
+        """Whether a task it runs can be stopped (``Channel.request_stop``): a parallel handler kills the
+        worker process; inline and dask handlers cannot interrupt a task."""
+        return self.type == "parallel"
+
     def describe(self) -> str:
         if self.type == "inline":
             return "inline"

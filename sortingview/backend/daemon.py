@@ -331,6 +331,7 @@ class Backend:
             "channel": self.config.channel, "hasBackendId": bool(self.config.backend_id),
             "backendIdDigest": backend_id_digest(self.config.backend_id or ""),
             "handlers": {h.name: h.describe() for h in self.config.handlers},
+            "canStop": sorted(h.name for h in self.config.handlers if h.stops_running_tasks),
             "running": [{"jobId": j.job_id, "taskName": j.task_name, "handler": j.handler,
                          "seconds": round(now - t0, 3)} for j, t0 in self.jobs.values()],
             "completed": self.completed,

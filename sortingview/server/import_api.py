@@ -295,13 +295,13 @@ def list_jobs():
     s, _ = _importer()
     status = current_app.config["SV"].backend_status(None)
     running = {r["jobId"]: r for r in status.get("running", [])}
-    handlers = {b.get("workerId"): b.get("handlers") or {} for b in status.get("backends", [])}
+    can_stop = {b.get("workerId"): b.get("canStop") for b in status.get("backends", [])}
     jobs = s.book.newest_first()
     for j in jobs:
         r = running.get(j["jobId"])
         if r is not None and j["status"] in ("queued", "running"):
             j.update(status="running", runningSec=r.get("runningSec"), logTail=r.get("logTail"))
-            kind = handlers.get(r.get("worker"), {}).get(r.get("handler"))
-            if isinstance(kind, str):  # only a parallel handler can stop a running task (doc/backend.md)
-                j["stoppable"] = kind.startswith("parallel")
+            names = can_stop.get(r.get("worker"))
+            if isinstance(names, list):  # the handlers its backend can stop a running task of
+                j["stoppable"] = r.get("handler") in names
     return jsonify({"jobs": jobs})
