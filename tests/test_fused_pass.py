@@ -21,11 +21,6 @@ def ds(tmp_path_factory):
     yield from dataset_in_own_store(tmp_path_factory, "fused", seed=23, num_channels=16, num_units=10)
 
 
-def _forget():
-    wf._LAST_TEMPLATES.clear()
-    sp.clear()
-
-
 def _answers(ds, monkeypatch, fuse: bool) -> dict:
     """Each task's answer computed in one process, in the order a precompute asks (templates and passes
     reused from task to task), with or without the fused pass."""
@@ -33,12 +28,12 @@ def _answers(ds, monkeypatch, fuse: bool) -> dict:
     monkeypatch.setattr(_reading, "_direct", lambda raw: fuse)  # whole blocks even where O_DIRECT is refused
     monkeypatch.setattr(_reading, "direct_wanted", lambda path: fuse)
     monkeypatch.setattr(_reading, "DIRECT_SHARE", 0.0)  # this small recording is read whole when fused
-    _forget()
+    wf.clear()
     out = {}
     for name in TASKS:
         out[name] = run_task_inline(name, {"recording": ds.recording_uri, "sorting": ds.sorting_uri},
                                     use_cache=False)
-    _forget()
+    wf.clear()
     return out
 
 
@@ -87,7 +82,7 @@ def _separately(ds, monkeypatch) -> SimpleNamespace:
     units = list(srt.get_unit_ids())
     source = _reading.trace_source(rec)
     frames = [wf.selected_frames(srt, u, source, 30, 60, 500) for u in units]
-    _forget()
+    wf.clear()
     templates = wf.unit_templates(rec, srt, units, 30, 60, 500)
     chans = [wf.nearest_channels(wf.channel_locations(rec), t.peak_channel, 7) for t in templates]
     expected = sp.spike_pass(rec, srt, templates, 30, 60, chans, None)
@@ -129,7 +124,7 @@ def test_units_whose_peak_the_first_look_missed_are_read_again(ds, monkeypatch, 
     result, missed = finish(s.templates)
     assert missed >= (len(s.units) - 1 if wrong == "frames" else len(s.units))
     _assert_same_pass(result, s.expected)
-    _forget()
+    wf.clear()
 
 
 def test_a_good_first_look_misses_no_unit(ds, monkeypatch):
@@ -139,7 +134,7 @@ def test_a_good_first_look_misses_no_unit(ds, monkeypatch):
     assert missed == 0
     _assert_same_pass(result, s.expected)
     assert _one_read(s, max_bytes=1) is None
-    _forget()
+    wf.clear()
 
 
 @pytest.mark.parametrize("clear_ratio", [0.0, float("inf")])
@@ -156,7 +151,7 @@ def test_units_the_look_cannot_judge_are_read_first_and_then_missed_by_none(ds, 
     result, missed = finish(s.templates)
     assert missed == 0
     _assert_same_pass(result, s.expected)
-    _forget()
+    wf.clear()
 
 
 def test_the_one_read_is_shared_with_the_stores_other_processes(ds, monkeypatch):
@@ -171,18 +166,18 @@ def test_the_one_read_is_shared_with_the_stores_other_processes(ds, monkeypatch)
     calls = []
     real = fused_pass.templates_and_pass
     monkeypatch.setattr(fused_pass, "templates_and_pass", lambda *a: calls.append(1) or real(*a))
-    _forget()
+    wf.clear()
     inputs = {"recording": ds.recording_uri, "sorting": ds.sorting_uri}
     run_task_inline("sortingview.average_waveforms.2", inputs, use_cache=False)
     assert calls == [1]
-    _forget()  # as another worker process: nothing kept in memory
+    wf.clear()  # as another worker process: nothing kept in memory
     reads = []
     monkeypatch.setattr(sp._Plan, "read", lambda self: reads.append(1))
     monkeypatch.setattr(wf, "unit_moments", lambda *a, **k: reads.append(2))
     got = run_task_inline("sortingview.spike_amplitudes.2", inputs, use_cache=False)
     assert reads == [] and calls == [1]
     _same(got, expected)
-    _forget()
+    wf.clear()
 
 
 @pytest.mark.parametrize("threads", [1, 3])
@@ -194,7 +189,7 @@ def test_the_looks_direct_reads_add_what_the_template_pass_adds(ds, monkeypatch,
     units = list(srt.get_unit_ids())
     source = _reading.trace_source(rec)
     frames = [wf.selected_frames(srt, u, source, 30, 60, 500) for u in units]
-    _forget()
+    wf.clear()
     expected = wf.unit_moments(source, frames, 30, 60, with_std=False)[0]
     got = wf.means_of_sums(source, fused_pass._direct_sums(source, frames, 30, 60), np.array([len(f) for f in frames]))
     np.testing.assert_array_equal(got, expected)

@@ -51,6 +51,13 @@ def _jobs(url: str, token: str) -> dict:
     return {j["jobId"]: j for j in body["jobs"]}
 
 
+def _sign_in(pg, url: str, token: str) -> None:
+    """Open the import page and sign in with ``token``, as an importer does."""
+    pg.goto(f"{url}/import")
+    pg.fill("#im-token", token)
+    pg.click("#im-signin-btn")
+
+
 def _running_sort(url: str, token: str, folder: str) -> tuple[str, str, dict]:
     """A new workspace with the import folder's ``folder``, sorted by tridesclous2 from the import page's API;
     (workspace URI, recording id, the job) once the job is running."""
@@ -111,9 +118,7 @@ def test_jobs_survive_restarts_and_queued_ones_cancel(store_dir, tmp_path, chrom
         status, body = http(f"{url}/api/import/cancel", body={"jobId": tdc2}, headers=auth)
         assert status == 409 and "already ended (cancelled)" in body["error"]
         with chromium_browser(chromium_path) as browser, checked_page(browser) as pg:  # the page's button
-            pg.goto(f"{url}/import")
-            pg.fill("#im-token", alice)
-            pg.click("#im-signin-btn")
+            _sign_in(pg, url, alice)
             pg.wait_for_selector(f"tr.im-job[data-job-id='{sc2}'][data-status=queued] button.im-cancel")
             assert not pg.query_selector(f"tr.im-job[data-job-id='{tdc2}'] button.im-cancel")
             pg.click(f"tr.im-job[data-job-id='{sc2}'] button.im-cancel")
@@ -158,9 +163,7 @@ def test_a_running_sorter_job_is_stopped_from_the_page(store_dir, tmp_path, chro
         _, _, job = _running_sort(url, alice, "long")
         assert _jobs(url, alice)[job["jobId"]]["stoppable"] is True  # a parallel handler kills its worker
         with chromium_browser(chromium_path) as browser, checked_page(browser) as pg:
-            pg.goto(f"{url}/import")
-            pg.fill("#im-token", alice)
-            pg.click("#im-signin-btn")
+            _sign_in(pg, url, alice)
             row = f"tr.im-job[data-job-id='{job['jobId']}']"
             pg.click(f"{row}[data-status=running] button.im-cancel")
             t0 = time.monotonic()
@@ -288,9 +291,7 @@ def test_a_stop_asked_of_a_handler_that_cannot_stop_still_keeps_the_sorting_out(
         listed = _jobs(url, alice)[job["jobId"]]
         assert listed["status"] == "running" and listed["stoppable"] is False, listed
         with chromium_browser(chromium_path) as browser, checked_page(browser) as pg:  # what the page says
-            pg.goto(f"{url}/import")
-            pg.fill("#im-token", alice)
-            pg.click("#im-signin-btn")
+            _sign_in(pg, url, alice)
             row = f"tr.im-job[data-job-id='{job['jobId']}'][data-status=running]"
             pg.wait_for_selector(f"{row} .im-stopping")
             assert "cannot be stopped" in pg.text_content(f"{row} .im-stopping")

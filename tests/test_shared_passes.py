@@ -53,21 +53,16 @@ def ds(tmp_path_factory):
     yield from dataset_in_own_store(tmp_path_factory, "shared", seed=31, num_channels=12, num_units=6)
 
 
-def _forget():
-    wf._LAST_TEMPLATES.clear()
-    sp.clear()
-
-
 def _alone(ds, monkeypatch) -> dict:
     """Each task's arrays computed in this process with nothing shared or kept."""
     monkeypatch.setattr(_shared, "SHARE_FROM_BYTES", 1 << 62)
     monkeypatch.setattr(sp, "reads_whole", lambda *a: True)
     out = {}
     for name in TASKS:
-        _forget()
+        wf.clear()
         result = run_task_inline(name, {"recording": ds.recording_uri, "sorting": ds.sorting_uri}, use_cache=False)
         out[name] = {k: v for k, v in result.items() if isinstance(v, np.ndarray)}
-    _forget()
+    wf.clear()
     return out
 
 
@@ -102,7 +97,7 @@ def test_processes_asking_at_once_read_the_recording_once(ds, tmp_path, monkeypa
 
 def test_a_stored_pass_that_does_not_fit_the_sorting_is_computed_again(ds, monkeypatch):
     monkeypatch.setattr(_shared, "SHARE_FROM_BYTES", 0)
-    _forget()
+    wf.clear()
     rec, srt = load_recording(ds.recording_uri), load_sorting(ds.sorting_uri)  # URIs known: shared
     units = list(srt.get_unit_ids())
     templates = wf.unit_templates(rec, srt, units, 30, 60, 500)
@@ -119,7 +114,7 @@ def test_a_stored_pass_that_does_not_fit_the_sorting_is_computed_again(ds, monke
     assert reads == [1]
     for a, b in zip(again.amplitudes, good.amplitudes, strict=True):
         np.testing.assert_array_equal(a, b)
-    _forget()
+    wf.clear()
 
 
 def test_a_wait_for_another_process_is_bounded(ds, monkeypatch):

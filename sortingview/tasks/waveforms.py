@@ -28,6 +28,7 @@ from ._objects import load_recording, load_sorting, resolve_units, unit_spike_tr
 from ._packing import channel_index_table, concatenated, spike_offsets
 from ._reading import TraceSource, block_workers, kernel_threads, map_blocks, trace_source
 from .registry import register_task
+from .spike_pass import clear as clear_pass
 from .spike_pass import keep as keep_pass
 from .spike_pass import spike_pass
 
@@ -252,6 +253,12 @@ def _templates_from_stored(units: list[Any], stored: dict) -> tuple[list[UnitTem
 #: Extractor objects are compared by identity (a recording is immutable content), so a hit is the same data.
 _LAST_TEMPLATES: list = []
 _KEEP_TEMPLATE_BYTES = 512 * 1024 * 1024
+
+
+def clear() -> None:
+    """Forget the kept templates and spike pass (tests)."""
+    _LAST_TEMPLATES.clear()
+    clear_pass()
 
 
 def _last_templates(recording, sorting, key: tuple, with_std: bool) -> list[UnitTemplate] | None:
