@@ -175,3 +175,32 @@ def received_bytes(store: str) -> int:
     for name in os.listdir(remote) if os.path.isdir(remote) else []:
         total += os.stat(os.path.join(remote, name)).st_blocks * 512
     return total
+
+
+def assert_manifest_of(manifest, path: str) -> None:
+    """``manifest`` describes the file at ``path``: every chunk checks, a chunk with one byte changed does not,
+    and the entries are what they must be, computed here independently: each chunk's sha1 (version 1), or
+    the file's SHA-1 chaining value after each chunk by the numba SHA-1 and the file's sha1 last (version 2)."""
+    import hashlib
+
+    import numpy as np
+
+    from sortingview.store import sha1_chain
+
+    with open(path, "rb") as f:
+        chunks = list(iter(lambda: f.read(manifest.chunk_size), b""))
+    assert manifest.num_chunks == len(chunks) and manifest.size == sum(map(len, chunks))
+    state = sha1_chain.IV.copy()
+    for i, chunk in enumerate(chunks):
+        entry = manifest.digests[20 * i:20 * i + 20]
+        if manifest.version == 1:
+            assert entry == hashlib.sha1(chunk).digest()
+        else:
+            assert entry == sha1_chain._check_numba(state, i * manifest.chunk_size, np.frombuffer(chunk, np.uint8),
+                                                    i == len(chunks) - 1)
+        assert manifest.check(i, chunk)
+        spoiled = bytearray(chunk)
+        spoiled[len(spoiled) // 2] ^= 0x10
+        assert not manifest.check(i, bytes(spoiled))
+    if manifest.version == 2 and chunks:
+        assert manifest.digests[-20:].hex() == manifest.sha1

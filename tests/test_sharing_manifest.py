@@ -10,6 +10,7 @@ import os
 import numpy as np
 import pytest
 import spikeinterface.core as si
+from sharing_support import assert_manifest_of
 
 from sortingview import store
 from sortingview.extractors import store_recording
@@ -44,9 +45,8 @@ def test_the_manifest_from_the_links_read_is_the_one_computed_separately(store_d
     data = store.load_bytes(manifest_uri)
     assert data == build_manifest(big_file, sha1, CHUNK).to_bytes()  # the separate two-hash pass
     m = parse_manifest(data, sha1, CHUNK)
-    with open(big_file, "rb") as f:
-        assert [m.chunk_sha1(i) for i in range(m.num_chunks)] == \
-            [hashlib.sha1(c).hexdigest() for c in iter(lambda: f.read(CHUNK), b"")]
+    assert m.version == 2  # the file's own sha1 gave every chunk's entry
+    assert_manifest_of(m, big_file)
     assert store.get_store().get_mutable(manifest_key(sha1, CHUNK)) == store.parse_uri(manifest_uri).sha1
     assert store.load_bytes(uri) == open(big_file, "rb").read()  # the link serves the file
     # linking the unchanged file again reads nothing of it: the sha1 and the manifest are reused
@@ -89,3 +89,44 @@ def test_a_file_that_is_not_the_linked_one_is_not_given_its_manifest(tmp_path):
 
     with pytest.raises(IntegrityError, match="no longer hashes to"):
         build_manifest(str(path), "0" * 40, 1024)
+
+
+def test_chunks_of_a_multiple_of_64_bytes_take_their_entries_from_the_files_one_sha1(tmp_path, monkeypatch):
+    """Version 2 when the chunks are whole SHA-1 blocks and OpenSSL's SHA-1 is reachable, version 1 otherwise;
+    both describe the file, and version 2 chunks check with the numba SHA-1 too (a Python without OpenSSL's
+    symbols reading another site's manifest)."""
+    from sortingview.store import sha1_chain
+
+    rng = np.random.default_rng(5)
+    for size in (0, 100, 4096, 4096 * 7, 4096 * 7 + 1000):
+        path = tmp_path / f"f{size}.raw"
+        path.write_bytes(rng.bytes(size))
+        m = hash_in_chunks(str(path), 4096)
+        assert m.version == 2 and m.sha1 == hashlib.sha1(path.read_bytes()).hexdigest()
+        assert_manifest_of(parse_manifest(m.to_bytes(), m.sha1, 4096), str(path))
+        odd = hash_in_chunks(str(path), 4000)  # not whole 64-byte blocks: each chunk's own sha1
+        assert odd.version == 1 and odd.sha1 == m.sha1
+        assert_manifest_of(odd, str(path))
+    path = tmp_path / f"f{4096 * 7 + 1000}.raw"
+    with monkeypatch.context() as mp:
+        mp.setattr(sha1_chain, "available", lambda: False)
+        assert hash_in_chunks(str(path), 4096).version == 1
+    with monkeypatch.context() as mp:
+        mp.setattr(sha1_chain, "_kernels", lambda: None)  # checks by the numba SHA-1
+        assert_manifest_of(m, str(path))
+
+
+def test_a_manifest_of_an_unknown_version_or_not_ending_in_the_files_sha1_is_refused(tmp_path):
+    from sortingview.store.chunk_manifest import ManifestError
+
+    path = tmp_path / "f.raw"
+    path.write_bytes(b"y" * 9000)
+    m = hash_in_chunks(str(path), 4096)
+    data = m.to_bytes()
+    assert parse_manifest(data, m.sha1, 4096).num_chunks == 3
+    with pytest.raises(ManifestError, match="version b'3', which this sortingview does not read"):
+        parse_manifest(data.replace(b"manifest 2", b"manifest 3", 1), m.sha1, 4096)
+    with pytest.raises(ManifestError, match="ends in the file's sha1"):
+        parse_manifest(data[:-20] + bytes(20), m.sha1, 4096)
+    with pytest.raises(ManifestError, match="lists chaining values"):
+        m.chunk_sha1(0)

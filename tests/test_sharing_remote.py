@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sharing_support import (
     QuietHandler,
+    assert_manifest_of,
     flip_bytes,
     lying_peer,
     received_bytes,
@@ -83,9 +84,8 @@ def test_the_owner_publishes_a_chunk_manifest_of_a_linked_file(site_a):
         status, data = http(f"{site_a['url']}/api/manifest/{sha1}?chunk=65536")
     assert status == 200
     manifest = parse_manifest(data, sha1, 65536)
-    with open(site_a["ds"].binary_paths[0], "rb") as f:
-        expected = [hashlib.sha1(c).hexdigest() for c in iter(lambda: f.read(65536), b"")]
-    assert [manifest.chunk_sha1(i) for i in range(manifest.num_chunks)] == expected
+    assert manifest.version == 2  # chunks of a multiple of 64 bytes: the file's chaining values
+    assert_manifest_of(manifest, site_a["ds"].binary_paths[0])
     assert manifest.size == site_a["binary_size"]
     assert http(f"{site_a['url']}/api/manifest/{sha1}?chunk=7")[0] == 400
     assert http(f"{site_a['url']}/api/manifest/{sha1}?chunk=lots")[0] == 400
@@ -224,9 +224,7 @@ def test_the_recording_object_names_its_chunk_manifest_and_b_reads_through_it(st
     manifest_uri = _object_manifest_uri(site_a)
     manifest = parse_manifest(store.load_bytes(manifest_uri), site_a["binary_sha1"], None)
     assert hashlib.sha1(manifest.to_bytes()).hexdigest() == store.parse_uri(manifest_uri).sha1
-    with open(site_a["ds"].binary_paths[0], "rb") as f:
-        expected = [hashlib.sha1(c).hexdigest() for c in iter(lambda: f.read(manifest.chunk_size), b"")]
-    assert [manifest.chunk_sha1(i) for i in range(manifest.num_chunks)] == expected
+    assert_manifest_of(manifest, site_a["ds"].binary_paths[0])
     rec = load_recording(site_a["ds"].recording_uri)
     remote = rec._recording_segments[0].remote
     before = STATS.bytes_received
@@ -288,9 +286,7 @@ def test_copy_recording_extractor_records_the_manifest_of_each_segment(store_dir
         data = store.load_bytes(seg["chunkManifest"])
         manifest = parse_manifest(data, store.parse_uri(seg["fileUri"]).sha1, None)
         assert manifest.chunk_size == 4096  # 16 frames of 16 bytes, raised to the 4 KiB floor
-        with open(path, "rb") as f:
-            expected = [hashlib.sha1(c).hexdigest() for c in iter(lambda: f.read(4096), b"")]
-        assert [manifest.chunk_sha1(i) for i in range(manifest.num_chunks)] == expected
+        assert_manifest_of(manifest, path)
 
 
 def test_an_object_naming_the_manifest_of_another_file_is_refused(store_b, site_a):

@@ -1,9 +1,14 @@
-"""Chunk manifests: the sha1 of every fixed-size chunk of a stored or linked file.
+"""Chunk manifests: what a reader checks each fixed-size chunk of a stored or linked file against.
 
 A manifest is one content-addressed file::
 
-    sortingview-chunk-manifest 1 <file sha1> <file size> <chunk size>\\n
-    <20-byte sha1 digest of chunk 0><digest of chunk 1>...
+    sortingview-chunk-manifest <version> <file sha1> <file size> <chunk size>\\n
+    <20 bytes for chunk 0><20 bytes for chunk 1>...
+
+In version 2 (chunks of a multiple of 64 bytes) the 20 bytes of a chunk are the file's SHA-1 chaining value
+after it, and for the last chunk the file's sha1 (``sha1_chain.py``): all of them come from the one sha1 of
+the file. In version 1 (other chunk sizes, or a Python whose hashlib does not expose OpenSSL's SHA-1) they
+are the chunk's own sha1, a second hash of every byte. :meth:`ChunkManifest.check` checks a chunk either way.
 
 The owner of a file builds it once per chunk size (one pass that also checks the whole-file sha1, so a
 manifest is never published for a linked file that changed) and caches it in its store; the mutable
@@ -19,8 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..errors import IntegrityError, SortingviewError
+from . import sha1_chain
 
-MAGIC = b"sortingview-chunk-manifest 1"
+MAGIC = b"sortingview-chunk-manifest"
+VERSIONS = (1, 2)
 MIN_CHUNK = 256
 MAX_CHUNK = 16 * 1024 * 1024
 MAX_CHUNKS = 1 << 22  # 80 MiB of digests; a finer manifest of a larger file is refused
@@ -40,20 +47,33 @@ class ChunkManifest:
     size: int
     chunk_size: int
     digests: bytes  # 20 bytes per chunk
+    version: int = 1
 
     @property
     def num_chunks(self) -> int:
         return len(self.digests) // 20
 
     def chunk_sha1(self, i: int) -> str:
+        """The sha1 of chunk ``i`` (version 1)."""
+        if self.version != 1:
+            raise ManifestError(f"a version {self.version} manifest lists chaining values, not the chunks' sha1s")
         return self.digests[20 * i:20 * i + 20].hex()
+
+    def check(self, i: int, data) -> bool:
+        """Whether ``data`` is chunk ``i`` of the file."""
+        entry = self.digests[20 * i:20 * i + 20]
+        if self.version == 1:
+            return hashlib.sha1(data).digest() == entry
+        before = self.digests[20 * i - 20:20 * i] if i else None
+        return sha1_chain.check(before, i * self.chunk_size, data, entry, i == self.num_chunks - 1)
 
     def chunk_span(self, i: int) -> tuple[int, int]:
         start = i * self.chunk_size
         return start, min(start + self.chunk_size, self.size)
 
     def to_bytes(self) -> bytes:
-        return b"%s %s %d %d\n" % (MAGIC, self.sha1.encode(), self.size, self.chunk_size) + self.digests
+        return b"%s %d %s %d %d\n" % (MAGIC, self.version, self.sha1.encode(), self.size, self.chunk_size) + \
+            self.digests
 
 
 def num_chunks(size: int, chunk_size: int) -> int:
@@ -79,11 +99,14 @@ def parse_manifest(data: bytes, sha1: str, chunk_size: int | None) -> ChunkManif
     """
     head, sep, digests = data[:_HEADER_MAX].partition(b"\n")
     parts = head.split(b" ")
-    if not sep or len(parts) != 5 or b" ".join(parts[:2]) != MAGIC:
+    if not sep or len(parts) != 5 or parts[0] != MAGIC:
         raise ManifestError("not a sortingview chunk manifest")
+    if parts[1] not in [b"%d" % v for v in VERSIONS]:
+        raise ManifestError(f"a chunk manifest of version {parts[1][:10]!r}, which this sortingview does not read "
+                            f"(it reads versions {', '.join(map(str, VERSIONS))}): update sortingview")
     digests = data[len(head) + 1:]
     try:
-        m = ChunkManifest(parts[2].decode("ascii"), int(parts[3]), int(parts[4]), digests)
+        m = ChunkManifest(parts[2].decode("ascii"), int(parts[3]), int(parts[4]), digests, int(parts[1]))
     except (UnicodeDecodeError, ValueError):
         raise ManifestError("the manifest header is malformed") from None
     if chunk_size is None:
@@ -93,6 +116,8 @@ def parse_manifest(data: bytes, sha1: str, chunk_size: int | None) -> ChunkManif
                             f"sha1://{sha1} in chunks of {chunk_size}")
     if m.size < 0 or len(digests) != 20 * num_chunks(m.size, chunk_size):
         raise ManifestError(f"the manifest lists {len(digests) // 20} chunks for a {m.size}-byte file")
+    if m.version == 2 and (chunk_size % 64 or (m.size and digests[-20:] != bytes.fromhex(m.sha1))):
+        raise ManifestError("a version 2 manifest needs chunks of a multiple of 64 bytes and ends in the file's sha1")
     return m
 
 
@@ -108,22 +133,52 @@ def hash_in_chunks(path: str, chunk_size: int) -> ChunkManifest:
     """The manifest of ``path`` and its whole-file sha1, from one read of the file.
 
     Blocks of whole chunks are read ahead on reader threads (``direct_io.prefetched``; a file larger than
-    half the memory is read with ``O_DIRECT``, which leaves the cores to the hashes); each block is hashed
-    whole in a second thread while this one hashes its chunks (hashlib releases the GIL), the two up to
-    _HASH_AHEAD blocks apart rather than in step. With two cores the pass costs about the longer of one read
-    and one sha1 of the file (41.5 GB: 39 s when the blocks were read one at a time through the page cache,
-    whose copying took a core of its own; 25-27 s with ``O_DIRECT`` and the hashes in step; 23.4-23.9 s apart,
-    against 19.4 s for one sha1).
+    half the memory is read with ``O_DIRECT``, which leaves the cores to the hashes). In version 2 the one
+    sha1 of the file gives every chunk's entry (41.5 GB: about 19-20 s, one core's sha1). In version 1 each
+    block is hashed whole in a second thread while this one hashes its chunks (hashlib releases the GIL), the
+    two up to _HASH_AHEAD blocks apart rather than in step: about the longer of one read and one sha1 with
+    two cores (23.4-23.9 s for the same file, 40-41 s of CPU).
     """
     from ..direct_io import File, file_blocks
 
-    whole, digests, size = hashlib.sha1(), bytearray(), 0
+    chained = chunk_size % 64 == 0 and sha1_chain.available()
     block = max(1, _READ_BLOCK // chunk_size) * chunk_size  # whole chunks, read into one buffer
+    with File(path) as f:
+        blocks = file_blocks(f, block, holders=1 if chained else _HASH_AHEAD)
+        try:
+            return (_chained if chained else _two_hashes)(blocks, block, chunk_size)
+        finally:
+            blocks.close()
+
+
+def _chained(blocks, block: int, chunk_size: int) -> ChunkManifest:
+    """Version 2: the chaining value after every whole chunk, and the file's sha1 for the last one."""
+    chain, states, size = sha1_chain.Chain(), bytearray(), 0
+    for held in blocks:
+        try:
+            view = memoryview(held.data)
+            n = len(view)
+            whole = n - n % chunk_size
+            states += chain.states(view[:whole], chunk_size)
+            chain.update(view[whole:])
+            size += n
+        finally:
+            held.release()
+        if n < block:  # the file ended (early, if it changed: the caller compares the size)
+            break
+    digest = chain.digest()
+    if size % chunk_size == 0 and states:
+        del states[-20:]  # the last chunk is whole: its entry is the file's sha1, not the value before padding
+    return ChunkManifest(digest.hex(), size, chunk_size, bytes(states) + digest if size else b"", 2)
+
+
+def _two_hashes(blocks, block: int, chunk_size: int) -> ChunkManifest:
+    """Version 1: every chunk's own sha1, and the whole file's in a second thread."""
+    whole, digests, size = hashlib.sha1(), bytearray(), 0
     sha1 = hashlib.sha1
     hashing: collections.deque = collections.deque()  # (block, the whole-file hash's update of it)
-    with File(path) as f, ThreadPoolExecutor(1, thread_name_prefix="sha1-pass") as pool:
+    with ThreadPoolExecutor(1, thread_name_prefix="sha1-pass") as pool:
         # the two hashes are not kept in step block by block: a block is released once both are past it
-        blocks = file_blocks(f, block, holders=_HASH_AHEAD)
         for held in blocks:
             view = memoryview(held.data)
             n = len(view)
@@ -139,7 +194,6 @@ def hash_in_chunks(path: str, chunk_size: int) -> ChunkManifest:
         for done, update in hashing:
             update.result()
             done.release()
-        blocks.close()
     return ChunkManifest(whole.hexdigest(), size, chunk_size, bytes(digests))
 
 

@@ -248,7 +248,7 @@ class RemoteFile:
         if i in self._verified:
             return True
         s, e = self.manifest.chunk_span(i)
-        if hashlib.sha1(buf[s - start:e - start]).digest() != self.manifest.digests[20 * i:20 * i + 20]:
+        if not self.manifest.check(i, buf[s - start:e - start]):
             return False
         self._verified.add(i)
         return True
@@ -277,8 +277,8 @@ class RemoteFile:
         for i in range(a, b):
             s, e = m.chunk_span(i)
             chunk = data[s - start:e - start]
-            if hashlib.sha1(chunk).hexdigest() != m.chunk_sha1(i):
-                raise IntegrityError(f"chunk {i} (bytes {s}-{e - 1}) hashes to {hashlib.sha1(chunk).hexdigest()}")
+            if not m.check(i, chunk):
+                raise IntegrityError(f"chunk {i} (bytes {s}-{e - 1}) does not match the manifest")
         os.pwrite(self._cache_fd(), data, start)
         self._verified.update(range(a, b))
         return data
