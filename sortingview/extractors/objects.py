@@ -92,9 +92,34 @@ def sorting_to_object(sorting) -> dict:
     )
 
 
-def store_recording(recording, *, label: str | None = None) -> str:
-    """Store the object of ``recording`` and return its ``sha1://`` URI."""
-    return store.store_json(recording_to_object(recording), label=label or "recording.json")
+def store_recording(recording, *, label: str | None = None, sorting: str | None = None) -> str:
+    """Store the object of ``recording`` and return its ``sha1://`` URI.
+
+    ``sorting``: the URI of a stored sorting of this recording (``store_sorting``). A large file is read
+    whole to link it; with the sorting named, the templates and every spike's amplitude the viewer asks for
+    first are computed from that same read and kept for the tasks (tasks/link_pass.py), so a precompute
+    after it does not read the file again.
+    """
+    if sorting is None:
+        return store.store_json(recording_to_object(recording), label=label or "recording.json")
+    if not isinstance(sorting, str):
+        raise TypeError(f"store_recording(sorting=...) takes the URI of a stored sorting, not "
+                        f"{with_article(type(sorting).__name__)}: sorting=store_sorting(sorting)")
+    store.parse_uri(sorting)  # a clear error for a string that is not a URI
+    from ..store.chunk_manifest import reading_along
+    from ..tasks import link_pass
+
+    along = link_pass.plan(recording, sorting)
+    if along is None:
+        return store.store_json(recording_to_object(recording), label=label or "recording.json")
+    try:
+        with reading_along(along.path, along.feed.take):
+            uri = store.store_json(recording_to_object(recording), label=label or "recording.json")
+    except BaseException:
+        along.abandon()
+        raise
+    along.keep(uri)
+    return uri
 
 
 def store_sorting(sorting, *, label: str | None = None) -> str:

@@ -17,11 +17,13 @@ manifest is never published for a linked file that changed) and caches it in its
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
 from ..errors import IntegrityError, SortingviewError
 from . import sha1_chain
@@ -142,28 +144,71 @@ def hash_in_chunks(path: str, chunk_size: int) -> ChunkManifest:
     from ..direct_io import File, file_blocks
 
     chained = chunk_size % 64 == 0 and sha1_chain.available()
+    take = _ALONG.get(os.path.realpath(path)) if chained else None
     block = max(1, _READ_BLOCK // chunk_size) * chunk_size  # whole chunks, read into one buffer
     with File(path) as f:
-        blocks = file_blocks(f, block, holders=1 if chained else _HASH_AHEAD)
+        blocks = file_blocks(f, block, holders=1 if chained and take is None else _HASH_AHEAD)
         try:
-            return (_chained if chained else _two_hashes)(blocks, block, chunk_size)
+            if chained:
+                return _chained(blocks, block, chunk_size, take)
+            return _two_hashes(blocks, block, chunk_size)
         finally:
             blocks.close()
 
 
-def _chained(blocks, block: int, chunk_size: int) -> ChunkManifest:
+#: who else reads a file's blocks as it is hashed (:func:`reading_along`), by the file's real path
+_ALONG: dict[str, Callable] = {}
+_along_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def reading_along(path: str, take: Callable[[memoryview, int, Callable[[], None]], None]) -> Iterator[None]:
+    """While this lasts, a version 2 manifest's pass over ``path`` also hands every block it reads to
+    ``take(view, byte offset, release)`` (in the file's order, from the hashing thread), which must call
+    ``release()`` once done with the view, in any thread; the block's buffer is read into again only then.
+    Nothing is handed on when the file is not read (its sha1 and manifest known) or is hashed in version 1."""
+    key = os.path.realpath(path)
+    with _along_lock:
+        if key in _ALONG:
+            raise RuntimeError(f"{path} is already read along with its hashing")
+        _ALONG[key] = take
+    try:
+        yield
+    finally:
+        with _along_lock:
+            _ALONG.pop(key, None)
+
+
+def _after_both(release: Callable[[], None]) -> Callable[[], None]:
+    """``release``, called on the second call of the function returned (the hash and the reader along)."""
+    lock, calls = threading.Lock(), [0]
+
+    def done() -> None:
+        with lock:
+            calls[0] += 1
+            last = calls[0] == 2
+        if last:
+            release()
+
+    return done
+
+
+def _chained(blocks, block: int, chunk_size: int, take=None) -> ChunkManifest:
     """Version 2: the chaining value after every whole chunk, and the file's sha1 for the last one."""
     chain, states, size = sha1_chain.Chain(), bytearray(), 0
     for held in blocks:
+        release = held.release if take is None else _after_both(held.release)
         try:
             view = memoryview(held.data)
             n = len(view)
+            if take is not None:
+                take(view, size, release)
             whole = n - n % chunk_size
             states += chain.states(view[:whole], chunk_size)
             chain.update(view[whole:])
             size += n
         finally:
-            held.release()
+            release()
         if n < block:  # the file ended (early, if it changed: the caller compares the size)
             break
     digest = chain.digest()

@@ -31,6 +31,8 @@ default (:data:`NEIGHBORHOOD` channels); tasks asking for other channels make th
 """
 from __future__ import annotations
 
+import queue
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -73,72 +75,204 @@ def templates_and_pass(source: TraceSource, sorting, units: list, frames: list[n
     ``finish(templates) -> (SpikePass, units read again)``) from one read of the recording; None, having
     read nothing, when the sums would take more than ``max_sum_bytes`` or the sorting has more than
     :data:`MAX_SPIKES` spikes."""
-    length = before + after
-    n = len(units)
-    workers = block_workers(source)
-    if n * length * source.num_channels * 8 * workers > max_sum_bytes:
+    fused = FusedRead.planned(source, sorting, units, frames, before, after, locations, max_sum_bytes)
+    if fused is None:
         return None
-    trains = [unit_spike_train(sorting, u) for u in units]
-    if sum(len(t) for t in trains) > MAX_SPIKES:
-        return None
-    estimate = _first_look(source, units, frames, before, after)
-    cand_chan, cand_first = _candidates(estimate, [len(f) for f in frames], length)
-    width = min(NEIGHBORHOOD, source.num_channels)
-    kept = [np.unique(np.concatenate([nearest_channels(locations, int(c), width) for c in cand_chan[i]]))
-            if len(frames[i]) else np.zeros(1, np.int64) for i in range(n)]
-    table = np.zeros((n, max(len(k) for k in kept) if n else 1), np.int64)
-    for i, k in enumerate(kept):
-        table[i, :len(k)] = k
-        table[i, len(k):] = k[0]  # padding: added, never read
-    frames_per = CANDIDATE_FRAMES if length >= CANDIDATE_FRAMES else length
-    pick_chan = np.repeat(cand_chan, frames_per, axis=1)
-    pick_frame = (cand_first[:, :, None] + np.arange(frames_per)).reshape(n, -1)
+    map_blocks(source, fused.starts, 0, fused.length, fused.add, fused.workers)
+    return fused.result()
 
-    counts = np.array([len(t) for t in trains], np.int64)
-    first_row = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    last_start = source.num_frames - length
-    starts, offsets, groups, rows = [], [], [], []
-    for i in range(n):
-        if len(frames[i]) == 0:
-            continue
-        starts.append(np.asarray(frames[i], np.int64) - before)  # template snippets: inside by selection
-        offsets.append(np.zeros(len(frames[i]), np.int64))
-        groups.append(np.full(len(frames[i]), i, np.int64))
-        rows.append(np.full(len(frames[i]), -1, np.int64))
-        at = trains[i] - before
-        window = np.clip(at, 0, last_start)
-        starts.append(window)
-        offsets.append(at - window)
-        groups.append(np.full(len(at), i, np.int64))
-        rows.append(first_row[i] + np.arange(len(at), dtype=np.int64))
-    cat = [np.concatenate(x) if x else np.zeros(0, np.int64) for x in (starts, offsets, groups, rows)]
-    order = np.argsort(cat[0], kind="stable")
-    starts, offsets, groups, rows = (x[order] for x in cat)
 
-    dtype = np.dtype(source.recording.get_dtype())
-    exact32 = exact_in_float32(dtype, max([len(f) for f in frames] or [0]))
-    sums = [np.zeros((n, length, source.num_channels), np.float32 if exact32 else np.float64)
-            for _ in range(workers)]
-    near = [np.zeros((n, length, table.shape[1])) for _ in range(workers)]
-    near_sq = [np.zeros_like(near[0]) for _ in range(workers)]
-    picks = np.zeros((int(first_row[-1]), pick_chan.shape[1]), dtype)
+class FusedRead:
+    """What one read fills (the templates' sums, every spike's candidate samples, the sums around the
+    candidates) once the first look has named the candidates, and :meth:`add`, which adds a block of the
+    recording to them: the blocks come from ``map_blocks`` (:func:`templates_and_pass`) or from another read
+    of the whole file, the link's (:class:`FromBytes`)."""
 
-    def add(i0: int, i1: int, block: np.ndarray, start: int, worker: int) -> None:
-        _fused_block(block, starts[i0:i1] - start, offsets[i0:i1], groups[i0:i1], rows[i0:i1], length,
-                     sums[worker], table, near[worker], near_sq[worker], pick_chan, pick_frame, picks)
+    @classmethod
+    def planned(cls, source: TraceSource, sorting, units: list, frames: list[np.ndarray], before: int,
+                after: int, locations: np.ndarray, max_sum_bytes: int) -> "FusedRead | None":
+        """After the first look; None, having read nothing, when it would take more memory than allowed."""
+        workers = block_workers(source)
+        if len(units) * (before + after) * source.num_channels * 8 * workers > max_sum_bytes:
+            return None
+        trains = [unit_spike_train(sorting, u) for u in units]
+        if sum(len(t) for t in trains) > MAX_SPIKES:
+            return None
+        return cls(source, sorting, units, frames, before, after, locations, trains, workers)
 
-    map_blocks(source, starts, 0, length, add, workers)
-    for w in range(1, workers):  # integer sums: exact in any order
-        sums[0] += sums[w]
-        near[0] += near[w]
-        near_sq[0] += near_sq[w]
-    total = sums[0].astype(np.float64, copy=False)
+    def __init__(self, source: TraceSource, sorting, units: list, frames: list[np.ndarray], before: int,
+                 after: int, locations: np.ndarray, trains: list[np.ndarray], workers: int):
+        self.source, self.sorting, self.before, self.after, self.locations = source, sorting, before, after, locations
+        self.length = length = before + after
+        self.workers, self.trains, self.counts = workers, trains, np.array([len(f) for f in frames])
+        n = len(units)
+        counts = np.array([len(t) for t in trains], np.int64)
+        self.first_row = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        with ThreadPoolExecutor(1, thread_name_prefix="fused-order") as pool:
+            # every snippet of the read in time order (seconds of numpy for millions of spikes), while the first
+            # look waits for the disk
+            ordered = pool.submit(self._in_time_order, frames)
+            estimate = _first_look(source, units, frames, before, after)
+            self.starts, self.offsets, self.groups, self.rows = ordered.result()
+        cand_chan, cand_first = _candidates(estimate, [len(f) for f in frames], length)
+        self.width = min(NEIGHBORHOOD, source.num_channels)
+        self.kept = [np.unique(np.concatenate([nearest_channels(locations, int(c), self.width) for c in cand_chan[i]]))
+                     if len(frames[i]) else np.zeros(1, np.int64) for i in range(n)]
+        self.table = np.zeros((n, max(len(k) for k in self.kept) if n else 1), np.int64)
+        for i, k in enumerate(self.kept):
+            self.table[i, :len(k)] = k
+            self.table[i, len(k):] = k[0]  # padding: added, never read
+        frames_per = CANDIDATE_FRAMES if length >= CANDIDATE_FRAMES else length
+        self.pick_chan = np.repeat(cand_chan, frames_per, axis=1)
+        self.pick_frame = (cand_first[:, :, None] + np.arange(frames_per)).reshape(n, -1)
 
-    def finish(templates: list):
-        return _spike_pass_of(source, sorting, templates, before, after, width, locations, trains, first_row,
-                              picks, pick_chan, pick_frame, kept, near[0], near_sq[0])
+        dtype = np.dtype(source.recording.get_dtype())
+        exact32 = exact_in_float32(dtype, max([len(f) for f in frames] or [0]))
+        self.sums = [np.zeros((n, length, source.num_channels), np.float32 if exact32 else np.float64)
+                     for _ in range(workers)]
+        self.near = [np.zeros((n, length, self.table.shape[1])) for _ in range(workers)]
+        self.near_sq = [np.zeros_like(self.near[0]) for _ in range(workers)]
+        self.picks = np.zeros((int(self.first_row[-1]), self.pick_chan.shape[1]), dtype)
 
-    return total, finish
+    def _in_time_order(self, frames: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        """(window starts, the spike's frame in its window, unit, row in ``picks`` or -1 for a template spike)
+        of every snippet, sorted by start."""
+        before, trains, last_start = self.before, self.trains, self.source.num_frames - self.length
+        starts, offsets, groups, rows = [], [], [], []
+        for i in range(len(frames)):
+            if len(frames[i]) == 0:
+                continue
+            starts.append(np.asarray(frames[i], np.int64) - before)  # template snippets: inside by selection
+            offsets.append(np.zeros(len(frames[i]), np.int64))
+            groups.append(np.full(len(frames[i]), i, np.int64))
+            rows.append(np.full(len(frames[i]), -1, np.int64))
+            at = trains[i] - before
+            window = np.clip(at, 0, last_start)
+            starts.append(window)
+            offsets.append(at - window)
+            groups.append(np.full(len(at), i, np.int64))
+            rows.append(self.first_row[i] + np.arange(len(at), dtype=np.int64))
+        cat = [np.concatenate(x) if x else np.zeros(0, np.int64) for x in (starts, offsets, groups, rows)]
+        order = np.argsort(cat[0], kind="stable")
+        return tuple(x[order] for x in cat)
+
+    def add(self, i0: int, i1: int, block: np.ndarray, start: int, worker: int) -> None:
+        """Add the snippets ``i0:i1`` (of the sorted ``starts``), inside ``block``, whose first row is frame
+        ``start``, to the accumulators of thread ``worker``."""
+        _fused_block(block, self.starts[i0:i1] - start, self.offsets[i0:i1], self.groups[i0:i1], self.rows[i0:i1],
+                     self.length, self.sums[worker], self.table, self.near[worker], self.near_sq[worker],
+                     self.pick_chan, self.pick_frame, self.picks)
+
+    def result(self):
+        """(the templates' sums, ``finish``), as :func:`templates_and_pass` returns them, once every snippet was
+        added."""
+        sums, near, near_sq = self.sums[0], self.near[0], self.near_sq[0]
+        for w in range(1, self.workers):  # integer sums: exact in any order
+            sums += self.sums[w]
+            near += self.near[w]
+            near_sq += self.near_sq[w]
+        total = sums.astype(np.float64, copy=False)
+
+        def finish(templates: list):
+            return _spike_pass_of(self.source, self.sorting, templates, self.before, self.after, self.width,
+                                  self.locations, self.trains, self.first_row, self.picks, self.pick_chan,
+                                  self.pick_frame, self.kept, near, near_sq)
+
+        return total, finish
+
+
+class FromBytes:
+    """Feeds a :class:`FusedRead` from consecutive blocks of the recording's file read by someone else (the
+    link's sha1, ``chunk_manifest.hash_in_chunks``), on the read's own worker threads: each block's whole
+    frames at once, and the snippets that cross from one block into the next from a **seam**, the few frames
+    around the boundary copied out of both blocks (whichever block comes second adds them). Blocks may start
+    and end anywhere in a frame. :meth:`take` is called per block, in any order, and releases the block when
+    done; :meth:`close` waits and says whether every snippet was added."""
+
+    def __init__(self, fused: FusedRead, size: int):
+        raw = fused.source.raw_file
+        self.fused, self.size = fused, size
+        self.row = fused.source.num_channels * raw.dtype.itemsize
+        self.offset, self.dtype = raw.offset, raw.dtype
+        self.num_frames = min(fused.source.num_frames, max(0, (size - raw.offset) // self.row))
+        self.seams: dict[int, list] = {}
+        self.lock = threading.Lock()
+        self.free: queue.SimpleQueue = queue.SimpleQueue()
+        for w in range(fused.workers):
+            self.free.put(w)
+        self.pool = ThreadPoolExecutor(fused.workers, thread_name_prefix="fused-from-bytes")
+        self.futures: list = []
+        self.taken = 0
+
+    def take(self, view: memoryview, offset: int, release) -> None:
+        """Add the block ``view`` of the file's bytes from byte ``offset`` (on a worker thread), then
+        ``release()``."""
+        self.futures.append(self.pool.submit(self._take, view, offset, release))
+
+    def close(self) -> bool:
+        """Wait for the blocks taken; True when every byte of the file came and every snippet was added."""
+        try:
+            for f in self.futures:
+                f.result()
+        finally:
+            self.pool.shutdown(wait=True)
+        return self.taken == self.size and not self.seams  # every seam's two sides came, and were added
+
+    def _frame_floor(self, byte: int) -> int:
+        return min(self.num_frames, max(0, (byte - self.offset) // self.row))
+
+    def _frame_ceil(self, byte: int) -> int:
+        return min(self.num_frames, max(0, -(-(byte - self.offset) // self.row)))
+
+    def _seam(self, boundary: int) -> tuple[int, int, int, int] | None:
+        """(first snippet, end snippet, first frame, end frame) of the seam at byte ``boundary``, or None."""
+        fa, fb = self._frame_floor(boundary), self._frame_ceil(boundary)
+        length = self.fused.length
+        starts = self.fused.starts
+        i0 = int(np.searchsorted(starts, fa - length + 1, "left"))
+        i1 = int(np.searchsorted(starts, fb, "left"))
+        if i1 <= i0:
+            return None
+        return i0, i1, int(starts[i0]), int(starts[i1 - 1]) + length
+
+    def _take(self, view: memoryview, offset: int, release) -> None:
+        worker = self.free.get()
+        try:
+            end = offset + len(view)
+            f0, f1 = self._frame_ceil(offset), self._frame_floor(end)
+            length, starts = self.fused.length, self.fused.starts
+            i0 = int(np.searchsorted(starts, f0, "left"))
+            i1 = int(np.searchsorted(starts, f1 - length, "right"))
+            if i1 > i0:
+                block = np.frombuffer(view, self.dtype, (f1 - f0) * self.row // self.dtype.itemsize,
+                                      self.offset + f0 * self.row - offset).reshape(f1 - f0, -1)
+                self.fused.add(i0, i1, block, f0, worker)
+            for boundary in (offset, end):
+                if 0 < boundary < self.size:
+                    self._seam_part(boundary, view, offset, worker)
+            with self.lock:
+                self.taken += len(view)
+        finally:
+            self.free.put(worker)
+            release()
+
+    def _seam_part(self, boundary: int, view: memoryview, offset: int, worker: int) -> None:
+        seam = self._seam(boundary)
+        if seam is None:
+            return
+        i0, i1, r0, r1 = seam
+        lo, hi = self.offset + r0 * self.row, self.offset + r1 * self.row
+        a, b = max(lo, offset), min(hi, offset + len(view))
+        with self.lock:
+            entry = self.seams.setdefault(boundary, [bytearray(hi - lo), 0])
+            entry[0][a - lo:b - lo] = view[a - offset:b - offset]
+            entry[1] += b - a
+            complete = entry[1] == hi - lo
+            if complete:
+                del self.seams[boundary]
+        if complete:
+            rows = np.frombuffer(entry[0], self.dtype).reshape(r1 - r0, -1)
+            self.fused.add(i0, i1, rows, r0, worker)
 
 
 def _first_look(source: TraceSource, units: list, frames: list[np.ndarray], before: int,

@@ -190,8 +190,7 @@ def unit_templates(recording, sorting, units: list[Any], before: int, after: int
         return hit
     source = trace_source(recording)
     _check_same_rate(recording, sorting)
-    shared = None if with_std else _shared.key_for(recording, sorting, units=as_json_unit(list(units)),
-                                                    before=before, after=after, maxSpikes=max_spikes)
+    shared = None if with_std else _shared_key(recording, sorting, units, before, after, max_spikes)
     if shared is None:
         out, mean = _templates(source, sorting, units, before, after, max_spikes, with_std)
     else:  # computed once for every process of the store (tasks/_shared.py)
@@ -200,13 +199,44 @@ def unit_templates(recording, sorting, units: list[Any], before: int, after: int
                 out, mean = _templates_from_stored(units, slot.value)
             else:
                 out, mean = _templates(source, sorting, units, before, after, max_spikes, with_std)
-                slot.save({"counts": np.array([len(t.frames) for t in out], np.int64),
-                           "frames": concatenated([t.frames for t in out], np.int64),
-                           "means": mean, "peaks": np.array([[-1, -1] if t.peak_channel is None else
-                                                             [t.peak_channel, t.peak_frame] for t in out], np.int64)})
+                slot.save(_for_storing(out, mean))
+    _keep_here(recording, sorting, key, with_std, out, mean)
+    return out
+
+
+def keep_from_sums(recording, sorting, units: list[Any], frames: list[np.ndarray], before: int, after: int,
+                   max_spikes: int | None, sums: np.ndarray, finish) -> None:
+    """Keep the templates and the spike pass of a fused read made elsewhere (``fused_pass.FusedRead``, fed by
+    the link's read: tasks/link_pass.py) as :func:`unit_templates` and ``spike_pass`` would have kept them: for
+    this process's next task, and under the keys the store's processes share (tasks/_shared.py)."""
+    source = trace_source(recording)
+    mean = means_of_sums(source, sums, np.array([len(f) for f in frames]))
+    out = _with_peaks(units, frames, mean, None)
+    shared = _shared_key(recording, sorting, units, before, after, max_spikes)
+    if shared is not None:
+        with _shared.once(_shared.TEMPLATES, shared) as slot:
+            if slot.value is None:
+                slot.save(_for_storing(out, mean))
+    _keep_here(recording, sorting, (json.dumps(as_json_unit(list(units))), before, after, max_spikes), False, out,
+               mean)
+    keep_pass(recording, sorting, source, finish(out)[0])
+
+
+def _shared_key(recording, sorting, units: list[Any], before: int, after: int, max_spikes: int | None) -> dict | None:
+    return _shared.key_for(recording, sorting, units=as_json_unit(list(units)), before=before, after=after,
+                           maxSpikes=max_spikes)
+
+
+def _for_storing(out: list[UnitTemplate], mean: np.ndarray) -> dict:
+    return {"counts": np.array([len(t.frames) for t in out], np.int64),
+            "frames": concatenated([t.frames for t in out], np.int64),
+            "means": mean, "peaks": np.array([[-1, -1] if t.peak_channel is None else
+                                              [t.peak_channel, t.peak_frame] for t in out], np.int64)}
+
+
+def _keep_here(recording, sorting, key: tuple, with_std: bool, out: list[UnitTemplate], mean: np.ndarray) -> None:
     if mean.nbytes * (2 if with_std else 1) <= _KEEP_TEMPLATE_BYTES:
         _LAST_TEMPLATES[:] = [(recording, sorting, key, with_std, out)]
-    return out
 
 
 def _templates(source: TraceSource, sorting, units: list[Any], before: int, after: int, max_spikes: int | None,
@@ -222,6 +252,14 @@ def _templates(source: TraceSource, sorting, units: list[Any], before: int, afte
         mean, std = means_of_sums(source, fused[0], np.array([len(f) for f in frames])), None
     else:
         mean, std = unit_moments(source, frames, before, after, with_std)
+    out = _with_peaks(units, frames, mean, std)
+    if fused is not None:
+        keep_pass(source.recording, sorting, source, fused[1](out)[0])
+    return out, mean
+
+
+def _with_peaks(units: list[Any], frames: list[np.ndarray], mean: np.ndarray,
+                std: np.ndarray | None) -> list[UnitTemplate]:
     out = []
     for i, u in enumerate(units):
         unit_std = None if std is None else std[i]
@@ -230,9 +268,7 @@ def _templates(source: TraceSource, sorting, units: list[Any], before: int, afte
             continue
         pc = peak_channel_index(mean[i])
         out.append(UnitTemplate(u, frames[i], mean[i], unit_std, pc, peak_frame_index(mean[i][:, pc])))
-    if fused is not None:
-        keep_pass(source.recording, sorting, source, fused[1](out)[0])
-    return out, mean
+    return out
 
 
 def _templates_from_stored(units: list[Any], stored: dict) -> tuple[list[UnitTemplate], np.ndarray]:

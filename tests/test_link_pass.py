@@ -1,0 +1,111 @@
+"""The templates and the spike pass from the read that links the recording (tasks/link_pass.py): the tasks
+then answer without reading the file, with the values they compute themselves, whatever the blocks' edges."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import spikeinterface.core as si
+from test_fused_pass import _forced_direct, _same
+from test_waveforms import dataset_in_own_store
+
+from sortingview import store
+from sortingview.extractors import store_recording
+from sortingview.store import chunk_manifest
+from sortingview.tasks import _shared, fused_pass, link_pass, run_task_inline
+from sortingview.tasks import spike_pass as sp
+from sortingview.tasks import waveforms as wf
+
+TASKS = ("sortingview.average_waveforms.2", "sortingview.unit_metrics.2", "sortingview.spike_amplitudes.2")
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    yield from dataset_in_own_store(tmp_path_factory, "link-pass", seed=29, num_channels=16, num_units=10)
+
+
+def _copy(ds, tmp_path, header: int):
+    """The dataset's recording in a file of its own (never linked: the link reads it), after ``header``
+    bytes, so that blocks of the file cut frames anywhere."""
+    path = tmp_path / f"traces-{header}.raw"
+    with open(path, "wb") as out, open(ds.binary_paths[0], "rb") as f:
+        out.write(b"h" * header)
+        shutil.copyfileobj(f, out)
+    rec = si.BinaryRecordingExtractor(str(path), sampling_frequency=ds.sampling_frequency, dtype="int16",
+                                      num_channels=ds.num_channels, channel_ids=ds.channel_ids,
+                                      gain_to_uV=ds.gain_to_uv, offset_to_uV=0.0, file_offset=header)
+    rec.set_probegroup(ds.recording.get_probegroup())
+    return rec
+
+
+def _answers(r: str, s: str) -> dict:
+    wf.clear()
+    out = {name: run_task_inline(name, {"recording": r, "sorting": s}, use_cache=False) for name in TASKS}
+    wf.clear()
+    return out
+
+
+@pytest.mark.parametrize("header", [0, 48])
+def test_the_tasks_after_a_link_with_the_sorting_read_nothing_and_answer_the_same(ds, tmp_path, monkeypatch,
+                                                                                  header):
+    _forced_direct(monkeypatch)
+    monkeypatch.setattr(_shared, "SHARE_FROM_BYTES", 0)
+    monkeypatch.setattr(chunk_manifest, "_READ_BLOCK", 3 * 4096)  # many blocks, edges inside frames
+    rec = _copy(ds, tmp_path, header)
+    wf.clear()
+    kept = []
+    real_keep = link_pass.AlongTheLink.keep
+    monkeypatch.setattr(link_pass.AlongTheLink, "keep", lambda self, uri: kept.append(real_keep(self, uri)))
+    seams = []
+    real_seam = fused_pass.FromBytes._seam
+    monkeypatch.setattr(fused_pass.FromBytes, "_seam", lambda self, b: seams.append(real_seam(self, b)) or seams[-1])
+    r = store_recording(rec, sorting=ds.sorting_uri)
+    assert kept == [True]
+    assert len({x for x in seams if x is not None}) > 100  # many snippets crossed from one block into the next
+    seg = store.load_json(r)["data"]["segments"][0]
+    assert chunk_manifest.parse_manifest(store.load_bytes(seg["chunkManifest"]), store.parse_uri(seg["fileUri"]).sha1,
+                                         None).version == 2
+    wf.clear()  # as a worker process of the backend: nothing kept in memory, the store's results only
+    reads = []
+    monkeypatch.setattr(sp._Plan, "read", lambda self: reads.append("spike pass"))
+    monkeypatch.setattr(wf, "unit_moments", lambda *a, **k: reads.append("templates"))
+    monkeypatch.setattr(fused_pass, "templates_and_pass", lambda *a: reads.append("fused"))
+    got = _answers(r, ds.sorting_uri)
+    assert reads == []
+    monkeypatch.undo()
+    monkeypatch.setenv("SORTINGVIEW_REUSE_TEMPLATES", "0")  # each task reads for itself
+    expected = _answers(r, ds.sorting_uri)
+    _same(got, expected)
+    amps = got["sortingview.spike_amplitudes.2"]
+    assert np.isfinite(np.asarray(amps["amplitudes"])).sum() > 1000  # real values compared
+
+
+def test_nothing_is_kept_when_the_link_reads_nothing(ds, tmp_path, monkeypatch):
+    """A file linked before is not read again (its sha1 is known): nothing comes along, nothing is kept, and
+    the tasks compute as usual."""
+    _forced_direct(monkeypatch)
+    monkeypatch.setattr(_shared, "SHARE_FROM_BYTES", 0)
+    rec = _copy(ds, tmp_path, 16)  # a file of its own: no result of the test above is under its URI
+    first = store_recording(rec)
+    kept = []
+    real_keep = link_pass.AlongTheLink.keep
+    monkeypatch.setattr(link_pass.AlongTheLink, "keep", lambda self, uri: kept.append(real_keep(self, uri)))
+    assert store_recording(rec, sorting=ds.sorting_uri) == first
+    assert kept == [False]
+    calls = []
+    real = fused_pass.templates_and_pass
+    monkeypatch.setattr(fused_pass, "templates_and_pass", lambda *a: calls.append(1) or real(*a))
+    wf.clear()
+    run_task_inline("sortingview.average_waveforms.2", {"recording": first, "sorting": ds.sorting_uri},
+                    use_cache=False)
+    assert calls == [1]  # the task read the file itself
+    wf.clear()
+
+
+def test_the_sorting_is_named_by_its_uri(ds, tmp_path):
+    rec = _copy(ds, tmp_path, 0)
+    with pytest.raises(TypeError, match=r"takes the URI of a stored sorting, not an? \w+: sorting=store_sorting"):
+        store_recording(rec, sorting=ds.sorting)
+    with pytest.raises(Exception, match="URI"):
+        store_recording(rec, sorting="not a uri")
