@@ -103,9 +103,37 @@ def test_nothing_is_kept_when_the_link_reads_nothing(ds, tmp_path, monkeypatch):
     wf.clear()
 
 
-def test_the_sorting_is_named_by_its_uri(ds, tmp_path):
-    rec = _copy(ds, tmp_path, 0)
-    with pytest.raises(TypeError, match=r"takes the URI of a stored sorting, not an? \w+: sorting=store_sorting"):
-        store_recording(rec, sorting=ds.sorting)
+def test_a_workspace_passes_the_sorting_extractor_on_to_the_link(ds, tmp_path, monkeypatch):
+    """``W.add_recording(..., sorting=extractor)``: the sorting is stored (the URI ``add_sorting`` gives it next)
+    and the link's read keeps what ``W.precompute`` asks for first."""
+    import sortingview as sv
+
+    _forced_direct(monkeypatch)
+    monkeypatch.setattr(_shared, "SHARE_FROM_BYTES", 0)
+    rec = _copy(ds, tmp_path, 64)
+    kept = []
+    real_keep = link_pass.AlongTheLink.keep
+    monkeypatch.setattr(link_pass.AlongTheLink, "keep", lambda self, uri: kept.append(real_keep(self, uri)))
+    W = sv.create_workspace(label="link pass")
+    rid = W.add_recording(label="rec", recording=rec, sorting=ds.sorting)
+    assert kept == [True]
+    sid = W.add_sorting(recording_id=rid, label="sorting", sorting=ds.sorting)
+    assert W.get_sorting_record(sid)["sortingUri"] == ds.sorting_uri
     with pytest.raises(Exception, match="URI"):
         store_recording(rec, sorting="not a uri")
+    wf.clear()
+
+
+def test_a_fused_read_that_does_not_apply_lets_the_blocks_go(ds, tmp_path, monkeypatch):
+    """Decided when the link starts reading (here: the sums would take more memory than allowed): the link
+    goes on alone, nothing is kept."""
+    _forced_direct(monkeypatch)
+    monkeypatch.setattr(_shared, "SHARE_FROM_BYTES", 0)
+    monkeypatch.setattr(wf, "_MOMENT_BYTES", 1)
+    rec = _copy(ds, tmp_path, 32)
+    kept = []
+    real_keep = link_pass.AlongTheLink.keep
+    monkeypatch.setattr(link_pass.AlongTheLink, "keep", lambda self, uri: kept.append(real_keep(self, uri)))
+    r = store_recording(rec, sorting=ds.sorting_uri)
+    assert kept == [False]
+    assert store.load_json(r) == store.load_json(store_recording(rec))  # the same object as a link alone

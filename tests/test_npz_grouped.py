@@ -150,3 +150,17 @@ def test_malformed_npz_is_an_invalid_object(store_dir, tmp_path, arrays, problem
     uri = store.store_file(str(tmp_path / "bad.npz"), label="sorting.npz")
     with pytest.raises(InvalidObjectError, match=problem):
         npz.sorting_from_data({"npzUri": uri})
+
+
+@pytest.mark.parametrize("ids, labels", [
+    (["0", "1", "17", "499"], ["17", "0", "2", "499", "1", "", "49", "4990"]),  # short ASCII: packed as numbers
+    (["a", "bb"], ["bb", "a", "b", "abc", "bb\x00"]),  # ids narrower than the labels
+    (["é", "e"], ["e", "é", "x"]),  # not ASCII: compared as text
+    (["longer-than-7", "x"], ["x", "longer-than-7", "longer-than-"]),  # too wide to pack
+])
+def test_unit_codes_of_text_labels_match_comparing_the_texts(ids, labels):
+    from sortingview.extractors.npz_grouped import unit_codes
+
+    ids, labels = np.array(ids), np.array(labels)
+    expected = [next((i for i, u in enumerate(ids) if u == x), len(ids)) for x in labels]
+    assert unit_codes(labels, ids).tolist() == expected

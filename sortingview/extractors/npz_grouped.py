@@ -27,9 +27,13 @@ def unit_codes(labels: np.ndarray, unit_ids: np.ndarray) -> np.ndarray:
     num_units, dtype = len(unit_ids), code_dtype(len(unit_ids))
     if num_units == 0 or labels.size == 0:
         return np.full(labels.size, num_units, dtype=dtype)
+    packed = _packed_text(labels, unit_ids)
+    if packed is not None:  # short ASCII ids (spikeinterface's generators: '0'..'499'): compared as integers
+        labels, unit_ids = packed
     if _exact_int64(unit_ids.dtype) and _exact_int64(labels.dtype):
         low, high = int(unit_ids.min()), int(unit_ids.max())
-        if high - low <= 4 * num_units + 4096:  # ids in a compact range: one table look-up per spike
+        if high - low <= max(4 * num_units + 4096, min(labels.size, 1 << 24)):  # a table no larger than the
+            # labels (or 16 M entries): one look-up per spike
             table = np.full(high - low + 3, num_units, dtype=dtype)  # first and last slots: out of range
             table[unit_ids.astype(np.int64) - (low - 1)] = np.arange(num_units)
             offsets = labels.astype(np.int64)
@@ -45,6 +49,26 @@ def unit_codes(labels: np.ndarray, unit_ids: np.ndarray) -> np.ndarray:
         for i, unit_id in enumerate(unit_ids):
             codes[np.asarray(labels == unit_id, dtype=bool)] = i
         return codes
+
+
+def _packed_text(labels: np.ndarray, unit_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fixed-width text labels and ids of at most 7 characters, all below 128, as int64 (one byte a character,
+    so equal texts give equal numbers and different ones different numbers); None for anything else."""
+    width = labels.dtype.itemsize // 4
+    if (labels.dtype.kind != "U" or unit_ids.dtype.kind != "U" or not 0 < width <= 7
+            or unit_ids.dtype.itemsize > labels.dtype.itemsize):
+        return None
+    ids = unit_ids.astype(labels.dtype)  # no wider: nothing cut (numpy pads shorter texts with NULs)
+    codes = labels.view(np.uint32).reshape(-1, width), ids.view(np.uint32).reshape(-1, width)
+    if codes[0].max() >= 128 or codes[1].max() >= 128:
+        return None
+    out = []
+    for c in codes:
+        packed = np.zeros(len(c), np.int64)
+        for k in range(width):
+            packed |= c[:, k].astype(np.int64) << (8 * k)
+        out.append(packed)
+    return out[0], out[1]
 
 
 def _exact_int64(dtype: np.dtype) -> bool:

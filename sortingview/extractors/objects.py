@@ -92,20 +92,20 @@ def sorting_to_object(sorting) -> dict:
     )
 
 
-def store_recording(recording, *, label: str | None = None, sorting: str | None = None) -> str:
+def store_recording(recording, *, label: str | None = None, sorting: Any = None) -> str:
     """Store the object of ``recording`` and return its ``sha1://`` URI.
 
-    ``sorting``: the URI of a stored sorting of this recording (``store_sorting``). A large file is read
-    whole to link it; with the sorting named, the templates and every spike's amplitude the viewer asks for
-    first are computed from that same read and kept for the tasks (tasks/link_pass.py), so a precompute
-    after it does not read the file again.
+    ``sorting``: a sorting of this recording (an extractor, stored here with ``store_sorting``, or the URI
+    ``store_sorting`` gave). A large file is read whole to link it; with a sorting named, the templates and
+    every spike's amplitude the viewer asks for first are computed from that same read and kept for the
+    tasks (tasks/link_pass.py), so a precompute after it does not read the file again.
     """
     if sorting is None:
         return store.store_json(recording_to_object(recording), label=label or "recording.json")
-    if not isinstance(sorting, str):
-        raise TypeError(f"store_recording(sorting=...) takes the URI of a stored sorting, not "
-                        f"{with_article(type(sorting).__name__)}: sorting=store_sorting(sorting)")
-    store.parse_uri(sorting)  # a clear error for a string that is not a URI
+    if isinstance(sorting, str):
+        store.parse_uri(sorting)  # a clear error for a string that is not a URI
+    else:
+        sorting = store_sorting(sorting)
     from ..store.chunk_manifest import reading_along
     from ..tasks import link_pass
 

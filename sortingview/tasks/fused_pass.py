@@ -31,6 +31,8 @@ default (:data:`NEIGHBORHOOD` channels); tasks asking for other channels make th
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -166,8 +168,9 @@ class FusedRead:
     def result(self):
         """(the templates' sums, ``finish``), as :func:`templates_and_pass` returns them, once every snippet was
         added."""
+        self.starts = self.offsets = self.groups = self.rows = None  # every snippet was added: 32 bytes a spike freed
         sums, near, near_sq = self.sums[0], self.near[0], self.near_sq[0]
-        for w in range(1, self.workers):  # integer sums: exact in any order
+        for w in range(1, len(self.sums)):  # integer sums: exact in any order
             sums += self.sums[w]
             near += self.near[w]
             near_sq += self.near_sq[w]
@@ -183,40 +186,60 @@ class FusedRead:
 
 class FromBytes:
     """Feeds a :class:`FusedRead` from consecutive blocks of the recording's file read by someone else (the
-    link's sha1, ``chunk_manifest.hash_in_chunks``), on the read's own worker threads: each block's whole
-    frames at once, and the snippets that cross from one block into the next from a **seam**, the few frames
-    around the boundary copied out of both blocks (whichever block comes second adds them). Blocks may start
-    and end anywhere in a frame. :meth:`take` is called per block, in any order, and releases the block when
-    done; :meth:`close` waits and says whether every snippet was added."""
+    link's sha1, ``chunk_manifest.hash_in_chunks``), on worker threads of its own: each block's whole frames at
+    once, and the snippets that cross from one block into the next from a **seam**, the few frames around the
+    boundary copied out of both blocks (whichever block comes second adds them). Blocks may start and end
+    anywhere in a frame. :meth:`take` is called per block in the file's order; it releases the block when done.
 
-    def __init__(self, fused: FusedRead, size: int):
-        raw = fused.source.raw_file
-        self.fused, self.size = fused, size
-        self.row = fused.source.num_channels * raw.dtype.itemsize
+    At the first block, ``first()`` is called (the file is being read: the time to plan the fused read, whose
+    first look is random reads of the file; made then, rather than beside the hashing, because on the
+    benchmark's disk the look beside the hashing, and the blocks read again after it, slowed the sequential
+    read by up to 30 s).
+    :meth:`ready` hands the fused read over; without it the blocks are let go. :meth:`close` waits and says
+    whether every snippet was added."""
+
+    def __init__(self, source: TraceSource, size: int, workers: int, first=None):
+        raw = source.raw_file
+        self.source, self.size, self.workers, self.first = source, size, workers, first
+        self.row = source.num_channels * raw.dtype.itemsize
         self.offset, self.dtype = raw.offset, raw.dtype
-        self.num_frames = min(fused.source.num_frames, max(0, (size - raw.offset) // self.row))
+        self.num_frames = min(source.num_frames, max(0, (size - raw.offset) // self.row))
+        self.fused: FusedRead | None = None
         self.seams: dict[int, list] = {}
         self.lock = threading.Lock()
         self.free: queue.SimpleQueue = queue.SimpleQueue()
-        for w in range(fused.workers):
+        for w in range(workers):
             self.free.put(w)
-        self.pool = ThreadPoolExecutor(fused.workers, thread_name_prefix="fused-from-bytes")
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="fused-from-bytes")
         self.futures: list = []
         self.taken = 0
+        self.let_go = False
 
     def take(self, view: memoryview, offset: int, release) -> None:
         """Add the block ``view`` of the file's bytes from byte ``offset`` (on a worker thread), then
-        ``release()``."""
+        ``release()``; without a fused read, let it go."""
+        if self.first is not None:  # the file is being read: time to plan
+            first, self.first = self.first, None
+            first()
+        if self.fused is None:  # (then or later: every block must come for the snippets to be complete)
+            self.let_go = True
+        if self.let_go:
+            release()
+            return
         self.futures.append(self.pool.submit(self._take, view, offset, release))
+
+    def ready(self, fused: FusedRead) -> None:
+        """Take the blocks (called by ``first()``, before the first block: a block let go is not read again)."""
+        self.fused = fused
 
     def close(self) -> bool:
         """Wait for the blocks taken; True when every byte of the file came and every snippet was added."""
         try:
-            for f in self.futures:
+            for f in list(self.futures):
                 f.result()
         finally:
             self.pool.shutdown(wait=True)
-        return self.taken == self.size and not self.seams  # every seam's two sides came, and were added
+        return self.fused is not None and self.taken == self.size and not self.seams
 
     def _frame_floor(self, byte: int) -> int:
         return min(self.num_frames, max(0, (byte - self.offset) // self.row))
@@ -238,6 +261,7 @@ class FromBytes:
     def _take(self, view: memoryview, offset: int, release) -> None:
         worker = self.free.get()
         try:
+            _yield_to_the_hash()
             end = offset + len(view)
             f0, f1 = self._frame_ceil(offset), self._frame_floor(end)
             length, starts = self.fused.length, self.fused.starts
@@ -273,6 +297,19 @@ class FromBytes:
         if complete:
             rows = np.frombuffer(entry[0], self.dtype).reshape(r1 - r0, -1)
             self.fused.add(i0, i1, rows, r0, worker)
+
+
+_nice = threading.local()
+
+
+def _yield_to_the_hash() -> None:
+    """Lower this thread's priority once (Linux: a thread's own nice value): the link's sha1, one thread, is
+    what the read waits for; the blocks' additions take a third of its time and can wait for a core."""
+    if getattr(_nice, "done", False):
+        return
+    _nice.done = True
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def _first_look(source: TraceSource, units: list, frames: list[np.ndarray], before: int,

@@ -132,13 +132,17 @@ class Workspace(CurationMethods, SortingRunMethods):
         return self._feed.append_message({"action": action}, user_id=user_id)
 
     # recordings ---------------------------------------------------------------------------------------
-    def add_recording(self, *, label: str, recording) -> str:
-        """Store ``recording`` (a supported extractor, see copy_recording_extractor) and return its id."""
+    def add_recording(self, *, label: str, recording, sorting=None) -> str:
+        """Store ``recording`` (a supported extractor, see copy_recording_extractor) and return its id.
+
+        ``sorting``: a sorting of it to add next (``add_sorting``); the link's read of a large file then also
+        gives the templates and every spike's amplitude that ``precompute`` and the viewer ask for first
+        (``store_recording(recording, sorting=...)``, doc/tasks.md)."""
         from ..extractors import store_recording
 
         _check_label(label, "recording")
         # the same URI as store_recording(recording) gives anywhere else: task job ids hash the URI text
-        uri = store_recording(recording)
+        uri = store_recording(recording, sorting=sorting)
         rid = _new_id("R")
         self._append({"type": "ADD_RECORDING", "recording": {
             "recordingId": rid, "recordingLabel": label, "recordingUri": uri, "recordingPath": uri,
