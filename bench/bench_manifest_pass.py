@@ -5,8 +5,9 @@ links it into fresh stores two ways, alternately, ``--rounds`` times:
 
 * before: ``store.link_file`` (the link's sha1 pass) then ``manifest_of_local`` (a second read, hashing the
   chunks and the whole file again) -- what recording_to_object did before;
-* after: ``store.link_file_with_manifest`` -- one read; the whole-file sha1 in a second thread while the chunks
-  are hashed.
+* after: ``store.link_file_with_manifest`` -- one read; a version 2 manifest (chunks of a multiple of 64
+  bytes, OpenSSL's SHA-1 reachable) takes every chunk's entry from the file's one sha1, a version 1 manifest
+  hashes the whole file in a second thread while the chunks are hashed.
 
 Both from the page cache (the file is read once with ``cat`` first; on a cold disk the second read of the old
 path costs a full disk read more). Checks that both give the same manifest, and prints the load average.
