@@ -82,8 +82,8 @@ def test_the_tasks_after_a_link_with_the_sorting_read_nothing_and_answer_the_sam
 
 
 def test_nothing_is_kept_when_the_link_reads_nothing(ds, tmp_path, monkeypatch):
-    """A file linked before is not read again (its sha1 is known): nothing comes along, nothing is kept, and
-    the tasks compute as usual."""
+    """A file linked before is not read again (its sha1 is known): no look is made, nothing is kept, and the
+    tasks compute as usual."""
     _forced_direct(monkeypatch)
     monkeypatch.setattr(_shared, "SHARE_FROM_BYTES", 0)
     rec = _copy(ds, tmp_path, 16)  # a file of its own: no result of the test above is under its URI
@@ -91,8 +91,11 @@ def test_nothing_is_kept_when_the_link_reads_nothing(ds, tmp_path, monkeypatch):
     kept = []
     real_keep = link_pass.AlongTheLink.keep
     monkeypatch.setattr(link_pass.AlongTheLink, "keep", lambda self, uri: kept.append(real_keep(self, uri)))
+    looks = []
+    real_look = fused_pass._first_look
+    monkeypatch.setattr(fused_pass, "_first_look", lambda *a: looks.append(1) or real_look(*a))
     assert store_recording(rec, sorting=ds.sorting_uri) == first
-    assert kept == [False]
+    assert kept == [False] and looks == []  # no look either: the file was not read
     calls = []
     real = fused_pass.templates_and_pass
     monkeypatch.setattr(fused_pass, "templates_and_pass", lambda *a: calls.append(1) or real(*a))
