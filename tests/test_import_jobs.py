@@ -58,6 +58,27 @@ def _sign_in(pg, url: str, token: str) -> None:
     pg.click("#im-signin-btn")
 
 
+@contextlib.contextmanager
+def _sorting_server(tmp_path, folder: str, handler: str, seconds: float, num_channels: int, num_units: int,
+                    seed: int):
+    """A server whose import folder holds one generated recording, ``folder``, and whose sorting handler is
+    ``handler`` (YAML), with alice as importer; yields (URL, alice's token, her auth header)."""
+    from spikeinterface.core import generate_ground_truth_recording
+
+    from sortingview.server.auth import UserStore, users_file
+
+    root = tmp_path / "import"
+    root.mkdir()
+    rec, _ = generate_ground_truth_recording(durations=[seconds], num_channels=num_channels, num_units=num_units,
+                                             seed=seed)
+    rec.save(folder=str(root / folder), verbose=False)
+    alice = UserStore(users_file()).add_user("alice")
+    config = tmp_path / "handlers.yaml"
+    config.write_text(f"job_handlers:\n  sorting: {handler}\n")
+    with server_only(str(tmp_path), "--import-folder", str(root), "--importers", "alice", config=str(config)) as url:
+        yield url, alice, {"Authorization": f"Bearer {alice}"}
+
+
 def _running_sort(url: str, token: str, folder: str) -> tuple[str, str, dict]:
     """A new workspace with the import folder's ``folder``, sorted by tridesclous2 from the import page's API;
     (workspace URI, recording id, the job) once the job is running."""
@@ -145,21 +166,11 @@ def test_jobs_survive_restarts_and_queued_ones_cancel(store_dir, tmp_path, chrom
 def test_a_running_sorter_job_is_stopped_from_the_page(store_dir, tmp_path, chromium_path):
     """The page's cancel button on a running job: the backend kills the sorter's worker within seconds and the
     job shows as cancelled, not failed; the sorting handler then takes the next job."""
-    from spikeinterface.core import generate_ground_truth_recording
-
     from sortingview.backend.client import get_task_status
-    from sortingview.server.auth import UserStore, users_file
 
-    root = tmp_path / "import"
-    root.mkdir()
     # long enough that tridesclous2 runs for about 30 s: the button is pressed while it runs
-    rec, _ = generate_ground_truth_recording(durations=[150.0], num_channels=32, num_units=20, seed=3)
-    rec.save(folder=str(root / "long"), verbose=False)
-    alice = UserStore(users_file()).add_user("alice")
-    auth = {"Authorization": f"Bearer {alice}"}
-    config = tmp_path / "handlers.yaml"
-    config.write_text("job_handlers:\n  sorting: {type: parallel, params: {num_workers: 1}}\n")
-    with server_only(str(tmp_path), "--import-folder", str(root), "--importers", "alice", config=str(config)) as url:
+    with _sorting_server(tmp_path, "long", "{type: parallel, params: {num_workers: 1}}", 150.0, 32, 20,
+                         3) as (url, alice, auth):
         _, _, job = _running_sort(url, alice, "long")
         assert _jobs(url, alice)[job["jobId"]]["stoppable"] is True  # a parallel handler kills its worker
         with chromium_browser(chromium_path) as browser, checked_page(browser) as pg:
@@ -270,20 +281,9 @@ def test_two_servers_on_one_job_list_lose_nothing_and_end_each_job_once(tmp_path
 def test_a_stop_asked_of_a_handler_that_cannot_stop_still_keeps_the_sorting_out(store_dir, tmp_path, chromium_path):
     """An inline sorting handler cannot interrupt a running sorter: it runs to its end, and the job still ends
     cancelled, with nothing added to the workspace, as the importer asked."""
-    from spikeinterface.core import generate_ground_truth_recording
-
-    from sortingview.server.auth import UserStore, users_file
     from sortingview.workspace import load_workspace
 
-    root = tmp_path / "import"
-    root.mkdir()
-    rec, _ = generate_ground_truth_recording(durations=[60.0], num_channels=16, num_units=10, seed=5)
-    rec.save(folder=str(root / "s"), verbose=False)
-    alice = UserStore(users_file()).add_user("alice")
-    auth = {"Authorization": f"Bearer {alice}"}
-    config = tmp_path / "handlers.yaml"
-    config.write_text("job_handlers:\n  sorting: {type: inline}\n")
-    with server_only(str(tmp_path), "--import-folder", str(root), "--importers", "alice", config=str(config)) as url:
+    with _sorting_server(tmp_path, "s", "{type: inline}", 60.0, 16, 10, 5) as (url, alice, auth):
         ws, rid, job = _running_sort(url, alice, "s")
         status, body = http(f"{url}/api/import/cancel", body={"jobId": job["jobId"]}, headers=auth)
         assert status == 200 and body["job"]["stopRequestedBy"] == "alice", body
