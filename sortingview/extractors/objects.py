@@ -100,18 +100,19 @@ def store_recording(recording, *, label: str | None = None, sorting: Any = None)
     every spike's amplitude the viewer asks for first are computed from that same read and kept for the
     tasks (tasks/link_pass.py), so a precompute after it does not read the file again.
     """
-    if sorting is None:
-        return store.store_json(recording_to_object(recording), label=label or "recording.json")
-    if isinstance(sorting, str):
-        store.parse_uri(sorting)  # a clear error for a string that is not a URI
-    else:
-        sorting = store_sorting(sorting)
-    from ..store.chunk_manifest import reading_along
-    from ..tasks import link_pass
+    along = None
+    if sorting is not None:
+        from ..tasks import link_pass
 
-    along = link_pass.plan(recording, sorting)
+        if isinstance(sorting, str):
+            store.parse_uri(sorting)  # a clear error for a string that is not a URI
+        else:
+            sorting = store_sorting(sorting)
+        along = link_pass.plan(recording, sorting)
     if along is None:
         return store.store_json(recording_to_object(recording), label=label or "recording.json")
+    from ..store.chunk_manifest import reading_along
+
     try:
         with reading_along(along.path, along.feed.take):
             uri = store.store_json(recording_to_object(recording), label=label or "recording.json")

@@ -111,10 +111,10 @@ def check(before: bytes | None, offset: int, data, after: bytes, last: bool) -> 
     """Whether ``data``, the bytes of a file from ``offset`` (a multiple of 64), carries the chaining value
     ``before`` (None at offset 0: SHA-1's initial value) to ``after``; for the file's ``last`` chunk, to its
     sha1 (``after``) through the padding."""
-    h = IV.copy() if before is None else np.frombuffer(before, ">u4").astype(np.uint32)
     a = np.frombuffer(data, np.uint8)
-    if offset % 64 or len(before or b"\0" * 20) != 20 or len(after) != 20 or (not last and len(a) % 64):
+    if offset % 64 or (before is not None and len(before) != 20) or len(after) != 20 or (not last and len(a) % 64):
         return False
+    h = IV.copy() if before is None else np.frombuffer(before, ">u4").astype(np.uint32)
     k = _kernels()
     if k is not None:
         ctx = np.zeros(_CTX_WORDS, np.uint32)

@@ -106,7 +106,7 @@ class FusedRead:
                  after: int, locations: np.ndarray, trains: list[np.ndarray], workers: int):
         self.source, self.sorting, self.before, self.after, self.locations = source, sorting, before, after, locations
         self.length = length = before + after
-        self.workers, self.trains, self.counts = workers, trains, np.array([len(f) for f in frames])
+        self.workers, self.trains = workers, trains
         n = len(units)
         counts = np.array([len(t) for t in trains], np.int64)
         self.first_row = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -191,16 +191,15 @@ class FromBytes:
     boundary copied out of both blocks (whichever block comes second adds them). Blocks may start and end
     anywhere in a frame. :meth:`take` is called per block in the file's order; it releases the block when done.
 
-    At the first block, ``first()`` is called (the file is being read: the time to plan the fused read, whose
-    first look is random reads of the file; made then, rather than beside the hashing, because on the
-    benchmark's disk the look beside the hashing, and the blocks read again after it, slowed the sequential
-    read by up to 30 s).
-    :meth:`ready` hands the fused read over; without it the blocks are let go. :meth:`close` waits and says
-    whether every snippet was added."""
+    At the first block, ``plan()`` is called and returns the fused read to feed, or None: the blocks are then
+    let go (the file is being read: the time to plan the fused read, whose first look is random reads of the
+    file; made then, rather than beside the hashing, because on the benchmark's disk the look beside the
+    hashing, and the blocks read again after it, slowed the sequential read by up to 30 s). :meth:`close`
+    waits and says whether every snippet was added."""
 
-    def __init__(self, source: TraceSource, size: int, workers: int, first=None):
+    def __init__(self, source: TraceSource, size: int, workers: int, plan=None):
         raw = source.raw_file
-        self.source, self.size, self.workers, self.first = source, size, workers, first
+        self.size, self.plan = size, plan
         self.row = source.num_channels * raw.dtype.itemsize
         self.offset, self.dtype = raw.offset, raw.dtype
         self.num_frames = min(source.num_frames, max(0, (size - raw.offset) // self.row))
@@ -213,24 +212,17 @@ class FromBytes:
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="fused-from-bytes")
         self.futures: list = []
         self.taken = 0
-        self.let_go = False
 
     def take(self, view: memoryview, offset: int, release) -> None:
         """Add the block ``view`` of the file's bytes from byte ``offset`` (on a worker thread), then
         ``release()``; without a fused read, let it go."""
-        if self.first is not None:  # the file is being read: time to plan
-            first, self.first = self.first, None
-            first()
-        if self.fused is None:  # (then or later: every block must come for the snippets to be complete)
-            self.let_go = True
-        if self.let_go:
+        if self.plan is not None:  # the file is being read: time to plan
+            plan, self.plan = self.plan, None
+            self.fused = plan()
+        if self.fused is None:
             release()
             return
         self.futures.append(self.pool.submit(self._take, view, offset, release))
-
-    def ready(self, fused: FusedRead) -> None:
-        """Take the blocks (called by ``first()``, before the first block: a block let go is not read again)."""
-        self.fused = fused
 
     def close(self) -> bool:
         """Wait for the blocks taken; True when every byte of the file came and every snippet was added."""

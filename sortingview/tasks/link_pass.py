@@ -37,11 +37,10 @@ class AlongTheLink:
     def __init__(self, recording, sorting_uri: str, sorting, source):
         self.recording, self.sorting_uri, self.sorting, self.source = recording, sorting_uri, sorting, source
         self.path = source.raw_file.path
-        self.feed = fused_pass.FromBytes(source, os.path.getsize(self.path), block_workers(source), first=self._plan)
-        self.fused: fused_pass.FusedRead | None = None
+        self.feed = fused_pass.FromBytes(source, os.path.getsize(self.path), block_workers(source), plan=self._plan)
         self._error: BaseException | None = None
 
-    def _plan(self) -> None:
+    def _plan(self) -> "fused_pass.FusedRead | None":
         from .waveforms import _MOMENT_BYTES, channel_locations, selected_frames
 
         try:
@@ -49,16 +48,13 @@ class AlongTheLink:
             units = resolve_units(self.sorting, None)
             frames = [selected_frames(self.sorting, u, self.source, before, after, max_spikes) for u in units]
             if not fused_pass.wanted(self.source, frames, before, after):
-                return
-            fused = fused_pass.FusedRead.planned(self.source, self.sorting, units, frames, before, after,
-                                                 channel_locations(self.recording), _MOMENT_BYTES)
-            if fused is None:
-                return
+                return None
             self.units, self.frames, self.before, self.after, self.max_spikes = units, frames, before, after, max_spikes
-            self.fused = fused
-            self.feed.ready(fused)
+            return fused_pass.FusedRead.planned(self.source, self.sorting, units, frames, before, after,
+                                                channel_locations(self.recording), _MOMENT_BYTES)
         except Exception as exc:  # raised once the link has ended (keep), not inside its hashing loop
             self._error = exc
+            return None
 
     def keep(self, recording_uri: str) -> bool:
         """After the link: keep the templates and the pass under the stored recording's URI; False (nothing
@@ -75,8 +71,9 @@ class AlongTheLink:
         if source.raw_file is None or (source.num_frames, source.num_channels) != (self.source.num_frames,
                                                                                    self.source.num_channels):
             return False
-        self.fused.source = source  # the stored object's gains, as the tasks will read them
-        sums, finish = self.fused.result()
+        fused = self.feed.fused
+        fused.source = source  # the stored object's gains, as the tasks will read them
+        sums, finish = fused.result()
         keep_from_sums(rec, sort, self.units, self.frames, self.before, self.after, self.max_spikes, sums, finish)
         return True
 
