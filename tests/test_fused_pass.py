@@ -102,10 +102,16 @@ def _assert_same_pass(result, expected) -> None:
             np.testing.assert_array_equal(a, b, err_msg=field)
 
 
-@pytest.mark.parametrize("wrong", ["channels", "frames"])
-def test_units_whose_peak_the_first_look_missed_are_read_again(ds, monkeypatch, wrong):
-    """Candidates that never hold the peak: every unit is read again, with the same result."""
+@pytest.mark.parametrize("wrong,one_by_one", [("channels", False), ("frames", False), ("channels", True),
+                                              ("frames", True)])
+def test_units_whose_peak_the_first_look_missed_are_read_again(ds, monkeypatch, wrong, one_by_one):
+    """Candidates that never hold the peak: every unit is read again, with the same result, in blocks or item
+    by item with O_DIRECT (a sample's frame alone: spike_pass._sparse_direct, as for a few missed units)."""
     s = _separately(ds, monkeypatch)
+    monkeypatch.setattr(sp, "SPARSE_SHARE", float("inf") if one_by_one else 0.0)
+    direct = []
+    real_direct = sp._Plan._read_direct
+    monkeypatch.setattr(sp._Plan, "_read_direct", lambda self, *a: direct.append(1) or real_direct(self, *a))
     real = fused_pass._candidates
 
     def off(estimate, counts, length):
@@ -123,6 +129,7 @@ def test_units_whose_peak_the_first_look_missed_are_read_again(ds, monkeypatch, 
         np.testing.assert_array_equal(t.mean, m)
     result, missed = finish(s.templates)
     assert missed >= (len(s.units) - 1 if wrong == "frames" else len(s.units))
+    assert direct == ([1] if one_by_one else [])
     _assert_same_pass(result, s.expected)
     wf.clear()
 
@@ -137,20 +144,39 @@ def test_a_good_first_look_misses_no_unit(ds, monkeypatch):
     wf.clear()
 
 
-@pytest.mark.parametrize("clear_ratio", [0.0, float("inf")])
-def test_units_the_look_cannot_judge_are_read_first_and_then_missed_by_none(ds, monkeypatch, clear_ratio):
+@pytest.mark.parametrize("clear_ratio,window", [(0.0, None), (float("inf"), None), (float("inf"), (0, 1))])
+def test_units_the_look_cannot_judge_are_read_first_and_then_missed_by_none(ds, monkeypatch, clear_ratio,
+                                                                           window):
     """CLEAR_RATIO 0: the look alone names every candidate; infinite: every unit's template spikes are read
-    before the pass (its exact peak), and no unit needs a pass of its own."""
+    before the pass, on the frames of UNCLEAR_WINDOW around the spike, and no unit whose peak is there (or
+    within the candidates' frames around it) needs a pass of its own."""
     s = _separately(ds, monkeypatch)
     monkeypatch.setattr(fused_pass, "CLEAR_RATIO", clear_ratio)
+    if window is not None:  # one frame, the spike's: every peak here is within 2 frames of it
+        monkeypatch.setattr(fused_pass, "UNCLEAR_WINDOW", window)
+        assert all(abs(t.peak_frame - 30) <= fused_pass.CANDIDATE_FRAMES // 2 for t in s.templates)
+    w0, w1 = fused_pass.UNCLEAR_WINDOW
     looks = []
     real = fused_pass._direct_sums
-    monkeypatch.setattr(fused_pass, "_direct_sums", lambda src, f, *a: looks.append(len(f)) or real(src, f, *a))
+    monkeypatch.setattr(fused_pass, "_direct_sums",
+                        lambda src, f, before, after: looks.append((len(f), before + after)) or real(src, f, before,
+                                                                                                    after))
     _, finish = _one_read(s)
-    assert looks == ([len(s.units)] if clear_ratio == 0 else [len(s.units), len(s.units)])
+    assert looks == [(len(s.units), 90)] + ([] if clear_ratio == 0 else [(len(s.units), w0 + w1)])
     result, missed = finish(s.templates)
     assert missed == 0
     _assert_same_pass(result, s.expected)
+    wf.clear()
+
+
+def test_the_look_at_an_unclear_unit_is_its_exact_template_around_the_spike(ds, monkeypatch):
+    s = _separately(ds, monkeypatch)
+    monkeypatch.setattr(fused_pass, "CLEAR_RATIO", float("inf"))
+    monkeypatch.setattr(fused_pass, "UNCLEAR_WINDOW", (3, 4))
+    estimate = fused_pass._first_look(s.source, s.units, s.frames, 30, 60)
+    for t, e in zip(s.templates, estimate, strict=True):
+        np.testing.assert_allclose(e[27:34], t.mean[27:34], rtol=1e-5, atol=1e-4)
+        assert not e[:27].any() and not e[34:].any()
     wf.clear()
 
 

@@ -11,9 +11,11 @@ from test_fused_pass import _forced_direct, _same
 from test_waveforms import dataset_in_own_store
 
 from sortingview import store
+from sortingview.backend.precompute import requests_for
 from sortingview.extractors import store_recording
+from sortingview.serialize import decode_value
 from sortingview.store import chunk_manifest
-from sortingview.tasks import _shared, fused_pass, link_pass, run_task_inline
+from sortingview.tasks import _shared, cached_result, fused_pass, info, link_pass, run_task_inline
 from sortingview.tasks import spike_pass as sp
 from sortingview.tasks import waveforms as wf
 
@@ -60,8 +62,12 @@ def test_the_tasks_after_a_link_with_the_sorting_read_nothing_and_answer_the_sam
     seams = []
     real_seam = fused_pass.FromBytes._seam
     monkeypatch.setattr(fused_pass.FromBytes, "_seam", lambda self, b: seams.append(real_seam(self, b)) or seams[-1])
+    noise = []
+    real_noise = info.mad_noise_levels_of_integers
+    monkeypatch.setattr(info, "mad_noise_levels_of_integers", lambda *a: noise.append(1) or real_noise(*a))
     r = store_recording(rec, sorting=ds.sorting_uri)
     assert kept == [True]
+    assert noise == [1]  # once, beside the look: recording_info and unit_metrics (answered by the link) reused them
     assert len({x for x in seams if x is not None}) > 100  # many snippets crossed from one block into the next
     seg = store.load_json(r)["data"]["segments"][0]
     assert chunk_manifest.parse_manifest(store.load_bytes(seg["chunkManifest"]), store.parse_uri(seg["fileUri"]).sha1,
@@ -79,6 +85,16 @@ def test_the_tasks_after_a_link_with_the_sorting_read_nothing_and_answer_the_sam
     _same(got, expected)
     amps = got["sortingview.spike_amplitudes.2"]
     assert np.isfinite(np.asarray(amps["amplitudes"])).sum() > 1000  # real values compared
+    # the viewer's first requests (W.precompute's) were answered by the link and stored with the task results,
+    # the noise levels among them computed beside the look: the values the tasks compute themselves
+    first = requests_for(r, ds.sorting_uri)
+    stored = {name: cached_result(name, task_input) for name, task_input in first}
+    assert all(v is not None for v in stored.values())
+    wf.clear()
+    info._NOISE_BY_URI.clear()
+    for name, task_input in first:
+        _same(decode_value(stored[name]), run_task_inline(name, task_input, use_cache=False), name)
+    assert np.all(np.asarray(decode_value(stored["sortingview.recording_info.1"])["noiseLevels"]) > 0)
 
 
 def test_nothing_is_kept_when_the_link_reads_nothing(ds, tmp_path, monkeypatch):

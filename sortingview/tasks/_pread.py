@@ -3,6 +3,7 @@ it releases the GIL). Used by :func:`sortingview.tasks._reading.map_blocks`."""
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 # libc's pread, bound by name when the kernel is compiled (so the compiled kernel can be cached); the buffer
 # address is passed as an integer (the same register as a pointer)
@@ -57,4 +58,41 @@ def direct_window_sums(fd, buffer, address, file_offset, row_bytes, starts, grou
         for t in range(length):
             for c in range(channels):
                 sums[g, t, c] += buffer[at + t * channels + c]
+    return 0
+
+
+@numba.njit(nogil=True, cache=True)
+def direct_spike_items(fd, buffer, address, file_offset, row_bytes, starts, offsets, groups, value_rows, length,
+                       channel_table, peak_channels, sums, sumsq, values):
+    """A spike pass's items (``compute.snippets.spike_pass_block``), each read on its own from a file opened
+    with ``O_DIRECT`` into ``buffer`` (as :func:`direct_window_sums`): a sample (``value_rows[i] >= 0``) reads
+    the pages of its one frame, ``starts[i] + offsets[i]``, and its value on the group's peak channel goes to
+    ``values[value_rows[i]]``; a snippet reads its ``length`` frames from ``starts[i]`` and adds them on the
+    group's channels to ``sums``/``sumsq``. 0, or 1 on a read error (a short read included)."""
+    channels = row_bytes // buffer.itemsize
+    for i in range(starts.shape[0]):
+        sample = value_rows[i] >= 0
+        frame = starts[i] + offsets[i] if sample else starts[i]
+        rows = 1 if sample else length
+        begin = file_offset + frame * row_bytes
+        first = begin - begin % 4096
+        last = (begin + rows * row_bytes + 4095) // 4096 * 4096
+        done = 0
+        while done < last - first:
+            got = _pread(fd, address + done, last - first - done, first + done)
+            if got <= 0:
+                break
+            done += got
+        if done < begin + rows * row_bytes - first:
+            return 1
+        at = (begin - first) // buffer.itemsize
+        g = groups[i]
+        if sample:
+            values[value_rows[i]] = buffer[at + peak_channels[g]]
+            continue
+        for t in range(length):
+            for k in range(channel_table.shape[1]):
+                v = np.float64(buffer[at + t * channels + channel_table[g, k]])
+                sums[g, t, k] += v
+                sumsq[g, t, k] += v * v
     return 0

@@ -47,6 +47,11 @@ def remember_uri(obj: Any, uri: str) -> None:
     _URIS[obj] = uri
 
 
+def uri_of(obj: Any) -> str | None:
+    """The URI of the stored object the extractor ``obj`` was loaded from (:func:`remember_uri`), if any."""
+    return _URIS.get(obj)
+
+
 def key_for(recording, sorting, **arguments) -> dict | None:
     """The key of an intermediate result of these extractors, or None when it is not shared (an extractor not
     loaded from the store, a small recording, no store directory, reuse switched off)."""

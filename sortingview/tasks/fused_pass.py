@@ -12,15 +12,16 @@ spikes of each unit (:data:`LOOK_SPIKES`, read snippet by snippet with ``O_DIREC
 names **candidates**: the :data:`CANDIDATE_CHANNELS` channels where that estimate is largest, each with the
 :data:`CANDIDATE_FRAMES` frames around its own peak. A unit the look cannot judge (its estimate's peak less
 than :data:`CLEAR_RATIO` times the median channel's: units near the noise, about a fifth of a generated
-Neuropixels sorting) has its template spikes read first, the same way, so its peak is known exactly before
-the pass. The one pass then adds the template spikes' snippets on all channels (the templates, exactly as
-``unit_templates`` adds them), their sums and squares on the channels around every candidate, and keeps
-every spike's samples at the candidate (channel, frame) pairs. Once the templates are known, a unit whose
-peak channel and frame are among its candidates, and whose neighbourhood lies in the channels kept, takes
-its amplitudes and deviations from what was kept: the same raw samples, and the same integer sums, as the
-separate pass would read and add. The other units, if any, get a pass of their own (``spike_pass._Plan``),
-so the result is the separate passes' result bit for bit (tests/test_fused_pass.py), whichever units the
-estimate misses.
+Neuropixels sorting) has its template spikes read first, the same way but only on the frames around the
+spike (:data:`UNCLEAR_WINDOW`), so its peak is known exactly before the pass when it lies there, as it does
+for nearly all such units. The one pass then adds the template spikes' snippets on all channels (the
+templates, exactly as ``unit_templates`` adds them), their sums and squares on the channels around every
+candidate, and keeps every spike's samples at the candidate (channel, frame) pairs. Once the templates are
+known, a unit whose peak channel and frame are among its candidates, and whose neighbourhood lies in the
+channels kept, takes its amplitudes and deviations from what was kept: the same raw samples, and the same
+integer sums, as the separate pass would read and add. The other units, if any, get a pass of their own
+(``spike_pass._Plan``: for a few units, their spikes read one by one with ``O_DIRECT``), so the result is
+the separate passes' result bit for bit (tests/test_fused_pass.py), whichever units the estimate misses.
 
 Random reads ahead of a long sequential one cost more than their own time on some disks (a virtual disk
 here read the 41.5 GB file in 16 s, and in 31-33 s after 12,000 snippets were read through the page cache
@@ -55,6 +56,10 @@ CANDIDATE_FRAMES = 5
 #: spikes), so that its peak is exact: the look names the peak of every unit above it on the generated
 #: Neuropixels data (500 units; 91 below it, 41 of which the look alone would miss)
 CLEAR_RATIO = 4.0
+#: of such a unit's template spikes, the frames read before and after the spike: the exact template there, in
+#: a fifth of a whole snippet's reads (1.0 s instead of 2.5-2.9 s for the 91 units above); a unit whose exact
+#: peak lies outside (3 of the 91, 16,493 spikes) gets a pass of its own after the read
+UNCLEAR_WINDOW = (7, 8)
 #: the look's snippets are read on this many threads, one read in flight each
 LOOK_THREADS = 16
 #: the neighbourhood of the deviations kept (average_waveforms' default neighborhoodSize)
@@ -306,8 +311,9 @@ def _yield_to_the_hash() -> None:
 
 def _first_look(source: TraceSource, units: list, frames: list[np.ndarray], before: int,
                 after: int) -> np.ndarray:
-    """Estimated means (units x frames x channels): of :data:`LOOK_SPIKES` template spikes per unit, and of all
-    of them (the exact template) for a unit whose estimate is not clear (:func:`unclear`)."""
+    """Estimated means (units x frames x channels): of :data:`LOOK_SPIKES` template spikes per unit; for a unit
+    whose estimate is not clear (:func:`unclear`), of all of them (the exact template) on the frames of
+    :data:`UNCLEAR_WINDOW` around the spike, and 0 elsewhere."""
     from .waveforms import means_of_sums  # (waveforms imports this module)
 
     look = [f[select_spread(len(f), LOOK_SPIKES, unit_seed(u))] for u, f in zip(units, frames, strict=True)]
@@ -315,8 +321,10 @@ def _first_look(source: TraceSource, units: list, frames: list[np.ndarray], befo
     again = [i for i in range(len(units)) if len(frames[i]) > len(look[i]) and unclear(estimate[i])]
     if again:
         part = [frames[i] for i in again]
-        estimate[again] = means_of_sums(source, _direct_sums(source, part, before, after),
-                                        np.array([len(f) for f in part]))
+        w0, w1 = min(before, UNCLEAR_WINDOW[0]), min(after, UNCLEAR_WINDOW[1])
+        estimate[again] = 0  # (outside the window: no candidate)
+        estimate[again, before - w0:before + w1] = means_of_sums(source, _direct_sums(source, part, w0, w1),
+                                                                 np.array([len(f) for f in part]))
     return estimate
 
 

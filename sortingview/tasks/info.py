@@ -1,6 +1,7 @@
 """Recording and sorting summaries: ``recording_info`` (with noise levels) and ``sorting_info``."""
 from __future__ import annotations
 
+import collections
 import weakref
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 from ..compute.noise import mad_noise_levels, mad_noise_levels_of_integers, random_chunk_starts
 from ._objects import load_recording, load_sorting
 from ._reading import trace_source
+from ._shared import uri_of
 from .registry import register_task
 
 #: defaults shared by every task that needs a recording's noise level (as spikeinterface's get_noise_levels)
@@ -26,6 +28,9 @@ def recording_noise_levels(recording, num_chunks: int = NOISE_NUM_CHUNKS, chunk_
     """
     key = (num_chunks, chunk_frames, seed)
     known = _NOISE_LEVELS.setdefault(recording, {})
+    uri = uri_of(recording)
+    if key not in known and key == _DEFAULTS and uri in _NOISE_BY_URI:
+        known[key] = _NOISE_BY_URI[uri]
     if key not in known:
         source = trace_source(recording)
         starts, size = random_chunk_starts(source.num_frames, chunk_frames, num_chunks, seed)
@@ -36,12 +41,44 @@ def recording_noise_levels(recording, num_chunks: int = NOISE_NUM_CHUNKS, chunk_
             known[key] = mad_noise_levels_of_integers(chunks, source.gains, source.offsets)
         else:
             known[key] = mad_noise_levels(source.to_uv(c) for c in chunks)
+        if key == _DEFAULTS and uri is not None:
+            keep_noise_levels(uri, known[key])
     return known[key].copy()
 
 
+def raw_file_noise_levels(source, num_chunks: int = NOISE_NUM_CHUNKS, chunk_frames: int = NOISE_CHUNK_FRAMES,
+                          seed: int = NOISE_SEED) -> np.ndarray:
+    """:func:`recording_noise_levels` of a binary file of 8/16-bit samples (``source.raw_file``), bit for bit,
+    its chunks read with ``O_DIRECT`` where the file allows it: read beside another read of the file (the
+    link's, tasks/link_pass.py), they leave nothing in the page cache to slow it."""
+    from ..direct_io import File, aligned_buffer, buffer_bytes_for, read_range
+
+    raw = source.raw_file
+    starts, size = random_chunk_starts(source.num_frames, chunk_frames, num_chunks, seed)
+    row = source.num_channels * raw.dtype.itemsize
+    with File(raw.path) as f:
+        buffer = aligned_buffer(buffer_bytes_for(size * row))
+        chunks = (read_range(f, buffer, raw.offset + int(s) * row, raw.offset + (int(s) + size) * row)
+                  .view(raw.dtype).reshape(size, source.num_channels) for s in starts)
+        return mad_noise_levels_of_integers(chunks, source.gains, source.offsets)
+
+
+def keep_noise_levels(uri: str, levels: np.ndarray) -> None:
+    """Keep ``levels`` (with the defaults) as those of the stored recording object at ``uri``, for the next
+    tasks of this process (the last few recordings')."""
+    _NOISE_BY_URI[uri] = levels.copy()
+    _NOISE_BY_URI.move_to_end(uri)
+    while len(_NOISE_BY_URI) > _KEEP_NOISE:
+        _NOISE_BY_URI.popitem(last=False)
+
+
+_DEFAULTS = (NOISE_NUM_CHUNKS, NOISE_CHUNK_FRAMES, NOISE_SEED)
 #: noise levels per recording object (immutable content), so that unit_metrics does not read the chunks
 #: recording_info read again
 _NOISE_LEVELS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+#: and per stored recording's URI (each task loads an object of its own; the link keeps them here too)
+_NOISE_BY_URI: "collections.OrderedDict[str, np.ndarray]" = collections.OrderedDict()
+_KEEP_NOISE = 8
 
 
 def plain(value: Any) -> Any:

@@ -13,6 +13,12 @@ and the store's shared results, tasks/_shared.py), under the arguments ``average
 ``unit_metrics.2`` use by default and ``W.precompute`` asks for (all units, their default ``snippetLen`` and
 ``maxSpikesPerUnit``). The values are the tasks' own: the same fused read, fed the same bytes.
 
+The noise levels (``info.recording_noise_levels``' 20 chunks, read directly) are computed while the first look
+waits for the disk. With them and what was kept, the link then answers the viewer's first requests
+(``backend.precompute.requests_for``: recording and sorting info, autocorrelograms, average waveforms, unit
+metrics; 0.3 s for 500 units) and stores the answers with the task results, so that ``W.precompute`` and the
+viewer find them there, through a backend or not.
+
 It applies when the tasks would make that fused read anyway (a file read in whole blocks, 8/16-bit samples,
 one segment, results shared: ``fused_pass.wanted``, ``_shared.key_for``) and the link reads the file with a
 version 2 manifest. Otherwise nothing is kept and the tasks read the file as before; when the file's sha1 is
@@ -22,11 +28,18 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
 
 from . import _shared, fused_pass
 from ._objects import load_recording, load_sorting, resolve_units
 from ._reading import block_workers, trace_source
+from .info import keep_noise_levels
+
+logger = logging.getLogger(__name__)
 
 
 class AlongTheLink:
@@ -39,10 +52,16 @@ class AlongTheLink:
         self.path = source.raw_file.path
         self.feed = fused_pass.FromBytes(source, os.path.getsize(self.path), block_workers(source), plan=self._plan)
         self._error: BaseException | None = None
+        self._noise: Future | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="link-noise")
 
     def _plan(self) -> "fused_pass.FusedRead | None":
+        from .info import raw_file_noise_levels
         from .waveforms import _MOMENT_BYTES, channel_locations, selected_frames
 
+        # the noise levels recording_info shows and unit_metrics divides by (20 chunks of 10,000 frames, read
+        # directly): computed while the first look waits for the disk, not after the link
+        self._noise = self._pool.submit(raw_file_noise_levels, self.source)
         try:
             before, after, max_spikes = _arguments()
             units = resolve_units(self.sorting, None)
@@ -62,6 +81,7 @@ class AlongTheLink:
         from .waveforms import keep_from_sums
 
         complete = self.feed.close()
+        noise = self._noise_levels()
         if self._error is not None:
             raise self._error
         if not complete:
@@ -75,12 +95,43 @@ class AlongTheLink:
         fused.source = source  # the stored object's gains, as the tasks will read them
         sums, finish = fused.result()
         keep_from_sums(rec, sort, self.units, self.frames, self.before, self.after, self.max_spikes, sums, finish)
+        if noise is not None and _same_scaling(source, self.source):
+            keep_noise_levels(recording_uri, noise)
+        _answer_the_viewer(recording_uri, self.sorting_uri)
         return True
+
+    def _noise_levels(self):
+        """The noise levels computed beside the look, or None (not started, or failed: the task computes them
+        again and reports its own error)."""
+        self._pool.shutdown(wait=True)
+        if self._noise is None or self._noise.exception() is not None:
+            return None
+        return self._noise.result()
 
     def abandon(self) -> None:
         """The link failed: wait for the blocks handed on, keep nothing (the link's error is the one raised)."""
         with contextlib.suppress(Exception):
             self.feed.close()
+        self._pool.shutdown(wait=True)
+
+
+def _same_scaling(a, b) -> bool:
+    return bool(np.array_equal(a.gains, b.gains) and np.array_equal(a.offsets, b.offsets))
+
+
+def _answer_the_viewer(recording_uri: str, sorting_uri: str) -> None:
+    """The answers to the viewer's first requests for this recording and sorting (``W.precompute``'s:
+    ``backend.precompute.requests_for``), computed here from what the link kept and stored with the task
+    results, where a backend (and ``sv.run_task``) find them. A task that fails here is left to the backend,
+    which reports its error to whoever asks."""
+    from ..backend.precompute import requests_for
+    from . import run_task_inline
+
+    for name, task_input in requests_for(recording_uri, sorting_uri):
+        try:
+            run_task_inline(name, task_input)
+        except Exception as exc:  # (the link itself succeeded; the backend computes and reports this one)
+            logger.warning("linking %s: %s not precomputed (%s: %s)", recording_uri, name, type(exc).__name__, exc)
 
 
 def _arguments() -> tuple[int, int, int]:

@@ -242,6 +242,27 @@ def unit_amplitudes(result: SpikePass, index: int, max_spikes: int | None = None
     return spikes[keep], amps[rows][keep]
 
 
+#: threads that read a sparse pass's items one by one (one read in flight each: the disk's queue)
+DIRECT_ITEM_THREADS = 16
+#: a pass whose items touch less than this share of a large file's pages reads them one by one
+SPARSE_SHARE = 0.0625
+
+
+def _sparse_direct(source: TraceSource, rows: np.ndarray, length: int) -> bool:
+    """Whether a pass's items (samples where ``rows >= 0``, snippets of ``length`` frames elsewhere) are read
+    one by one with ``O_DIRECT`` (:func:`_pread.direct_spike_items`): a binary file read directly, of which
+    they touch less than :data:`SPARSE_SHARE` of the pages (a sample one or two pages, not a window's)."""
+    from ._reading import _direct
+
+    raw = source.raw_file
+    if raw is None or not len(rows) or not _direct(raw):
+        return False
+    row = source.num_channels * raw.dtype.itemsize
+    samples = int(np.count_nonzero(rows >= 0))
+    touched = samples * 8192 + (len(rows) - samples) * (length * row + 8192)
+    return touched < SPARSE_SHARE * source.num_frames * row
+
+
 class _Plan:
     """The items of one pass (samples for amplitudes, snippets for deviations), read in time order."""
 
@@ -284,8 +305,13 @@ class _Plan:
 
     def read(self) -> None:
         """Read the items block by block, on ``block_workers`` threads: each adds into sums of its own (exact
-        for the integer samples it is used for), the amplitudes go to rows of their own."""
+        for the integer samples it is used for), the amplitudes go to rows of their own. Items that touch
+        few of a large file's pages (:func:`_sparse_direct`: the units a fused read missed) are read one by
+        one with ``O_DIRECT`` instead, a sample's frame alone."""
         starts, offsets, groups, rows = self._items()
+        if _sparse_direct(self.source, rows, self.length):
+            self._read_direct(starts, offsets, groups, rows)
+            return
         workers = block_workers(self.source)
         sums = [self.sums] + [np.zeros_like(self.sums) for _ in range(workers - 1)]
         sumsq = [self.sumsq] + [np.zeros_like(self.sumsq) for _ in range(workers - 1)]
@@ -295,6 +321,35 @@ class _Plan:
                              sums[worker], sumsq[worker], self.values, rows[i0:i1])
 
         map_blocks(self.source, starts, 0, self.length, add, workers)
+        for a, b in zip(sums[1:], sumsq[1:], strict=True):
+            self.sums += a
+            self.sumsq += b
+
+    def _read_direct(self, starts, offsets, groups, rows) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..direct_io import File, aligned_buffer
+        from ._pread import direct_spike_items
+
+        raw = self.source.raw_file
+        row = self.source.num_channels * raw.dtype.itemsize
+        threads = max(1, min(DIRECT_ITEM_THREADS, len(starts)))
+        sums = [self.sums] + [np.zeros_like(self.sums) for _ in range(threads - 1)]
+        sumsq = [self.sumsq] + [np.zeros_like(self.sumsq) for _ in range(threads - 1)]
+        with File(raw.path) as f:
+            fd = f.direct_fd if f.direct else f.fd  # aligned reads: right for either
+
+            def read(k: int) -> int:
+                mine = slice(k, None, threads)
+                buffer = aligned_buffer(self.length * row + 2 * 4096).view(raw.dtype)
+                return direct_spike_items(fd, buffer, buffer.ctypes.data, raw.offset, row, starts[mine],
+                                          offsets[mine], groups[mine], rows[mine], self.length, self.table,
+                                          self.peaks, sums[k], sumsq[k], self.values)
+
+            with ThreadPoolExecutor(threads) as pool:
+                failed = any(list(pool.map(read, range(threads))))
+        if failed:
+            raise OSError(f"reading {raw.path} failed (a spike of the pass): was the file truncated?")
         for a, b in zip(sums[1:], sumsq[1:], strict=True):
             self.sums += a
             self.sumsq += b
