@@ -13,7 +13,8 @@ uses; the RSS sum counts shared pages once per process.
 * **ours**: a temporary store; the sorting stored and the recording file linked (hashed once: its sha1 and
   chunk manifest); the sorting is named to ``store_recording`` (``--sorting-at-link yes``, the default), so
   the link's read also gives the templates and every spike's amplitude (``tasks/link_pass.py``: the first look
-  before the link, the blocks added as they are hashed); then, in
+  before the link, the blocks added as they are hashed), and the link answers the viewer's first requests
+  into the task results (so the five below are answered from there); then, in
   one process through the task registry (results encoded and written to ``task_results/`` as a backend
   would): the viewer's first requests, as ``W.precompute`` submits them (``precompute.requests_for``:
   recording_info.1, sorting_info.1, autocorrelograms.2, average_waveforms.2, unit_metrics.2, all units),

@@ -10,7 +10,7 @@ import numpy as np
 from ..compute.noise import mad_noise_levels, mad_noise_levels_of_integers, random_chunk_starts
 from ._objects import load_recording, load_sorting
 from ._reading import trace_source
-from ._shared import uri_of
+from ._shared import reusing, uri_of
 from .registry import register_task
 
 #: defaults shared by every task that needs a recording's noise level (as spikeinterface's get_noise_levels)
@@ -24,11 +24,12 @@ def recording_noise_levels(recording, num_chunks: int = NOISE_NUM_CHUNKS, chunk_
     """Per-channel noise (MAD / 0.6745 on seeded random chunks, see ``compute/noise.py``), float32.
 
     In microvolts when the recording has gains, else in its raw units. Chunks are read one at a time in time
-    order, so memory holds a single chunk whatever the recording's length. Kept per recording object.
+    order, so memory holds a single chunk whatever the recording's length. Kept per recording object, and per
+    stored recording's URI (:func:`keep_noise_levels`) while templates are reused (``_shared.reusing``).
     """
     key = (num_chunks, chunk_frames, seed)
     known = _NOISE_LEVELS.setdefault(recording, {})
-    uri = uri_of(recording)
+    uri = uri_of(recording) if reusing() else None  # (SORTINGVIEW_REUSE_TEMPLATES=0: each task on its own)
     if key not in known and key == _DEFAULTS and uri in _NOISE_BY_URI:
         known[key] = _NOISE_BY_URI[uri]
     if key not in known:
