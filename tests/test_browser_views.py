@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import parse_qs, quote, urlparse
+from urllib.parse import parse_qs, quote
 
 import numpy as np
 import pytest
@@ -58,7 +58,9 @@ def unit_strs(env, n: int) -> list[str]:
 
 
 def url_state(page) -> dict:
-    return json.loads(parse_qs(urlparse(page.url).query)["s"][0])
+    """The link's &s= state as the page has it now: ``page.url`` follows ``history.replaceState`` only later,
+    so reading it right after a key press could still give the state before (an intermittent failure)."""
+    return json.loads(parse_qs(page.evaluate("() => location.search").lstrip("?"))["s"][0])
 
 
 def test_cross_correlograms_matrix_of_selected_units(env, page):
