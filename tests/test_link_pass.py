@@ -112,6 +112,8 @@ def test_nothing_is_kept_when_the_link_reads_nothing(ds, tmp_path, monkeypatch):
     monkeypatch.setattr(fused_pass, "_first_look", lambda *a: looks.append(1) or real_look(*a))
     assert store_recording(rec, sorting=ds.sorting_uri) == first
     assert kept == [False] and looks == []  # no look either: the file was not read
+    assert all(cached_result(name, task_input) is None for name, task_input in requests_for(first, ds.sorting_uri)
+               if "recording" in task_input)  # (the sorting's own answers: from the test above, same sorting)
     calls = []
     real = fused_pass.templates_and_pass
     monkeypatch.setattr(fused_pass, "templates_and_pass", lambda *a: calls.append(1) or real(*a))
@@ -153,6 +155,12 @@ def test_a_fused_read_that_does_not_apply_lets_the_blocks_go(ds, tmp_path, monke
     kept = []
     real_keep = link_pass.AlongTheLink.keep
     monkeypatch.setattr(link_pass.AlongTheLink, "keep", lambda self, uri: kept.append(real_keep(self, uri)))
+    noise = []
+    real_noise = info.raw_file_noise_levels
+    monkeypatch.setattr(info, "raw_file_noise_levels", lambda *a: noise.append(1) or real_noise(*a))
     r = store_recording(rec, sorting=ds.sorting_uri)
     assert kept == [False]
+    assert noise == []  # nothing computed beside the link either
+    assert all(cached_result(name, task_input) is None for name, task_input in requests_for(r, ds.sorting_uri)
+               if "recording" in task_input)
     assert store.load_json(r) == store.load_json(store_recording(rec))  # the same object as a link alone

@@ -97,14 +97,17 @@ class FusedRead:
 
     @classmethod
     def planned(cls, source: TraceSource, sorting, units: list, frames: list[np.ndarray], before: int,
-                after: int, locations: np.ndarray, max_sum_bytes: int) -> "FusedRead | None":
-        """After the first look; None, having read nothing, when it would take more memory than allowed."""
+                after: int, locations: np.ndarray, max_sum_bytes: int, on_start=None) -> "FusedRead | None":
+        """After the first look; None, having read nothing, when it would take more memory than allowed.
+        ``on_start()``, if given, is called once the read is decided, before the first look."""
         workers = block_workers(source)
         if len(units) * (before + after) * source.num_channels * 8 * workers > max_sum_bytes:
             return None
         trains = [unit_spike_train(sorting, u) for u in units]
         if sum(len(t) for t in trains) > MAX_SPIKES:
             return None
+        if on_start is not None:
+            on_start()
         return cls(source, sorting, units, frames, before, after, locations, trains, workers)
 
     def __init__(self, source: TraceSource, sorting, units: list, frames: list[np.ndarray], before: int,

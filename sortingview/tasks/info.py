@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import threading
 import weakref
 from typing import Any
 
@@ -30,8 +31,11 @@ def recording_noise_levels(recording, num_chunks: int = NOISE_NUM_CHUNKS, chunk_
     key = (num_chunks, chunk_frames, seed)
     known = _NOISE_LEVELS.setdefault(recording, {})
     uri = uri_of(recording) if reusing() else None  # (SORTINGVIEW_REUSE_TEMPLATES=0: each task on its own)
-    if key not in known and key == _DEFAULTS and uri in _NOISE_BY_URI:
-        known[key] = _NOISE_BY_URI[uri]
+    if key not in known and key == _DEFAULTS and uri is not None:
+        with _noise_lock:
+            kept = _NOISE_BY_URI.get(uri)
+        if kept is not None:
+            known[key] = kept
     if key not in known:
         source = trace_source(recording)
         starts, size = random_chunk_starts(source.num_frames, chunk_frames, num_chunks, seed)
@@ -67,10 +71,11 @@ def raw_file_noise_levels(source, num_chunks: int = NOISE_NUM_CHUNKS, chunk_fram
 def keep_noise_levels(uri: str, levels: np.ndarray) -> None:
     """Keep ``levels`` (with the defaults) as those of the stored recording object at ``uri``, for the next
     tasks of this process (the last few recordings')."""
-    _NOISE_BY_URI[uri] = levels.copy()
-    _NOISE_BY_URI.move_to_end(uri)
-    while len(_NOISE_BY_URI) > _KEEP_NOISE:
-        _NOISE_BY_URI.popitem(last=False)
+    with _noise_lock:
+        _NOISE_BY_URI[uri] = levels.copy()
+        _NOISE_BY_URI.move_to_end(uri)
+        while len(_NOISE_BY_URI) > _KEEP_NOISE:
+            _NOISE_BY_URI.popitem(last=False)
 
 
 _DEFAULTS = (NOISE_NUM_CHUNKS, NOISE_CHUNK_FRAMES, NOISE_SEED)
@@ -80,6 +85,7 @@ _NOISE_LEVELS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionar
 #: and per stored recording's URI (each task loads an object of its own; the link keeps them here too)
 _NOISE_BY_URI: "collections.OrderedDict[str, np.ndarray]" = collections.OrderedDict()
 _KEEP_NOISE = 8
+_noise_lock = threading.Lock()
 
 
 def plain(value: Any) -> Any:

@@ -59,9 +59,6 @@ class AlongTheLink:
         from .info import raw_file_noise_levels
         from .waveforms import _MOMENT_BYTES, channel_locations, selected_frames
 
-        # the noise levels recording_info shows and unit_metrics divides by (20 chunks of 10,000 frames, read
-        # directly): computed while the first look waits for the disk, not after the link
-        self._noise = self._pool.submit(raw_file_noise_levels, self.source)
         try:
             before, after, max_spikes = _arguments()
             units = resolve_units(self.sorting, None)
@@ -69,8 +66,13 @@ class AlongTheLink:
             if not fused_pass.wanted(self.source, frames, before, after):
                 return None
             self.units, self.frames, self.before, self.after, self.max_spikes = units, frames, before, after, max_spikes
+
+            def noise() -> None:  # the noise levels recording_info shows and unit_metrics divides by (20 chunks
+                # of 10,000 frames, read directly): computed while the first look waits for the disk
+                self._noise = self._pool.submit(raw_file_noise_levels, self.source)
+
             return fused_pass.FusedRead.planned(self.source, self.sorting, units, frames, before, after,
-                                                channel_locations(self.recording), _MOMENT_BYTES)
+                                                channel_locations(self.recording), _MOMENT_BYTES, on_start=noise)
         except Exception as exc:  # raised once the link has ended (keep), not inside its hashing loop
             self._error = exc
             return None
@@ -97,7 +99,8 @@ class AlongTheLink:
         keep_from_sums(rec, sort, self.units, self.frames, self.before, self.after, self.max_spikes, sums, finish)
         if noise is not None and _same_scaling(source, self.source):
             keep_noise_levels(recording_uri, noise)
-        _answer_the_viewer(recording_uri, self.sorting_uri)
+        if _shared.key_for(rec, sort) is not None:  # (the tasks then find the templates and the pass stored, at
+            _answer_the_viewer(recording_uri, self.sorting_uri)  # worst: none of them reads the file again)
         return True
 
     def _noise_levels(self):
