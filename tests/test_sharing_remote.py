@@ -400,3 +400,30 @@ def test_a_copied_remote_file_has_its_own_descriptor_and_lock():
     with pytest.raises(OSError):  # closed now
         os.fstat(r)
     os.close(w)
+
+
+def test_a_remote_file_closes_quietly_at_exit_and_after_a_failed_start(tmp_path):
+    """No "Exception ignored in RemoteFile.__del__" on stderr: for a file whose constructor raised (it has no
+    lock), and for one still open when the interpreter tears its modules down."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "exit.py"
+    script.write_text(
+        "import os, threading\n"
+        "from sortingview.store import remote_binary as rb\n"
+        "f = rb.RemoteFile.__new__(rb.RemoteFile)\n"
+        "f._lock, f._fd = threading.Lock(), os.open(__file__, os.O_RDONLY)\n"
+        "rb.KEEP = f  # collected as the modules are torn down\n"
+        "try:\n"
+        "    rb.RemoteFile('0' * 40, [], 12288)  # no peers: its constructor raises\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__)\n")
+    import sortingview
+
+    here = os.path.dirname(os.path.dirname(sortingview.__file__))  # this code, whichever is installed
+    env = dict(os.environ, KACHERY_CLOUD_DIR=str(tmp_path / "store"),
+               PYTHONPATH=os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "NotFoundError", out.stderr
+    assert "Exception ignored" not in out.stderr and "Traceback" not in out.stderr, out.stderr

@@ -91,14 +91,16 @@ class RemoteFile:
         self._plain_peers: set[str] = set()  # peers without compressed chunks (store/chunk_codec.py)
         self._lock = threading.Lock()
 
-    def close(self) -> None:
+    def close(self, _close=os.close) -> None:
+        # (os.close bound as a default: at interpreter shutdown __del__ may run after the os module is gone)
         with self._lock:
             fd, self._fd = self._fd, None
         if fd is not None:
-            os.close(fd)
+            _close(fd)
 
     def __del__(self) -> None:
-        self.close()
+        if getattr(self, "_lock", None) is not None:  # (an __init__ that raised leaves no lock, nor a descriptor)
+            self.close()
 
     def __getstate__(self) -> dict:
         """A copy (``copy.copy``, pickling) opens its own cache descriptor and has its own lock: two objects
