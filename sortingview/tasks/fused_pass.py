@@ -32,8 +32,6 @@ default (:data:`NEIGHBORHOOD` channels); tasks asking for other channels make th
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -261,7 +259,6 @@ class FromBytes:
     def _take(self, view: memoryview, offset: int, release) -> None:
         worker = self.free.get()
         try:
-            _yield_to_the_hash()
             end = offset + len(view)
             f0, f1 = self._frame_ceil(offset), self._frame_floor(end)
             length, starts = self.fused.length, self.fused.starts
@@ -297,19 +294,6 @@ class FromBytes:
         if complete:
             rows = np.frombuffer(entry[0], self.dtype).reshape(r1 - r0, -1)
             self.fused.add(i0, i1, rows, r0, worker)
-
-
-_nice = threading.local()
-
-
-def _yield_to_the_hash() -> None:
-    """Lower this thread's priority once (Linux: a thread's own nice value): the link's sha1, one thread, is
-    what the read waits for; the blocks' additions take a third of its time and can wait for a core."""
-    if getattr(_nice, "done", False):
-        return
-    _nice.done = True
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def _first_look(source: TraceSource, units: list, frames: list[np.ndarray], before: int,
