@@ -1,5 +1,6 @@
 """Reading the snippet windows of a binary file with libc's ``pread``, in a numba kernel (threads read at once:
-it releases the GIL). Used by :func:`sortingview.tasks._reading.map_blocks`."""
+it releases the GIL). Used by :func:`sortingview.tasks._reading.map_blocks`, the first look of
+``fused_pass`` and sparse spike passes (:func:`read_on_threads`)."""
 from __future__ import annotations
 
 import numba
@@ -33,6 +34,43 @@ def pread_windows(fd, address, file_offset, starts, rows, row_bytes):
 
 
 @numba.njit(nogil=True, cache=True)
+def _read_aligned(fd, address, begin, nbytes):
+    """Read the 4 KiB pages around bytes ``[begin, begin + nbytes)`` of ``fd`` into the page-aligned buffer at
+    ``address`` (as ``O_DIRECT`` needs); where byte ``begin`` landed in the buffer, or -1 on a read error (a
+    short read included)."""
+    first = begin - begin % 4096
+    last = (begin + nbytes + 4095) // 4096 * 4096
+    done = 0
+    while done < last - first:
+        got = _pread(fd, address + done, last - first - done, first + done)
+        if got <= 0:
+            break
+        done += got
+    if done < begin + nbytes - first:
+        return -1
+    return begin - first
+
+
+def read_on_threads(path: str, threads: int, buffer_bytes: int, read) -> bool:
+    """``read(fd, buffer, k)`` for k in ``range(threads)``, each on a thread of its own with a page-aligned
+    ``buffer`` of ``buffer_bytes``, ``fd`` the file at ``path`` opened with ``O_DIRECT`` where the file system
+    allows it (the kernels' reads are aligned: right for either); whether any of them failed (returned
+    non-zero)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..direct_io import File, aligned_buffer
+
+    with File(path) as f:
+        fd = f.direct_fd if f.direct else f.fd
+
+        def one(k: int) -> int:
+            return read(fd, aligned_buffer(buffer_bytes), k)
+
+        with ThreadPoolExecutor(threads) as pool:
+            return any(list(pool.map(one, range(threads))))
+
+
+@numba.njit(nogil=True, cache=True)
 def direct_window_sums(fd, buffer, address, file_offset, row_bytes, starts, groups, length, sums):
     """Add the windows ``[starts[i], starts[i] + length)`` (frames) of a file opened with ``O_DIRECT`` into
     ``sums[groups[i]]`` (frames x channels), each window read on its own into ``buffer`` (page-aligned, at
@@ -41,19 +79,10 @@ def direct_window_sums(fd, buffer, address, file_offset, row_bytes, starts, grou
     channels = sums.shape[2]
     itemsize = row_bytes // channels
     for i in range(starts.shape[0]):
-        begin = file_offset + starts[i] * row_bytes
-        first = begin - begin % 4096
-        last = begin + length * row_bytes
-        last = (last + 4095) // 4096 * 4096
-        done = 0
-        while done < last - first:
-            got = _pread(fd, address + done, last - first - done, first + done)
-            if got <= 0:
-                break
-            done += got
-        if done < begin + length * row_bytes - first:
+        skip = _read_aligned(fd, address, file_offset + starts[i] * row_bytes, length * row_bytes)
+        if skip < 0:
             return 1
-        at = (begin - first) // itemsize
+        at = skip // itemsize
         g = groups[i]
         for t in range(length):
             for c in range(channels):
@@ -74,18 +103,10 @@ def direct_spike_items(fd, buffer, address, file_offset, row_bytes, starts, offs
         sample = value_rows[i] >= 0
         frame = starts[i] + offsets[i] if sample else starts[i]
         rows = 1 if sample else length
-        begin = file_offset + frame * row_bytes
-        first = begin - begin % 4096
-        last = (begin + rows * row_bytes + 4095) // 4096 * 4096
-        done = 0
-        while done < last - first:
-            got = _pread(fd, address + done, last - first - done, first + done)
-            if got <= 0:
-                break
-            done += got
-        if done < begin + rows * row_bytes - first:
+        skip = _read_aligned(fd, address, file_offset + frame * row_bytes, rows * row_bytes)
+        if skip < 0:
             return 1
-        at = (begin - first) // buffer.itemsize
+        at = skip // buffer.itemsize
         g = groups[i]
         if sample:
             values[value_rows[i]] = buffer[at + peak_channels[g]]

@@ -320,8 +320,7 @@ def _direct_sums(source: TraceSource, frames_per_unit: list[np.ndarray], before:
     16-bit spikes a unit, as the template pass adds them; an estimate beyond, which only names candidates) of
     each unit's snippets, each read on its own (``O_DIRECT`` where the file system allows it) in a numba kernel on
     :data:`LOOK_THREADS` threads, one read in flight each; a thread adds the units of its own."""
-    from ..direct_io import File, aligned_buffer
-    from ._pread import direct_window_sums
+    from ._pread import direct_window_sums, read_on_threads
     from .waveforms import merged_spikes
 
     raw = source.raw_file
@@ -334,16 +333,12 @@ def _direct_sums(source: TraceSource, frames_per_unit: list[np.ndarray], before:
         mine = np.arange(k, len(frames_per_unit), threads)
         frames, groups = merged_spikes([frames_per_unit[i] for i in mine])
         work.append((frames - before, mine[groups]))
-    with File(raw.path) as f:
-        fd = f.direct_fd if f.direct else f.fd  # aligned reads: right for either
 
-        def read(k: int) -> int:
-            buffer = aligned_buffer(length * row + 2 * 4096).view(raw.dtype)
-            return direct_window_sums(fd, buffer, buffer.ctypes.data, raw.offset, row, *work[k], length, sums)
+    def read(fd: int, buffer: np.ndarray, k: int) -> int:
+        return direct_window_sums(fd, buffer.view(raw.dtype), buffer.ctypes.data, raw.offset, row, *work[k], length,
+                                  sums)
 
-        with ThreadPoolExecutor(threads) as pool:
-            failed = any(list(pool.map(read, range(threads))))
-    if failed:
+    if read_on_threads(raw.path, threads, length * row + 2 * 4096, read):
         raise OSError(f"reading {raw.path} failed (a snippet of the first look): was the file truncated?")
     return sums.astype(np.float64)
 

@@ -326,29 +326,21 @@ class _Plan:
             self.sumsq += b
 
     def _read_direct(self, starts, offsets, groups, rows) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        from ..direct_io import File, aligned_buffer
-        from ._pread import direct_spike_items
+        from ._pread import direct_spike_items, read_on_threads
 
         raw = self.source.raw_file
         row = self.source.num_channels * raw.dtype.itemsize
         threads = max(1, min(DIRECT_ITEM_THREADS, len(starts)))
         sums = [self.sums] + [np.zeros_like(self.sums) for _ in range(threads - 1)]
         sumsq = [self.sumsq] + [np.zeros_like(self.sumsq) for _ in range(threads - 1)]
-        with File(raw.path) as f:
-            fd = f.direct_fd if f.direct else f.fd  # aligned reads: right for either
 
-            def read(k: int) -> int:
-                mine = slice(k, None, threads)
-                buffer = aligned_buffer(self.length * row + 2 * 4096).view(raw.dtype)
-                return direct_spike_items(fd, buffer, buffer.ctypes.data, raw.offset, row, starts[mine],
-                                          offsets[mine], groups[mine], rows[mine], self.length, self.table,
-                                          self.peaks, sums[k], sumsq[k], self.values)
+        def read(fd: int, buffer: np.ndarray, k: int) -> int:
+            mine = slice(k, None, threads)
+            return direct_spike_items(fd, buffer.view(raw.dtype), buffer.ctypes.data, raw.offset, row, starts[mine],
+                                      offsets[mine], groups[mine], rows[mine], self.length, self.table, self.peaks,
+                                      sums[k], sumsq[k], self.values)
 
-            with ThreadPoolExecutor(threads) as pool:
-                failed = any(list(pool.map(read, range(threads))))
-        if failed:
+        if read_on_threads(raw.path, threads, self.length * row + 2 * 4096, read):
             raise OSError(f"reading {raw.path} failed (a spike of the pass): was the file truncated?")
         for a, b in zip(sums[1:], sumsq[1:], strict=True):
             self.sums += a
