@@ -41,6 +41,21 @@ def _copy(ds, tmp_path, header: int):
     return rec
 
 
+def _kept(monkeypatch) -> list:
+    """What each ``AlongTheLink.keep`` of the test returns, in order."""
+    kept = []
+    real_keep = link_pass.AlongTheLink.keep
+    monkeypatch.setattr(link_pass.AlongTheLink, "keep", lambda self, uri: kept.append(real_keep(self, uri)))
+    return kept
+
+
+def _no_recording_answers(r: str, s: str) -> bool:
+    """No answer to the viewer's first requests that take the recording is stored (the sorting's own may be:
+    another test linked another file with the same sorting)."""
+    return all(cached_result(name, task_input) is None for name, task_input in requests_for(r, s)
+               if "recording" in task_input)
+
+
 def _answers(r: str, s: str) -> dict:
     wf.clear()
     out = {name: run_task_inline(name, {"recording": r, "sorting": s}, use_cache=False) for name in TASKS}
@@ -56,9 +71,7 @@ def test_the_tasks_after_a_link_with_the_sorting_read_nothing_and_answer_the_sam
     monkeypatch.setattr(chunk_manifest, "_READ_BLOCK", 3 * 4096)  # many blocks, edges inside frames
     rec = _copy(ds, tmp_path, header)
     wf.clear()
-    kept = []
-    real_keep = link_pass.AlongTheLink.keep
-    monkeypatch.setattr(link_pass.AlongTheLink, "keep", lambda self, uri: kept.append(real_keep(self, uri)))
+    kept = _kept(monkeypatch)
     seams = []
     real_seam = fused_pass.FromBytes._seam
     monkeypatch.setattr(fused_pass.FromBytes, "_seam", lambda self, b: seams.append(real_seam(self, b)) or seams[-1])
@@ -104,16 +117,13 @@ def test_nothing_is_kept_when_the_link_reads_nothing(ds, tmp_path, monkeypatch):
     monkeypatch.setattr(_shared, "SHARE_FROM_BYTES", 0)
     rec = _copy(ds, tmp_path, 16)  # a file of its own: no result of the test above is under its URI
     first = store_recording(rec)
-    kept = []
-    real_keep = link_pass.AlongTheLink.keep
-    monkeypatch.setattr(link_pass.AlongTheLink, "keep", lambda self, uri: kept.append(real_keep(self, uri)))
+    kept = _kept(monkeypatch)
     looks = []
     real_look = fused_pass._first_look
     monkeypatch.setattr(fused_pass, "_first_look", lambda *a: looks.append(1) or real_look(*a))
     assert store_recording(rec, sorting=ds.sorting_uri) == first
     assert kept == [False] and looks == []  # no look either: the file was not read
-    assert all(cached_result(name, task_input) is None for name, task_input in requests_for(first, ds.sorting_uri)
-               if "recording" in task_input)  # (the sorting's own answers: from the test above, same sorting)
+    assert _no_recording_answers(first, ds.sorting_uri)
     calls = []
     real = fused_pass.templates_and_pass
     monkeypatch.setattr(fused_pass, "templates_and_pass", lambda *a: calls.append(1) or real(*a))
@@ -132,9 +142,7 @@ def test_a_workspace_passes_the_sorting_extractor_on_to_the_link(ds, tmp_path, m
     _forced_direct(monkeypatch)
     monkeypatch.setattr(_shared, "SHARE_FROM_BYTES", 0)
     rec = _copy(ds, tmp_path, 64)
-    kept = []
-    real_keep = link_pass.AlongTheLink.keep
-    monkeypatch.setattr(link_pass.AlongTheLink, "keep", lambda self, uri: kept.append(real_keep(self, uri)))
+    kept = _kept(monkeypatch)
     W = sv.create_workspace(label="link pass")
     rid = W.add_recording(label="rec", recording=rec, sorting=ds.sorting)
     assert kept == [True]
@@ -152,15 +160,12 @@ def test_a_fused_read_that_does_not_apply_lets_the_blocks_go(ds, tmp_path, monke
     monkeypatch.setattr(_shared, "SHARE_FROM_BYTES", 0)
     monkeypatch.setattr(wf, "_MOMENT_BYTES", 1)
     rec = _copy(ds, tmp_path, 32)
-    kept = []
-    real_keep = link_pass.AlongTheLink.keep
-    monkeypatch.setattr(link_pass.AlongTheLink, "keep", lambda self, uri: kept.append(real_keep(self, uri)))
+    kept = _kept(monkeypatch)
     noise = []
     real_noise = info.raw_file_noise_levels
     monkeypatch.setattr(info, "raw_file_noise_levels", lambda *a: noise.append(1) or real_noise(*a))
     r = store_recording(rec, sorting=ds.sorting_uri)
     assert kept == [False]
     assert noise == []  # nothing computed beside the link either
-    assert all(cached_result(name, task_input) is None for name, task_input in requests_for(r, ds.sorting_uri)
-               if "recording" in task_input)
+    assert _no_recording_answers(r, ds.sorting_uri)
     assert store.load_json(r) == store.load_json(store_recording(rec))  # the same object as a link alone
